@@ -1,0 +1,1 @@
+"""Reading the data map from YAML and rendering documents from it."""

@@ -1,0 +1,1 @@
+"""Rules and models of privacy operations, free of I/O and frameworks."""

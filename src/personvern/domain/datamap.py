@@ -1,0 +1,368 @@
+"""The data map: every system, dataset and field holding personal data, and why.
+
+These models describe shape and types only. Cross-references (does this purpose
+exist? is this a known taxonomy key?) and policy rules are checked by
+:mod:`personvern.domain.policy_lint`, which can report all problems at once with
+their location instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from personvern.domain.legal_basis import LegalBasis, SpecialCategoryCondition
+from personvern.domain.transfers import TransferMechanism
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=120)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^([A-Z]{2}|EPO)$")]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$", max_length=120)]
+# An identifier in the company's own stores (table, column, file key).
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=120)]
+
+#: Text in several languages, keyed by language code ("nb", "en", ...).
+Localized = dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")], str]
+
+
+class Strict(BaseModel):
+    """Base for data-map models: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Contact(Strict):
+    """A person or office that can be reached."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class Controller(Strict):
+    """A legal entity that is controller for the processing (one per country in a group)."""
+
+    key: Key
+    name: str
+    organization_number: str
+    address: str
+    country: CountryCode
+    email: str | None = None
+    phone: str | None = None
+
+
+class SupervisoryAuthority(Strict):
+    """The authority a subject may complain to."""
+
+    name: str
+    country: CountryCode
+    url: str
+    address: str | None = None
+
+
+class Organization(Strict):
+    """Who is responsible, how to reach them, and what they promise about security."""
+
+    name: str
+    languages: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]] = Field(
+        min_length=1
+    )
+    controllers: list[Controller] = Field(min_length=1)
+    contact: Contact
+    dpo: Contact | None = None
+    representative: Contact | None = None
+    joint_controllers: list[Contact] = Field(default_factory=list)
+    supervisory_authority: SupervisoryAuthority
+    security_measures: list[Localized] = Field(default_factory=list)
+    risk_statement: Localized | None = None
+    retention_principle: Localized | None = None
+    rights_guidance_url: str | None = None
+    cookie_policy_url: str | None = None
+
+
+class CustomTaxonomyKey(Strict):
+    """A data category, use or subject the Fides taxonomy lacks, placed under a parent."""
+
+    key: Key
+    parent: Key | None = None
+    name: Localized
+    description: Localized = Field(default_factory=dict)
+    #: For categories: the article that makes it special ("Art. 9" or "Art. 10").
+    special: str | None = None
+
+
+class Taxonomies(Strict):
+    """Custom vocabulary added to the Fides taxonomy."""
+
+    data_categories: list[CustomTaxonomyKey] = Field(default_factory=list)
+    data_uses: list[CustomTaxonomyKey] = Field(default_factory=list)
+    data_subjects: list[CustomTaxonomyKey] = Field(default_factory=list)
+
+
+class Subject(Strict):
+    """A kind of person the company holds data about."""
+
+    key: Key
+    name: Localized
+    description: Localized = Field(default_factory=dict)
+
+
+class Purpose(Strict):
+    """Why data is processed, on which legal basis."""
+
+    key: Key
+    name: Localized
+    description: Localized
+    data_use: Key
+    legal_basis: LegalBasis | None = None
+    #: For consent: what exactly the subject agrees to (shown when asking and in the notice).
+    consent: Localized | None = None
+    #: For legitimate interests: the interest pursued (Art. 13(1)(d)).
+    legitimate_interest: Localized | None = None
+    #: For special categories (Art. 9/10): the condition that allows it.
+    special_category_condition: SpecialCategoryCondition | None = None
+    #: A legal obligation's reference (e.g. "bokføringsloven § 13").
+    legal_reference: str | None = None
+
+
+class Source(StrEnum):
+    """Where a field's value comes from (Art. 14, Art. 20)."""
+
+    PROVIDED = "provided"
+    OBSERVED = "observed"
+    DERIVED = "derived"
+    THIRD_PARTY = "third_party"
+
+
+class ErasureStrategy(StrEnum):
+    """How a field is erased when its subject asks for erasure."""
+
+    DELETE_ROW = "delete"
+    SET_NULL = "null"
+    MASK = "mask"
+    PSEUDONYMISE = "pseudonymise"
+    KEEP = "keep"
+
+
+class IdentityKind(StrEnum):
+    """How a subject can be found through a field."""
+
+    EMAIL = "email"
+    PHONE_NUMBER = "phone_number"
+    CUSTOMER_ID = "customer_id"
+    NATIONAL_ID = "national_id"
+    EMPLOYEE_ID = "employee_id"
+    PROSPECT_ID = "prospect_id"
+    COOKIE_ID = "cookie_id"
+    ACCOUNT_ID = "account_id"
+
+
+class DataField(Strict):
+    """One field (column, document key, sidecar key) of a dataset."""
+
+    name: Identifier
+    category: Key | None = None
+    purposes: list[Key] = Field(default_factory=list)
+    source: Source = Source.PROVIDED
+    identity: IdentityKind | None = None
+    #: "dataset.field" in the same system, or "system.dataset.field" in another.
+    references: str | None = None
+    primary_key: bool = False
+    erasure: ErasureStrategy | None = None
+    #: Free text that may mention people (searched and redacted, never deleted wholesale).
+    free_text: bool = False
+    encrypted: bool = False
+    #: Why this field is needed, required for national identity numbers (pol. § 12).
+    need: Localized | None = None
+    description: Localized = Field(default_factory=dict)
+
+    @field_validator("references")
+    @classmethod
+    def _reference_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_]+){1,2}", value):
+            msg = "references must be 'dataset.field' or 'system.dataset.field'"
+            raise ValueError(msg)
+        return value
+
+
+class FileSet(Strict):
+    """Files belonging to a dataset in a file store, described by sidecar metadata."""
+
+    #: Glob relative to the store's root, e.g. "recordings/**/*.wav".
+    pattern: str
+    #: Suffix of the JSON sidecar file next to each file holding the dataset's fields.
+    sidecar: str = ".json"
+    #: The category of the file's content itself (e.g. a call recording).
+    content_category: Key
+    content_purposes: list[Key] = Field(default_factory=list)
+    media_type: str = "application/octet-stream"
+
+
+class Dataset(Strict):
+    """A table, collection or group of files within a system."""
+
+    name: Identifier
+    description: Localized = Field(default_factory=dict)
+    subjects: list[Key] = Field(min_length=1)
+    fields: list[DataField] = Field(min_length=1)
+    files: FileSet | None = None
+
+
+class SystemKind(StrEnum):
+    """How personvern reaches a system."""
+
+    POSTGRESQL = "postgresql"
+    MYSQL = "mysql"
+    SQLITE = "sqlite"
+    FILES = "files"
+    WEBHOOK = "webhook"
+    WEB = "web"
+    APP = "app"
+
+    @property
+    def needs_connection(self) -> bool:
+        """Web sites and apps are described for cookies only; stores need a connection."""
+        return self not in {SystemKind.WEB, SystemKind.APP}
+
+
+class CookieCategory(StrEnum):
+    """Cookie classes of the consent banner (ekomloven § 3-15)."""
+
+    STRICTLY_NECESSARY = "strictly_necessary"
+    PREFERENCES = "preferences"
+    ANALYTICS = "analytics"
+    MARKETING = "marketing"
+
+
+class Cookie(Strict):
+    """A cookie or similar technology a web site or app sets or reads."""
+
+    name: str
+    provider: str
+    category: CookieCategory
+    purpose: Key | None = None
+    duration: str
+    description: Localized
+    third_party: bool = False
+
+
+class System(Strict):
+    """A system of the company that holds or collects personal data."""
+
+    key: Key
+    name: str
+    kind: SystemKind
+    description: Localized
+    #: NAME of the environment variable holding the connection URL; never the URL itself.
+    connection_env: EnvVarName | None = None
+    controller: Key | None = None
+    hosting_country: CountryCode | None = None
+    datasets: list[Dataset] = Field(default_factory=list)
+    cookies: list[Cookie] = Field(default_factory=list)
+    #: Told to the subject before collection (e.g. "this call is recorded").
+    collection_notice: Localized | None = None
+
+
+class RetentionTrigger(StrEnum):
+    """The event from which a retention period runs."""
+
+    COLLECTED = "collected"
+    LAST_ACTIVITY = "last_activity"
+    CONTRACT_END = "contract_end"
+    FINANCIAL_YEAR_END = "financial_year_end"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    PURPOSE_FULFILLED = "purpose_fulfilled"
+
+
+class RetentionAction(StrEnum):
+    """What happens when the period has run."""
+
+    DELETE = "delete"
+    ANONYMISE = "anonymise"
+
+
+ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$")
+
+
+class LegalHold(Strict):
+    """A legal duty to keep data that overrides erasure (Art. 17(3)(b))."""
+
+    reference: str
+    description: Localized
+
+
+class RetentionRule(Strict):
+    """How long data of a dataset or category is kept, from which trigger."""
+
+    key: Key
+    #: "system.dataset", or omitted when the rule is by category.
+    dataset: str | None = None
+    category: Key | None = None
+    trigger: RetentionTrigger
+    #: Field holding the trigger date, when the trigger is read from the data.
+    trigger_field: Identifier | None = None
+    period: str
+    action: RetentionAction = RetentionAction.DELETE
+    legal_hold: LegalHold | None = None
+    description: Localized
+
+    @field_validator("period")
+    @classmethod
+    def _iso_period(cls, value: str) -> str:
+        if not ISO_DURATION.match(value):
+            msg = "period must be an ISO 8601 duration such as P5Y, P18M, P30D"
+            raise ValueError(msg)
+        return value
+
+
+class RecipientRole(StrEnum):
+    """The recipient's relation to the controller."""
+
+    GROUP_ENTITY = "group_entity"
+    PROCESSOR = "processor"
+    INDEPENDENT_CONTROLLER = "independent_controller"
+
+
+class Recipient(Strict):
+    """Someone the company shares personal data with."""
+
+    key: Key
+    name: str
+    role: RecipientRole
+    country: CountryCode
+    purposes: list[Key] = Field(min_length=1)
+    categories: list[Key] = Field(min_length=1)
+    transfer: TransferMechanism | None = None
+    dpf_certified: bool = False
+    #: For Art. 49: which derogation applies.
+    derogation: str | None = None
+    #: The recipient category as the notice names it ("IT service providers").
+    recipient_category: Localized
+    description: Localized = Field(default_factory=dict)
+
+
+class DataMap(Strict):
+    """The whole data map."""
+
+    organization: Organization
+    taxonomy: Taxonomies = Field(default_factory=Taxonomies)
+    subjects: list[Subject] = Field(default_factory=list)
+    purposes: list[Purpose] = Field(default_factory=list)
+    systems: list[System] = Field(default_factory=list)
+    retention: list[RetentionRule] = Field(default_factory=list)
+    recipients: list[Recipient] = Field(default_factory=list)
+
+    def purpose(self, key: str) -> Purpose | None:
+        """The purpose with this key, if declared."""
+        return next((p for p in self.purposes if p.key == key), None)
+
+    def system(self, key: str) -> System | None:
+        """The system with this key, if declared."""
+        return next((s for s in self.systems if s.key == key), None)
+
+    def subject(self, key: str) -> Subject | None:
+        """The subject with this key, if declared."""
+        return next((s for s in self.subjects if s.key == key), None)

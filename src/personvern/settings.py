@@ -1,0 +1,88 @@
+"""All configuration, read once from PERSONVERN_* environment variables and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from personvern.errors import PersonvernError
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "development-only"})
+
+
+class SettingsError(PersonvernError):
+    """The configuration is unusable."""
+
+    http_status = 500
+    title = "Configuration error"
+
+
+class Settings(BaseSettings):
+    """personvern's settings; every field can be set as PERSONVERN_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="PERSONVERN_", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="production refuses placeholder secrets"
+    )
+    home: Path = Field(
+        Path(".personvern"), description="data directory for the embedded SQLite store and demo"
+    )
+    database_url: str | None = Field(
+        None,
+        description="personvern's own database, e.g. postgresql+psycopg://user@host/db; "
+        "default: SQLite in PERSONVERN_HOME",
+    )
+    datamap: Path | None = Field(None, description="data map file or folder")
+    secret_key: SecretStr = Field(
+        SecretStr("development-only"),
+        description="key for signing links and tokens; must be set in production",
+    )
+    host: str = Field("127.0.0.1", description="address `personvern serve` listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port `personvern serve` listens on")
+    auto_migrate: bool | None = Field(
+        None,
+        description="apply migrations on server start; default: on for SQLite, off otherwise",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS
+        ):
+            msg = "PERSONVERN_SECRET_KEY must be set to a real secret in production"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The store URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'personvern.db').resolve()}"
+
+    @property
+    def is_embedded(self) -> bool:
+        """Whether personvern runs on its embedded SQLite store."""
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        """Whether the server applies migrations itself when it starts."""
+        return self.is_embedded if self.auto_migrate is None else self.auto_migrate
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into one clear line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise SettingsError(f"invalid setting PERSONVERN_{where.upper()}: {first['msg']}") from exc
