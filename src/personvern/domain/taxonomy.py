@@ -73,7 +73,11 @@ class Taxonomy:
         known = list(self.entries(kind))
         close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
         if close:
-            return close
+            # Offer runners-up only when they are nearly as close as the best match.
+            best = difflib.SequenceMatcher(None, key, close[0]).ratio()
+            return [
+                c for c in close if difflib.SequenceMatcher(None, key, c).ratio() >= best - 0.03
+            ]
         # A wrong prefix with a right leaf ("contact.email") still deserves a hint.
         leaf = key.rsplit(".", 1)[-1]
         return [k for k in known if k.rsplit(".", 1)[-1] == leaf][:3]
