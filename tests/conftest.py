@@ -40,3 +40,13 @@ def mariadb_url() -> Iterator[str]:
     """URL of a fresh MariaDB database, dropped after the test."""
     with fresh_database("mariadb") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def personvern_cli() -> list[str]:
+    """The installed `personvern` console script of the interpreter running the tests."""
+    import sys
+
+    script = Path(sys.executable).parent / "personvern"
+    assert script.exists(), f"{script} is missing: install the package (make install)"
+    return [str(script)]

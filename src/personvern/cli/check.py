@@ -6,14 +6,23 @@ from pathlib import Path
 
 import typer
 
-from personvern.cli.output import EXIT_BAD_INPUT, EXIT_PROBLEMS, console, errors, fail
+from personvern.cli.output import (
+    EXIT_BAD_INPUT,
+    EXIT_PROBLEMS,
+    console,
+    errors,
+    fail,
+    write_text,
+)
 from personvern.datamap.errors import DataMapNotFoundError
 from personvern.datamap.loader import check_datamap, resolve_datamap_path
+from personvern.domain.datamap import SystemKind
 
 
 def register(app: typer.Typer) -> None:
     """Add `check` and `import-fides` to ``app``."""
     app.command("check")(check)
+    app.command("import-fides")(import_fides)
 
 
 def check(
@@ -44,3 +53,24 @@ def check(
         f"{fields} fields, {len(datamap.purposes)} purposes, {n_warnings} warning(s))",
         markup=False,
     )
+
+
+def import_fides(
+    dataset_file: Path = typer.Argument(..., help="a Fides dataset YAML file"),
+    kind: SystemKind = typer.Option(SystemKind.POSTGRESQL, help="kind of the imported systems"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="write here instead of stdout"),
+) -> None:
+    """Convert a Fides dataset file into personvern systems (purposes left to fill in)."""
+    from personvern.datamap.fides_import import import_fides_dataset
+
+    if not dataset_file.is_file():
+        fail(f"{dataset_file}: no such file", code=EXIT_BAD_INPUT)
+    converted = import_fides_dataset(dataset_file, kind)
+    text = converted.to_yaml()
+    if out is None:
+        write_text(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}", markup=False)
+        for note in converted.notes:
+            errors.print(f"note: {note}", markup=False)

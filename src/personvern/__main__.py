@@ -1,0 +1,5 @@
+"""`python -m personvern` runs the CLI."""
+
+from personvern.cli import main
+
+main()
