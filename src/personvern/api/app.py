@@ -1,0 +1,96 @@
+"""The composition root: build the whole HTTP application from settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from personvern import __version__
+from personvern.api.context import AppContext
+from personvern.api.deps import get_principal
+from personvern.api.problems import install_problem_handlers
+from personvern.api.routers import cookies, datamap, health, notice, ropa
+from personvern.datamap.loader import load_datamap, resolve_datamap_path
+from personvern.errors import PersonvernError
+from personvern.security.auth import ApiTokenAuthenticator, Authenticator
+from personvern.settings import Settings
+from personvern.store.db import make_engine, make_session_factory
+from personvern.store.migrate import upgrade_to_head
+
+API_PREFIX = "/api/v1"
+
+#: Routers anyone may call: documents the company publishes (design: public endpoints).
+PUBLIC_ROUTERS: tuple[APIRouter, ...] = (notice.router, cookies.router)
+#: Routers that need a token. A new router goes here unless it is meant to be public; each
+#: route then states the permission it needs with ``require(...)``.
+PROTECTED_ROUTERS: tuple[APIRouter, ...] = (datamap.router, ropa.router)
+
+log = logging.getLogger("personvern.api")
+
+
+def create_app(
+    settings: Settings,
+    datamap_path: Path | None = None,
+    *,
+    authenticators: Sequence[Authenticator] | None = None,
+) -> FastAPI:
+    """Build the API for ``settings``; the data map comes from ``datamap_path`` or the settings.
+
+    The data map is loaded once, here. If it is missing or invalid the app still starts:
+    routes that need it answer 503 with the first problem and /healthz reports it.
+    Migrations run at start-up (lifespan) when ``settings.should_auto_migrate``.
+    """
+    engine = make_engine(settings)
+    context = AppContext(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        authenticators=tuple(authenticators or (ApiTokenAuthenticator(),)),
+    )
+    _load_datamap(context, datamap_path)
+
+    app = FastAPI(
+        title="personvern",
+        version=__version__,
+        summary="Privacy operations as code: one data map drives notices, records and requests.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=_lifespan,
+    )
+    app.state.context = context
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    for router in PROTECTED_ROUTERS:
+        # Authentication at include time makes "needs a token" the default for every route
+        # of the router; the route itself adds which permission.
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
+    return app
+
+
+def _load_datamap(context: AppContext, explicit: Path | None) -> None:
+    try:
+        context.datamap_path = explicit or resolve_datamap_path(context.settings.datamap)
+        context.datamap = load_datamap(context.datamap_path)
+    except PersonvernError as exc:
+        log.warning("the data map did not load; serving without it: %s", exc)
+        context.datamap_error = exc
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    context: AppContext = app.state.context
+    try:
+        if context.settings.should_auto_migrate:
+            # Migrations block; keep the event loop free while they run.
+            context.migrated_to = await run_in_threadpool(upgrade_to_head, context.engine)
+        yield
+    finally:
+        context.engine.dispose()

@@ -1,0 +1,91 @@
+"""Dependencies as ``Annotated`` aliases: settings, session, principal, data map."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from personvern.api.context import AppContext
+from personvern.api.errors import DataMapUnavailableError
+from personvern.domain.datamap import DataMap
+from personvern.domain.roles import Permission
+from personvern.security.auth import authenticate
+from personvern.security.principal import Principal
+from personvern.settings import Settings
+from personvern.store.db import session_scope, translate_errors
+
+# auto_error=False: a missing header must reach our handler as AuthError (problem+json,
+# 401), not FastAPI's own response. Declaring the scheme also documents it in OpenAPI.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="personvern API token",
+    description="`Authorization: Bearer pv_...`, from `personvern token create`",
+)
+
+
+def get_context(request: Request) -> AppContext:
+    """The running app's wiring, put on ``app.state`` by create_app."""
+    return cast(AppContext, request.app.state.context)
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_settings(context: ContextDep) -> Settings:
+    """The app's settings."""
+    return context.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    """One session per request: committed if the route succeeds, rolled back if it raises."""
+    with translate_errors(context.engine.url), session_scope(context.session_factory) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(
+    context: ContextDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated caller, or AuthError (401)."""
+    credential = credentials.credentials if credentials is not None else None
+    return authenticate(credential, session, context.authenticators)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets the request through only if the caller holds ``permission``."""
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        principal.require(permission)
+        return principal
+
+    dependency.__name__ = f"require_{permission.name.lower()}"
+    return dependency
+
+
+def get_datamap(context: ContextDep) -> DataMap:
+    """The data map loaded at start-up, or DataMapUnavailableError (503) if it did not load."""
+    if context.datamap is not None:
+        return context.datamap.datamap
+    error = context.datamap_error
+    raise DataMapUnavailableError(
+        f"the data map did not load: {error.message if error else 'no data map configured'}",
+        hint=(error.hint if error and error.hint else None)
+        or "fix the data map (`personvern check`) and restart the server",
+    )
+
+
+DataMapDep = Annotated[DataMap, Depends(get_datamap)]

@@ -1,0 +1,110 @@
+"""Every error the API answers with, as RFC 9457 problem details (application/problem+json).
+
+One set of handlers for the whole app: routes raise PersonvernError subclasses (each
+knows its status, title and hint) and never build error responses themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from personvern.errors import PersonvernError
+
+PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger("personvern.api")
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    request: Request,
+    title: str | None = None,
+    hint: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem+json response; ``title`` defaults to the status phrase."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or _phrase(status),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if hint:
+        body["hint"] = hint
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map personvern's errors, validation errors, 404/405 and crashes to problem+json."""
+    app.add_exception_handler(PersonvernError, _personvern_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _personvern_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PersonvernError)
+    if exc.http_status >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+    # RFC 9110: a 401 must say which authentication scheme would work.
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return problem(
+        exc.http_status,
+        exc.message,
+        request=request,
+        title=exc.title,
+        hint=exc.hint,
+        headers=headers,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"location": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+        for error in exc.errors()
+    ]
+    first = errors[0] if errors else {"location": "request", "message": "invalid"}
+    return problem(
+        422,
+        f"{first['location']}: {first['message']}",
+        request=request,
+        title="Invalid request",
+        errors=errors,
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no such resource: {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem(exc.status_code, detail, request=request, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # The details go to the log, never to the caller: they may name tables or data.
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return problem(500, "an unexpected error occurred; it has been logged", request=request)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

@@ -1,0 +1,159 @@
+"""Engines and sessions for personvern's own store, built from :class:`Settings`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from personvern.settings import Settings
+from personvern.store.errors import StoreError, StoreUnavailableError
+
+SessionFactory = sessionmaker[Session]
+
+
+def store_url(settings_or_url: Settings | str | URL) -> URL:
+    """The store's URL, from settings (PERSONVERN_DATABASE_URL or SQLite in PERSONVERN_HOME)."""
+    raw = (
+        settings_or_url.effective_database_url
+        if isinstance(settings_or_url, Settings)
+        else settings_or_url
+    )
+    try:
+        return make_url(raw)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(
+            "PERSONVERN_DATABASE_URL is not a database URL",
+            hint="e.g. postgresql+psycopg://user@host/personvern",
+        ) from exc
+
+
+def display_url(url: URL) -> str:
+    """The URL with any password masked, for messages."""
+    return url.render_as_string(hide_password=True)
+
+
+def make_engine(settings_or_url: Settings | str | URL) -> Engine:
+    """Create the store's engine; for SQLite, create the data directory and set pragmas."""
+    url = store_url(settings_or_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    try:
+        # pre_ping: a server restart or a proxy timeout must not fail the next request.
+        return sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise StoreError(
+            f"personvern cannot talk to {url.drivername} databases",
+            hint="use postgresql+psycopg://... (production) or leave "
+            "PERSONVERN_DATABASE_URL unset for the embedded SQLite store",
+        ) from exc
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    in_memory = database in {"", ":memory:"} or "mode=memory" in database
+    if not in_memory and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # FastAPI runs sync routes in a thread pool, so a pooled connection may be used by a
+    # thread other than the one that opened it; SQLAlchemy's pool keeps use exclusive.
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if in_memory:
+        # One shared connection, or every new connection would see an empty database.
+        kwargs["poolclass"] = sa.StaticPool
+    engine = sa.create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # SQLite ignores foreign keys unless asked, per connection.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets the server read while a CLI command or job writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Wait for a competing writer instead of failing at once with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
+
+
+def make_session_factory(engine: Engine) -> SessionFactory:
+    """A session factory bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: SessionFactory) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises."""
+    with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
+@contextmanager
+def open_session(settings_or_url: Settings | str | URL) -> Iterator[Session]:
+    """A one-off session on the store (for CLI commands and scripts), committed on success.
+
+    Opens its own engine and disposes of it afterwards; a long-running process should
+    keep one engine and use :func:`make_session_factory` instead.
+    """
+    engine = make_engine(settings_or_url)
+    try:
+        with translate_errors(engine.url), session_scope(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """Whether the store answers, and at which migration revision it is."""
+
+    reachable: bool
+    revision: str | None = None
+    error: str | None = None
+
+
+def ping(engine: Engine) -> StoreStatus:
+    """Check that the store answers a query and report its migration revision."""
+    from personvern.store.migrate import current_revision
+
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            revision = current_revision(connection)
+    except sa.exc.SQLAlchemyError as exc:
+        # Only the exception's type: /healthz is public and messages can name hosts.
+        cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        return StoreStatus(reachable=False, error=type(cause).__name__)
+    return StoreStatus(reachable=True, revision=revision)
+
+
+@contextmanager
+def translate_errors(url: URL) -> Iterator[None]:
+    """Turn SQLAlchemy's connection and missing-table failures into StoreUnavailableError."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+        raise StoreUnavailableError(
+            f"cannot use the store at {display_url(url)}: {_first_line(exc)}",
+            hint="check PERSONVERN_DATABASE_URL, and run `personvern db upgrade`",
+        ) from exc
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,42 @@
+"""Errors from personvern's own database.
+
+PersonvernError
+└── StoreError                   the store failed in a way personvern did not expect
+    ├── StoreUnavailableError    the database cannot be reached or its schema is missing
+    ├── MigrationError           the schema could not be brought up to date
+    └── RecordNotFoundError      a record asked for by id does not exist
+
+Adapters translate SQLAlchemy's exceptions into these (``raise ... from exc``) so callers
+never need to import SQLAlchemy to handle a store failure.
+"""
+
+from __future__ import annotations
+
+from personvern.errors import PersonvernError
+
+
+class StoreError(PersonvernError):
+    """personvern's own database failed."""
+
+    http_status = 500
+    title = "Store error"
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached, or it has not been migrated yet."""
+
+    http_status = 503
+    title = "Store unavailable"
+
+
+class MigrationError(StoreError):
+    """Migrations could not be applied."""
+
+    title = "Migration failed"
+
+
+class RecordNotFoundError(StoreError):
+    """No record with the given id."""
+
+    http_status = 404
+    title = "Not found"

@@ -1,0 +1,1 @@
+"""Alembic migrations of personvern's own store (run through personvern.store.migrate)."""

@@ -1,0 +1,70 @@
+"""Persistence of API tokens. Rules about tokens live in personvern.security.tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from personvern.store.errors import RecordNotFoundError
+from personvern.store.models import ApiToken
+
+
+class ApiTokenRepository:
+    """Reads and writes rows of ``api_tokens`` within the caller's session and transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        *,
+        name: str,
+        role: str,
+        token_hash: str,
+        prefix: str,
+        created_at: datetime,
+        expires_at: datetime | None = None,
+    ) -> ApiToken:
+        """Insert a token row and return it with its id assigned."""
+        token = ApiToken(
+            name=name,
+            role=role,
+            token_hash=token_hash,
+            prefix=prefix,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+        self.session.add(token)
+        self.session.flush()
+        return token
+
+    def get(self, token_id: int) -> ApiToken:
+        """The token with ``token_id``, or RecordNotFoundError."""
+        token = self.session.get(ApiToken, token_id)
+        if token is None:
+            raise RecordNotFoundError(
+                f"no API token with id {token_id}", hint="`personvern token list` shows the ids"
+            )
+        return token
+
+    def find_by_prefix(self, prefix: str) -> Sequence[ApiToken]:
+        """Tokens whose display prefix is ``prefix`` (normally one; prefixes may collide)."""
+        return self.session.scalars(sa.select(ApiToken).where(ApiToken.prefix == prefix)).all()
+
+    def list_all(self) -> Sequence[ApiToken]:
+        """Every token, revoked ones included, oldest first."""
+        return self.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)).all()
+
+    def mark_used(self, token: ApiToken, at: datetime) -> None:
+        """Record that ``token`` was used at ``at``."""
+        token.last_used_at = at
+        self.session.flush()
+
+    def revoke(self, token: ApiToken, at: datetime) -> None:
+        """Revoke ``token`` from ``at`` on; revoking twice keeps the first time."""
+        if token.revoked_at is None:
+            token.revoked_at = at
+            self.session.flush()
