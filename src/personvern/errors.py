@@ -1,10 +1,14 @@
 """The root of every error personvern raises on purpose.
 
     PersonvernError
-    ├── domain.errors.DomainError          rules refused something (bad transfer, bad request)
-    ├── datamap.errors.DataMapError        the data map cannot be read or is invalid
-    ├── store.errors.StoreError            personvern's own database
-    └── security.errors.AuthError          missing or insufficient credentials
+    ├── domain.errors.DomainError            a rule refused something (unknown language, role)
+    ├── datamap.errors.DataMapError          the data map cannot be read or is invalid
+    ├── datamap.rendering.UnknownFormatError a document format that does not exist
+    ├── store.errors.StoreError              personvern's own database
+    ├── security.errors.SecurityError        missing or insufficient credentials
+    ├── api.errors.ApiError                  a request the API cannot serve
+    ├── settings.SettingsError               unusable configuration
+    └── demo.errors.DemoError                the demo company cannot be built
 
 Each carries a message a privacy officer can act on; the CLI prints it as one line
 and the API maps it to a problem+json response.

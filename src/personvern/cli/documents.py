@@ -13,6 +13,14 @@ from personvern.domain.datamap import DataMap
 OutOption = typer.Option(None, "--out", "-o", help="write to this file instead of standard output")
 
 
+LangOption = typer.Option(
+    None, "--lang", "-l", help="language, e.g. nb or en (default: the map's first language)"
+)
+TextFormatOption = typer.Option(
+    None, "--format", "-f", help="html, md or txt (default: from --out's suffix, else html)"
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add `notice`, `ropa` and `cookies` to ``app``."""
     app.command("notice")(notice)
@@ -21,12 +29,8 @@ def register(app: typer.Typer) -> None:
 
 
 def notice(
-    lang: str | None = typer.Option(
-        None, "--lang", "-l", help="language, e.g. nb or en (default: the map's first language)"
-    ),
-    fmt: str | None = typer.Option(
-        None, "--format", "-f", help="html, md or txt (default: from --out's suffix, else html)"
-    ),
+    lang: str | None = LangOption,
+    fmt: str | None = TextFormatOption,
     datamap: Path | None = DatamapOption,
     out: Path | None = OutOption,
 ) -> None:
@@ -54,12 +58,8 @@ def ropa(
 
 
 def cookies(
-    lang: str | None = typer.Option(
-        None, "--lang", "-l", help="language, e.g. nb or en (default: the map's first language)"
-    ),
-    fmt: str | None = typer.Option(
-        None, "--format", "-f", help="html, md or txt (default: from --out's suffix, else html)"
-    ),
+    lang: str | None = LangOption,
+    fmt: str | None = TextFormatOption,
     datamap: Path | None = DatamapOption,
     out: Path | None = OutOption,
 ) -> None:
