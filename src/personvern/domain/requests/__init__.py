@@ -1,0 +1,1 @@
+"""Data subject requests: their lifecycle and deadlines (GDPR Art. 12)."""
