@@ -39,7 +39,7 @@ def notice(
 
     chosen = _choose_format(fmt, out, NOTICE_FORMATS, default="html")
     loaded = _load(datamap)
-    _emit(render_notice(loaded, lang or loaded.organization.languages[0], chosen), out)
+    _emit(render_notice(loaded, loaded.organization.language_or_default(lang), chosen), out)
 
 
 def ropa(
@@ -68,7 +68,10 @@ def cookies(
 
     chosen = _choose_format(fmt, out, COOKIE_FORMATS, default="html")
     loaded = _load(datamap)
-    _emit(render_cookie_declaration(loaded, lang or loaded.organization.languages[0], chosen), out)
+    _emit(
+        render_cookie_declaration(loaded, loaded.organization.language_or_default(lang), chosen),
+        out,
+    )
 
 
 def _choose_format(fmt: str | None, out: Path | None, formats: Sequence[str], default: str) -> str:

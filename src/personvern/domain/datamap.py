@@ -82,6 +82,10 @@ class Organization(Strict):
     rights_guidance_url: str | None = None
     cookie_policy_url: str | None = None
 
+    def language_or_default(self, lang: str | None) -> str:
+        """``lang`` when given, else the first declared language (documents' default)."""
+        return lang or self.languages[0]
+
 
 class CustomTaxonomyKey(Strict):
     """A data category, use or subject the Fides taxonomy lacks, placed under a parent."""

@@ -23,5 +23,5 @@ def get_cookie_declaration(
     """The cookie declaration in ``lang`` and ``format``."""
     from personvern.datamap.cookies import render_cookie_declaration
 
-    language = lang or datamap.organization.languages[0]
+    language = datamap.organization.language_or_default(lang)
     return document_response(render_cookie_declaration(datamap, language, fmt), fmt)

@@ -27,5 +27,5 @@ def get_notice(
     """The privacy notice in ``lang`` and ``format``."""
     from personvern.datamap.notice import render_notice
 
-    language = lang or datamap.organization.languages[0]
+    language = datamap.organization.language_or_default(lang)
     return document_response(render_notice(datamap, language, fmt), fmt)
