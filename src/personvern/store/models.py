@@ -8,14 +8,23 @@ grows, each with its own migration.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from personvern.store.base import Base, UTCDateTime, utcnow
 
-__all__ = ["ApiToken", "Base"]
+__all__ = [
+    "ApiToken",
+    "Base",
+    "DataSubjectRequest",
+    "RequestArtifact",
+    "RequestEvent",
+    "RequestStep",
+    "SubjectFlag",
+]
 
 
 class ApiToken(Base):
@@ -45,3 +54,109 @@ class ApiToken(Base):
 
     def __repr__(self) -> str:
         return f"ApiToken(id={self.id!r}, name={self.name!r}, role={self.role!r})"
+
+
+class DataSubjectRequest(Base):
+    """One data subject request from receipt to its receipt of completion."""
+
+    __tablename__ = "data_subject_requests"
+
+    # A random public identifier: request ids appear in links sent to subjects, so they
+    # must not be guessable or reveal how many requests the company receives.
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(32))
+    state: Mapped[str] = mapped_column(sa.String(32), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deadline: Mapped[date] = mapped_column(sa.Date)
+    extended_deadline: Mapped[date | None] = mapped_column(sa.Date)
+    extension_reason: Mapped[str | None] = mapped_column(sa.Text)
+    language: Mapped[str] = mapped_column(sa.String(8))
+    #: The subject's normalised identities, [{"kind": ..., "value": ...}].
+    identities: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
+    #: Keyed hash of the identities, to find open duplicates without reading every row.
+    subject_key: Mapped[str] = mapped_column(sa.String(64), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    verification_method: Mapped[str | None] = mapped_column(sa.String(32))
+    verification_note: Mapped[str | None] = mapped_column(sa.Text)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    linked_request_id: Mapped[str | None] = mapped_column(sa.ForeignKey("data_subject_requests.id"))
+    rejection_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    #: Type-specific input: the corrections of a rectification, the purposes objected to.
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    #: The plan as last computed (what was found and what will be done), JSON.
+    plan: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: What was found, sent, erased and kept, with hashes of delivered files.
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"DataSubjectRequest(id={self.id!r}, type={self.type!r}, state={self.state!r})"
+
+
+class RequestEvent(Base):
+    """One entry in a request's history (state changes, retries); never personal data."""
+
+    __tablename__ = "request_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(sa.ForeignKey("data_subject_requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state: Mapped[str] = mapped_column(sa.String(32))
+    message: Mapped[str] = mapped_column(sa.Text)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+
+
+class RequestStep(Base):
+    """A unit of a request's run that is done once: its outcome makes a retry skip it."""
+
+    __tablename__ = "request_steps"
+    __table_args__ = (sa.UniqueConstraint("request_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(sa.ForeignKey("data_subject_requests.id"))
+    step: Mapped[str] = mapped_column(sa.String(200))
+    outcome: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RequestArtifact(Base):
+    """A file delivered to the subject (report, export), with its SHA-256 for the receipt."""
+
+    __tablename__ = "request_artifacts"
+    __table_args__ = (sa.UniqueConstraint("request_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(sa.ForeignKey("data_subject_requests.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Relative to the request's folder under PERSONVERN_HOME/requests/.
+    path: Mapped[str] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SubjectFlag(Base):
+    """A restriction, objection or consent withdrawal that later decisions must honour.
+
+    The identity is kept only as a keyed hash: deciding "may we e-mail this address"
+    needs equality, not the address.
+    """
+
+    __tablename__ = "subject_flags"
+    __table_args__ = (sa.Index("ix_subject_flags_lookup", "identity_kind", "identity_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    identity_kind: Mapped[str] = mapped_column(sa.String(32))
+    identity_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: The purpose objected to or consent withdrawn for; None means every purpose.
+    purpose: Mapped[str | None] = mapped_column(sa.String(100))
+    request_id: Mapped[str | None] = mapped_column(sa.ForeignKey("data_subject_requests.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,177 @@
+"""The port every connector implements: find, hand over, erase and correct a subject's records.
+
+The request engine decides *what* to do (which identities to look for, which rows to
+erase and which the law keeps); a connector only knows *how* to do it in one kind of
+store. Work is pushed down: ``locate`` answers one dataset's criteria with one query
+(or one call), ``erase`` runs one set-based statement per dataset and change, inside
+one transaction per system, and running it again changes nothing.
+
+Values cross the port as plain Python values; keys are the dataset's primary key,
+which the data map names (``primary_key: true``), as ``int`` or ``str``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from personvern.domain.datamap import ErasureStrategy, System
+from personvern.errors import PersonvernError
+
+#: A record's primary key value.
+Key = int | str
+
+
+class ConnectorError(PersonvernError):
+    """A connector could not do what the engine asked."""
+
+    http_status = 502
+    title = "Connected system failed"
+
+
+class ConnectorUnavailableError(ConnectorError):
+    """The system cannot be reached now; the request waits and retries."""
+
+    http_status = 503
+    title = "Connected system unavailable"
+
+    def __init__(self, system: str, reason: str) -> None:
+        super().__init__(
+            f"{system} cannot be reached: {reason}",
+            hint="the request waits and is retried; the deadline keeps running",
+        )
+        self.system = system
+        self.reason = reason
+
+
+class ConnectorNotConfiguredError(ConnectorError):
+    """The data map names a connection variable that is not set."""
+
+    http_status = 503
+    title = "Connected system not configured"
+
+
+class ConnectorResponseError(ConnectorError):
+    """The system answered with something that breaks the contract (treated as hostile)."""
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What to look for in one dataset; rows matching any part are returned.
+
+    ``exact`` maps a field to values compared for equality (the connector may fold case
+    on identity fields of kind e-mail). ``mentions`` maps a free-text field to needles
+    searched as case-insensitive substrings. ``exclude`` lists keys already found, so a
+    later round of the same request returns only new rows.
+    """
+
+    exact: Mapping[str, frozenset[Key]] = field(default_factory=dict)
+    mentions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    exclude: frozenset[Key] = frozenset()
+
+    def __bool__(self) -> bool:
+        return any(self.exact.values()) or any(self.mentions.values())
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row, document or file found about the subject."""
+
+    key: Key
+    #: The record's declared fields (never columns the data map does not declare).
+    values: Mapping[str, Any]
+    #: Fields whose value matched the criteria (exact or mention).
+    matched_fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Mentions of the subject to blank out in one free-text field of the given records."""
+
+    field: str
+    keys: tuple[Key, ...]
+    needles: tuple[str, ...]
+    replacement: str = "[…]"
+
+
+@dataclass(frozen=True)
+class ErasureStep:
+    """What to erase in one dataset: whole records, some fields, and mentions in text."""
+
+    dataset: str
+    delete: tuple[Key, ...] = ()
+    #: Records kept but with these fields erased, each by its strategy (null/mask/pseudonymise).
+    update: tuple[Key, ...] = ()
+    update_fields: Mapping[str, ErasureStrategy] = field(default_factory=dict)
+    redactions: tuple[Redaction, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.delete or (self.update and self.update_fields) or self.redactions)
+
+
+@dataclass(frozen=True)
+class ErasureOutcome:
+    """What one step changed (0 everywhere when it had been done before)."""
+
+    dataset: str
+    deleted: int = 0
+    updated: int = 0
+    redacted: int = 0
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    """One file handed over as it is (a call recording, a document)."""
+
+    dataset: str
+    key: Key
+    name: str
+    media_type: str
+    size: int
+    open: Callable[[], BinaryIO]
+
+
+#: Turns (dataset, field, key) into a stable keyed pseudonym; given to connectors by the engine.
+Pseudonymiser = Callable[[str, str, Key], str]
+
+
+class Connector(Protocol):
+    """One system of the data map, reachable for requests."""
+
+    system: System
+
+    def check(self) -> None:
+        """Raise ConnectorUnavailableError if the system cannot be reached now."""
+        ...
+
+    def locate(self, dataset: str, criteria: Criteria) -> list[Record]:
+        """Every record of ``dataset`` matching ``criteria``, in one pushed-down query."""
+        ...
+
+    def export_files(self, dataset: str, keys: Sequence[Key]) -> Iterator[ExportedFile]:
+        """The files behind the given records (nothing for datasets without files)."""
+        ...
+
+    def erase(
+        self, steps: Sequence[ErasureStep], pseudonymise: Pseudonymiser
+    ) -> list[ErasureOutcome]:
+        """Apply the steps in order (children first) in one transaction; idempotent."""
+        ...
+
+    def rectify(self, dataset: str, keys: Sequence[Key], changes: Mapping[str, Any]) -> int:
+        """Set the given fields of the given records; returns how many records changed."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a connector factory needs besides the system: where to put temporary files."""
+
+    work_dir: Path
+    environ: Mapping[str, str]

@@ -1,0 +1,159 @@
+"""What a data subject request is, and the states it moves through (GDPR Art. 12, 15-22).
+
+A request is received, its identity verified (Art. 12(6): only where there is
+reasonable doubt, so staff may record another verification), then run, and ends
+completed, partially completed (some store could not be reached or part of the data
+is kept by law) or rejected with a reason the subject is told (Art. 12(4)). A run that
+finds identities pointing at different people stops in ``needs_review``: merging two
+people's data into one answer would disclose one to the other.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from personvern.domain.errors import DomainError
+
+
+class RequestType(StrEnum):
+    """The rights of Art. 15-22 a subject can exercise through personvern."""
+
+    ACCESS = "access"
+    PORTABILITY = "portability"
+    ERASURE = "erasure"
+    RECTIFICATION = "rectification"
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+    WITHDRAW_CONSENT = "withdraw-consent"
+
+    @property
+    def article(self) -> str:
+        """The GDPR article the right comes from."""
+        return _ARTICLES[self]
+
+    @property
+    def changes_data(self) -> bool:
+        """Whether running the request writes to the company's stores."""
+        return self not in (RequestType.ACCESS, RequestType.PORTABILITY)
+
+
+_ARTICLES = {
+    RequestType.ACCESS: "Art. 15",
+    RequestType.PORTABILITY: "Art. 20",
+    RequestType.ERASURE: "Art. 17",
+    RequestType.RECTIFICATION: "Art. 16",
+    RequestType.RESTRICTION: "Art. 18",
+    RequestType.OBJECTION: "Art. 21",
+    RequestType.WITHDRAW_CONSENT: "Art. 7(3)",
+}
+
+
+class RequestState(StrEnum):
+    """Where a request is in its life."""
+
+    RECEIVED = "received"
+    AWAITING_VERIFICATION = "awaiting_verification"
+    VERIFIED = "verified"
+    IN_PROGRESS = "in_progress"
+    #: A store was unreachable; the run is retried and the deadline keeps running.
+    WAITING_FOR_SYSTEM = "waiting_for_system"
+    NEEDS_REVIEW = "needs_review"
+    COMPLETED = "completed"
+    PARTIALLY_COMPLETED = "partially_completed"
+    REJECTED = "rejected"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the request still needs work (and its deadline still matters)."""
+        return self not in _FINAL
+
+    @property
+    def is_runnable(self) -> bool:
+        """Whether the engine may run the request now."""
+        return self in _RUNNABLE
+
+
+_FINAL = frozenset(
+    {RequestState.COMPLETED, RequestState.PARTIALLY_COMPLETED, RequestState.REJECTED}
+)
+_RUNNABLE = frozenset(
+    {RequestState.VERIFIED, RequestState.IN_PROGRESS, RequestState.WAITING_FOR_SYSTEM}
+)
+
+_TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
+    RequestState.RECEIVED: frozenset(
+        {RequestState.AWAITING_VERIFICATION, RequestState.VERIFIED, RequestState.REJECTED}
+    ),
+    RequestState.AWAITING_VERIFICATION: frozenset({RequestState.VERIFIED, RequestState.REJECTED}),
+    RequestState.VERIFIED: frozenset(
+        {
+            RequestState.IN_PROGRESS,
+            RequestState.NEEDS_REVIEW,
+            RequestState.WAITING_FOR_SYSTEM,
+            RequestState.REJECTED,
+        }
+    ),
+    RequestState.IN_PROGRESS: frozenset(
+        {
+            RequestState.IN_PROGRESS,
+            RequestState.WAITING_FOR_SYSTEM,
+            RequestState.NEEDS_REVIEW,
+            RequestState.COMPLETED,
+            RequestState.PARTIALLY_COMPLETED,
+        }
+    ),
+    RequestState.WAITING_FOR_SYSTEM: frozenset(
+        {
+            RequestState.IN_PROGRESS,
+            RequestState.WAITING_FOR_SYSTEM,
+            RequestState.NEEDS_REVIEW,
+            RequestState.COMPLETED,
+            RequestState.PARTIALLY_COMPLETED,
+            RequestState.REJECTED,
+        }
+    ),
+    RequestState.NEEDS_REVIEW: frozenset({RequestState.VERIFIED, RequestState.REJECTED}),
+    RequestState.COMPLETED: frozenset(),
+    RequestState.PARTIALLY_COMPLETED: frozenset(),
+    RequestState.REJECTED: frozenset(),
+}
+
+
+class RejectionReason(StrEnum):
+    """Why a request was refused (Art. 12(4)-(6)); the subject is told and may complain."""
+
+    IDENTITY_NOT_VERIFIED = "identity_not_verified"
+    MANIFESTLY_UNFOUNDED = "manifestly_unfounded"
+    EXCESSIVE = "excessive"
+    DUPLICATE = "duplicate"
+    WITHDRAWN_BY_SUBJECT = "withdrawn_by_subject"
+
+
+class VerificationMethod(StrEnum):
+    """How the subject's identity was established."""
+
+    EMAIL_CODE = "email_code"
+    #: Staff checked identity themselves (at the counter, by a known phone number, ...).
+    STAFF_IN_PERSON = "staff_in_person"
+    STAFF_KNOWN_CONTACT = "staff_known_contact"
+    STAFF_ID_DOCUMENT = "staff_id_document"
+    #: Signed in through the company's identity provider.
+    AUTHENTICATED_SESSION = "authenticated_session"
+
+
+class InvalidTransitionError(DomainError):
+    """A request was asked to move to a state it cannot reach from where it is."""
+
+    http_status = 409
+    title = "Request is not in a state that allows this"
+
+
+def check_transition(current: RequestState, target: RequestState) -> RequestState:
+    """Return ``target`` if a request in ``current`` may move there, else raise."""
+    if target not in _TRANSITIONS[current]:
+        allowed = ", ".join(sorted(_TRANSITIONS[current])) or "none: the request is closed"
+        raise InvalidTransitionError(
+            f"a request that is {current.value} cannot become {target.value}",
+            hint=f"from {current.value} it can become: {allowed}",
+        )
+    return target
