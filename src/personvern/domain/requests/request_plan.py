@@ -1,0 +1,357 @@
+"""What running a request will do, record by record, before anything is touched.
+
+The plan is computed from what the search found and the data map's rules, shown to
+the privacy officer (``request run --dry-run``, ``GET /requests/{id}/plan``) and kept
+with the request. Erasure then executes exactly the plan: the same keys, children
+before parents, so running it again (after a crash, on another worker) changes
+nothing that was already done.
+
+Per dataset, an erasure deletes the subject's rows, or, where a field is marked
+``erasure: keep`` (a company name on a customer record), keeps the row and erases the
+personal fields by their strategy. Rows under a legal hold are kept with the hold's
+reference; rows that only mention the subject in free text have the mention redacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from personvern.domain.datamap import DataField, DataMap, Dataset, ErasureStrategy, RetentionTrigger
+from personvern.domain.requests.legal_hold import LegalHold, legal_holds
+from personvern.domain.requests.lifecycle import RequestType
+from personvern.domain.requests.subject_graph import (
+    DatasetNode,
+    MatchKind,
+    SubjectGraph,
+    SubjectWalk,
+)
+
+_FIELD_STRATEGIES = frozenset(
+    {ErasureStrategy.SET_NULL, ErasureStrategy.MASK, ErasureStrategy.PSEUDONYMISE}
+)
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    """What happens to the subject's records in one dataset."""
+
+    system: str
+    dataset: str
+    found: int = 0
+    by_identity: int = 0
+    by_reference: int = 0
+    by_mention: int = 0
+    has_files: bool = False
+    #: Records handed over (access, portability).
+    export: tuple[Any, ...] = ()
+    delete: tuple[Any, ...] = ()
+    #: Records kept whose personal fields are erased by ``strategies``.
+    erase_fields: tuple[Any, ...] = ()
+    strategies: Mapping[str, str] = field(default_factory=dict)
+    redact: tuple[Any, ...] = ()
+    redact_fields: tuple[str, ...] = ()
+    keep: tuple[Any, ...] = ()
+    keep_reason: str | None = None
+    rectify: tuple[Any, ...] = ()
+    rectify_changes: Mapping[str, Any] = field(default_factory=dict)
+    stop_marketing: tuple[Any, ...] = ()
+    stop_field: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The qualified name, "system.dataset"."""
+        return f"{self.system}.{self.dataset}"
+
+    @property
+    def changes(self) -> bool:
+        """Whether this dataset's part of the plan writes anything."""
+        return bool(
+            self.delete or self.erase_fields or self.redact or self.rectify or self.stop_marketing
+        )
+
+
+@dataclass(frozen=True)
+class RequestPlan:
+    """The whole plan of one request."""
+
+    request_type: RequestType
+    computed_on: date
+    datasets: tuple[DatasetPlan, ...] = ()
+    #: Spelled-out identities searched in free text; redaction replaces them.
+    needles: tuple[str, ...] = ()
+    #: Person-record datasets where the given identities point at different people.
+    conflicts: tuple[str, ...] = ()
+    #: Systems that could not be searched, with why (not configured, unreachable).
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    #: Recipients to tell about the erasure, rectification or restriction (Art. 19).
+    recipients: tuple[str, ...] = ()
+
+    @property
+    def found_nothing(self) -> bool:
+        """Whether the search found no record about the subject anywhere it could look."""
+        return not any(d.found for d in self.datasets)
+
+    def dataset(self, name: str) -> DatasetPlan | None:
+        """The part of the plan for "system.dataset", if anything was found there."""
+        return next((d for d in self.datasets if d.name == name), None)
+
+    def systems(self) -> list[str]:
+        """The systems this plan touches, in the order they appear."""
+        return list(dict.fromkeys(d.system for d in self.datasets))
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (keys and counts, never record contents)."""
+        data = asdict(self)
+        data["request_type"] = self.request_type.value
+        data["computed_on"] = self.computed_on.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RequestPlan:
+        """Read a plan back from :meth:`to_json`."""
+        datasets = tuple(
+            DatasetPlan(
+                **{  # type: ignore[arg-type]
+                    key: tuple(value) if isinstance(value, list) else value
+                    for key, value in item.items()
+                }
+            )
+            for item in data.get("datasets", [])
+        )
+        return cls(
+            request_type=RequestType(data["request_type"]),
+            computed_on=date.fromisoformat(data["computed_on"]),
+            datasets=datasets,
+            needles=tuple(data.get("needles", ())),
+            conflicts=tuple(data.get("conflicts", ())),
+            unavailable=dict(data.get("unavailable", {})),
+            recipients=tuple(data.get("recipients", ())),
+        )
+
+
+def _dataset(datamap: DataMap, node: DatasetNode) -> Dataset:
+    system = datamap.system(node.system)
+    assert system is not None  # the graph was built from this map
+    return next(d for d in system.datasets if d.name == node.dataset)
+
+
+def _personal(field_: DataField) -> bool:
+    return field_.category is not None and not field_.primary_key and not field_.references
+
+
+def _strategies(dataset: Dataset) -> dict[str, str] | None:
+    """Field strategies when the dataset keeps its rows on erasure, else None (delete rows)."""
+    explicit = {f.erasure for f in dataset.fields if f.erasure is not None}
+    if not explicit & (_FIELD_STRATEGIES | {ErasureStrategy.KEEP}):
+        return None
+    strategies: dict[str, str] = {}
+    for f in dataset.fields:
+        if _personal(f) and f.erasure is not ErasureStrategy.KEEP:
+            chosen = f.erasure if f.erasure in _FIELD_STRATEGIES else ErasureStrategy.SET_NULL
+            strategies[f.name] = ErasureStrategy(chosen).value
+    return strategies
+
+
+def _held_keys(
+    node: DatasetNode,
+    records: Mapping[Any, tuple[Mapping[str, Any], MatchKind]],
+    hold: LegalHold | None,
+    held: Mapping[str, set[Any]],
+    today: date,
+) -> set[Any]:
+    if hold is None:
+        return set()
+    if hold.rule.trigger_field:
+        return {
+            key
+            for key, (values, _) in records.items()
+            if hold.holds(values.get(hold.rule.trigger_field), today)
+        }
+    # No trigger of its own: a record is held while the record it belongs to is held.
+    keys: set[Any] = set()
+    for name, target in node.references.items():
+        parent, _, _target_field = target.rpartition(".")
+        parent_held = {str(k) for k in held.get(parent, set())}
+        keys |= {
+            key for key, (values, _) in records.items() if str(values.get(name)) in parent_held
+        }
+    return keys
+
+
+def _matches_correction(system: str, dataset: str, field_: DataField, key: str) -> bool:
+    if key == f"{system}.{dataset}.{field_.name}":
+        return True
+    category = field_.category or ""
+    return bool(category) and (category == key or category.startswith(f"{key}."))
+
+
+def _stop_field(datamap: DataMap, name: str) -> str | None:
+    return next(
+        (
+            rule.trigger_field
+            for rule in datamap.retention
+            if rule.dataset == name
+            and rule.trigger is RetentionTrigger.CONSENT_WITHDRAWN
+            and rule.trigger_field
+        ),
+        None,
+    )
+
+
+def _recipients(datamap: DataMap, categories: set[str]) -> tuple[str, ...]:
+    def related(a: str, b: str) -> bool:
+        return a == b or a.startswith(f"{b}.") or b.startswith(f"{a}.")
+
+    return tuple(
+        recipient.key
+        for recipient in datamap.recipients
+        if any(related(c, found) for c in recipient.categories for found in categories)
+    )
+
+
+def build_plan(
+    request_type: RequestType,
+    graph: SubjectGraph,
+    walk: SubjectWalk,
+    datamap: DataMap,
+    today: date,
+    *,
+    details: Mapping[str, Any] | None = None,
+    unavailable: Mapping[str, str] | None = None,
+) -> RequestPlan:
+    """The plan for ``request_type`` over what ``walk`` found."""
+    details = details or {}
+    holds = legal_holds(datamap)
+    held: dict[str, set[Any]] = {}
+    plans: dict[str, DatasetPlan] = {}
+    categories: set[str] = set()
+    corrections: Mapping[str, Any] = details.get("corrections", {})
+
+    for node in graph.nodes:
+        records = walk.records(node.name)
+        if not records:
+            continue
+        dataset = _dataset(datamap, node)
+        own = {
+            key
+            for key, (_, match) in records.items()
+            if match is MatchKind.IDENTITY
+            or (match is MatchKind.REFERENCE and not node.is_person_record)
+        }
+        mentions = {key for key, (_, match) in records.items() if match is MatchKind.MENTION}
+        subject_rows = set(records) - mentions
+        if subject_rows:
+            categories |= {f.category for f in dataset.fields if _personal(f) and f.category}
+        hold = holds.get(node.name)
+        held[node.name] = _held_keys(node, records, hold, held, today) & subject_rows
+        kept = tuple(sorted(held[node.name], key=str))
+        plan = DatasetPlan(
+            system=node.system,
+            dataset=node.dataset,
+            found=len(records),
+            by_identity=sum(1 for _, m in records.values() if m is MatchKind.IDENTITY),
+            by_reference=sum(1 for _, m in records.values() if m is MatchKind.REFERENCE),
+            by_mention=len(mentions),
+            has_files=dataset.files is not None,
+        )
+        ordered = tuple(sorted(records, key=str))
+        if request_type in (RequestType.ACCESS, RequestType.PORTABILITY):
+            plan = _replace(plan, export=ordered)
+        elif request_type is RequestType.ERASURE:
+            strategies = _strategies(dataset)
+            erasable = tuple(k for k in ordered if k in subject_rows and k not in held[node.name])
+            plan = _replace(
+                plan,
+                delete=erasable if strategies is None else (),
+                erase_fields=erasable if strategies is not None else (),
+                strategies=strategies or {},
+                redact=tuple(k for k in ordered if k in mentions),
+                redact_fields=node.free_text if mentions else (),
+                keep=kept,
+                keep_reason=hold.reference if hold and kept else None,
+            )
+        elif request_type is RequestType.RECTIFICATION:
+            changes = {
+                f.name: value
+                for key, value in corrections.items()
+                for f in dataset.fields
+                if _personal(f) and _matches_correction(node.system, node.dataset, f, key)
+            }
+            targets = tuple(k for k in ordered if k in own and k not in held[node.name])
+            if changes and targets:
+                plan = _replace(
+                    plan,
+                    rectify=targets,
+                    rectify_changes=changes,
+                    keep=kept,
+                    keep_reason=hold.reference if hold and kept else None,
+                )
+        elif request_type in (RequestType.OBJECTION, RequestType.WITHDRAW_CONSENT):
+            stop = _stop_field(datamap, node.name)
+            if stop:
+                targets = tuple(k for k in ordered if k in own and records[k][0].get(stop) is None)
+                plan = _replace(plan, stop_marketing=targets, stop_field=stop)
+        plans[node.name] = plan
+
+    _protect_parents_of_kept_rows(graph, plans, walk)
+    notify = (
+        _recipients(datamap, categories)
+        if request_type in (RequestType.ERASURE, RequestType.RECTIFICATION, RequestType.RESTRICTION)
+        else ()
+    )
+    return RequestPlan(
+        request_type=request_type,
+        computed_on=today,
+        datasets=tuple(plans.values()),
+        needles=tuple(sorted(walk.needles())),
+        conflicts=tuple(walk.conflicts()),
+        unavailable=dict(unavailable or {}),
+        recipients=notify,
+    )
+
+
+def _replace(plan: DatasetPlan, **changes: Any) -> DatasetPlan:
+    data = asdict(plan)
+    data.update(changes)
+    return DatasetPlan(**data)
+
+
+def _protect_parents_of_kept_rows(
+    graph: SubjectGraph, plans: dict[str, DatasetPlan], walk: SubjectWalk
+) -> None:
+    """A row that a kept row of the same system points at is kept too.
+
+    Deleting it would break the kept row's foreign key (an invoice line kept for the
+    Bookkeeping Act needs its invoice) and the database would refuse the whole step.
+    """
+    for node in graph.nodes:
+        child = plans.get(node.name)
+        if child is None or not child.keep:
+            continue
+        kept = set(child.keep)
+        for name, target in node.references.items():
+            parent_name, _, parent_field = target.rpartition(".")
+            parent = plans.get(parent_name)
+            if parent is None or parent.system != node.system or not parent.delete:
+                continue
+            pointed = {
+                str(values.get(name))
+                for key, (values, _) in walk.records(node.name).items()
+                if key in kept
+            }
+            parent_records = walk.records(parent_name)
+            protect = {
+                key
+                for key in parent.delete
+                if str(parent_records[key][0].get(parent_field)) in pointed
+            }
+            if protect:
+                plans[parent_name] = _replace(
+                    parent,
+                    delete=tuple(k for k in parent.delete if k not in protect),
+                    keep=tuple(sorted(set(parent.keep) | protect, key=str)),
+                    keep_reason=parent.keep_reason or child.keep_reason,
+                )

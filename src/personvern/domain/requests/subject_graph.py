@@ -1,0 +1,330 @@
+"""How a request walks from the identities a subject gave to every record about them.
+
+The data map's identity fields and references form a graph over datasets. A request
+starts from the subject's identities, asks each dataset for rows that carry one of
+them, and follows references from rows found to rows that point at them
+(customer -> invoices -> invoice lines; customer -> designated employees -> their
+security cards). The walk is a fixpoint: each step asks a dataset only for values it
+has not asked for yet, so every dataset is queried a small, constant number of times
+however many rows there are.
+
+Identities found on the way widen the search, with care: a row matched by one of the
+subject's own identities (their customer record, found by e-mail) yields all its
+identities (customer number, phone, national id). A row reached by reference yields
+only device and account identifiers (the cookie of a signed-in web session), never
+contact details: the e-mail on a ticket under a company customer may be a colleague's,
+and following it would answer with another person's data. Rows that only *mention*
+the subject in free text yield nothing and are redacted, not erased, on erasure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import phonenumbers
+
+from personvern.domain.datamap import DataMap, Dataset, IdentityKind, System
+from personvern.domain.requests.identity import SubjectIdentity, phone_forms
+
+#: Identity kinds a record reached only by reference may lend to the search.
+_INHERITABLE = frozenset({IdentityKind.COOKIE_ID, IdentityKind.ACCOUNT_ID})
+#: Kinds whose spelled-out forms are searched in free text.
+_TEXT_KINDS = frozenset({IdentityKind.EMAIL, IdentityKind.PHONE_NUMBER, IdentityKind.NATIONAL_ID})
+
+
+class MatchKind(StrEnum):
+    """Why a record belongs to the subject's answer."""
+
+    #: It carries one of the subject's identities.
+    IDENTITY = "identity"
+    #: It points at a record that was found (an invoice of the customer).
+    REFERENCE = "reference"
+    #: It mentions the subject in free text but is about someone or something else.
+    MENTION = "mention"
+
+
+@dataclass(frozen=True)
+class DatasetNode:
+    """One dataset of a connected system, as the walk sees it."""
+
+    system: str
+    dataset: str
+    key_field: str
+    identities: Mapping[str, IdentityKind]
+    #: field -> "system.dataset.field" it references.
+    references: Mapping[str, str]
+    free_text: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The qualified name, "system.dataset"."""
+        return f"{self.system}.{self.dataset}"
+
+    @property
+    def is_person_record(self) -> bool:
+        """Whether each row is a person (its key is an identity: a customer, a prospect)."""
+        return self.key_field in self.identities
+
+
+def _qualify(system: System, reference: str) -> str:
+    parts = reference.split(".")
+    return reference if len(parts) == 3 else f"{system.key}.{reference}"
+
+
+def _node(system: System, dataset: Dataset) -> DatasetNode | None:
+    keys = [f.name for f in dataset.fields if f.primary_key]
+    if not keys:
+        return None
+    return DatasetNode(
+        system=system.key,
+        dataset=dataset.name,
+        key_field=keys[0],
+        identities={f.name: f.identity for f in dataset.fields if f.identity is not None},
+        references={f.name: _qualify(system, f.references) for f in dataset.fields if f.references},
+        free_text=tuple(f.name for f in dataset.fields if f.free_text),
+    )
+
+
+@dataclass(frozen=True)
+class SubjectGraph:
+    """The datasets a request searches, in the order it asks them."""
+
+    nodes: tuple[DatasetNode, ...]
+
+    @classmethod
+    def from_datamap(cls, datamap: DataMap, systems: Iterable[str] | None = None) -> SubjectGraph:
+        """Every dataset with a primary key in a connected system (optionally only some)."""
+        wanted = set(systems) if systems is not None else None
+        nodes = [
+            node
+            for system in datamap.systems
+            if system.kind.needs_connection and (wanted is None or system.key in wanted)
+            for dataset in system.datasets
+            if (node := _node(system, dataset)) is not None
+        ]
+        return cls(tuple(_search_order(nodes)))
+
+    def node(self, name: str) -> DatasetNode:
+        """The node of "system.dataset"."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def children_first(self) -> list[DatasetNode]:
+        """Datasets ordered so that rows pointing at others come before what they point at."""
+        return list(reversed(_topological(list(self.nodes))))
+
+
+def _topological(nodes: list[DatasetNode]) -> list[DatasetNode]:
+    by_name = {node.name: node for node in nodes}
+    ordered: list[DatasetNode] = []
+    seen: set[str] = set()
+
+    def visit(node: DatasetNode, path: frozenset[str]) -> None:
+        if node.name in seen or node.name in path:
+            return
+        for target in node.references.values():
+            parent = by_name.get(target.rsplit(".", 1)[0])
+            if parent is not None and parent is not node:
+                visit(parent, path | {node.name})
+        seen.add(node.name)
+        ordered.append(node)
+
+    for node in nodes:
+        visit(node, frozenset())
+    return ordered
+
+
+def _search_order(nodes: list[DatasetNode]) -> list[DatasetNode]:
+    # Parents before children, and among the roots the richest identity records first:
+    # the customer record found by e-mail yields the phone number the prospects and
+    # call recordings are then searched by, in the same pass.
+    ranked = sorted(nodes, key=lambda n: (-len(n.identities), n.name))
+    return _topological(ranked)
+
+
+@dataclass
+class _Found:
+    record_key: Any
+    values: Mapping[str, Any]
+    match: MatchKind
+
+
+@dataclass
+class SubjectWalk:
+    """The state of one request's search: what is known, asked and found."""
+
+    graph: SubjectGraph
+    given: tuple[SubjectIdentity, ...]
+    known: dict[IdentityKind, set[str]] = field(default_factory=lambda: defaultdict(set))
+    found: dict[str, dict[Any, _Found]] = field(default_factory=lambda: defaultdict(dict))
+    #: Per dataset and field, the values already asked for.
+    asked: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
+    #: Per person-record dataset and given identity, the keys it matched (conflict check).
+    given_matches: dict[str, dict[SubjectIdentity, set[Any]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
+
+    def __post_init__(self) -> None:
+        for identity in self.given:
+            self._learn(identity.kind, identity.value)
+
+    def _learn(self, kind: IdentityKind, value: Any) -> bool:
+        if value is None or value == "":
+            return False
+        text = str(value).strip()
+        if kind is IdentityKind.EMAIL:
+            text = text.casefold()
+        before = len(self.known[kind])
+        self.known[kind].add(text)
+        return len(self.known[kind]) > before
+
+    def exact_values(self, kind: IdentityKind) -> set[str]:
+        """Every spelling of every known identity of ``kind``, for equality matches."""
+        values: set[str] = set()
+        for value in self.known.get(kind, set()):
+            if kind is IdentityKind.PHONE_NUMBER and value.startswith("+"):
+                try:
+                    values.update(phone_forms(value))
+                except phonenumbers.NumberParseException:
+                    # A stored oddity is matched as it is written.
+                    values.add(value)
+            else:
+                values.add(value)
+        return values
+
+    def needles(self) -> set[str]:
+        """What to search free text for: the written forms of contact and national ids."""
+        needles: set[str] = set()
+        for kind in _TEXT_KINDS:
+            for value in self.known.get(kind, set()):
+                needles.update(SubjectIdentity(kind, value).text_needles())
+        return {needle.casefold() for needle in needles if len(needle) >= 6}
+
+    def _reference_values(self, target: str) -> set[str]:
+        dataset, _, target_field = target.rpartition(".")
+        # Compared as text: the store coerces back to the column's type, and one
+        # spelling per value keeps "42" and 42 from being asked for twice.
+        values = {
+            str(value)
+            for found in self.found.get(dataset, {}).values()
+            if (value := found.values.get(target_field)) is not None
+        }
+        try:
+            node = self.graph.node(dataset)
+        except KeyError:
+            return values
+        kind = node.identities.get(target_field)
+        if kind is not None:
+            values |= self.exact_values(kind)
+        return values
+
+    def pending(self, node: DatasetNode) -> dict[str, dict[str, set[str]]]:
+        """New values to ask ``node`` for: {"exact": {field: values}, "mentions": {...}}."""
+        asked = self.asked[node.name]
+        exact: dict[str, set[str]] = {}
+        for name, kind in node.identities.items():
+            new = self.exact_values(kind) - asked[name]
+            if new:
+                exact[name] = new
+        for name, target in node.references.items():
+            new = self._reference_values(target) - asked[name]
+            if new:
+                exact[name] = exact.get(name, set()) | new
+        mentions: dict[str, set[str]] = {}
+        needles = self.needles()
+        for name in node.free_text:
+            new_needles = needles - asked[f"~{name}"]
+            if new_needles:
+                mentions[name] = new_needles
+        return {"exact": exact, "mentions": mentions}
+
+    def mark_asked(self, node: DatasetNode, pending: Mapping[str, Mapping[str, set[str]]]) -> None:
+        """Remember what was asked so the next pass asks only for what is new."""
+        for name, values in pending["exact"].items():
+            self.asked[node.name][name] |= values
+        for name, needles in pending["mentions"].items():
+            self.asked[node.name][f"~{name}"] |= set(needles)
+
+    def absorb(
+        self, node: DatasetNode, key: Any, values: Mapping[str, Any], matched: Iterable[str]
+    ) -> None:
+        """Take in one record found in ``node`` and learn the identities it may lend."""
+        matched = set(matched)
+        if matched & set(node.identities):
+            match = MatchKind.IDENTITY
+        elif matched & set(node.references) or not (matched & set(node.free_text)):
+            match = MatchKind.REFERENCE
+        else:
+            match = MatchKind.MENTION
+        existing = self.found[node.name].get(key)
+        if existing is not None and _rank(existing.match) <= _rank(match):
+            return
+        self.found[node.name][key] = _Found(key, values, match)
+        if node.is_person_record and match is MatchKind.IDENTITY:
+            for identity in self.given:
+                if self._carries(node, values, identity):
+                    self.given_matches[node.name][identity].add(key)
+        for name, kind in node.identities.items():
+            if match is MatchKind.IDENTITY or (
+                match is MatchKind.REFERENCE and kind in _INHERITABLE
+            ):
+                self._learn(kind, values.get(name))
+
+    def _carries(
+        self, node: DatasetNode, values: Mapping[str, Any], identity: SubjectIdentity
+    ) -> bool:
+        forms = {form.casefold() for form in identity.exact_forms()}
+        return any(
+            kind is identity.kind and str(values.get(name, "")).strip().casefold() in forms
+            for name, kind in node.identities.items()
+        )
+
+    def conflicts(self) -> list[str]:
+        """Person-record datasets where the given identities point at different people."""
+        conflicts = []
+        for dataset, matches in self.given_matches.items():
+            groups = [keys for keys in matches.values() if keys]
+            if len(groups) > 1 and not set.intersection(*groups):
+                conflicts.append(dataset)
+        return sorted(conflicts)
+
+    def excluded(self, node: DatasetNode) -> frozenset[Any]:
+        """Keys not to return again: found for a reason stronger than a mention."""
+        return frozenset(
+            key
+            for key, f in self.found.get(node.name, {}).items()
+            if f.match is not MatchKind.MENTION
+        )
+
+    def records(self, dataset: str) -> dict[Any, tuple[Mapping[str, Any], MatchKind]]:
+        """The records found in "system.dataset", with why each was found."""
+        return {k: (f.values, f.match) for k, f in self.found.get(dataset, {}).items()}
+
+    def found_any(self) -> bool:
+        """Whether anything at all was found about the subject."""
+        return any(self.found.values())
+
+    def harvested(self) -> dict[IdentityKind, set[str]]:
+        """Every identity known now, given or found on the way."""
+        return {kind: set(values) for kind, values in self.known.items() if values}
+
+
+def _rank(match: MatchKind) -> int:
+    return {MatchKind.IDENTITY: 0, MatchKind.REFERENCE: 1, MatchKind.MENTION: 2}[match]
+
+
+def searchable_nodes(graph: SubjectGraph, walk: SubjectWalk) -> Sequence[DatasetNode]:
+    """The nodes that have something new to be asked, in search order."""
+    return [node for node in graph.nodes if _has_work(walk.pending(node))]
+
+
+def _has_work(pending: Mapping[str, Mapping[str, set[str]]]) -> bool:
+    return any(pending["exact"].values()) or any(pending["mentions"].values())

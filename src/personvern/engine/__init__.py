@@ -1,0 +1,1 @@
+"""Plans and runs data subject requests over the connectors."""

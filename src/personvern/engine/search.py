@@ -1,0 +1,57 @@
+"""Search the company's systems for a subject: the walk of domain.requests.subject_graph, run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from personvern.connectors.port import Connector, Criteria
+from personvern.domain.requests.identity import SubjectIdentity
+from personvern.domain.requests.subject_graph import SubjectGraph, SubjectWalk
+
+#: Passes over the datasets before the search gives up widening. The demo company
+#: settles in three (identities, references, identities found on the way); a data map
+#: whose graph is deeper than this is refused rather than searched forever.
+MAX_PASSES = 8
+
+
+@dataclass
+class SearchResult:
+    """What a search found, and how many questions it asked of each dataset."""
+
+    walk: SubjectWalk
+    queries: dict[str, int] = field(default_factory=dict)
+    passes: int = 0
+
+
+def search_subject(
+    graph: SubjectGraph,
+    identities: Sequence[SubjectIdentity],
+    connectors: Mapping[str, Connector],
+) -> SearchResult:
+    """Find every record about the subject in the systems ``connectors`` reach."""
+    reachable = SubjectGraph(tuple(n for n in graph.nodes if n.system in connectors))
+    walk = SubjectWalk(reachable, tuple(identities))
+    result = SearchResult(walk)
+    for _ in range(MAX_PASSES):
+        asked = False
+        for node in reachable.nodes:
+            pending = walk.pending(node)
+            criteria = Criteria(
+                exact={name: frozenset(values) for name, values in pending["exact"].items()},
+                mentions={
+                    name: frozenset(needles) for name, needles in pending["mentions"].items()
+                },
+                exclude=walk.excluded(node),
+            )
+            if not criteria:
+                continue
+            walk.mark_asked(node, pending)
+            asked = True
+            result.queries[node.name] = result.queries.get(node.name, 0) + 1
+            for record in connectors[node.system].locate(node.dataset, criteria):
+                walk.absorb(node, record.key, record.values, record.matched_fields)
+        if not asked:
+            break
+        result.passes += 1
+    return result
