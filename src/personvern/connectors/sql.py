@@ -1,0 +1,753 @@
+"""SQL databases (PostgreSQL, MySQL/MariaDB, SQLite) through SQLAlchemy Core.
+
+One engine per connector. The tables of the system's datasets are reflected once, on
+first use, and checked against the data map: a declared field without a column is an
+error, never a silent gap in an access report.
+
+Work is pushed down. ``locate`` is one SELECT per call, an OR of indexed equality
+matches and free-text LIKE searches, returning only the declared fields. ``erase`` runs
+in one transaction: one DELETE per dataset, one UPDATE for the constant erasures (null,
+mask), one executemany UPDATE when values differ per row (pseudonyms, redactions).
+Every write is conditioned on the value still differing, so a repeated run changes
+nothing and reports zeros.
+
+E-mail identity fields are matched case-insensitively in a way an index serves:
+``lower(col) IN (...)`` on PostgreSQL (an index on ``lower(col)``), ``col COLLATE NOCASE
+IN (...)`` on SQLite (a NOCASE index), and a plain ``col IN (...)`` on MySQL/MariaDB,
+whose default collations already ignore case. The database's answer is then confirmed in Python
+with the intended comparison, so a looser collation (MySQL also ignores accents and
+trailing spaces) never hands a neighbour's row to an erasure.
+
+Messages and exceptions never carry personal values: errors name the system, dataset
+and field, and the driver's error code at most.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+import warnings
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from personvern.connectors.port import (
+    ConnectorError,
+    ConnectorUnavailableError,
+    Criteria,
+    ErasureOutcome,
+    ErasureStep,
+    ExportedFile,
+    Key,
+    Pseudonymiser,
+    Record,
+    Redaction,
+)
+from personvern.domain.datamap import ErasureStrategy, IdentityKind, System
+
+#: What a masked text field holds after erasure (the same in every connector).
+MASK = "***"
+#: What a masked e-mail field holds: an address that can never receive mail (RFC 6761).
+EMAIL_MASK = "erased@invalid.example"
+#: Keys per IN list: PostgreSQL takes at most 65,535 parameters per statement; a
+#: subject's rows stay far below this, so a request normally issues one statement.
+CHUNK = 10_000
+#: Seconds to wait for a server to accept a connection before the request waits and retries.
+CONNECT_TIMEOUT = 10
+#: Integers outside 64 bits cannot be bound (SQLite raises) and match no column anyway.
+_INT_RANGE = range(-(2**63), 2**63)
+_INTEGER = re.compile(r"^[+-]?\d{1,20}$")
+_EXPRESSION_INDEX_WARNING = "Skipped unsupported reflection of expression-based index"
+
+# Fragments of driver messages and the short reason shown instead (never the message
+# itself: it may name hosts, users and databases). Checked in order.
+_REASONS = (
+    (("password authentication failed", "access denied", 'role "'), "login refused"),
+    (("unknown database", "does not exist"), "database not found"),
+    (("unable to open database file",), "database file not found"),
+    (("refused",), "connection refused"),
+    (("timeout", "timed out"), "timed out"),
+    (("database is locked",), "database is locked"),
+    (("deadlock",), "deadlock, retry"),
+    (
+        ("could not translate host name", "name or service not known", "getaddrinfo"),
+        "host not found",
+    ),
+    (("server closed the connection", "lost connection", "gone away"), "connection lost"),
+)
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    """One dataset's table, checked against the data map."""
+
+    name: str
+    table: sa.Table
+    key: sa.Column[Any]
+    #: Declared field name -> column, in the data map's order.
+    fields: dict[str, sa.Column[Any]]
+    emails: frozenset[str]
+    #: Columns whose values must be unique (primary key, unique constraints and indexes).
+    unique: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _FieldErasure:
+    """How one field of kept records is erased: a constant, or a per-row pseudonym."""
+
+    column: sa.Column[Any]
+    constant: str | None = None
+    pseudonymise: bool = False
+
+
+class SqlConnector:
+    """A SQL system of the data map: locate, erase and rectify with set-based statements."""
+
+    def __init__(self, system: System, url: str) -> None:
+        self.system = system
+        #: Every SQL statement sent to the database (an executemany counts once).
+        self.statements_issued = 0
+        #: Of those, the statements that described the tables (once per connector).
+        self.schema_statements = 0
+        self._describing: Connection | None = None
+        self._engine = _create_engine(system.key, url)
+        sa.event.listen(self._engine, "before_cursor_execute", self._count_statement)
+        self._lock = threading.Lock()
+        self._datasets: dict[str, _Dataset] | None = None
+
+    # -- the port ------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise ConnectorUnavailableError if the database does not answer ``SELECT 1``."""
+        with self._guard("answer"), self._engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def locate(self, dataset: str, criteria: Criteria) -> list[Record]:
+        """The records of ``dataset`` matching ``criteria``, in one SELECT (none if empty)."""
+        ds = self._dataset(dataset)
+        exact: dict[str, set[Any]] = {}
+        for name, given in criteria.exact.items():
+            column = self._column(ds, name)
+            coerced = _coerce_all(column, given)
+            if name in ds.emails:
+                coerced = {v.lower() if isinstance(v, str) else v for v in coerced}
+            if coerced:
+                exact[name] = coerced
+        mentions: dict[str, set[str]] = {}
+        for name, needles in criteria.mentions.items():
+            self._column(ds, name)
+            # An empty needle would match every row: dropped, never searched for.
+            lowered = {n.lower() for n in needles if isinstance(n, str) and n.strip()}
+            if lowered:
+                mentions[name] = lowered
+        if not exact and not mentions:
+            return []
+
+        conditions = [self._equals(ds, name, wanted) for name, wanted in exact.items()]
+        conditions += [
+            _contains_any(ds.fields[name], needles) for name, needles in mentions.items()
+        ]
+        columns = list(ds.fields.values())
+        if ds.key.name not in ds.fields:
+            columns.append(ds.key)
+        query = sa.select(*columns).where(sa.or_(*conditions)).order_by(ds.key)
+        exclude = _coerce_all(ds.key, criteria.exclude)
+        if exclude:
+            query = query.where(ds.key.not_in(exclude))
+        with self._guard("search", ds.name), self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+
+        key_index = [c.name for c in columns].index(ds.key.name)
+        confirm = {
+            name: {_normal(v, email=name in ds.emails) for v in w} for name, w in exact.items()
+        }
+        records = []
+        for row in rows:
+            values = {name: row[i] for i, name in enumerate(ds.fields)}
+            matched = {
+                name
+                for name, wanted in confirm.items()
+                if values[name] is not None
+                and _normal(values[name], email=name in ds.emails) in wanted
+            } | {name for name, needles in mentions.items() if _mentions(values[name], needles)}
+            # The database may compare more loosely than intended (collations ignoring
+            # accents or trailing spaces); only rows the intended comparison confirms count.
+            if matched:
+                records.append(Record(_key(row[key_index]), values, frozenset(matched)))
+        return records
+
+    def export_files(self, dataset: str, keys: Sequence[Key]) -> Iterator[ExportedFile]:
+        """Nothing: rows of a SQL table are exported as records, not files."""
+        return iter(())
+
+    def erase(
+        self, steps: Sequence[ErasureStep], pseudonymise: Pseudonymiser
+    ) -> list[ErasureOutcome]:
+        """Apply the steps in order in one transaction: delete, erase fields, redact text."""
+        # Everything is checked before the transaction starts, so a mistake in the last
+        # step cannot leave the first ones half-done or waste a round trip.
+        plans = [(step, self._dataset(step.dataset), self._field_erasures(step)) for step in steps]
+        for step, ds, _ in plans:
+            for redaction in step.redactions:
+                self._text_column(ds, redaction.field)
+        if not any(steps):
+            return [ErasureOutcome(step.dataset) for step in steps]
+        outcomes: list[ErasureOutcome] = []
+        with self._guard("erase"), self._engine.begin() as conn:
+            for step, ds, erasures in plans:
+                deleted = self._delete(conn, ds, step.delete)
+                updated = self._update(conn, ds, step.update, erasures, pseudonymise)
+                redacted = self._redact(conn, ds, step.redactions)
+                outcomes.append(ErasureOutcome(step.dataset, deleted, updated, redacted))
+        return outcomes
+
+    def rectify(self, dataset: str, keys: Sequence[Key], changes: Mapping[str, Any]) -> int:
+        """Set ``changes`` on the given records where a value differs; returns rows changed."""
+        ds = self._dataset(dataset)
+        values: dict[str, Any] = {}
+        for name, value in changes.items():
+            column = self._column(ds, name)
+            if column is ds.key:
+                raise ConnectorError(
+                    f"{self._where(ds, name)} is the record's key and cannot be rectified"
+                )
+            if value is None:
+                values[column.name] = None
+                continue
+            coerced = _coerce(column, value)
+            if coerced is None:
+                raise ConnectorError(
+                    f"the new value for {self._where(ds, name)} does not fit the column's type"
+                )
+            values[column.name] = coerced
+        wanted = _coerce_all(ds.key, keys)
+        if not values or not wanted:
+            return 0
+        differs = sa.or_(*(ds.table.c[n].is_distinct_from(v) for n, v in values.items()))
+        changed = 0
+        with self._guard("rectify", ds.name), self._engine.begin() as conn:
+            for chunk in _chunks(wanted):
+                statement = (
+                    sa.update(ds.table).where(ds.key.in_(chunk)).where(differs).values(values)
+                )
+                changed += conn.execute(statement).rowcount
+        return changed
+
+    def close(self) -> None:
+        """Close the engine's pooled connections."""
+        self._engine.dispose()
+
+    # -- erasure -------------------------------------------------------------------
+
+    def _delete(self, conn: Connection, ds: _Dataset, keys: Sequence[Key]) -> int:
+        deleted = 0
+        for chunk in _chunks(_coerce_all(ds.key, keys)):
+            deleted += conn.execute(sa.delete(ds.table).where(ds.key.in_(chunk))).rowcount
+        return deleted
+
+    def _update(
+        self,
+        conn: Connection,
+        ds: _Dataset,
+        keys: Sequence[Key],
+        erasures: Sequence[_FieldErasure],
+        pseudonymise: Pseudonymiser,
+    ) -> int:
+        wanted = _coerce_all(ds.key, keys)
+        if not wanted or not erasures:
+            return 0
+        constants = [e for e in erasures if not e.pseudonymise]
+        pseudonyms = [e for e in erasures if e.pseudonymise]
+        values: dict[str, Any] = {}
+        differs: list[sa.ColumnElement[bool]] = []
+        for erasure in constants:
+            column, constant = erasure.column, erasure.constant
+            if constant is None:
+                values[column.name] = None
+                differs.append(column.is_not(None))
+            else:
+                values[column.name] = _unless_null(column, sa.literal(constant, column.type))
+                # NULL != constant is not true: an empty field is left empty, not masked.
+                differs.append(column != constant)
+        if not pseudonyms:
+            updated = 0
+            for chunk in _chunks(wanted):
+                statement = (
+                    sa.update(ds.table)
+                    .where(ds.key.in_(chunk))
+                    .where(sa.or_(*differs))
+                    .values(values)
+                )
+                updated += conn.execute(statement).rowcount
+            return updated
+
+        # Pseudonyms differ per row: one executemany, keyed on the primary key. The
+        # constants ride along so that a row changed by both is counted once.
+        params: list[dict[str, Any]] = []
+        for index, erasure in enumerate(pseudonyms):
+            column = erasure.column
+            new = sa.bindparam(f"pv_value_{index}", type_=column.type)
+            values[column.name] = _unless_null(column, new)
+            differs.append(column != new)
+        for key in wanted:
+            row: dict[str, Any] = {"pv_key": key}
+            for index, erasure in enumerate(pseudonyms):
+                pseudonym = pseudonymise(ds.name, erasure.column.name, _key(key))
+                row[f"pv_value_{index}"] = _fit(erasure.column, pseudonym)
+            params.append(row)
+        statement = (
+            sa.update(ds.table)
+            .where(ds.key == sa.bindparam("pv_key", type_=ds.key.type))
+            .where(sa.or_(*differs))
+            .values(values)
+        )
+        return conn.execute(statement, params).rowcount
+
+    def _redact(self, conn: Connection, ds: _Dataset, redactions: Sequence[Redaction]) -> int:
+        # Per redaction: its column, its keys, and the pattern that finds its needles.
+        work: list[tuple[sa.Column[Any], set[Any], re.Pattern[str], str]] = []
+        searches: list[sa.ColumnElement[bool]] = []
+        for redaction in redactions:
+            column = self._text_column(ds, redaction.field)
+            keys = _coerce_all(ds.key, redaction.keys)
+            needles = sorted({n for n in redaction.needles if n.strip()}, key=len, reverse=True)
+            if not keys or not needles:
+                continue
+            # One alternation, longest first: "+47 912 34 567" goes whole before "912 34 567".
+            pattern = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
+            work.append((column, keys, pattern, redaction.replacement))
+            searches.append(
+                sa.and_(
+                    ds.key.in_(keys),
+                    _contains_any(column, {n.lower() for n in needles}),
+                )
+            )
+        if not work:
+            return 0
+        columns = list(dict.fromkeys(column for column, *_ in work))
+        # Only rows that still mention the subject come back, so a repeated run reads
+        # nothing; FOR UPDATE keeps a concurrent edit from being overwritten.
+        query = sa.select(ds.key, *columns).where(sa.or_(*searches)).with_for_update()
+        params: list[dict[str, Any]] = []
+        for row in conn.execute(query):
+            key = row[0]
+            texts = {column.name: row[i] for i, column in enumerate(columns, start=1)}
+            new = dict(texts)
+            for column, keys, pattern, replacement in work:
+                text = new[column.name]
+                if key in keys and isinstance(text, str):
+                    new[column.name] = _fit(column, _replace(pattern, replacement, text))
+            if new != texts:
+                params.append(
+                    {"pv_key": key, **{f"pv_text_{i}": new[c.name] for i, c in enumerate(columns)}}
+                )
+        if not params:
+            return 0
+        statement = (
+            sa.update(ds.table)
+            .where(ds.key == sa.bindparam("pv_key", type_=ds.key.type))
+            .values(
+                {
+                    column.name: sa.bindparam(f"pv_text_{i}", type_=column.type)
+                    for i, column in enumerate(columns)
+                }
+            )
+        )
+        conn.execute(statement, params)
+        return len(params)
+
+    def _field_erasures(self, step: ErasureStep) -> list[_FieldErasure]:
+        ds = self._dataset(step.dataset)
+        erasures = []
+        for name, strategy in step.update_fields.items():
+            try:
+                known = ErasureStrategy(strategy)
+            except ValueError:
+                raise ConnectorError(
+                    f"{self._where(ds, name)}: unknown erasure strategy {strategy!r}"
+                ) from None
+            erasure = self._field_erasure(ds, name, known)
+            if erasure is not None:
+                erasures.append(erasure)
+        return erasures
+
+    def _field_erasure(
+        self, ds: _Dataset, name: str, strategy: ErasureStrategy
+    ) -> _FieldErasure | None:
+        column = self._column(ds, name)
+        where = self._where(ds, name)
+        if strategy is ErasureStrategy.KEEP:
+            return None
+        if column is ds.key:
+            raise ConnectorError(f"{where} is the record's key: delete the record instead")
+        if strategy is ErasureStrategy.DELETE_ROW:
+            raise ConnectorError(
+                f"{where}: 'delete' erases whole records; list their keys to delete instead"
+            )
+        if strategy is ErasureStrategy.SET_NULL and column.nullable:
+            return _FieldErasure(column)
+        if strategy is ErasureStrategy.MASK and name not in ds.unique:
+            if _is_text(column):
+                return _FieldErasure(column, constant=_mask(column, email=name in ds.emails))
+            if column.nullable:
+                return _FieldErasure(column)
+        # Pseudonymise: asked for, or the only erasure a NOT NULL column (null) or a
+        # UNIQUE one (a constant mask would collide on the second record) can take.
+        if not _is_text(column):
+            raise ConnectorError(
+                f"{where} ({column.type}) cannot hold a pseudonym",
+                hint="erase it with 'null' on a nullable column, or delete the record",
+            )
+        return _FieldErasure(column, pseudonymise=True)
+
+    # -- tables --------------------------------------------------------------------
+
+    def _dataset(self, name: str) -> _Dataset:
+        datasets = self._datasets
+        if datasets is None:
+            with self._lock:
+                if self._datasets is None:
+                    self._datasets = self._reflect()
+                datasets = self._datasets
+        try:
+            return datasets[name]
+        except KeyError:
+            raise ConnectorError(
+                f"{self.system.key}.{name} is not a dataset of the data map"
+            ) from None
+
+    def _reflect(self) -> dict[str, _Dataset]:
+        wanted = {dataset.name for dataset in self.system.datasets}
+        metadata = sa.MetaData()
+        with (
+            self._guard("describe its tables"),
+            self._engine.connect() as conn,
+            warnings.catch_warnings(),
+        ):
+            # SQLite cannot describe expression indexes (on lower(email), say); the
+            # connector needs only the unique ones, which are never expressions here.
+            warnings.filterwarnings(
+                "ignore", message=_EXPRESSION_INDEX_WARNING, category=sa.exc.SAWarning
+            )
+            self._describing = conn
+            try:
+                metadata.reflect(
+                    bind=conn, only=lambda name, _metadata: name in wanted, resolve_fks=False
+                )
+            finally:
+                self._describing = None
+        datasets: dict[str, _Dataset] = {}
+        for dataset in self.system.datasets:
+            table = metadata.tables.get(dataset.name)
+            if table is None:
+                raise ConnectorError(
+                    f"{self.system.key}.{dataset.name}: the database has no such table",
+                    hint="the data map and the database disagree; fix the one that is wrong",
+                )
+            fields: dict[str, sa.Column[Any]] = {}
+            for data_field in dataset.fields:
+                column = table.c.get(data_field.name)
+                if column is None:
+                    raise ConnectorError(
+                        f"{self.system.key}.{dataset.name}.{data_field.name}: "
+                        "the table has no such column",
+                        hint="the data map and the database disagree; fix the one that is wrong",
+                    )
+                fields[data_field.name] = column
+            declared_keys = [f.name for f in dataset.fields if f.primary_key]
+            table_keys = [c.name for c in table.primary_key.columns]
+            keys = declared_keys or table_keys
+            if len(keys) != 1:
+                raise ConnectorError(
+                    f"{self.system.key}.{dataset.name} needs exactly one primary key field",
+                    hint="mark it with primary_key: true in the data map",
+                )
+            datasets[dataset.name] = _Dataset(
+                name=dataset.name,
+                table=table,
+                key=table.c[keys[0]],
+                fields=fields,
+                emails=frozenset(
+                    f.name for f in dataset.fields if f.identity is IdentityKind.EMAIL
+                ),
+                unique=_unique_columns(table) | {keys[0]},
+            )
+        return datasets
+
+    def _column(self, ds: _Dataset, name: str) -> sa.Column[Any]:
+        try:
+            return ds.fields[name]
+        except KeyError:
+            raise ConnectorError(
+                f"{self._where(ds, name)} is not a field of the data map"
+            ) from None
+
+    def _text_column(self, ds: _Dataset, name: str) -> sa.Column[Any]:
+        column = self._column(ds, name)
+        if not _is_text(column):
+            raise ConnectorError(f"{self._where(ds, name)} is not text and cannot be redacted")
+        return column
+
+    def _equals(self, ds: _Dataset, name: str, values: set[Any]) -> sa.ColumnElement[bool]:
+        column = ds.fields[name]
+        if name not in ds.emails or not _is_text(column):
+            return column.in_(values)
+        dialect = self._engine.dialect.name
+        if dialect in {"mysql", "mariadb"}:
+            # The default collations compare case-insensitively already, and a plain
+            # comparison keeps the column's own index usable.
+            return column.in_(values)
+        if dialect == "sqlite":
+            # NOCASE folds ASCII exactly as SQLite's lower() does, and a NOCASE index
+            # (which, unlike an index on lower(), SQLite can describe) serves it.
+            return sa.collate(column, "NOCASE").in_(values)
+        # PostgreSQL and the rest: an index on lower(column) serves this.
+        return sa.func.lower(column).in_(values)
+
+    def _where(self, ds: _Dataset, name: str) -> str:
+        return f"{self.system.key}.{ds.name}.{name}"
+
+    # -- errors and counting -------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, action: str, dataset: str | None = None) -> Iterator[None]:
+        """Translate SQLAlchemy's failures, without the statement or its values."""
+        where = f"{self.system.key}.{dataset}" if dataset else self.system.key
+        try:
+            yield
+        except (
+            sa.exc.OperationalError,
+            sa.exc.InterfaceError,
+            sa.exc.DisconnectionError,
+            sa.exc.TimeoutError,
+        ) as exc:
+            raise ConnectorUnavailableError(self.system.key, _reason(exc)) from None
+        except sa.exc.DBAPIError as exc:
+            # The driver's message may quote the offending value (a duplicate key, say),
+            # so only its class and code are passed on, and the cause is not chained.
+            raise ConnectorError(
+                f"{where}: the database refused to {action} ({_error_code(exc)})"
+            ) from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise ConnectorError(f"{where}: could not {action} ({type(exc).__name__})") from None
+
+    def _count_statement(self, conn: Connection, *_args: object) -> None:
+        self.statements_issued += 1
+        if conn is self._describing:
+            self.schema_statements += 1
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _create_engine(system: str, raw_url: str) -> Engine:
+    try:
+        url = make_url(raw_url)
+    except sa.exc.ArgumentError:
+        raise ConnectorError(
+            f"{system}: the connection variable does not hold a database URL",
+            hint="e.g. postgresql+psycopg://user@host/db, mysql+pymysql://..., sqlite:///path",
+        ) from None
+    kwargs: dict[str, Any] = {}
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        url = _sqlite_url(url)
+        # Jobs may run on another thread than the one that opened a pooled connection.
+        kwargs["connect_args"] = {"check_same_thread": False}
+    else:
+        # A server restart or a proxy timeout must not fail the next request.
+        kwargs["pool_pre_ping"] = True
+        if "connect_timeout" not in url.query:
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError):
+        raise ConnectorError(
+            f"{system}: personvern cannot talk to {url.drivername} databases",
+            hint="use postgresql+psycopg://, mysql+pymysql:// or sqlite:///",
+        ) from None
+    if backend == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_foreign_keys)
+    return engine
+
+
+def _sqlite_url(url: URL) -> URL:
+    """Open an existing file read-write only: a wrong path must fail, not create a database."""
+    database = url.database or ""
+    if database in {"", ":memory:"} or database.startswith("file:"):
+        return url
+    return url.set(
+        database=f"file:{quote(database)}", query={**url.query, "mode": "rw", "uri": "true"}
+    )
+
+
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: object) -> None:
+    # SQLite ignores declared foreign keys unless asked, per connection; the servers
+    # enforce them, and an erasure must fail alike everywhere if it orphans a row.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _reason(exc: sa.exc.SQLAlchemyError) -> str:
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+    text = str(cause).lower()
+    for fragments, reason in _REASONS:
+        if any(fragment in text for fragment in fragments):
+            return reason
+    return type(cause).__name__
+
+
+def _error_code(exc: sa.exc.DBAPIError) -> str:
+    cause = exc.orig
+    name = type(cause).__name__
+    code = (
+        getattr(cause, "sqlstate", None)  # psycopg
+        or getattr(cause, "sqlite_errorname", None)  # sqlite3
+        or (
+            cause.args[0]
+            if cause is not None and cause.args and isinstance(cause.args[0], int)
+            else None
+        )
+    )
+    return f"{name} {code}" if code else name
+
+
+def _unique_columns(table: sa.Table) -> frozenset[str]:
+    unique = {
+        constraint.columns[0].name
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint) and len(constraint.columns) == 1
+    }
+    unique |= {
+        index.columns[0].name
+        for index in table.indexes
+        if index.unique and len(index.expressions) == 1 and len(index.columns) == 1
+    }
+    return frozenset(unique)
+
+
+def _is_text(column: sa.Column[Any]) -> bool:
+    return isinstance(column.type, sa.String)
+
+
+def _length(column: sa.Column[Any]) -> int | None:
+    length = getattr(column.type, "length", None)
+    return length if isinstance(length, int) and length > 0 else None
+
+
+def _fit(column: sa.Column[Any], text: str) -> str:
+    length = _length(column)
+    return text[:length] if length is not None else text
+
+
+def _mask(column: sa.Column[Any], *, email: bool) -> str:
+    length = _length(column)
+    if email and (length is None or length >= len(EMAIL_MASK)):
+        return EMAIL_MASK
+    return _fit(column, MASK)
+
+
+def _unless_null(column: sa.Column[Any], value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """``value``, but NULL where the column is NULL: an empty field stays empty."""
+    if not column.nullable:
+        return value
+    return sa.case((column.is_(None), sa.null()), else_=value)
+
+
+def _contains_any(column: sa.Column[Any], needles: Iterable[str]) -> sa.ColumnElement[bool]:
+    """Case-insensitive substring search, LIKE wildcards in the needles escaped."""
+    lowered = sa.func.lower(column)
+    return sa.or_(*(lowered.contains(needle, autoescape=True) for needle in sorted(needles)))
+
+
+def _chunks(values: Collection[Any]) -> Iterator[list[Any]]:
+    ordered = sorted(values, key=str)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def _python_type(column: sa.Column[Any]) -> type | None:
+    try:
+        python_type: type = column.type.python_type
+    except NotImplementedError:
+        return None
+    return python_type
+
+
+def _coerce_all(column: sa.Column[Any], values: Iterable[Any]) -> set[Any]:
+    """The values the column can hold; the others could match nothing and are dropped."""
+    coerced = (_coerce(column, value) for value in values)
+    return {value for value in coerced if value is not None}
+
+
+def _coerce(column: sa.Column[Any], value: Any) -> Any:
+    """``value`` as the column's Python type, or None when it cannot be one."""
+    target = _python_type(column)
+    if value is None or (isinstance(value, bool) and target is not bool):
+        return None
+    if target is int:
+        if isinstance(value, str) and _INTEGER.match(value.strip()):
+            value = int(value)
+        return value if isinstance(value, int) and value in _INT_RANGE else None
+    if target is str:
+        # Never a number against a text column: MySQL would compare numerically and
+        # 'abc' = 0 would hold for every row.
+        return str(value) if isinstance(value, str | int) else None
+    if target is None or isinstance(value, target):
+        return value
+    return _parse(target, value) if isinstance(value, str) else None
+
+
+_PARSERS: dict[type, Callable[[str], Any]] = {
+    Decimal: Decimal,
+    float: float,
+    datetime: datetime.fromisoformat,
+    date: date.fromisoformat,
+    uuid.UUID: uuid.UUID,
+}
+
+
+def _parse(target: type, text: str) -> Any:
+    parse = _PARSERS.get(target)
+    if parse is None:
+        return None
+    try:
+        return parse(text.strip())
+    except (ValueError, ArithmeticError):
+        return None
+
+
+def _replace(pattern: re.Pattern[str], replacement: str, text: str) -> str:
+    # A function, not a template: the replacement is inserted as written, backslashes too.
+    return pattern.sub(lambda _match: replacement, text)
+
+
+def _normal(value: Any, *, email: bool) -> Any:
+    """A value as the intended comparison sees it: trailing blanks and, for e-mail, case ignored."""
+    if not isinstance(value, str):
+        return value
+    # Trailing blanks do not make a different value (CHAR padding, SQL's PAD SPACE).
+    text = value.rstrip()
+    return text.lower() if email else text
+
+
+def _mentions(value: Any, needles: set[str]) -> bool:
+    if not isinstance(value, str):
+        return False
+    text = value.lower()
+    return any(needle in text for needle in needles)
+
+
+def _key(value: Any) -> Key:
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else str(value)
