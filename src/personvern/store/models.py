@@ -20,10 +20,12 @@ __all__ = [
     "ApiToken",
     "Base",
     "DataSubjectRequest",
+    "IntakeAttempt",
     "RequestArtifact",
     "RequestEvent",
     "RequestStep",
     "SubjectFlag",
+    "VerificationChallenge",
 ]
 
 
@@ -160,3 +162,6 @@ class SubjectFlag(Base):
     request_id: Mapped[str | None] = mapped_column(sa.ForeignKey("data_subject_requests.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+from personvern.store.verification_models import IntakeAttempt, VerificationChallenge  # noqa: E402

@@ -1,0 +1,361 @@
+"""`personvern request ...`: file, list, show, verify and reject data subject requests.
+
+The command line is a staff channel: whoever runs it can read the store. A request
+created with ``--verified-by`` is verified at once (with a note saying how); without
+it, a code is e-mailed to the subject's address when PERSONVERN_SMTP_HOST is set.
+
+Exit codes: 0 done, 1 something outside the input failed (mail server, store, too many
+codes), 2 the input cannot be accepted. Other modules add commands to ``request_app``.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from personvern.cli.output import EXIT_BAD_INPUT, EXIT_PROBLEMS, DatamapOption, console, errors
+from personvern.domain.datamap import DataMap
+from personvern.errors import PersonvernError
+from personvern.settings import Settings, load_settings
+
+request_app = typer.Typer(help="Data subject requests (GDPR Art. 15-22).", no_args_is_help=True)
+
+TYPES = "access, portability, erasure, rectification, restriction, objection, withdraw-consent"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `request` command group to ``app``."""
+    from personvern.cli import request_runs
+
+    request_runs.register(request_app)
+    app.add_typer(request_app, name="request")
+
+
+@request_app.command("create")
+def request_create(
+    request_type: str = typer.Option(..., "--type", "-t", help=f"one of: {TYPES}"),
+    identity: list[str] = typer.Option(
+        ..., "--identity", "-i", help="kind=value, e.g. email=kari@example.no (repeatable)"
+    ),
+    lang: str | None = typer.Option(
+        None, "--lang", "-l", help="answer language (default: the map's first)"
+    ),
+    verified_by: str | None = typer.Option(
+        None,
+        "--verified-by",
+        help="staff_in_person, staff_known_contact or staff_id_document: you checked "
+        "identity yourself (needs --note); otherwise a code is e-mailed",
+    ),
+    note: str | None = typer.Option(None, "--note", help="how identity was checked"),
+    correction: list[str] | None = typer.Option(
+        None, "--correction", help="rectification: category=new value (repeatable)"
+    ),
+    purpose: list[str] | None = typer.Option(
+        None, "--purpose", help="objection, withdraw-consent: a purpose key (repeatable)"
+    ),
+    datamap: Path | None = DatamapOption,
+) -> None:
+    """File a request on a subject's behalf; prints its id."""
+    from personvern.intake.service import Channel, file_request
+    from personvern.intake.verification import verification_address
+
+    identities = [_pair(value, "--identity", "email=kari@example.no") for value in identity]
+    details: dict[str, Any] = {}
+    if correction:
+        details["corrections"] = dict(
+            _pair(value, "--correction", "user.contact.address='Storgata 1, 0155 Oslo'")
+            for value in correction
+        )
+    if purpose:
+        details["purposes"] = list(purpose)
+    with _handled():
+        settings, loaded = _settings_and_map(datamap)
+        with _session(settings) as session:
+            filed = file_request(
+                session,
+                settings,
+                loaded,
+                type=request_type,
+                identities=identities,
+                language=lang,
+                channel=Channel.CLI,
+                actor=_actor(),
+                details=details,
+                verification_method=verified_by,
+                verification_note=note,
+            )
+            request = filed.request
+            summary = f"{request.type} request {request.id}: {request.state}"
+            if request.linked_request_id:
+                summary += f", duplicate of the open request {request.linked_request_id}"
+            address = verification_address(request) if filed.challenge_sent else None
+    # The id alone on stdout, so `ID=$(personvern request create ...)` works.
+    errors.print(f"{summary}; deadline {request.deadline.isoformat()}", markup=False)
+    if address is not None:
+        errors.print(
+            f"a code was e-mailed to {address}; when the subject reads it back, run "
+            f"`personvern request verify {request.id} CODE`",
+            markup=False,
+        )
+    typer.echo(request.id)
+
+
+@request_app.command("list")
+def request_list(
+    state: str | None = typer.Option(None, "--state", "-s", help="only requests in this state"),
+    request_type: str | None = typer.Option(None, "--type", "-t", help="only this type"),
+    limit: int = typer.Option(100, "--limit", min=1, max=1000, help="at most this many"),
+) -> None:
+    """List requests, newest first, with the days left until each deadline."""
+    from personvern.intake import views
+
+    with _handled():
+        settings = _settings()
+        with _session(settings) as session:
+            found = views.list_requests(session, state=state, type=request_type, limit=limit)
+            rows = [
+                (
+                    r.id,
+                    r.type,
+                    r.state,
+                    _when(r.received_at),
+                    views.deadline_in_force(r).isoformat(),
+                    _days(views.days_left(r)),
+                    ", ".join(views.masked_identities(r)),
+                )
+                for r in found
+            ]
+    if not rows:
+        errors.print("no requests", markup=False)
+        return
+    header = ("id", "type", "state", "received", "deadline", "days left", "identities")
+    if not console.is_terminal:
+        # Piped: tab-separated lines a script can cut, without a table's wrapping.
+        for row in (header, *rows):
+            typer.echo("\t".join(row))
+        return
+    table = Table(*header, caption="times in UTC")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+@request_app.command("show")
+def request_show(request_id: str = typer.Argument(..., help="the request's id")) -> None:
+    """Show one request: deadline, identities, verification, history, plan and receipt."""
+    from personvern.intake import views
+
+    with _handled():
+        settings = _settings()
+        with _session(settings) as session:
+            view = views.request_view(session, request_id)
+            request = view.request
+            facts: list[tuple[str, str]] = [
+                ("id", request.id),
+                ("type", request.type),
+                ("state", request.state),
+                ("received", _when(request.received_at) + " UTC"),
+                (
+                    "deadline",
+                    f"{views.deadline_in_force(request).isoformat()} "
+                    f"({_days_text(views.days_left(request))})",
+                ),
+                ("language", request.language),
+                ("identities", ", ".join(f"{i['kind']}={i['value']}" for i in request.identities)),
+                ("channel", f"{request.channel}, by {request.created_by}"),
+                ("verification", _verification(request.verification_method, request.verified_at)),
+            ]
+            if request.verification_note:
+                facts.append(("verification note", request.verification_note))
+            if request.extended_deadline:
+                facts.append(("extended because", request.extension_reason or "-"))
+            if request.linked_request_id:
+                facts.append(("linked request", request.linked_request_id))
+            if request.rejection_reason:
+                facts.append(("rejected because", request.rejection_reason))
+            if request.details:
+                facts.append(("details", _summary(request.details)))
+            if request.last_error:
+                facts.append(("last error", request.last_error))
+            if request.plan is not None:
+                facts.append(("plan", _summary(request.plan)))
+            if request.receipt is not None:
+                facts.append(("receipt", _summary(request.receipt)))
+            facts.extend(
+                (f"file {a.name}", f"{a.media_type}, {a.size} bytes, sha256 {a.sha256}")
+                for a in view.artifacts
+            )
+            events = [(_when(e.at), e.state, e.message, e.actor) for e in view.events]
+    if not console.is_terminal:
+        for name, value in facts:
+            typer.echo(f"{name}: {value}")
+        typer.echo("events:")
+        for event in events:
+            typer.echo("  " + "\t".join(event))
+        return
+    table = Table(show_header=False, title=f"Request {request_id}", show_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in facts:
+        table.add_row(name, value)
+    console.print(table)
+    history = Table("at (UTC)", "state", "event", "by", title="History")
+    for event in events:
+        history.add_row(*event)
+    console.print(history)
+
+
+@request_app.command("verify")
+def request_verify(
+    request_id: str = typer.Argument(..., help="the request's id"),
+    code: str = typer.Argument(..., help="the code the subject received by e-mail"),
+) -> None:
+    """Enter the code the subject received; the request becomes verified."""
+    from personvern.intake.service import verify
+
+    with _handled():
+        settings = _settings()
+        with _session(settings) as session:
+            request = verify(session, settings, request_id, code, actor=_actor())
+            state, linked = request.state, request.linked_request_id
+    if request.rejection_reason == "duplicate":
+        console.print(
+            f"request {request_id} is a duplicate of the open request {linked}, "
+            "which is verified now",
+            markup=False,
+        )
+        return
+    console.print(f"request {request_id}: {state} (email_code)", markup=False)
+
+
+@request_app.command("reject")
+def request_reject(
+    request_id: str = typer.Argument(..., help="the request's id"),
+    reason: str = typer.Option(
+        ...,
+        "--reason",
+        "-r",
+        help="identity_not_verified, manifestly_unfounded, excessive, duplicate or "
+        "withdrawn_by_subject",
+    ),
+) -> None:
+    """Refuse a request for a reason the subject is told (Art. 12(4))."""
+    from personvern.intake.service import reject
+
+    with _handled():
+        settings = _settings()
+        with _session(settings) as session:
+            request = reject(session, request_id, reason, actor=_actor())
+            rejection = request.rejection_reason
+    console.print(f"rejected request {request_id} ({rejection})", markup=False)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _handled() -> Iterator[None]:
+    """One line on stderr for expected errors: exit 2 for input, 1 for everything else."""
+    try:
+        yield
+    except PersonvernError as exc:
+        status = exc.http_status
+        code = EXIT_BAD_INPUT if 400 <= status < 500 and status != 429 else EXIT_PROBLEMS
+        errors.print(f"personvern: error: {exc}", markup=False)
+        raise SystemExit(code) from None
+
+
+def _pair(value: str, option: str, example: str) -> tuple[str, str]:
+    key, sep, rest = value.partition("=")
+    if not sep or not key.strip():
+        errors.print(
+            f"personvern: error: {option} takes key=value, e.g. {example}; got '{value}'",
+            markup=False,
+        )
+        raise SystemExit(EXIT_BAD_INPUT)
+    return key.strip(), rest
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _settings_and_map(datamap: Path | None) -> tuple[Settings, DataMap]:
+    from personvern.datamap.loader import load_datamap, resolve_datamap_path
+
+    settings = _settings()
+    loaded = load_datamap(resolve_datamap_path(datamap or settings.datamap))
+    return settings, loaded.datamap
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """A committed-on-success session, migrating the embedded store first."""
+    from personvern.store.db import open_session
+    from personvern.store.migrate import upgrade_to_head
+
+    if settings.should_auto_migrate:
+        upgrade_to_head(settings)
+    with open_session(settings) as session:
+        yield session
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        # No login name (a container without a passwd entry): still say it was the CLI.
+        return "cli"
+    return f"cli:{user}"[:200]
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _days(days: int | None) -> str:
+    return "-" if days is None else str(days)
+
+
+def _days_text(days: int | None) -> str:
+    if days is None:
+        return "closed"
+    if days < 0:
+        return f"{-days} day{'s' if days != -1 else ''} overdue"
+    return f"{days} day{'s' if days != 1 else ''} left"
+
+
+def _verification(method: str | None, at: datetime | None) -> str:
+    if method is None:
+        return "not verified"
+    return f"{method}, {_when(at)} UTC"
+
+
+def _summary(document: dict[str, Any], limit: int = 12) -> str:
+    """A one-line outline of a JSON document (plan, receipt): its keys and their sizes."""
+    parts: list[str] = []
+    for key, value in list(document.items())[:limit]:
+        parts.append(f"{key}: {_size(value)}")
+    if len(document) > limit:
+        parts.append(f"... {len(document) - limit} more")
+    return "; ".join(parts) or "empty"
+
+
+def _size(value: object) -> str:
+    if isinstance(value, dict):
+        return f"{len(value)} entries"
+    if isinstance(value, list | tuple):
+        return f"{len(value)} items"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+__all__: Sequence[str] = ["register", "request_app"]

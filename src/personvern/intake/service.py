@@ -1,0 +1,493 @@
+"""Filing, verifying and rejecting data subject requests: the use cases behind the API and CLI.
+
+Everything a caller gives is checked before anything is written, so bad input leaves
+no trace. Functions work in the caller's session; the caller commits (the API's
+session dependency and the CLI's ``open_session`` do, and roll back on an error).
+
+Duplicates: a request of the same type for the same subject (the same identities)
+while an earlier one is still open is recorded as its own row linked to the earlier
+one (``linked_request_id``) and is never run. Through the public channel it is
+verified like any new request, so the answer to an anonymous caller does not tell
+whether someone already asked; once the code is entered it closes as a duplicate
+(rejected, reason ``duplicate``), and if the original still waited for a code it is
+verified by the same proof, since both name the same identities. Staff see the
+duplicate closed at once, and a verification they record also verifies the original.
+
+Mail: the code is sent last, inside the caller's transaction. If the mail server
+fails, MailDeliveryError (503) rolls everything back: no request is stored, and the
+subject simply files again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, NamedTuple, TypeVar
+
+from sqlalchemy.orm import Session
+
+from personvern.domain.datamap import DataMap
+from personvern.domain.requests.deadline import CountryHolidays, RequestClock
+from personvern.domain.requests.identity import SubjectIdentity, parse_identities
+from personvern.domain.requests.lifecycle import (
+    RejectionReason,
+    RequestState,
+    RequestType,
+    VerificationMethod,
+)
+from personvern.intake import rate_limit, verification
+from personvern.intake.details import validate_details
+from personvern.intake.errors import (
+    InvalidRequestError,
+    NotAwaitingVerificationError,
+    RequestNotFoundError,
+    StaffOnlyError,
+    VerificationUnavailableError,
+    WrongCodeError,
+)
+from personvern.mail import Mailer, mailer_from_settings
+from personvern.security.subject_hash import identity_hash, keyed_hash, subject_key
+from personvern.settings import Settings
+from personvern.store.base import utcnow
+from personvern.store.errors import RecordNotFoundError
+from personvern.store.models import DataSubjectRequest
+from personvern.store.requests import RequestRepository
+
+#: The actor recorded for what a subject does through the public API.
+SUBJECT_ACTOR = "subject"
+MAX_NOTE = 2000
+#: How staff may say they verified identity; e-mail codes are verified by personvern itself.
+STAFF_METHODS = frozenset(
+    {
+        VerificationMethod.STAFF_IN_PERSON,
+        VerificationMethod.STAFF_KNOWN_CONTACT,
+        VerificationMethod.STAFF_ID_DOCUMENT,
+    }
+)
+
+
+class Channel(StrEnum):
+    """Where a request came in."""
+
+    #: The public API: an anonymous caller, who must prove the address by code.
+    PUBLIC = "public"
+    #: The API with a staff token (requests:write).
+    STAFF = "staff"
+    #: The command line, run by staff with access to the store.
+    CLI = "cli"
+
+    @property
+    def is_staff(self) -> bool:
+        """Whether the caller is an authenticated member of staff."""
+        return self is not Channel.PUBLIC
+
+
+class FiledRequest(NamedTuple):
+    """What filing produced: the stored request and whether a code was e-mailed."""
+
+    request: DataSubjectRequest
+    challenge_sent: bool
+
+
+class _Weekends:
+    """A calendar with no public holidays, for countries the holidays package lacks."""
+
+    def is_public_holiday(self, day: date) -> bool:
+        return False
+
+
+def file_request(
+    session: Session,
+    settings: Settings,
+    datamap: DataMap,
+    *,
+    type: str,
+    identities: Iterable[tuple[str, str]],
+    language: str | None,
+    channel: Channel | str,
+    actor: str,
+    client_ip: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    verification_method: VerificationMethod | str | None = None,
+    verification_note: str | None = None,
+    mailer: Mailer | None = None,
+    now: datetime | None = None,
+) -> FiledRequest:
+    """Check and store a new request; e-mail a code unless staff verified the subject."""
+    now = now or utcnow()
+    request_type = parse_request_type(type)
+    channel = _channel(channel)
+    lang = _language(datamap, language)
+    country = datamap.organization.controllers[0].country
+    parsed = parse_identities(identities, country=country)
+    clean_details = validate_details(request_type, details, datamap)
+    method, note = _staff_verification(channel, verification_method, verification_note)
+    secret = settings.secret_key.get_secret_value()
+    # Staff file from a few office addresses all day; only anonymous callers are counted
+    # per client (codes per address still limit what any one inbox receives).
+    client_ip = None if channel.is_staff else client_ip
+    repository = RequestRepository(session)
+    key = subject_key(secret, parsed)
+    original = repository.find_open_duplicate(key, request_type)
+    needs_code = method is None and not (original is not None and channel.is_staff)
+    address = _email(parsed) if needs_code else None
+    code_mailer: Mailer | None = None
+    if needs_code:
+        if address is None:
+            raise InvalidRequestError(
+                "we confirm requests with a code sent by e-mail, and no e-mail address was given",
+                hint="add your e-mail address, e.g. email=name@example.com",
+            )
+        code_mailer = _mailer(settings, mailer)
+        limits = _code_limits(settings, secret, address, client_ip)
+        rate_limit.check_limits(session, limits, _window(settings), now)
+
+    request = repository.add(
+        type=request_type,
+        identities=[{"kind": i.kind.value, "value": i.value} for i in parsed],
+        subject_key=key,
+        language=lang,
+        channel=channel.value,
+        created_by=actor,
+        deadline=initial_deadline(country, now.date()),
+        received_at=now,
+        details=clean_details,
+        linked_request_id=original.id if original is not None else None,
+    )
+    if method is not None:
+        _verify(repository, request, method, note, actor, now)
+    if original is not None and channel.is_staff:
+        if method is not None and RequestState(original.state) in _UNVERIFIED:
+            verification.retire_codes(session, original, now)
+            _verify(repository, original, method, note, actor, now, via=request.id)
+        _close_as_duplicate(repository, request, original, actor, now)
+        return FiledRequest(request, challenge_sent=False)
+    if address is None or code_mailer is None:
+        return FiledRequest(request, challenge_sent=False)
+    repository.transition(
+        request, RequestState.AWAITING_VERIFICATION, "waiting for the e-mail code", actor, at=now
+    )
+    _send_code(session, settings, datamap, code_mailer, request, address, client_ip, now)
+    return FiledRequest(request, challenge_sent=True)
+
+
+def verify(
+    session: Session,
+    settings: Settings,
+    request_id: str,
+    code: str,
+    *,
+    client_ip: str | None = None,
+    actor: str = SUBJECT_ACTOR,
+    now: datetime | None = None,
+) -> DataSubjectRequest:
+    """Check the e-mailed code; on success the request (and an unverified original) is verified.
+
+    Returns the request; a duplicate comes back closed and linked to its original.
+    """
+    now = now or utcnow()
+    secret = settings.secret_key.get_secret_value()
+    repository = RequestRepository(session)
+    request = _awaiting(repository, request_id)
+    client_limit = (
+        [
+            rate_limit.Limit(
+                "wrong_code",
+                keyed_hash(secret, "client", client_ip),
+                settings.intake_codes_per_client,
+                "too many wrong codes were entered from your network",
+            )
+        ]
+        if client_ip
+        else []
+    )
+    rate_limit.check_limits(session, client_limit, _window(settings), now)
+    try:
+        verification.check_code(session, secret, request, code, now)
+    except WrongCodeError:
+        if client_limit:
+            # Counted in its own commit, like the attempt itself: the caller rolls back.
+            rate_limit.record(
+                session, [("wrong_code", client_limit[0].key_hash)], _window(settings), now
+            )
+            session.commit()
+        raise
+    _verify(repository, request, VerificationMethod.EMAIL_CODE, None, actor, now)
+    if request.linked_request_id is not None:
+        original = repository.get(request.linked_request_id)
+        if RequestState(original.state).is_open:
+            if RequestState(original.state) in _UNVERIFIED:
+                verification.retire_codes(session, original, now)
+                _verify(
+                    repository,
+                    original,
+                    VerificationMethod.EMAIL_CODE,
+                    None,
+                    actor,
+                    now,
+                    via=request.id,
+                )
+            _close_as_duplicate(repository, request, original, actor, now)
+    return request
+
+
+def resend_code(
+    session: Session,
+    settings: Settings,
+    datamap: DataMap,
+    request_id: str,
+    *,
+    client_ip: str | None = None,
+    actor: str = SUBJECT_ACTOR,
+    mailer: Mailer | None = None,
+    now: datetime | None = None,
+) -> DataSubjectRequest:
+    """E-mail a new code for a request that waits for one; the previous code stops working."""
+    now = now or utcnow()
+    repository = RequestRepository(session)
+    request = _awaiting(repository, request_id)
+    address = verification.verification_address(request)
+    if address is None:  # pragma: no cover - requests awaiting a code always have an address
+        raise NotAwaitingVerificationError("this request is not verified by e-mail")
+    mailer = _mailer(settings, mailer)
+    secret = settings.secret_key.get_secret_value()
+    rate_limit.check_limits(
+        session, _code_limits(settings, secret, address, client_ip), _window(settings), now
+    )
+    repository.add_event(request, "a new e-mail code was asked for", actor, now)
+    _send_code(session, settings, datamap, mailer, request, address, client_ip, now)
+    return request
+
+
+def reject(
+    session: Session,
+    request_id: str,
+    reason: RejectionReason | str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> DataSubjectRequest:
+    """Close an open request as rejected, for a reason the subject will be told."""
+    now = now or utcnow()
+    parsed = _enum(RejectionReason, reason, "rejection reason")
+    repository = RequestRepository(session)
+    request = repository.get(request_id)
+    repository.transition(
+        request,
+        RequestState.REJECTED,
+        f"rejected: {parsed.value}",
+        actor,
+        at=now,
+        rejection_reason=parsed,
+    )
+    verification.retire_codes(session, request, now)
+    return request
+
+
+def parse_request_type(value: RequestType | str) -> RequestType:
+    """A RequestType from user input, or InvalidRequestError listing the types."""
+    return _enum(RequestType, value, "request type")
+
+
+def parse_request_state(value: RequestState | str) -> RequestState:
+    """A RequestState from user input, or InvalidRequestError listing the states."""
+    return _enum(RequestState, value, "request state")
+
+
+def initial_deadline(country: str, received_on: date) -> date:
+    """One month from receipt, moved past weekends and the country's public holidays."""
+    clock = RequestClock(received_on=received_on, holiday_calendar=CountryHolidays(country))
+    try:
+        return clock.initial_deadline
+    except NotImplementedError:
+        # A country the holidays package does not know: weekends still count.
+        return RequestClock(received_on=received_on, holiday_calendar=_Weekends()).initial_deadline
+
+
+_UNVERIFIED = frozenset({RequestState.RECEIVED, RequestState.AWAITING_VERIFICATION})
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum(kind: type[_E], value: _E | str, what: str) -> _E:
+    try:
+        return kind(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise InvalidRequestError(
+            f"unknown {what} '{value}'", hint=f"use one of {choices}"
+        ) from None
+
+
+def _channel(value: Channel | str) -> Channel:
+    try:
+        return Channel(value)
+    except ValueError:
+        raise InvalidRequestError(f"unknown channel '{value}'") from None
+
+
+def _language(datamap: DataMap, language: str | None) -> str:
+    languages = datamap.organization.languages
+    chosen = (language or "").strip().lower() or languages[0]
+    if chosen not in languages:
+        raise InvalidRequestError(
+            f"we cannot answer in the language '{chosen}'",
+            hint="choose one of " + ", ".join(languages),
+        )
+    return chosen
+
+
+def _staff_verification(
+    channel: Channel, method: VerificationMethod | str | None, note: str | None
+) -> tuple[VerificationMethod | None, str | None]:
+    if method is None or (isinstance(method, str) and not method.strip()):
+        if note and note.strip():
+            raise InvalidRequestError(
+                "a verification note needs the verification method it explains"
+            )
+        return None, None
+    if not channel.is_staff:
+        raise StaffOnlyError(
+            "only staff may record how identity was verified",
+            hint="leave out the verification method; we will send you a code by e-mail",
+        )
+    parsed = _enum(VerificationMethod, method, "verification method")
+    if parsed not in STAFF_METHODS:
+        allowed = ", ".join(sorted(m.value for m in STAFF_METHODS))
+        raise InvalidRequestError(
+            f"staff cannot record '{parsed.value}' as how identity was verified",
+            hint=f"use one of {allowed}, or leave it out to send an e-mail code",
+        )
+    text = (note or "").strip()
+    if not text:
+        raise InvalidRequestError(
+            "say how identity was checked in a note",
+            hint="e.g. 'passport checked at the Oslo office'; it is kept with the request",
+        )
+    if len(text) > MAX_NOTE:
+        raise InvalidRequestError(f"the verification note is longer than {MAX_NOTE} characters")
+    return parsed, text
+
+
+def _email(identities: Iterable[SubjectIdentity]) -> str | None:
+    return next((i.value for i in identities if i.kind.value == "email"), None)
+
+
+def _mailer(settings: Settings, mailer: Mailer | None) -> Mailer:
+    chosen = mailer or mailer_from_settings(settings)
+    if chosen is None:
+        raise VerificationUnavailableError(
+            "e-mail verification is not configured",
+            hint="contact us another way, or ask the operator to set PERSONVERN_SMTP_HOST",
+        )
+    return chosen
+
+
+def _window(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.intake_rate_window_seconds)
+
+
+def _code_limits(
+    settings: Settings, secret: str, address: str, client_ip: str | None
+) -> list[rate_limit.Limit]:
+    limits = [
+        rate_limit.Limit(
+            "address",
+            identity_hash(secret, "email", address),
+            settings.intake_codes_per_address,
+            "too many codes have been sent to this e-mail address",
+        )
+    ]
+    if client_ip:
+        limits.append(
+            rate_limit.Limit(
+                "client",
+                keyed_hash(secret, "client", client_ip),
+                settings.intake_codes_per_client,
+                "too many codes have been asked for from your network",
+            )
+        )
+    return limits
+
+
+def _send_code(
+    session: Session,
+    settings: Settings,
+    datamap: DataMap,
+    mailer: Mailer,
+    request: DataSubjectRequest,
+    address: str,
+    client_ip: str | None,
+    now: datetime,
+) -> None:
+    secret = settings.secret_key.get_secret_value()
+    issued = verification.issue_code(session, secret, request, address, now)
+    keys = [
+        (limit.kind, limit.key_hash) for limit in _code_limits(settings, secret, address, client_ip)
+    ]
+    rate_limit.record(session, keys, _window(settings), now)
+    RequestRepository(session).add_event(request, "code sent by e-mail", "personvern", now)
+    subject, body = verification.code_message(
+        request.language,
+        datamap.organization.name,
+        RequestType(request.type),
+        request.id,
+        issued.code,
+    )
+    # Last, so that every check and write above has succeeded before a subject gets
+    # mail; a delivery failure raises and the caller's rollback undoes the rest.
+    mailer.send(address, subject, body)
+
+
+def _verify(
+    repository: RequestRepository,
+    request: DataSubjectRequest,
+    method: VerificationMethod,
+    note: str | None,
+    actor: str,
+    now: datetime,
+    *,
+    via: str | None = None,
+) -> None:
+    request.verification_method = method.value
+    request.verification_note = note
+    request.verified_at = now
+    message = f"identity verified: {method.value}"
+    if via is not None:
+        message += f" (given with the later request {via})"
+    repository.transition(request, RequestState.VERIFIED, message, actor, at=now)
+
+
+def _close_as_duplicate(
+    repository: RequestRepository,
+    request: DataSubjectRequest,
+    original: DataSubjectRequest,
+    actor: str,
+    now: datetime,
+) -> None:
+    repository.transition(
+        request,
+        RequestState.REJECTED,
+        f"duplicate of the open request {original.id}",
+        actor,
+        at=now,
+        rejection_reason=RejectionReason.DUPLICATE,
+    )
+    repository.add_event(original, f"the subject asked again ({request.id})", actor, now)
+
+
+def _awaiting(repository: RequestRepository, request_id: str) -> DataSubjectRequest:
+    try:
+        request = repository.get(request_id)
+    except RecordNotFoundError:
+        raise RequestNotFoundError(
+            "no request with this reference", hint="check the reference in our e-mail"
+        ) from None
+    if request.state != RequestState.AWAITING_VERIFICATION.value:
+        raise NotAwaitingVerificationError(
+            "this request is not waiting for a code",
+            hint="it has been verified or closed already",
+        )
+    return request

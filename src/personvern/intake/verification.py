@@ -1,0 +1,187 @@
+"""One-time codes that prove a subject controls the e-mail address they gave.
+
+A code is six random digits, sent by e-mail and kept only as an HMAC bound to its
+request, so neither a database reader nor a code from another request can be used.
+It lives for ten minutes and survives five wrong guesses; after that a new code must
+be asked for. A new code replaces the previous one, so only one works at a time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from personvern.domain.datamap import IdentityKind
+from personvern.domain.requests.lifecycle import RequestType
+from personvern.intake.errors import CodeExpiredError, CodeLockedError, WrongCodeError
+from personvern.security.subject_hash import hashes_equal, identity_hash, keyed_hash
+from personvern.store.models import DataSubjectRequest, VerificationChallenge
+
+CODE_DIGITS = 6
+CODE_LIFETIME = timedelta(minutes=10)
+MAX_WRONG_CODES = 5
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A stored challenge and, once only, its code in clear for the e-mail."""
+
+    challenge: VerificationChallenge
+    code: str
+
+
+def generate_code() -> str:
+    """Six random digits from the operating system's CSPRNG (leading zeros kept)."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def hash_code(secret: str, request_id: str, code: str) -> str:
+    """The stored form of a code: an HMAC bound to its request."""
+    return keyed_hash(secret, "verification-code", f"{request_id}:{code}")
+
+
+def verification_address(request: DataSubjectRequest) -> str | None:
+    """The address codes for ``request`` go to: its first e-mail identity, if any."""
+    return next(
+        (i["value"] for i in request.identities if i.get("kind") == IdentityKind.EMAIL.value),
+        None,
+    )
+
+
+def issue_code(
+    session: Session, secret: str, request: DataSubjectRequest, address: str, now: datetime
+) -> IssuedCode:
+    """Store a new challenge for ``request``, retiring any earlier one, and return its code."""
+    session.execute(
+        sa.update(VerificationChallenge)
+        .where(
+            VerificationChallenge.request_id == request.id,
+            VerificationChallenge.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
+    )
+    code = generate_code()
+    challenge = VerificationChallenge(
+        request_id=request.id,
+        address_hash=identity_hash(secret, IdentityKind.EMAIL.value, address),
+        code_hash=hash_code(secret, request.id, code),
+        expires_at=now + CODE_LIFETIME,
+        attempts=0,
+        created_at=now,
+    )
+    session.add(challenge)
+    session.flush()
+    return IssuedCode(challenge=challenge, code=code)
+
+
+def check_code(
+    session: Session, secret: str, request: DataSubjectRequest, code: str, now: datetime
+) -> VerificationChallenge:
+    """Accept ``code`` for ``request`` (consuming its challenge) or raise why not.
+
+    A wrong code is committed before the error is raised: the caller rolls back on
+    errors, and a counter that is rolled back would allow unlimited guessing.
+    """
+    challenge = session.scalars(
+        sa.select(VerificationChallenge)
+        .where(VerificationChallenge.request_id == request.id)
+        .order_by(VerificationChallenge.created_at.desc(), VerificationChallenge.id.desc())
+        .limit(1)
+    ).first()
+    if challenge is None or challenge.consumed_at is not None:
+        raise CodeExpiredError(
+            "no code is waiting for this request", hint="ask for a new code to be sent"
+        )
+    if challenge.attempts >= MAX_WRONG_CODES:
+        raise CodeLockedError(
+            "this code was entered wrongly too many times and no longer works",
+            hint="ask for a new code to be sent",
+        )
+    if now >= challenge.expires_at:
+        minutes = int(CODE_LIFETIME.total_seconds() // 60)
+        raise CodeExpiredError(
+            f"the code has expired: codes work for {minutes} minutes",
+            hint="ask for a new code to be sent",
+        )
+    given = "".join(code.split())
+    if not hashes_equal(challenge.code_hash, hash_code(secret, request.id, given)):
+        challenge.attempts += 1
+        left = MAX_WRONG_CODES - challenge.attempts
+        session.commit()
+        if left <= 0:
+            raise WrongCodeError(
+                "the code is wrong, and that was the last attempt for this code",
+                hint="ask for a new code to be sent",
+            )
+        raise WrongCodeError(
+            f"the code is wrong; {left} attempt{'s' if left != 1 else ''} left",
+            hint="check the latest e-mail from us; only the newest code works",
+        )
+    challenge.consumed_at = now
+    session.flush()
+    return challenge
+
+
+def retire_codes(session: Session, request: DataSubjectRequest, now: datetime) -> None:
+    """Make every open code of ``request`` unusable (it was verified another way)."""
+    session.execute(
+        sa.update(VerificationChallenge)
+        .where(
+            VerificationChallenge.request_id == request.id,
+            VerificationChallenge.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
+    )
+
+
+_TYPE_NAMES: dict[str, dict[RequestType, str]] = {
+    "nb": {
+        RequestType.ACCESS: "innsyn",
+        RequestType.PORTABILITY: "dataportabilitet",
+        RequestType.ERASURE: "sletting",
+        RequestType.RECTIFICATION: "retting",
+        RequestType.RESTRICTION: "begrensning av behandlingen",
+        RequestType.OBJECTION: "protest mot behandlingen",
+        RequestType.WITHDRAW_CONSENT: "tilbaketrekking av samtykke",
+    },
+    "en": {
+        RequestType.ACCESS: "access to your data",
+        RequestType.PORTABILITY: "a portable copy of your data",
+        RequestType.ERASURE: "erasure",
+        RequestType.RECTIFICATION: "rectification",
+        RequestType.RESTRICTION: "restriction of processing",
+        RequestType.OBJECTION: "objection to processing",
+        RequestType.WITHDRAW_CONSENT: "withdrawal of consent",
+    },
+}
+
+
+def code_message(
+    language: str, organization: str, request_type: RequestType, request_id: str, code: str
+) -> tuple[str, str]:
+    """The subject line and text of the e-mail carrying ``code``, in ``language``."""
+    minutes = int(CODE_LIFETIME.total_seconds() // 60)
+    if language == "nb":
+        name = _TYPE_NAMES["nb"][request_type]
+        return (
+            f"Bekreft forespørselen din om {name}",
+            f"Hei,\n\nKoden din er: {code}\n\n"
+            f"Skriv den inn for å bekrefte forespørselen om {name} hos {organization}. "
+            f"Koden gjelder i {minutes} minutter.\n\n"
+            "Har du ikke bedt om dette, kan du se bort fra e-posten; ingenting skjer "
+            "uten koden.\n\n"
+            f"Referanse: {request_id}\n",
+        )
+    name = _TYPE_NAMES["en"][request_type]
+    return (
+        f"Confirm your request for {name}",
+        f"Hello,\n\nYour code is: {code}\n\n"
+        f"Enter it to confirm your request for {name} to {organization}. "
+        f"The code works for {minutes} minutes.\n\n"
+        "If you did not ask for this, ignore this e-mail; nothing happens without the code.\n\n"
+        f"Reference: {request_id}\n",
+    )

@@ -1,0 +1,71 @@
+"""Reading requests back for staff: listings and one request with its history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from personvern.domain.datamap import IdentityKind
+from personvern.domain.requests.identity import SubjectIdentity
+from personvern.domain.requests.lifecycle import RequestState
+from personvern.intake.service import parse_request_state, parse_request_type
+from personvern.store.base import utcnow
+from personvern.store.models import DataSubjectRequest, RequestArtifact, RequestEvent
+from personvern.store.requests import RequestRepository
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A request with its history and delivered files."""
+
+    request: DataSubjectRequest
+    events: Sequence[RequestEvent]
+    artifacts: Sequence[RequestArtifact]
+
+
+def deadline_in_force(request: DataSubjectRequest) -> date:
+    """The extended deadline if the request was extended, else the initial one."""
+    return request.extended_deadline or request.deadline
+
+
+def days_left(request: DataSubjectRequest, today: date | None = None) -> int | None:
+    """Calendar days until the deadline (negative when overdue); None once closed."""
+    if not RequestState(request.state).is_open:
+        return None
+    return (deadline_in_force(request) - (today or utcnow().date())).days
+
+
+def masked_identities(request: DataSubjectRequest) -> list[str]:
+    """The identities with most characters hidden, for listings."""
+    masked: list[str] = []
+    for identity in request.identities:
+        try:
+            masked.append(SubjectIdentity(IdentityKind(identity["kind"]), identity["value"]).masked)
+        except (KeyError, ValueError):
+            masked.append("***")
+    return masked
+
+
+def list_requests(
+    session: Session, *, state: str | None = None, type: str | None = None, limit: int = 100
+) -> Sequence[DataSubjectRequest]:
+    """Requests newest first, filtered by state and type given as user input."""
+    return RequestRepository(session).list(
+        state=parse_request_state(state) if state else None,
+        type=parse_request_type(type) if type else None,
+        limit=limit,
+    )
+
+
+def request_view(session: Session, request_id: str) -> RequestView:
+    """One request with its events and artifacts, or RecordNotFoundError."""
+    repository = RequestRepository(session)
+    request = repository.get(request_id)
+    return RequestView(
+        request=request,
+        events=repository.events(request.id),
+        artifacts=repository.artifacts(request.id),
+    )

@@ -1,0 +1,267 @@
+"""Persistence of data subject requests, their history, steps, files and subject flags.
+
+Rules (which transitions are allowed, what a deadline is) live in
+personvern.domain.requests; this module only reads and writes rows within the caller's
+session and transaction, and flushes so that ids and constraint errors appear at once.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from personvern.domain.requests.lifecycle import (
+    RejectionReason,
+    RequestState,
+    RequestType,
+    check_transition,
+)
+from personvern.store.base import utcnow
+from personvern.store.errors import RecordNotFoundError
+from personvern.store.models import (
+    DataSubjectRequest,
+    RequestArtifact,
+    RequestEvent,
+    RequestStep,
+    SubjectFlag,
+)
+
+#: Rows a listing returns at most, whatever the caller asks for.
+MAX_LIST = 1000
+
+
+def new_request_id() -> str:
+    """A random, unguessable request id: 32 hex characters (128 bits)."""
+    return secrets.token_hex(16)
+
+
+class RequestRepository:
+    """Reads and writes data subject requests within the caller's session and transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        *,
+        type: RequestType,
+        identities: Sequence[dict[str, str]],
+        subject_key: str,
+        language: str,
+        channel: str,
+        created_by: str,
+        deadline: date,
+        received_at: datetime | None = None,
+        details: dict[str, Any] | None = None,
+        linked_request_id: str | None = None,
+    ) -> DataSubjectRequest:
+        """Insert a request in state ``received`` with its first event, and return it."""
+        received_at = received_at or utcnow()
+        request = DataSubjectRequest(
+            id=new_request_id(),
+            type=RequestType(type).value,
+            state=RequestState.RECEIVED.value,
+            received_at=received_at,
+            deadline=deadline,
+            language=language,
+            identities=[dict(i) for i in identities],
+            subject_key=subject_key,
+            channel=channel,
+            created_by=created_by,
+            linked_request_id=linked_request_id,
+            details=dict(details or {}),
+            attempts=0,
+            updated_at=received_at,
+        )
+        self.session.add(request)
+        self.session.flush()
+        self._event(request, f"received through {channel}", created_by, received_at)
+        return request
+
+    def get(self, request_id: str) -> DataSubjectRequest:
+        """The request with ``request_id``, or RecordNotFoundError."""
+        request = self.session.get(DataSubjectRequest, request_id)
+        if request is None:
+            raise RecordNotFoundError(
+                f"no data subject request with id '{request_id}'",
+                hint="check the id; `personvern request list` shows them",
+            )
+        return request
+
+    def list(
+        self,
+        state: RequestState | None = None,
+        type: RequestType | None = None,
+        limit: int = 100,
+    ) -> Sequence[DataSubjectRequest]:
+        """Requests, newest first, optionally only those in ``state`` and of ``type``."""
+        query = sa.select(DataSubjectRequest)
+        if state is not None:
+            query = query.where(DataSubjectRequest.state == RequestState(state).value)
+        if type is not None:
+            query = query.where(DataSubjectRequest.type == RequestType(type).value)
+        query = query.order_by(DataSubjectRequest.received_at.desc(), DataSubjectRequest.id)
+        return self.session.scalars(query.limit(max(1, min(limit, MAX_LIST)))).all()
+
+    def find_open_duplicate(self, subject_key: str, type: RequestType) -> DataSubjectRequest | None:
+        """The oldest open original (not itself a duplicate) of ``type`` for the subject."""
+        open_states = [s.value for s in RequestState if s.is_open]
+        query = (
+            sa.select(DataSubjectRequest)
+            .where(
+                DataSubjectRequest.subject_key == subject_key,
+                DataSubjectRequest.type == RequestType(type).value,
+                DataSubjectRequest.state.in_(open_states),
+                # A duplicate points at its original; linking to it would make a chain.
+                DataSubjectRequest.linked_request_id.is_(None),
+            )
+            .order_by(DataSubjectRequest.received_at, DataSubjectRequest.id)
+            .limit(1)
+        )
+        return self.session.scalars(query).first()
+
+    def transition(
+        self,
+        request: DataSubjectRequest,
+        target: RequestState,
+        message: str,
+        actor: str,
+        *,
+        at: datetime | None = None,
+        rejection_reason: RejectionReason | None = None,
+    ) -> DataSubjectRequest:
+        """Move ``request`` to ``target`` if the lifecycle allows it, recording an event."""
+        at = at or utcnow()
+        target = check_transition(RequestState(request.state), RequestState(target))
+        request.state = target.value
+        if rejection_reason is not None:
+            request.rejection_reason = RejectionReason(rejection_reason).value
+        if not target.is_open:
+            request.completed_at = at
+        request.updated_at = at
+        self._event(request, message, actor, at)
+        return request
+
+    def events(self, request_id: str) -> Sequence[RequestEvent]:
+        """The request's history, oldest first."""
+        query = (
+            sa.select(RequestEvent)
+            .where(RequestEvent.request_id == request_id)
+            .order_by(RequestEvent.at, RequestEvent.id)
+        )
+        return self.session.scalars(query).all()
+
+    def add_event(
+        self, request: DataSubjectRequest, message: str, actor: str, at: datetime | None = None
+    ) -> RequestEvent:
+        """Record something that happened to ``request`` without changing its state."""
+        return self._event(request, message, actor, at or utcnow())
+
+    def save_plan(self, request: DataSubjectRequest, plan: dict[str, Any]) -> None:
+        """Store the plan as last computed (replacing any earlier plan)."""
+        request.plan = dict(plan)
+        self.session.flush()
+
+    def save_receipt(self, request: DataSubjectRequest, receipt: dict[str, Any]) -> None:
+        """Store the receipt of what was found, sent, erased and kept."""
+        request.receipt = dict(receipt)
+        self.session.flush()
+
+    def step(self, request_id: str, step: str) -> dict[str, Any] | None:
+        """The recorded outcome of ``step``, or None if the step has not been done."""
+        query = sa.select(RequestStep.outcome).where(
+            RequestStep.request_id == request_id, RequestStep.step == step
+        )
+        return self.session.scalars(query).first()
+
+    def record_step(self, request_id: str, step: str, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Record that ``step`` is done; recording it again keeps the first outcome.
+
+        Returns the outcome in force. Two workers racing on the same step meet the unique
+        constraint (request_id, step): the loser's transaction fails and its retry finds
+        the step done.
+        """
+        existing = self.step(request_id, step)
+        if existing is not None:
+            return existing
+        self.session.add(RequestStep(request_id=request_id, step=step, outcome=dict(outcome)))
+        self.session.flush()
+        return dict(outcome)
+
+    def add_artifact(
+        self, request_id: str, name: str, media_type: str, sha256: str, size: int, path: str
+    ) -> RequestArtifact:
+        """Record a delivered file; a file of the same name replaces the earlier record."""
+        artifact = self.session.scalars(
+            sa.select(RequestArtifact).where(
+                RequestArtifact.request_id == request_id, RequestArtifact.name == name
+            )
+        ).first()
+        if artifact is None:
+            artifact = RequestArtifact(request_id=request_id, name=name)
+            self.session.add(artifact)
+        artifact.media_type = media_type
+        artifact.sha256 = sha256
+        artifact.size = size
+        artifact.path = path
+        artifact.created_at = utcnow()
+        self.session.flush()
+        return artifact
+
+    def artifacts(self, request_id: str) -> Sequence[RequestArtifact]:
+        """The files delivered for the request, by name."""
+        query = (
+            sa.select(RequestArtifact)
+            .where(RequestArtifact.request_id == request_id)
+            .order_by(RequestArtifact.name)
+        )
+        return self.session.scalars(query).all()
+
+    def add_flag(
+        self,
+        kind: str,
+        identity_kind: str,
+        identity_hash: str,
+        purpose: str | None,
+        request_id: str | None,
+    ) -> SubjectFlag:
+        """Record a restriction, objection or withdrawal for a hashed identity."""
+        flag = SubjectFlag(
+            kind=kind,
+            identity_kind=identity_kind,
+            identity_hash=identity_hash,
+            purpose=purpose,
+            request_id=request_id,
+        )
+        self.session.add(flag)
+        self.session.flush()
+        return flag
+
+    def active_flags(self, identity_kind: str, identity_hash: str) -> builtins.list[SubjectFlag]:
+        """The flags in force for a hashed identity, oldest first."""
+        query = (
+            sa.select(SubjectFlag)
+            .where(
+                SubjectFlag.identity_kind == identity_kind,
+                SubjectFlag.identity_hash == identity_hash,
+                SubjectFlag.lifted_at.is_(None),
+            )
+            .order_by(SubjectFlag.created_at, SubjectFlag.id)
+        )
+        return builtins.list(self.session.scalars(query).all())
+
+    def _event(
+        self, request: DataSubjectRequest, message: str, actor: str, at: datetime
+    ) -> RequestEvent:
+        event = RequestEvent(
+            request_id=request.id, at=at, state=request.state, message=message, actor=actor
+        )
+        self.session.add(event)
+        self.session.flush()
+        return event
