@@ -14,7 +14,16 @@ from personvern import __version__
 from personvern.api.context import AppContext
 from personvern.api.deps import get_principal
 from personvern.api.problems import install_problem_handlers
-from personvern.api.routers import cookies, datamap, health, notice, ropa
+from personvern.api.routers import (
+    cookies,
+    datamap,
+    downloads,
+    health,
+    notice,
+    request_runs,
+    requests,
+    ropa,
+)
 from personvern.datamap.loader import load_datamap, resolve_datamap_path
 from personvern.errors import PersonvernError
 from personvern.security.auth import ApiTokenAuthenticator, Authenticator
@@ -24,11 +33,23 @@ from personvern.store.migrate import upgrade_to_head
 
 API_PREFIX = "/api/v1"
 
-#: Routers anyone may call: documents the company publishes (design: public endpoints).
-PUBLIC_ROUTERS: tuple[APIRouter, ...] = (notice.router, cookies.router)
+#: Routers anyone may call: documents the company publishes, and filing a data subject
+#: request with its e-mail code (design: public endpoints).
+PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
+    notice.router,
+    cookies.router,
+    requests.public_router,
+    # The signed, expiring link is the authorisation.
+    downloads.router,
+)
 #: Routers that need a token. A new router goes here unless it is meant to be public; each
 #: route then states the permission it needs with ``require(...)``.
-PROTECTED_ROUTERS: tuple[APIRouter, ...] = (datamap.router, ropa.router)
+PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
+    datamap.router,
+    ropa.router,
+    requests.router,
+    request_runs.router,
+)
 
 log = logging.getLogger("personvern.api")
 
@@ -93,4 +114,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             context.migrated_to = await run_in_threadpool(upgrade_to_head, context.engine)
         yield
     finally:
+        if context.jobs is not None:
+            context.jobs.shutdown()
+        context.connectors.close()
         context.engine.dispose()

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from personvern.connectors.registry import ConnectorPool
 from personvern.datamap.loader import LoadedDataMap
 from personvern.errors import PersonvernError
+from personvern.jobs.queue import JobQueue
 from personvern.security.auth import Authenticator
 from personvern.settings import Settings
 from personvern.store.db import SessionFactory
@@ -30,3 +32,7 @@ class AppContext:
     datamap_error: PersonvernError | None = None
     #: The migration revision applied at start-up, when the app migrated the store itself.
     migrated_to: str | None = field(default=None)
+    #: Where request runs go: in-process by default, Celery when a broker is configured.
+    jobs: JobQueue | None = field(default=None)
+    #: Connectors to the company's systems, kept open between request runs.
+    connectors: ConnectorPool = field(default_factory=ConnectorPool)

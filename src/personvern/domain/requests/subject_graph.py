@@ -153,6 +153,7 @@ class _Found:
     record_key: Any
     values: Mapping[str, Any]
     match: MatchKind
+    matched: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -267,7 +268,7 @@ class SubjectWalk:
         existing = self.found[node.name].get(key)
         if existing is not None and _rank(existing.match) <= _rank(match):
             return
-        self.found[node.name][key] = _Found(key, values, match)
+        self.found[node.name][key] = _Found(key, values, match, frozenset(matched))
         if node.is_person_record and match is MatchKind.IDENTITY:
             for identity in self.given:
                 if self._carries(node, values, identity):
@@ -307,6 +308,11 @@ class SubjectWalk:
     def records(self, dataset: str) -> dict[Any, tuple[Mapping[str, Any], MatchKind]]:
         """The records found in "system.dataset", with why each was found."""
         return {k: (f.values, f.match) for k, f in self.found.get(dataset, {}).items()}
+
+    def matched_fields(self, dataset: str, key: Any) -> frozenset[str]:
+        """The fields of a found record whose value matched the search."""
+        found = self.found.get(dataset, {}).get(key)
+        return found.matched if found is not None else frozenset()
 
     def found_any(self) -> bool:
         """Whether anything at all was found about the subject."""

@@ -1,0 +1,64 @@
+"""Hand the subject their data: collect what the search found and write the answer's files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from personvern.connectors.port import Connector, ExportedFile, Record
+from personvern.domain.datamap import DataMap
+from personvern.domain.requests.collected import CollectedData, CollectedDataset
+from personvern.domain.requests.identity import SubjectIdentity
+from personvern.domain.requests.lifecycle import RequestType
+from personvern.domain.requests.request_plan import RequestPlan
+from personvern.domain.requests.subject_graph import SubjectWalk
+from personvern.responses.writer import OutputFormat, WrittenArtifact, write_request_outputs
+from personvern.store.models import DataSubjectRequest
+
+
+def collect(
+    request: DataSubjectRequest,
+    identities: Sequence[SubjectIdentity],
+    plan: RequestPlan,
+    walk: SubjectWalk,
+    connectors: Mapping[str, Connector],
+) -> CollectedData:
+    """The records and files found about the subject, dataset by dataset."""
+    datasets = []
+    for part in plan.datasets:
+        found = walk.records(part.name)
+        records = tuple(
+            Record(key=key, values=values, matched_fields=walk.matched_fields(part.name, key))
+            for key, (values, _match) in sorted(found.items(), key=lambda item: str(item[0]))
+        )
+        files: tuple[ExportedFile, ...] = ()
+        if part.has_files and part.system in connectors:
+            files = tuple(connectors[part.system].export_files(part.dataset, part.export))
+        datasets.append(
+            CollectedDataset(
+                system=part.system,
+                dataset=part.dataset,
+                records=records,
+                files=files,
+                kept_reason=part.keep_reason,
+            )
+        )
+    return CollectedData(
+        request_id=request.id,
+        request_type=RequestType(request.type),
+        language=request.language,
+        received_at=request.received_at,
+        identities=tuple(identities),
+        datasets=tuple(datasets),
+    )
+
+
+def deliver(folder: Path, datamap: DataMap, collected: CollectedData) -> list[WrittenArtifact]:
+    """Write the report (HTML) and the export for an access or portability request."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_request_outputs(folder, datamap, collected)
+
+
+def deliver_pdf(folder: Path, datamap: DataMap, collected: CollectedData) -> list[WrittenArtifact]:
+    """Write the PDF edition of the access report (slow; done after the request completes)."""
+    return write_request_outputs(folder, datamap, collected, formats={OutputFormat.PDF})

@@ -1,0 +1,512 @@
+"""Run a data subject request: search, plan, act, deliver, and leave a receipt.
+
+A run is safe to repeat. Access and portability change nothing in the company's
+systems, so a repeated run simply searches again. Erasure and the other changing
+requests execute the plan stored by the first run, one system at a time, each in one
+transaction, and record each system as done; a run that dies half-way (a killed
+worker) resumes with the systems not yet recorded, and a system that was changed but
+not recorded is changed again with no effect, because the plan names the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from personvern.connectors.port import (
+    Connector,
+    ConnectorError,
+    ConnectorNotConfiguredError,
+    ConnectorUnavailableError,
+    ErasureStep,
+    Redaction,
+)
+from personvern.connectors.registry import ConnectorPool, connector_for
+from personvern.domain.datamap import DataMap, ErasureStrategy, IdentityKind
+from personvern.domain.requests.collected import CollectedData
+from personvern.domain.requests.identity import SubjectIdentity, parse_identity
+from personvern.domain.requests.lifecycle import RequestState, RequestType, VerificationMethod
+from personvern.domain.requests.request_plan import DatasetPlan, RequestPlan, build_plan
+from personvern.domain.requests.subject_graph import SubjectGraph
+from personvern.engine.search import SearchResult, search_subject
+from personvern.security.pseudonym import pseudonymiser
+from personvern.settings import Settings
+from personvern.store.db import SessionFactory, session_scope
+from personvern.store.models import DataSubjectRequest
+from personvern.store.requests import RequestRepository
+
+if TYPE_CHECKING:
+    from personvern.responses.writer import WrittenArtifact
+
+log = logging.getLogger(__name__)
+
+#: How long a request waits before it tries an unreachable system again.
+RETRY_AFTER = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where a run left the request."""
+
+    request_id: str
+    state: RequestState
+    plan: RequestPlan | None
+    message: str
+
+
+class RequestEngine:
+    """Searches, plans and runs requests against the systems of one data map."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        datamap: DataMap,
+        session_factory: SessionFactory,
+        environ: Mapping[str, str] | None = None,
+        today: Callable[[], date] | None = None,
+        actor: str = "engine",
+        pool: ConnectorPool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.datamap = datamap
+        self.session_factory = session_factory
+        self.environ = os.environ if environ is None else environ
+        self.today = today or (lambda: datetime.now(UTC).date())
+        self.actor = actor
+        self.graph = SubjectGraph.from_datamap(datamap)
+        self.pool = pool
+        #: Statements (queries, calls) the connectors issued for this engine's work.
+        self.statements = 0
+
+    # -- connections ---------------------------------------------------------------
+
+    @contextmanager
+    def connectors(self) -> Iterator[tuple[dict[str, Connector], dict[str, str]]]:
+        """Open a connector per connected system; systems not configured are listed aside."""
+        opened: dict[str, Connector] = {}
+        missing: dict[str, str] = {}
+        issued: dict[str, int] = {}
+        try:
+            for system in self.datamap.systems:
+                if not system.kind.needs_connection or not system.datasets:
+                    continue
+                try:
+                    connector = (
+                        self.pool.get(system, self.environ)
+                        if self.pool is not None
+                        else connector_for(system, self.environ)
+                    )
+                except ConnectorNotConfiguredError as exc:
+                    missing[system.key] = exc.message
+                    continue
+                # No check() round trip first: a system that is down fails its first
+                # query with ConnectorUnavailableError, and the request waits from there.
+                opened[system.key] = connector
+                issued[system.key] = _issued(connector)
+            yield opened, missing
+        finally:
+            for key, connector in opened.items():
+                self.statements += _issued(connector) - issued[key]
+                if self.pool is None:
+                    connector.close()
+
+    # -- planning ------------------------------------------------------------------
+
+    def _identities(self, request: DataSubjectRequest) -> list[SubjectIdentity]:
+        country = self.datamap.organization.controllers[0].country
+        return [parse_identity(i["kind"], i["value"], country=country) for i in request.identities]
+
+    def _search_identities(self, request: DataSubjectRequest) -> list[SubjectIdentity]:
+        """The identities a search may start from: only what was proven.
+
+        A code mailed to an address proves that address and nothing else. Anyone could
+        add a stranger's phone number next to their own e-mail; starting from it would
+        answer with the stranger's data. So such a request searches from the verified
+        address alone, and reaches the subject's other identities through their records.
+        """
+        from personvern.intake.verification import verification_address
+
+        identities = self._identities(request)
+        if request.verification_method != VerificationMethod.EMAIL_CODE.value:
+            return identities
+        proven = verification_address(request)
+        return [i for i in identities if i.kind is IdentityKind.EMAIL and i.value == proven]
+
+    def _search(
+        self, request: DataSubjectRequest, connectors: Mapping[str, Connector]
+    ) -> SearchResult:
+        return search_subject(self.graph, self._search_identities(request), connectors)
+
+    def dry_run(self, request_id: str) -> RequestPlan:
+        """What a run would do now, computed without changing anything anywhere."""
+        with session_scope(self.session_factory) as session:
+            request = RequestRepository(session).get(request_id)
+            session.expunge(request)
+        with self.connectors() as (connectors, missing):
+            result = self._search(request, connectors)
+        return build_plan(
+            RequestType(request.type),
+            self.graph,
+            result.walk,
+            self.datamap,
+            self.today(),
+            details=request.details,
+            unavailable=missing,
+        )
+
+    # -- running -------------------------------------------------------------------
+
+    def run(self, request_id: str) -> RunOutcome:
+        """Run the request to completion, or to the point where it must wait or be reviewed."""
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            request = repo.get(request_id)
+            state = RequestState(request.state)
+            if not state.is_runnable:
+                from personvern.domain.requests.lifecycle import check_transition
+
+                check_transition(state, RequestState.IN_PROGRESS)
+            request.attempts += 1
+            if state is RequestState.IN_PROGRESS:
+                # A run that died (a killed worker) is picked up again: say so in the history.
+                repo.add_event(request, "run resumed", self.actor)
+            else:
+                repo.transition(request, RequestState.IN_PROGRESS, "run started", self.actor)
+            session.flush()
+            session.expunge(request)
+        try:
+            with self.connectors() as (connectors, missing):
+                return self._run(request, connectors, missing)
+        except ConnectorUnavailableError as exc:
+            return self._wait(request_id, exc)
+        except ConnectorError as exc:
+            # Not a passing outage: the data map and the system disagree, and a person
+            # must fix one of them before the request can go on.
+            return self._stop_for_review(request_id, exc.message)
+
+    def _wait(self, request_id: str, exc: ConnectorUnavailableError) -> RunOutcome:
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            request = repo.get(request_id)
+            request.last_error = exc.message
+            request.next_attempt_at = datetime.now(UTC) + RETRY_AFTER
+            repo.transition(
+                request,
+                RequestState.WAITING_FOR_SYSTEM,
+                f"waiting for {exc.system}; retried automatically",
+                self.actor,
+            )
+        log.warning("request %s waits for %s", request_id, exc.system)
+        return RunOutcome(request_id, RequestState.WAITING_FOR_SYSTEM, None, exc.message)
+
+    def _run(
+        self,
+        request: DataSubjectRequest,
+        connectors: Mapping[str, Connector],
+        missing: Mapping[str, str],
+    ) -> RunOutcome:
+        request_type = RequestType(request.type)
+        stored = RequestPlan.from_json(request.plan) if request.plan else None
+        result: SearchResult | None = None
+        if request_type.changes_data and stored is not None:
+            # Resume: the first run's plan is the contract; searching again would miss
+            # the rows a crashed run had already erased and report them as never found.
+            plan = stored
+        else:
+            result = self._search(request, connectors)
+            plan = build_plan(
+                request_type,
+                self.graph,
+                result.walk,
+                self.datamap,
+                self.today(),
+                details=request.details,
+                unavailable=missing,
+            )
+            if plan.conflicts:
+                return self._review(request.id, plan)
+            with session_scope(self.session_factory) as session:
+                repo = RequestRepository(session)
+                repo.save_plan(repo.get(request.id), plan.to_json())
+
+        outcomes: dict[str, Any] = {}
+        artifacts: list[dict[str, Any]] = []
+        collected: CollectedData | None = None
+        if request_type in (RequestType.ACCESS, RequestType.PORTABILITY):
+            assert result is not None
+            collected = self._collect(request, plan, result, connectors)
+            artifacts = self._deliver(request.id, collected)
+        elif request_type is RequestType.ERASURE:
+            outcomes = self._erase(request.id, plan, connectors)
+        elif request_type is RequestType.RECTIFICATION:
+            outcomes = self._rectify(request.id, plan, connectors)
+        elif request_type in (RequestType.OBJECTION, RequestType.WITHDRAW_CONSENT):
+            outcomes = self._stop_marketing(request.id, plan, connectors)
+        if request_type in (
+            RequestType.RESTRICTION,
+            RequestType.OBJECTION,
+            RequestType.WITHDRAW_CONSENT,
+        ):
+            self._flag(request, plan, result)
+        finished = self._finish(request.id, plan, outcomes, artifacts)
+        if collected is not None and request_type is RequestType.ACCESS:
+            # The subject's answer is complete without it; the PDF edition of the report
+            # takes longer than everything before it, so it is made afterwards.
+            self._deliver_pdf(request.id, collected)
+        return finished
+
+    def _review(self, request_id: str, plan: RequestPlan) -> RunOutcome:
+        message = (
+            "the identities given point at different people in "
+            + ", ".join(plan.conflicts)
+            + "; a privacy officer must decide which person the request is about"
+        )
+        return self._stop_for_review(request_id, message, plan)
+
+    def _stop_for_review(
+        self, request_id: str, message: str, plan: RequestPlan | None = None
+    ) -> RunOutcome:
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            request = repo.get(request_id)
+            if plan is not None:
+                repo.save_plan(request, plan.to_json())
+            request.last_error = message
+            repo.transition(request, RequestState.NEEDS_REVIEW, message, self.actor)
+        log.warning("request %s needs review: %s", request_id, message)
+        return RunOutcome(request_id, RequestState.NEEDS_REVIEW, plan, message)
+
+    def _once(self, request_id: str, step: str, action: Callable[[], dict[str, Any]]) -> Any:
+        with session_scope(self.session_factory) as session:
+            done = RequestRepository(session).step(request_id, step)
+        if done is not None:
+            return done
+        outcome = action()
+        with session_scope(self.session_factory) as session:
+            RequestRepository(session).record_step(request_id, step, outcome)
+        return outcome
+
+    def _erase(
+        self, request_id: str, plan: RequestPlan, connectors: Mapping[str, Connector]
+    ) -> dict[str, Any]:
+        pseudonymise = pseudonymiser(self.settings.secret_key.get_secret_value().encode())
+        order = [node.name for node in self.graph.children_first()]
+        outcomes: dict[str, Any] = {}
+        for system in plan.systems():
+            if system not in connectors:
+                continue
+            parts = sorted(
+                (d for d in plan.datasets if d.system == system and d.changes),
+                key=lambda d: order.index(d.name),
+            )
+            steps = [_erasure_step(d, plan.needles) for d in parts]
+            if not steps:
+                continue
+
+            def act(system: str = system, steps: list[ErasureStep] = steps) -> dict[str, Any]:
+                done = connectors[system].erase(steps, pseudonymise)
+                return {
+                    o.dataset: {"deleted": o.deleted, "updated": o.updated, "redacted": o.redacted}
+                    for o in done
+                }
+
+            outcomes[system] = self._once(request_id, f"erase:{system}", act)
+        return outcomes
+
+    def _rectify(
+        self, request_id: str, plan: RequestPlan, connectors: Mapping[str, Connector]
+    ) -> dict[str, Any]:
+        outcomes: dict[str, Any] = {}
+        for part in plan.datasets:
+            if not part.rectify or part.system not in connectors:
+                continue
+
+            def act(part: DatasetPlan = part) -> dict[str, Any]:
+                changed = connectors[part.system].rectify(
+                    part.dataset, part.rectify, part.rectify_changes
+                )
+                return {"updated": changed, "fields": sorted(part.rectify_changes)}
+
+            outcomes[part.name] = self._once(request_id, f"rectify:{part.name}", act)
+        return outcomes
+
+    def _stop_marketing(
+        self, request_id: str, plan: RequestPlan, connectors: Mapping[str, Connector]
+    ) -> dict[str, Any]:
+        outcomes: dict[str, Any] = {}
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        for part in plan.datasets:
+            if not part.stop_marketing or not part.stop_field or part.system not in connectors:
+                continue
+
+            def act(part: DatasetPlan = part) -> dict[str, Any]:
+                assert part.stop_field is not None
+                changed = connectors[part.system].rectify(
+                    part.dataset, part.stop_marketing, {part.stop_field: now}
+                )
+                return {"stopped": changed, "field": part.stop_field}
+
+            outcomes[part.name] = self._once(request_id, f"stop:{part.name}", act)
+        return outcomes
+
+    def _flag(
+        self, request: DataSubjectRequest, plan: RequestPlan, result: SearchResult | None
+    ) -> None:
+        from personvern.security.subject_hash import identity_hash
+
+        kind = {
+            RequestType.RESTRICTION: "restriction",
+            RequestType.OBJECTION: "objection",
+            RequestType.WITHDRAW_CONSENT: "consent_withdrawal",
+        }[RequestType(request.type)]
+        identities: set[tuple[str, str]] = {
+            (i.kind.value, i.value) for i in self._identities(request)
+        }
+        if result is not None:
+            for found_kind, values in result.walk.harvested().items():
+                identities |= {(found_kind.value, value) for value in values}
+        purposes = list(request.details.get("purposes") or [None])
+        secret = self.settings.secret_key.get_secret_value()
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            if repo.step(request.id, "flags") is not None:
+                return
+            for identity_kind, value in sorted(identities):
+                hashed = identity_hash(secret, identity_kind, value)
+                for purpose in purposes:
+                    repo.add_flag(kind, identity_kind, hashed, purpose, request.id)
+            repo.record_step(request.id, "flags", {"flags": len(identities) * len(purposes)})
+
+    def _collect(
+        self,
+        request: DataSubjectRequest,
+        plan: RequestPlan,
+        result: SearchResult,
+        connectors: Mapping[str, Connector],
+    ) -> CollectedData:
+        from personvern.engine.delivery import collect
+
+        return collect(request, self._identities(request), plan, result.walk, connectors)
+
+    def _store_artifacts(
+        self, request_id: str, written: Sequence[WrittenArtifact]
+    ) -> list[dict[str, Any]]:
+        folder = self.request_folder(request_id)
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            for item in written:
+                repo.add_artifact(
+                    request_id,
+                    item.name,
+                    item.media_type,
+                    item.sha256,
+                    item.size,
+                    str(item.path.relative_to(folder)),
+                )
+        return [
+            {"name": w.name, "media_type": w.media_type, "sha256": w.sha256, "size": w.size}
+            for w in written
+        ]
+
+    def _deliver(self, request_id: str, collected: CollectedData) -> list[dict[str, Any]]:
+        from personvern.engine.delivery import deliver
+
+        written = deliver(self.request_folder(request_id), self.datamap, collected)
+        return self._store_artifacts(request_id, written)
+
+    def _deliver_pdf(self, request_id: str, collected: CollectedData) -> None:
+        """Render the PDF report after completion and add it to the receipt's files."""
+        from personvern.engine.delivery import deliver_pdf
+
+        written = deliver_pdf(self.request_folder(request_id), self.datamap, collected)
+        sent = self._store_artifacts(request_id, written)
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            request = repo.get(request_id)
+            receipt = dict(request.receipt or {})
+            names = {item["name"] for item in sent}
+            receipt["sent"] = [i for i in receipt.get("sent", []) if i["name"] not in names] + sent
+            repo.save_receipt(request, receipt)
+
+    def request_folder(self, request_id: str) -> Path:
+        """Where a request's delivered files live."""
+        return self.settings.home.resolve() / "requests" / request_id
+
+    def _finish(
+        self,
+        request_id: str,
+        plan: RequestPlan,
+        outcomes: Mapping[str, Any],
+        artifacts: list[dict[str, Any]],
+    ) -> RunOutcome:
+        partial = bool(plan.unavailable)
+        target = RequestState.PARTIALLY_COMPLETED if partial else RequestState.COMPLETED
+        receipt = _receipt(plan, outcomes, artifacts)
+        if plan.found_nothing:
+            message = "no data about the subject was found in any connected system"
+        else:
+            message = f"{sum(d.found for d in plan.datasets)} records found"
+        if partial:
+            message += "; not connected: " + ", ".join(sorted(plan.unavailable))
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            request = repo.get(request_id)
+            repo.save_receipt(request, receipt)
+            request.last_error = None
+            request.next_attempt_at = None
+            repo.transition(request, target, message, self.actor)
+        log.info("request %s %s: %s", request_id, target.value, message)
+        return RunOutcome(request_id, target, plan, message)
+
+
+def _issued(connector: Connector) -> int:
+    return int(getattr(connector, "statements_issued", 0))
+
+
+def _erasure_step(part: DatasetPlan, needles: tuple[str, ...]) -> ErasureStep:
+    return ErasureStep(
+        dataset=part.dataset,
+        delete=part.delete,
+        update=part.erase_fields,
+        update_fields={name: ErasureStrategy(s) for name, s in part.strategies.items()},
+        redactions=tuple(
+            Redaction(field=name, keys=part.redact, needles=needles) for name in part.redact_fields
+        )
+        if part.redact
+        else (),
+    )
+
+
+def _receipt(
+    plan: RequestPlan, outcomes: Mapping[str, Any], artifacts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "request_type": plan.request_type.value,
+        "completed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "found": {d.name: d.found for d in plan.datasets},
+        "erased": {
+            d.name: {
+                "deleted": len(d.delete),
+                "fields_erased": len(d.erase_fields),
+                "mentions_redacted": len(d.redact),
+            }
+            for d in plan.datasets
+            if d.delete or d.erase_fields or d.redact
+        },
+        "kept": {
+            d.name: {"records": len(d.keep), "reason": d.keep_reason}
+            for d in plan.datasets
+            if d.keep
+        },
+        "outcomes": dict(outcomes),
+        "sent": artifacts,
+        "not_connected": dict(plan.unavailable),
+        "notify_recipients": list(plan.recipients),
+    }

@@ -1,0 +1,1 @@
+"""Background work: requests run in-process when embedded, through Celery when a broker is set."""

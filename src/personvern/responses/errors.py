@@ -1,0 +1,34 @@
+"""Errors raised while answering a request.
+
+PersonvernError
+├── ResponseError                    the answer could not be written
+└── DomainError
+    └── DownloadLinkError            403: a download link that was not signed by us
+        └── DownloadLinkExpiredError 410: a genuine link whose time has run out
+"""
+
+from __future__ import annotations
+
+from personvern.domain.errors import DomainError
+from personvern.errors import PersonvernError
+
+
+class ResponseError(PersonvernError):
+    """The report or export for a request could not be written."""
+
+    http_status = 500
+    title = "Answer could not be written"
+
+
+class DownloadLinkError(DomainError):
+    """A download link is malformed or its signature does not match (tampered or foreign)."""
+
+    http_status = 403
+    title = "Download link not valid"
+
+
+class DownloadLinkExpiredError(DownloadLinkError):
+    """A correctly signed download link whose validity has run out."""
+
+    http_status = 410
+    title = "Download link expired"

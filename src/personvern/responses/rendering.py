@@ -1,0 +1,84 @@
+"""The Jinja2 environment of the answers, and the language an answer is written in.
+
+Templates live in ``templates/<document>/<lang>/`` inside this package; the shared
+stylesheet of the published documents is reused from :mod:`personvern.datamap`, so the
+report looks like the privacy notice it complements.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from personvern.datamap.rendering import recipient_label
+from personvern.domain.datamap import DataMap
+from personvern.responses.errors import ResponseError
+
+#: Every answer document must exist in a language before an answer is written in it.
+_DOCUMENTS = ("access_report/{lang}/body.html.j2", "export/{lang}/README.txt.j2")
+
+
+@cache
+def environment() -> Environment:
+    """Package templates (ours, then the documents' for the stylesheet), HTML autoescaped."""
+    env = Environment(
+        loader=ChoiceLoader(
+            [
+                PackageLoader("personvern.responses", "templates"),
+                PackageLoader("personvern.datamap", "templates"),
+            ]
+        ),
+        # Record values come from the company's stores and may hold anything, "<script>"
+        # included: HTML is always escaped. README.txt is plain text and must not be.
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["recipient_label"] = recipient_label
+    env.filters["filesize"] = filesize
+    return env
+
+
+def filesize(size: int, lang: str = "en") -> str:
+    """A byte count for people: ``512 B``, ``1.4 MB`` (``1,4 MB`` in Norwegian)."""
+    units = ("B", "kB", "MB", "GB")
+    value = float(size)
+    unit = units[0]
+    for unit in units:
+        if value < 1000 or unit == units[-1]:
+            break
+        value /= 1000
+    text = f"{value:.0f}" if unit == "B" else f"{value:.1f}"
+    return f"{text.replace('.', ',') if lang == 'nb' else text} {unit}"
+
+
+def templated_languages() -> list[str]:
+    """Languages every answer document has templates for."""
+    names = set(environment().list_templates())
+    candidates = {name.split("/")[1] for name in names if name.startswith("access_report/")}
+    return sorted(
+        lang for lang in candidates if all(doc.format(lang=lang) in names for doc in _DOCUMENTS)
+    )
+
+
+def answer_language(datamap: DataMap, requested: str | None) -> str:
+    """The subject's language when the map declares it and we can write it, else the default.
+
+    An answer is never refused over language: the subject asked in good faith, and the
+    organization's first language it can be written in is the next best thing.
+    """
+    templated = templated_languages()
+    declared = [lang for lang in datamap.organization.languages if lang in templated]
+    if requested is not None and requested in declared:
+        return requested
+    if declared:
+        return declared[0]
+    raise ResponseError(
+        "no language the data map declares has templates for answers to requests "
+        f"(declared: {', '.join(datamap.organization.languages)}; "
+        f"available: {', '.join(templated)})",
+        hint="add one of the available languages to organization.languages",
+    )

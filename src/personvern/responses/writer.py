@@ -1,0 +1,130 @@
+"""Write the files a request's answer consists of; the engine and the API call this.
+
+``write_request_outputs`` writes, into the request's folder, the access report (HTML,
+and PDF when asked: it can also be rendered on first download) and the export zip, and
+returns each file's name, media type, SHA-256 and size for the RequestArtifact rows and
+the receipt. Each file is written under a temporary name and renamed when complete, so
+a run killed half-way leaves no truncated file behind and the next run writes it anew.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from personvern.domain.datamap import DataMap
+from personvern.domain.requests.collected import CollectedData
+from personvern.domain.requests.lifecycle import RequestType
+from personvern.responses.access_report import AccessReport, build_access_report, render_report
+from personvern.responses.artifacts import OutputFormat, WrittenArtifact
+from personvern.responses.errors import ResponseError
+from personvern.responses.export_archive import ExportScope, write_export
+from personvern.responses.receipt import sha256_file
+
+if TYPE_CHECKING:
+    from personvern.responses.pdf import FontChoice
+
+__all__ = ["OutputFormat", "WrittenArtifact", "default_formats", "write_request_outputs"]
+
+# Fixed order, so artifacts are written and listed the same way every time.
+_ORDER = (OutputFormat.HTML, OutputFormat.PDF, OutputFormat.ZIP)
+
+
+def default_formats(request_type: RequestType) -> frozenset[OutputFormat]:
+    """What an answer consists of by default: a report and an export, or only the export."""
+    if request_type is RequestType.ACCESS:
+        return frozenset({OutputFormat.HTML, OutputFormat.ZIP})
+    if request_type is RequestType.PORTABILITY:
+        return frozenset({OutputFormat.ZIP})
+    # Erasure, rectification and the rest are answered by their receipt.
+    return frozenset()
+
+
+def write_request_outputs(
+    out_dir: Path,
+    datamap: DataMap,
+    collected: CollectedData,
+    *,
+    formats: Collection[OutputFormat | str] | None = None,
+    now: datetime | None = None,
+    pdf_font: FontChoice = "auto",
+) -> list[WrittenArtifact]:
+    """Write the answer's files into ``out_dir`` and describe each one."""
+    wanted = _formats(collected.request_type, formats)
+    generated_at = now or datetime.now(UTC)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = (
+        build_access_report(datamap, collected, generated_at=generated_at)
+        if wanted & {OutputFormat.HTML, OutputFormat.PDF}
+        else None
+    )
+    scope = ExportScope.for_request(collected.request_type)
+
+    def export(out: IO[bytes]) -> None:
+        write_export(out, datamap, collected, scope=scope, generated_at=generated_at)
+
+    written: list[WrittenArtifact] = []
+    for fmt in (f for f in _ORDER if f in wanted):
+        if fmt is OutputFormat.ZIP:
+            path = _atomic(out_dir, fmt.artifact_name, export)
+        else:
+            assert report is not None
+            data = (
+                render_report(report, pdf=False).encode("utf-8")
+                if fmt is OutputFormat.HTML
+                else _render_pdf(report, generated_at, pdf_font)
+            )
+            path = _atomic(out_dir, fmt.artifact_name, _bytes(data))
+        written.append(
+            WrittenArtifact(
+                name=fmt.artifact_name,
+                media_type=fmt.media_type,
+                sha256=sha256_file(path),
+                size=path.stat().st_size,
+                path=path,
+            )
+        )
+    return written
+
+
+def _formats(
+    request_type: RequestType, formats: Collection[OutputFormat | str] | None
+) -> frozenset[OutputFormat]:
+    if formats is None:
+        return default_formats(request_type)
+    try:
+        return frozenset(OutputFormat(f) for f in formats)
+    except ValueError as exc:
+        raise ResponseError(
+            f"unknown answer format in {sorted(map(str, formats))}",
+            hint=f"use any of {', '.join(f.value for f in OutputFormat)}",
+        ) from exc
+
+
+def _render_pdf(report: AccessReport, generated_at: datetime, font: FontChoice) -> bytes:
+    # fpdf2 takes a quarter of a second to import; only PDF answers pay for it.
+    from personvern.responses.pdf import render_report_pdf
+
+    return render_report_pdf(report, generated_at=generated_at, font=font)
+
+
+def _bytes(data: bytes) -> Callable[[IO[bytes]], object]:
+    return lambda out: out.write(data)
+
+
+def _atomic(out_dir: Path, name: str, write: Callable[[IO[bytes]], object]) -> Path:
+    target = out_dir / name
+    partial = out_dir / f".{name}.partial"
+    try:
+        with partial.open("wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,197 @@
+"""The issue's acceptance path, as a new user walks it through the HTTP API.
+
+File an access request for a demo customer, read the code from the mail server,
+verify, look at the plan, run it, download the report and the export, and find in
+them every record and recording of that customer and nothing of anyone else. Then
+file an erasure, see which invoices are kept and why, run it, and find the customer
+gone from everywhere else. The expected records come from the ground truth, which
+finds them with plain SQL independent of the engine.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from personvern.api.app import create_app
+from personvern.demo import ground_truth
+from personvern.domain.roles import Role
+from personvern.security.tokens import issue_token
+from personvern.settings import Settings
+from personvern.store.db import session_scope
+from tests.conftest import EXAMPLE_DATAMAP
+from tests.integration.intake.smtp import Inbox
+from tests.support.company import Company
+
+FINAL = {"completed", "partially_completed", "rejected", "needs_review", "waiting_for_system"}
+
+
+@pytest.fixture
+def client(
+    company: Company, inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The app on a fresh store, its connectors pointed at the company, mail to the inbox."""
+    for name, value in company.environ.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(  # type: ignore[call-arg]
+        home=tmp_path / "home",
+        secret_key="flow-test-secret",  # type: ignore[arg-type]
+        smtp_host=inbox.host,
+        smtp_port=inbox.port,
+    )
+    app = create_app(settings, EXAMPLE_DATAMAP)
+    with TestClient(app, client=("198.51.100.7", 40000)) as test_client:
+        with session_scope(app.state.context.session_factory) as session:
+            token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
+        test_client.headers["Authorization"] = f"Bearer {token}"
+        yield test_client
+
+
+def _public(client: TestClient, method: str, url: str, **kwargs: Any) -> Any:
+    """Call as the subject: no token."""
+    headers = {k: v for k, v in client.headers.items() if k.lower() != "authorization"}
+    return client.request(method, url, headers=headers, **kwargs)
+
+
+def _wait(client: TestClient, request_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = client.get(f"/api/v1/requests/{request_id}").json()
+        if body["state"] in FINAL:
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"request {request_id} did not finish in {timeout} s")
+
+
+def _pick_customer(company: Company) -> tuple[int, str, dict[str, list[Any]]]:
+    """A customer with invoices both inside and outside the bookkeeping hold, and calls."""
+    best = None
+    for customer_id, email, _ in company.customers()[:40]:
+        truth = ground_truth(company.targets, customer_id)
+        score = sum(1 for keys in truth.values() if keys) * 10 + len(truth["billing.invoices"])
+        if best is None or score > best[0]:
+            best = (score, customer_id, email, truth)
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
+def _file_and_verify(client: TestClient, inbox: Inbox, request_type: str, email: str) -> str:
+    filed = _public(
+        client,
+        "POST",
+        "/api/v1/requests",
+        json={"type": request_type, "identities": [{"kind": "email", "value": email}]},
+    )
+    assert filed.status_code in (200, 201, 202), filed.text
+    request_id: str = filed.json()["id"]
+    code = inbox.last_code(email)
+    verified = _public(client, "POST", f"/api/v1/requests/{request_id}/verify", json={"code": code})
+    assert 200 == verified.status_code, verified.text
+    assert "verified" == verified.json()["state"]
+    return request_id
+
+
+def _download(client: TestClient, request_id: str) -> dict[str, bytes]:
+    links = client.get(f"/api/v1/requests/{request_id}/downloads").json()
+    files = {}
+    for link in links:
+        response = _public(client, "GET", link["url"])
+        assert 200 == response.status_code, link["name"]
+        files[link["name"]] = response.content
+    return files
+
+
+def _export_keys(archive: bytes, company: Company) -> dict[str, set[str]]:
+    """Per "system.dataset", the record keys the export holds (files by their names)."""
+    keys: dict[str, set[str]] = {}
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        for name in zipped.namelist():
+            parts = name.split("/")
+            if parts[0] == "export" and name.endswith(".json"):
+                dataset = f"{parts[1]}.{parts[2].removesuffix('.json')}"
+                system = company.datamap.system(parts[1])
+                assert system is not None
+                declared = next(d for d in system.datasets if d.name == dataset.split(".")[1])
+                pk = next(f.name for f in declared.fields if f.primary_key)
+                records = json.loads(zipped.read(name))
+                keys[dataset] = {str(r[pk]) for r in records if pk in r}
+            elif parts[0] == "files":
+                keys.setdefault(f"{parts[1]}.files", set()).add(Path(parts[-1]).stem)
+    return keys
+
+
+def test_access_then_erasure_as_a_new_user_would(
+    company: Company, client: TestClient, inbox: Inbox
+) -> None:
+    customer_id, email, truth = _pick_customer(company)
+
+    # Access: file, verify by the mailed code, see the plan, run, download.
+    request_id = _file_and_verify(client, inbox, "access", email)
+    plan = client.get(f"/api/v1/requests/{request_id}/plan").json()
+    planned = {
+        d["system"] + "." + d["dataset"]: {str(k) for k in d["export"]} for d in plan["datasets"]
+    }
+    for name, keys in truth.items():
+        assert {str(k) for k in keys} == planned.get(name, set()), name
+    accepted = client.post(f"/api/v1/requests/{request_id}/run")
+    assert 202 == accepted.status_code, accepted.text
+    done = _wait(client, request_id)
+    assert done["state"] in ("completed", "partially_completed"), done
+
+    files = _download(client, request_id)
+    assert {"access-report.html", "export.zip"} <= set(files)
+    exported = _export_keys(files["export.zip"], company)
+    for name, keys in truth.items():
+        if name.startswith(("telephony.", "identity_documents.")):
+            continue
+        assert {str(k) for k in keys} == exported.get(name, set()), name
+    assert {str(k) for k in truth["telephony.call_recordings"]} == exported.get(
+        "telephony.files", set()
+    )
+    report = files["access-report.html"].decode("utf-8")
+    assert "Datatilsynet" in report
+
+    # Erasure: staff file it, the plan keeps recent invoices under the bookkeeping act.
+    filed = client.post(
+        "/api/v1/requests",
+        json={
+            "type": "erasure",
+            "identities": [{"kind": "email", "value": email}],
+            "verification_method": "staff_known_contact",
+            "verification_note": "called back on the number in the contract",
+        },
+    )
+    assert filed.status_code in (200, 201, 202), filed.text
+    erasure_id = filed.json()["id"]
+    assert "verified" == filed.json()["state"]
+    erasure_plan = client.get(f"/api/v1/requests/{erasure_id}/plan").json()
+    invoices = next((d for d in erasure_plan["datasets"] if d["dataset"] == "invoices"), None)
+    assert invoices is not None
+    if invoices["keep"]:
+        assert "bokføringsloven § 13" == invoices["keep_reason"]
+    assert 202 == client.post(f"/api/v1/requests/{erasure_id}/run").status_code
+    finished = _wait(client, erasure_id)
+    assert finished["state"] in ("completed", "partially_completed"), finished
+
+    # Gone everywhere else: only the held invoices (and their lines) still name them.
+    after = ground_truth(company.targets, customer_id)
+    for name, keys in after.items():
+        if name in ("billing.invoices", "billing.invoice_lines"):
+            continue
+        if name == "crm.customers":
+            continue  # the row stays for the company name, emptied of the person
+        assert [] == keys or set(map(str, keys)) <= {
+            str(k)
+            for d in erasure_plan["datasets"]
+            if d["system"] + "." + d["dataset"] == name
+            for k in d["keep"] + d["redact"]
+        }, name
+    assert {str(k) for k in invoices["keep"]} == {str(k) for k in after["billing.invoices"]}
