@@ -47,6 +47,32 @@ class Settings(BaseSettings):
         None,
         description="apply migrations on server start; default: on for SQLite, off otherwise",
     )
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker (redis://..., amqp://...) for request runs; "
+        "unset: runs happen in-process",
+    )
+    smtp_host: str | None = Field(
+        None,
+        description="mail server for verification codes; unset: e-mail verification is off",
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="mail server port")
+    smtp_username: str | None = Field(None, description="log in with this user when set")
+    smtp_password: SecretStr | None = Field(
+        None, description="password for PERSONVERN_SMTP_USERNAME"
+    )
+    smtp_from: str = Field("privacy@localhost", description="sender address of personvern's mail")
+    smtp_starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
+    smtp_tls: bool = Field(False, description="connect with TLS from the start (port 465)")
+    intake_codes_per_address: int = Field(
+        5, ge=1, description="verification codes sent to one address per rate-limit window"
+    )
+    intake_codes_per_client: int = Field(
+        20, ge=1, description="verification codes requested from one client IP per window"
+    )
+    intake_rate_window_seconds: int = Field(
+        3600, ge=1, description="length of the intake rate-limit window in seconds"
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from personvern.cli import check, demo, documents, serve, store
+from personvern.cli import check, demo, documents, requests, serve, store, worker
 from personvern.cli.output import fail
 from personvern.errors import PersonvernError
 
@@ -39,7 +39,7 @@ def _root(
     """Privacy operations as code: the data map drives notices, records and requests."""
 
 
-for module in (check, documents, store, serve, demo):
+for module in (check, documents, store, serve, demo, requests, worker):
     module.register(app)
 
 

@@ -1,0 +1,59 @@
+"""`personvern worker`: a Celery worker that runs data subject requests from the broker."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add `worker` to ``app``."""
+    app.command("worker")(worker)
+
+
+def worker(
+    concurrency: int = typer.Option(
+        1, "--concurrency", "-c", min=1, help="requests run at the same time (processes)"
+    ),
+    loglevel: str = typer.Option(
+        "info", "--loglevel", "-l", help="debug, info, warning, error or critical"
+    ),
+    queue: str = typer.Option("personvern", "--queue", "-Q", help="the queue to take runs from"),
+    visibility_timeout: int = typer.Option(
+        3600,
+        "--visibility-timeout",
+        min=1,
+        help="Redis only: seconds before the run of a worker that died is delivered again; "
+        "keep it above the longest run",
+    ),
+) -> None:
+    """Run requests queued through PERSONVERN_BROKER_URL, in the foreground (Ctrl-C stops)."""
+    from personvern.cli.output import fail
+    from personvern.datamap.loader import load_datamap, resolve_datamap_path
+    from personvern.jobs.celery_app import check_broker, make_celery_app
+    from personvern.settings import load_settings
+
+    levels = {"debug", "info", "warning", "error", "critical"}
+    if loglevel.lower() not in levels:
+        fail(f"unknown log level '{loglevel}': use one of {', '.join(sorted(levels))}")
+    settings = load_settings()
+    app = make_celery_app(settings, queue=queue, visibility_timeout=visibility_timeout)
+    # Fail at once, in one line, rather than in every task: a worker that cannot reach
+    # the broker or read the data map would only log the same error forever.
+    check_broker(app)
+    load_datamap(resolve_datamap_path(settings.datamap))
+    app.worker_main(
+        [
+            "worker",
+            f"--loglevel={loglevel.upper()}",
+            f"--concurrency={concurrency}",
+            # Unique per process, so two workers on one machine can be told apart.
+            f"--hostname=personvern-{os.getpid()}@{socket.gethostname()}",
+            # Gossip and mingle synchronise revokes between workers; personvern revokes
+            # nothing, and they slow start-up by seconds.
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
