@@ -9,12 +9,20 @@ Its databases are SQLite files under ``<home>/demo/`` unless ``--company-db-url`
 URL for every system) or ``--crm-url``/``--billing-url``/... (one per system) point
 elsewhere. The environment variables that the data map's ``connection_env`` names
 are set in this process, so the server reads the demo's systems through them.
+
+The company's e-mail is a ``webhook`` system. While the demo serves, the same server
+also serves the demo mailbox (personvern.demo.mailbox) under ``/demo/mailbox``, with a
+signing secret made for this run only, and the e-mail system's variables point there:
+request runs in the server reach the mailbox through the signed webhook contract, as
+they would reach the company's real mail bridge.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,6 +31,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from personvern.cli.output import console
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from personvern.demo.mailbox import Mailbox
+    from personvern.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -141,32 +155,87 @@ def demo(
             markup=False,
         )
 
-    environment = demo_environment(targets, datamap_path)
+    listen_host = host or settings.host
+    listen_port = port or settings.port
+    mailbox_url = mailbox_secret = None
+    if not no_serve:
+        from personvern.demo.mailbox import ROUTE_PREFIX
+
+        # A fresh secret per run, never printed: only this process signs and checks.
+        mailbox_secret = secrets.token_urlsafe(32)
+        mailbox_url = f"http://{mailbox_host(listen_host)}:{listen_port}{ROUTE_PREFIX}"
+    environment = demo_environment(
+        targets, datamap_path, mailbox_url=mailbox_url, mailbox_secret=mailbox_secret
+    )
     environment["PERSONVERN_DATAMAP"] = str(datamap_path)
+    # Before the app is created: request runs in the server read the systems from here.
     os.environ.update(environment)
     console.print("The data map reaches the demo through:", markup=False)
     for name, value in environment.items():
-        console.print(f"  {name}={_display(value)}", markup=False)
+        shown = "<made for this run, not shown>" if name.endswith("_SECRET") else _display(value)
+        console.print(f"  {name}={shown}", markup=False)
 
-    if no_serve:
+    if no_serve or mailbox_secret is None:
+        console.print(
+            "E-mail is reached through the demo mailbox, which only a serving demo runs.",
+            markup=False,
+        )
         return
+    _serve(settings, datamap_path, targets.mailbox_path, mailbox_secret, listen_host, listen_port)
+
+
+def _serve(
+    settings: Settings,
+    datamap_path: Path,
+    mailbox_path: Path,
+    mailbox_secret: str,
+    host: str,
+    port: int,
+) -> None:
     import uvicorn
 
-    from personvern.api.app import create_app
     from personvern.domain.roles import Role
     from personvern.security.tokens import issue_token
     from personvern.store.db import open_session
     from personvern.store.migrate import upgrade_to_head
 
-    listen_host = host or settings.host
-    listen_port = port or settings.port
     upgrade_to_head(settings)
     # A fresh token per run: tokens are stored hashed, so an old one cannot be shown again.
     with open_session(settings) as session:
         issued = issue_token(session, name="demo admin", role=Role.ADMIN)
+    app, mailbox = demo_app(settings, datamap_path, mailbox_path, mailbox_secret)
+    _print_next_steps(host, port, issued.token)
+    try:
+        uvicorn.run(app, host=host, port=port)
+    finally:
+        mailbox.close()
+
+
+def mailbox_host(listen_host: str) -> str:
+    """The host the server reaches its own mailbox at: loopback when it listens there."""
+    # personvern calls a webhook over plain http only on loopback, and a server that
+    # listens on every interface (0.0.0.0, ::) listens on loopback too.
+    if listen_host in ("", "0.0.0.0"):  # noqa: S104
+        return "127.0.0.1"
+    if listen_host == "::":
+        return "[::1]"
+    # Any other address is called as given; one that is not loopback leaves e-mail
+    # unconnected, and the request says why.
+    return f"[{listen_host}]" if ":" in listen_host else listen_host
+
+
+def demo_app(
+    settings: Settings, datamap_path: Path, mailbox_path: Path, mailbox_secret: str
+) -> tuple[FastAPI, Mailbox]:
+    """personvern's app with the demo mailbox mounted beside the API (demo mode only)."""
+    from personvern.api.app import create_app
+    from personvern.demo.mailbox import Mailbox
+
     app = create_app(settings, datamap_path=datamap_path)
-    _print_next_steps(listen_host, listen_port, issued.token)
-    uvicorn.run(app, host=listen_host, port=listen_port)
+    mailbox = Mailbox(mailbox_path, mailbox_secret)
+    # No API token on these routes: every call is authenticated by its HMAC signature.
+    app.include_router(mailbox.router)
+    return app, mailbox
 
 
 def _print_next_steps(host: str, port: int, token: str) -> None:

@@ -42,6 +42,10 @@ NORWEGIAN_SHARE = 0.7
 PROSPECT_SHARE = 0.2
 #: Invoices reach this many years back from the reference date.
 INVOICE_YEARS = 7
+#: Share of customers whose contact or designated employees have e-mailed the company.
+MAILBOX_SHARE = 0.3
+#: The mailbox dataset, "system.dataset" as in the data map.
+MAILBOX_DATASET = "email.messages"
 
 Row = dict[str, Any]
 
@@ -131,6 +135,40 @@ _CONSENT_TEXT = {
     "Jeg kan når som helst trekke samtykket tilbake.",
     "en": "Yes, I want to receive newsletters and offers from Nordic Workspace by e-mail. "
     "I can withdraw my consent at any time.",
+}
+# The company's own addresses that customers write to.
+_COMPANY_MAILBOXES = (
+    "support@nordicworkspace.example",
+    "booking@nordicworkspace.example",
+    "billing@nordicworkspace.example",
+)
+# Suppliers that write about customers now and then (never a customer themselves).
+_SUPPLIERS = (
+    "post@renholdspartner.example",
+    "noreply@kontorrekvisita.example",
+    "orders@officecatering.example",
+)
+_MAIL_TEXT = {
+    "nb": (
+        "Vi ønsker å forlenge avtalen for kontorplassene på {centre}.",
+        "Kan vi booke det store møterommet på {centre} på fredag?",
+        "Fakturaen for {month} har feil beløp, kan dere se på den?",
+        "Vi flytter ut av {centre} ved månedsskiftet.",
+        "Har det kommet post til oss denne uken?",
+    ),
+    "en": (
+        "We would like to extend the agreement for our desks at {centre}.",
+        "Could we book the large meeting room at {centre} on Friday?",
+        "The invoice for {month} has the wrong amount, could you look at it?",
+        "We are moving out of {centre} at the end of the month.",
+        "Has any post arrived for us this week?",
+    ),
+}
+_SUPPLIER_TEXT = {
+    "nb": "Hei,\n\nVi har fått en henvendelse fra {email} om levering på {centre}. "
+    "Stemmer det at de er kunde hos dere?\n\nHilsen\nKundeservice",
+    "en": "Hello,\n\nWe have had an enquiry from {email} about a delivery at {centre}. "
+    "Are they a customer of yours?\n\nKind regards,\nCustomer service",
 }
 _MONTHS = {
     "nb": (
@@ -249,6 +287,9 @@ class DemoCompanyGenerator:
         # Contacts met so far, so that a ticket can mention someone else who really exists.
         self._known: list[Person] = []
         self._ids: dict[str, int] = {}
+        # The mailbox draws from a stream of its own: adding it left every other table's
+        # rows exactly as they were for the same seed.
+        self.mail_rng = random.Random(f"mailbox-{seed}")  # noqa: S311
 
     @property
     def total_subjects(self) -> int:
@@ -383,6 +424,7 @@ class DemoCompanyGenerator:
         self._newsletter(bundle, customer_id, contact, start)
         self._recordings(bundle, customer_id, contact, employees)
         self._documents(bundle, customer_id, contact, faker)
+        self._messages(bundle, contact, employees, start, active_until)
         self._known.append(contact)
         return bundle
 
@@ -786,6 +828,97 @@ class DemoCompanyGenerator:
                     },
                     content=content.encode(),
                 )
+            )
+
+    # -- e-mail ----------------------------------------------------------------------
+
+    def _message_row(self, sender: str, body: str, day: date, recipients: str) -> Row:
+        rng = self.mail_rng
+        sent = datetime.combine(day, time(rng.randrange(7, 22), rng.randrange(60)))
+        return {
+            "message_id": f"m-{self._next_id(MAILBOX_DATASET):07d}",
+            "sender": sender,
+            "recipients": recipients,
+            "body": body,
+            "sent_at": sent,
+        }
+
+    def _mail_day(self, start: date, until: date) -> date:
+        # Mostly within the three years the retention rule keeps e-mail, some older.
+        start = max(start, until - timedelta(days=4 * 365))
+        if until <= start:
+            return start
+        return start + timedelta(days=self.mail_rng.randrange((until - start).days + 1))
+
+    def _messages(
+        self,
+        bundle: CustomerBundle,
+        contact: Person,
+        employees: list[tuple[int, Person]],
+        start: date,
+        until: date,
+    ) -> None:
+        """E-mail from the customer's contact and designated employees (own random stream)."""
+        rng = self.mail_rng
+        lang, country = contact.language, contact.country
+        if rng.random() < MAILBOX_SHARE:
+            for _ in range(rng.randint(1, 4)):
+                writer = contact
+                if employees and rng.random() < 0.25:
+                    writer = rng.choice(employees)[1]
+                day = self._mail_day(start, until)
+                text = rng.choice(_MAIL_TEXT[lang]).format(
+                    centre=rng.choice(_CENTRES[country]),
+                    month=f"{_MONTHS[lang][day.month - 1]} {day.year}",
+                )
+                lines = [text]
+                roll = rng.random()
+                if writer.phone and roll < 0.3:
+                    phone = rng.choice(written_forms(writer.phone))
+                    lines.append(
+                        f"Ring meg på {phone}." if lang == "nb" else f"Call me on {phone}."
+                    )
+                elif writer.national_id and roll < 0.4:
+                    nid = rng.choice(national_id_forms(writer.national_id))
+                    lines.append(
+                        f"Fødselsnummeret mitt er {nid}."
+                        if lang == "nb"
+                        else f"My national identity number is {nid}."
+                    )
+                if writer is not contact and rng.random() < 0.3:
+                    # A colleague writing on the contact's behalf names them.
+                    address = (
+                        mixed_case(contact.email, rng) if rng.random() < 0.5 else contact.email
+                    )
+                    lines.append(
+                        f"Kopi til {contact.name} ({address})."
+                        if lang == "nb"
+                        else f"Copying {contact.name} ({address})."
+                    )
+                if self._known and rng.random() < 0.1:
+                    other = rng.choice(self._known)
+                    lines.append(
+                        f"{other.name} ({other.email}) vil også ha et kort."
+                        if lang == "nb"
+                        else f"{other.name} ({other.email}) would like a card too."
+                    )
+                greeting, closing = ("Hei,", "Hilsen") if lang == "nb" else ("Hello,", "Regards,")
+                body = f"{greeting}\n\n{' '.join(lines)}\n\n{closing}\n{writer.name}"
+                # Mail clients keep the address as the sender typed it: Kari.Nordmann@Firma.NO.
+                sender = mixed_case(writer.email, rng) if rng.random() < 0.3 else writer.email
+                bundle.add(
+                    MAILBOX_DATASET,
+                    self._message_row(sender, body, day, rng.choice(_COMPANY_MAILBOXES)),
+                )
+        if self._known and rng.random() < 0.03:
+            # A supplier asks about another customer: that customer is only mentioned.
+            other = rng.choice(self._known)
+            address = mixed_case(other.email, rng) if rng.random() < 0.5 else other.email
+            body = _SUPPLIER_TEXT[lang].format(email=address, centre=rng.choice(_CENTRES[country]))
+            day = self._mail_day(start, until)
+            bundle.add(
+                MAILBOX_DATASET,
+                self._message_row(rng.choice(_SUPPLIERS), body, day, _COMPANY_MAILBOXES[0]),
             )
 
     # -- prospects -------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Each SQL system is written in one transaction per database, in batches through
 ``executemany``, and closed with a marker row (``personvern_demo_meta``) recording the
-seed and customer count; each file store gets a marker file. A re-run with the same
+seed and customer count; each file store gets a marker file. The e-mail system's
+mailbox (personvern.demo.mailbox, served over the webhook contract) is a SQLite file of
+its own and keeps its marker row in the same kind of table there. A re-run with the same
 parameters finds the markers and skips those systems; different parameters, or a
 system whose seeding was interrupted before its marker was written, re-create it.
 Systems re-seeded later reuse the reference date recorded by the others, and the
@@ -27,9 +29,15 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from personvern.demo import schema
+from personvern.demo import mailbox, schema
 from personvern.demo.errors import DemoError
-from personvern.demo.generator import CustomerBundle, DemoCompanyGenerator, Row, wav_tone
+from personvern.demo.generator import (
+    MAILBOX_DATASET,
+    CustomerBundle,
+    DemoCompanyGenerator,
+    Row,
+    wav_tone,
+)
 from personvern.demo.targets import DemoTargets
 
 #: Called as progress(stage, done, total) while seeding.
@@ -106,11 +114,15 @@ def seed_demo_company(
         raise DemoError("the demo needs at least one customer")
     started = time.perf_counter()
     engines = _engines(target)
+    mailbox_engine = _mailbox_engine(target)
     try:
         sql_markers = {
             system: _read_sql_marker(engines[target.url(system)], system)
             for system in schema.SYSTEMS
         }
+        sql_markers[mailbox.MAILBOX_SYSTEM] = _read_sql_marker(
+            mailbox_engine, mailbox.MAILBOX_SYSTEM, mailbox.metadata
+        )
         key = load_or_create_key(target.key_file)
         fingerprints = {"identity_documents": key_fingerprint(key)}
         file_markers = {
@@ -135,13 +147,16 @@ def seed_demo_company(
         if todo:
             generator = DemoCompanyGenerator(customers, seed, reference_date)
             try:
-                written = _seed_systems(target, engines, todo, key, generator, batch_size, progress)
+                written = _seed_systems(
+                    target, engines, mailbox_engine, todo, key, generator, batch_size, progress
+                )
             except sa.exc.OperationalError as exc:
                 raise DemoError(f"a demo database failed while seeding: {exc.orig}") from exc
             rows.update(written)
     finally:
         for engine in engines.values():
             engine.dispose()
+        mailbox_engine.dispose()
     return DemoSummary(
         customers=customers,
         seed=seed,
@@ -170,7 +185,16 @@ def _engines(target: DemoTargets) -> dict[str, Engine]:
     return engines
 
 
-def _read_sql_marker(engine: Engine, system: str) -> _Marker | None:
+def _mailbox_engine(target: DemoTargets) -> Engine:
+    path = target.mailbox_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(f"sqlite:///{path}")
+
+
+def _read_sql_marker(
+    engine: Engine, system: str, metadata: sa.MetaData | None = None
+) -> _Marker | None:
+    tables = (metadata or schema.SYSTEMS[system]).sorted_tables
     try:
         with engine.connect() as conn:
             inspector = sa.inspect(conn)
@@ -179,9 +203,7 @@ def _read_sql_marker(engine: Engine, system: str) -> _Marker | None:
             row = conn.execute(
                 sa.select(schema.demo_meta).where(schema.demo_meta.c.system == system)
             ).one_or_none()
-            tables_present = all(
-                inspector.has_table(t.name) for t in schema.SYSTEMS[system].sorted_tables
-            )
+            tables_present = all(inspector.has_table(t.name) for t in tables)
     except sa.exc.OperationalError as exc:
         raise DemoError(f"cannot reach the demo database for {system}: {exc.orig}") from exc
     if row is None or not tables_present:
@@ -289,9 +311,19 @@ class _FileWriter:
                 self.counts["identity_documents"] += 1
 
 
+def _recreate_mailbox(engine: Engine) -> None:
+    with engine.begin() as conn:
+        mailbox.create_tables(conn)
+        schema.demo_meta_metadata.create_all(conn, checkfirst=True)
+        conn.execute(
+            sa.delete(schema.demo_meta).where(schema.demo_meta.c.system == mailbox.MAILBOX_SYSTEM)
+        )
+
+
 def _seed_systems(
     target: DemoTargets,
     engines: dict[str, Engine],
+    mailbox_engine: Engine,
     systems: Iterable[str],
     key: bytes,
     generator: DemoCompanyGenerator,
@@ -308,11 +340,21 @@ def _seed_systems(
     for system in sql_systems:
         _recreate_tables(engines[target.url(system)], system)
 
+    # Per database (by URL), its engine; per dataset, its database and table. The
+    # mailbox is one more database with one table.
+    databases = {target.url(system): engines[target.url(system)] for system in sql_systems}
     datasets = {
-        name: (system, table)
+        name: (target.url(system), table)
         for name, table in schema.TABLES.items()
         if (system := name.split(".", 1)[0]) in sql_systems
     }
+    markers = {system: target.url(system) for system in sql_systems}
+    if mailbox.MAILBOX_SYSTEM in systems:
+        _recreate_mailbox(mailbox_engine)
+        where = f"sqlite:///{target.mailbox_path}"
+        databases.setdefault(where, mailbox_engine)
+        datasets[MAILBOX_DATASET] = (where, mailbox.messages)
+        markers[mailbox.MAILBOX_SYSTEM] = where
     seed, customers, reference = generator.seed, generator.customers, generator.today
     files = _FileWriter(file_roots, key)
     buffers: dict[str, list[Row]] = {name: [] for name in datasets}
@@ -322,19 +364,17 @@ def _seed_systems(
     with ExitStack() as stack:
         # One connection and one transaction per database: systems sharing a database
         # (one URL for all) share it, which SQLite needs, as it allows a single writer.
-        connections: dict[str, Connection] = {}
-        for system in sql_systems:
-            url = target.url(system)
-            if url not in connections:
-                connections[url] = stack.enter_context(engines[url].begin())
+        connections: dict[str, Connection] = {
+            url: stack.enter_context(engine.begin()) for url, engine in databases.items()
+        }
 
         def flush() -> None:
             # All tables at once, parents before children, so that foreign keys hold
             # at every batch boundary (invoice lines fill up faster than invoices).
             for name, rows in buffers.items():
                 if rows:
-                    system, table = datasets[name]
-                    connections[target.url(system)].execute(table.insert(), rows)
+                    url, table = datasets[name]
+                    connections[url].execute(table.insert(), rows)
                     counts[name] += len(rows)
                     buffers[name] = []
 
@@ -351,9 +391,9 @@ def _seed_systems(
                 progress("seeding", done, total)
         flush()
         now = datetime.now()
-        for system in sql_systems:
+        for system, url in markers.items():
             system_rows = {n: c for n, c in counts.items() if n.startswith(f"{system}.")}
-            connections[target.url(system)].execute(
+            connections[url].execute(
                 schema.demo_meta.insert(),
                 {
                     "system": system,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from personvern.demo import schema
 from personvern.demo.errors import DemoError
+from personvern.demo.mailbox import MAILBOX_FILE, MAILBOX_SYSTEM
 
 #: Where the example company's data map sits inside a checkout of personvern.
 EXAMPLE_DATAMAP = Path("examples") / "workspace-company"
@@ -16,18 +17,26 @@ EXAMPLE_DATAMAP = Path("examples") / "workspace-company"
 
 @dataclass(frozen=True)
 class DemoTargets:
-    """One SQLAlchemy URL per SQL system of the demo, plus the roots of its two file stores."""
+    """One SQLAlchemy URL per SQL system of the demo, the roots of its file stores, its mailbox."""
 
     sql_urls: Mapping[str, str]
     recordings_dir: Path
     identity_documents_dir: Path
     #: The Fernet key that encrypts identity documents (a 0600 file, never printed).
     key_file: Path
+    #: The SQLite database behind the demo mailbox (the e-mail system); None puts it
+    #: beside the key file, in <home>/demo/.
+    mailbox_file: Path | None = None
 
     def __post_init__(self) -> None:
         missing = set(schema.SYSTEMS) - set(self.sql_urls)
         if missing:
             raise DemoError(f"no database URL for the demo system(s) {', '.join(sorted(missing))}")
+
+    @property
+    def mailbox_path(self) -> Path:
+        """The demo mailbox's SQLite database (default <home>/demo/mailbox.sqlite)."""
+        return self.mailbox_file or self.key_file.parent / MAILBOX_FILE
 
     @property
     def file_roots(self) -> dict[str, Path]:
@@ -49,6 +58,7 @@ def default_targets(home: Path) -> DemoTargets:
         recordings_dir=demo / "telephony",
         identity_documents_dir=demo / "identity_documents",
         key_file=demo / "identity-documents.fernet.key",
+        mailbox_file=demo / MAILBOX_FILE,
     )
 
 
@@ -59,6 +69,7 @@ def targets_from_urls(
     system_urls: Mapping[str, str | None] | None = None,
     recordings_dir: Path | None = None,
     identity_documents_dir: Path | None = None,
+    mailbox_path: Path | None = None,
 ) -> DemoTargets:
     """Default targets with one URL for every SQL system and/or a URL per system on top."""
     base = default_targets(home)
@@ -81,6 +92,7 @@ def targets_from_urls(
             else base.identity_documents_dir
         ),
         key_file=base.key_file,
+        mailbox_file=mailbox_path.resolve() if mailbox_path else base.mailbox_path,
     )
 
 
@@ -103,10 +115,21 @@ def find_example_datamap(start: Path | None = None, env: Mapping[str, str] | Non
     )
 
 
-def demo_environment(targets: DemoTargets, datamap_path: Path | None = None) -> dict[str, str]:
-    """The environment variables the data map's connection_env names, pointing at the demo."""
+def demo_environment(
+    targets: DemoTargets,
+    datamap_path: Path | None = None,
+    mailbox_url: str | None = None,
+    mailbox_secret: str | None = None,
+) -> dict[str, str]:
+    """The environment variables the data map's connection_env names, pointing at the demo.
+
+    The e-mail system is a webhook: it is reachable only while something serves the demo
+    mailbox, so it is included only when ``mailbox_url`` (and its secret) are given.
+    """
     from personvern.datamap.loader import load_datamap
 
+    if mailbox_url and not mailbox_secret:
+        raise DemoError("the demo mailbox needs its signing secret along with its URL")
     datamap = load_datamap(datamap_path or find_example_datamap()).datamap
     env: dict[str, str] = {}
     for system in datamap.systems:
@@ -116,4 +139,8 @@ def demo_environment(targets: DemoTargets, datamap_path: Path | None = None) -> 
             env[system.connection_env] = targets.url(system.key)
         elif system.key in targets.file_roots:
             env[system.connection_env] = str(targets.file_roots[system.key])
+        elif system.key == MAILBOX_SYSTEM and mailbox_url and mailbox_secret:
+            env[system.connection_env] = mailbox_url
+            # The connector reads the shared secret from <connection_env>_SECRET.
+            env[f"{system.connection_env}_SECRET"] = mailbox_secret
     return env

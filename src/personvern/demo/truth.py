@@ -11,7 +11,10 @@ It knows the demo's schema and follows the same rules a request must:
   found on the way (the cookie ids of the customer's signed-in web events);
 - free-text fields (ticket subject and body, prospect notes) that mention the
   customer's e-mail (any case), phone number in its written forms, or national
-  identity number with or without the space.
+  identity number with or without the space;
+- e-mail in the demo mailbox (``email.messages``) sent from the customer's address
+  (any case) or whose body mentions the customer as above, read straight from the
+  mailbox's SQLite file rather than through its webhook.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from personvern.demo import schema
-from personvern.demo.generator import national_id_forms
+from personvern.demo import mailbox, schema
+from personvern.demo.generator import MAILBOX_DATASET, national_id_forms
 from personvern.demo.identifiers import written_forms
 from personvern.demo.seed import FILE_FOLDERS, SIDECAR_SUFFIX
 from personvern.demo.targets import DemoTargets
@@ -67,6 +70,7 @@ def ground_truth(targets: DemoTargets, customer_id: int) -> dict[str, list[Any]]
     truth: dict[str, list[Any]] = {name: [] for name in schema.TABLES}
     for system, dataset in schema.FILE_DATASETS.items():
         truth[f"{system}.{dataset}"] = []
+    truth[MAILBOX_DATASET] = []
     engines: dict[str, sa.Engine] = {}
 
     def connect(system: str) -> Connection:
@@ -177,4 +181,25 @@ def ground_truth(targets: DemoTargets, customer_id: int) -> dict[str, list[Any]]
         for sidecar in _sidecars(targets.identity_documents_dir, "identity_documents")
         if sidecar["customer_id"] == customer_id
     )
+    truth[MAILBOX_DATASET] = _messages(targets.mailbox_path, customer.email, needles)
     return truth
+
+
+def _messages(database: Path, email: str, needles: list[str]) -> list[Any]:
+    """Ids of the messages sent from ``email`` (any case) or mentioning a needle."""
+    if not database.exists():
+        return []  # never seeded: no mailbox, nothing in it (and no empty file created)
+    engine = sa.create_engine(f"sqlite:///{database}")
+    messages = mailbox.messages
+    try:
+        with engine.connect() as conn:
+            return _ids(
+                conn,
+                messages,
+                sa.or_(
+                    sa.func.lower(messages.c.sender) == email.lower(),
+                    _mentions(messages, ("body",), needles),
+                ),
+            )
+    finally:
+        engine.dispose()

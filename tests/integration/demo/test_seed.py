@@ -24,6 +24,9 @@ from personvern.demo import (
     targets_from_urls,
 )
 from personvern.demo.errors import DemoError
+from personvern.demo.generator import DemoCompanyGenerator
+from personvern.demo.identifiers import written_forms
+from personvern.demo.mailbox import messages as mailbox_messages
 from personvern.demo.seed import sidecar_path
 from personvern.demo.truth import FREE_TEXT_FIELDS
 from personvern.domain.datamap import DataMap
@@ -65,6 +68,14 @@ def _count(engine: sa.Engine, table: sa.Table) -> int:
 def _rows(engine: sa.Engine, table: sa.Table) -> list[sa.Row[tuple[object, ...]]]:
     with engine.connect() as conn:
         return list(conn.execute(sa.select(table)))
+
+
+def _mail(targets: DemoTargets) -> list[sa.Row[tuple[object, ...]]]:
+    engine = sa.create_engine(f"sqlite:///{targets.mailbox_path}")
+    try:
+        return _rows(engine, mailbox_messages)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -133,6 +144,8 @@ def test_row_counts_match_the_summary_and_a_rerun_does_not_duplicate(
     bins = list(targets.identity_documents_dir.glob("identity-documents/**/*.bin"))
     assert first.rows["telephony.call_recordings"] == len(wavs)
     assert first.rows["identity_documents.identity_documents"] == len(bins)
+    assert first.rows["email.messages"] == len(_mail(targets))
+    assert "email" in first.seeded
 
     again = seed_demo_company(targets, customers=CUSTOMERS, seed=7)
     assert () == again.seeded
@@ -142,6 +155,24 @@ def test_row_counts_match_the_summary_and_a_rerun_does_not_duplicate(
     for name, table in schema.TABLES.items():
         assert first.rows[name] == _count(engine, table), name
     assert len(wavs) == len(list(targets.recordings_dir.glob("recordings/**/*.wav")))
+    assert first.rows["email.messages"] == len(_mail(targets))
+
+
+def test_a_home_seeded_before_the_mailbox_gets_only_the_mailbox(
+    targets: DemoTargets, engine: sa.Engine
+) -> None:
+    first = seed_demo_company(targets, customers=CUSTOMERS, seed=7, reference_date=REFERENCE)
+    messages = _mail(targets)
+    targets.mailbox_path.unlink()
+    tickets = _rows(engine, schema.tickets)
+
+    again = seed_demo_company(targets, customers=CUSTOMERS, seed=7)
+
+    assert ("email",) == again.seeded
+    assert "email" not in again.skipped
+    assert first.rows == again.rows
+    assert messages == _mail(targets)
+    assert tickets == _rows(engine, schema.tickets)
 
 
 def test_a_different_customer_count_recreates(targets: DemoTargets, engine: sa.Engine) -> None:
@@ -149,6 +180,7 @@ def test_a_different_customer_count_recreates(targets: DemoTargets, engine: sa.E
     rows = _seed(targets, customers=20)
     assert 20 == _count(engine, schema.customers)
     assert rows["billing.invoices"] == _count(engine, schema.invoices)
+    assert rows["email.messages"] == len(_mail(targets))
     assert rows["telephony.call_recordings"] == len(
         list(targets.recordings_dir.glob("recordings/**/*.wav"))
     )
@@ -272,7 +304,7 @@ def test_ground_truth_finds_the_customer_in_every_related_table(
     _seed(targets, customers=120)
     truths = {cid: ground_truth(targets, cid) for cid in range(1, 121)}
     expected_keys = {*schema.TABLES, "telephony.call_recordings"}
-    expected_keys.add("identity_documents.identity_documents")
+    expected_keys |= {"identity_documents.identity_documents", "email.messages"}
     for truth in truths.values():
         assert expected_keys == set(truth)
     # Every dataset a customer can appear in is reached for some customer.
@@ -333,8 +365,17 @@ def test_demo_environment_follows_the_data_map(
     assert telephony.connection_env is not None
     assert targets.url("crm") == env[crm.connection_env]
     assert str(targets.recordings_dir) == env[telephony.connection_env]
-    assert "PERSONVERN_M365_WEBHOOK_URL" not in env  # the e-mail system is not part of the demo
+    # The e-mail system is reached only while a served demo runs its mailbox.
+    assert "PERSONVERN_M365_WEBHOOK_URL" not in env
     assert 8 == len(env)
+
+    served = demo_environment(
+        targets, example_datamap_path, "http://127.0.0.1:8000/demo/mailbox", "s" * 32
+    )
+    assert {**env, "PERSONVERN_M365_WEBHOOK_URL": "http://127.0.0.1:8000/demo/mailbox"} == {
+        k: v for k, v in served.items() if not k.endswith("_SECRET")
+    }
+    assert "s" * 32 == served["PERSONVERN_M365_WEBHOOK_URL_SECRET"]
 
 
 def test_generation_is_deterministic(tmp_path: Path) -> None:
@@ -343,11 +384,62 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
         seed_demo_company(targets, customers=30, seed=3, reference_date=REFERENCE)
         engine = sa.create_engine(targets.url("support"))
         try:
-            return [tuple(r) for r in _rows(engine, schema.tickets)]
+            return [tuple(r) for r in _rows(engine, schema.tickets) + _mail(targets)]
         finally:
             engine.dispose()
 
     assert rows("a") == rows("b")
+
+
+def test_mail_draws_from_its_own_random_stream() -> None:
+    # Whatever the mailbox draws, every other table's rows stay as they were for the seed.
+    def rows(mail_seed: str) -> tuple[dict[str, list[object]], list[object]]:
+        generator = DemoCompanyGenerator(60, 5, REFERENCE)
+        generator.mail_rng.seed(mail_seed)
+        other: dict[str, list[object]] = {}
+        mail: list[object] = []
+        for bundle in generator.bundles():
+            for name, batch in bundle.rows.items():
+                (mail if name == "email.messages" else other.setdefault(name, [])).extend(batch)
+        return other, mail
+
+    first, first_mail = rows("one")
+    second, second_mail = rows("two")
+    assert first == second
+    assert first_mail != second_mail
+
+
+def test_mail_comes_from_customers_and_mentions_them_and_others(
+    targets: DemoTargets, engine: sa.Engine, datamap: DataMap
+) -> None:
+    _seed(targets, customers=300)
+    email = datamap.system("email")
+    assert email is not None
+    (dataset,) = email.datasets
+    assert [f.name for f in dataset.fields] == [c.name for c in mailbox_messages.columns]
+
+    messages = _mail(targets)
+    customers = _rows(engine, schema.customers)
+    contacts = {c.email: c for c in customers}
+    employees = {e.email for e in _rows(engine, schema.designated_employees)}
+    senders = [m.sender for m in messages]
+    assert len({m.message_id for m in messages}) == len(messages)
+    writers = {s.lower() for s in senders} & set(contacts)
+    assert 0.2 < len(writers) / len(customers) < 0.4, "about three in ten customers write"
+    assert any(s != s.lower() for s in senders), "some senders as typed, in mixed case"
+    assert {s.lower() for s in senders} & employees, "designated employees write too"
+    assert any(
+        c.phone and any(form in m.body for form in written_forms(c.phone))
+        for m in messages
+        for c in (contacts.get(m.sender.lower()),)
+        if c is not None
+    ), "some mention the sender's phone number"
+    assert any(
+        address in m.body.lower() and address != m.sender.lower()
+        for m in messages
+        for address in contacts
+    ), "some mention another customer"
+    assert all(m.sent_at is not None and m.sent_at.date() <= REFERENCE for m in messages)
 
 
 def test_refuses_to_clear_a_folder_it_did_not_create(tmp_path: Path) -> None:
