@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from personvern import __version__
@@ -112,6 +113,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context.settings.should_auto_migrate:
             # Migrations block; keep the event loop free while they run.
             context.migrated_to = await run_in_threadpool(upgrade_to_head, context.engine)
+        try:
+            resumed = await run_in_threadpool(request_runs.resume_open_runs, context)
+        except (PersonvernError, SQLAlchemyError) as exc:
+            # A store that is not migrated yet has no requests to resume; say why and serve.
+            log.warning("open request runs were not resumed: %s", exc)
+        else:
+            if resumed:
+                log.info("resumed %d unfinished request run(s)", resumed)
         yield
     finally:
         if context.jobs is not None:

@@ -180,3 +180,41 @@ def test_a_mailed_code_proves_the_address_and_nothing_else(
     # Staff who checked the caller's identity may search by the phone number.
     by_staff = file_request(engine, RequestType.ACCESS, identities)
     assert not engine.dry_run(by_staff).found_nothing
+
+
+def test_a_system_that_is_down_makes_the_request_wait_and_the_retry_completes_it(
+    company: Company, settings: Settings
+) -> None:
+    engine = company.engine(settings)
+    _customer_id, email, _truth = _richest_customer(company)
+    request_id = file_request(engine, RequestType.ERASURE, [{"kind": "email", "value": email}])
+    before = _counts(company)
+    variable = "PERSONVERN_DEMO_SUPPORT_URL"
+    working = engine.environ[variable]
+    # Nothing listens on port 1; a SQLite file that does not exist is "down" just the same.
+    down = (
+        f"sqlite:///{company.home / 'missing.sqlite'}"
+        if company.kind == "sqlite"
+        else "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
+    )
+    engine.environ = {**engine.environ, variable: down}
+    waiting = engine.run(request_id)
+    assert RequestState.WAITING_FOR_SYSTEM == waiting.state
+    assert "support" in waiting.message
+    with session_scope(engine.session_factory) as session:
+        request = RequestRepository(session).get(request_id)
+        assert RequestState.WAITING_FOR_SYSTEM.value == request.state
+        assert request.last_error is not None
+        assert request.next_attempt_at is not None
+        # The deadline is not moved by waiting: the clock keeps running.
+        deadline = request.deadline
+    assert before == _counts(company)
+
+    engine.environ = {**engine.environ, variable: working}
+    done = engine.run(request_id)
+    assert RequestState.COMPLETED == done.state
+    with session_scope(engine.session_factory) as session:
+        request = RequestRepository(session).get(request_id)
+        assert deadline == request.deadline
+        assert request.last_error is None
+        assert 2 == request.attempts

@@ -56,6 +56,31 @@ def job_queue(context: AppContext) -> JobQueue:
     return context.jobs
 
 
+def resume_open_runs(context: AppContext) -> int:
+    """Queue again the runs an earlier process left unfinished (embedded mode only).
+
+    Celery keeps unacknowledged runs on its broker; an in-process run lives only as long
+    as the server, so after a restart the server picks up what was in progress or
+    waiting for a system. Returns how many runs were queued.
+    """
+    if context.settings.broker_url or context.datamap is None:
+        return 0
+    from personvern.domain.requests.lifecycle import RequestState
+    from personvern.store.db import session_scope
+    from personvern.store.requests import RequestRepository
+
+    with session_scope(context.session_factory) as session:
+        repo = RequestRepository(session)
+        open_runs = [
+            request.id
+            for state in (RequestState.IN_PROGRESS, RequestState.WAITING_FOR_SYSTEM)
+            for request in repo.list(state=state)
+        ]
+    for request_id in open_runs:
+        job_queue(context).submit_run(request_id)
+    return len(open_runs)
+
+
 @router.get(
     "/requests/{request_id}/plan",
     dependencies=[Depends(require(Permission.REQUESTS_READ))],

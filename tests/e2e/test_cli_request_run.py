@@ -1,0 +1,133 @@
+"""`personvern request run --dry-run`, `request run`, `request show` and `request export`.
+
+Staff register an access request for a demo customer, look at the plan, run it and
+write the answer's files to a folder, all through the installed command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from personvern.demo import ground_truth, schema
+from personvern.demo.seed import seed_demo_company
+from personvern.demo.targets import demo_environment, targets_from_urls
+from tests.conftest import EXAMPLE_DATAMAP
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], int, str]:
+    """A small demo company in SQLite: its environment, and one customer's id and e-mail."""
+    home = tmp_path_factory.mktemp("company")
+    targets = targets_from_urls(home)
+    seed_demo_company(targets, customers=30, reference_date=date(2026, 11, 1))
+    engine = sa.create_engine(targets.url("crm"))
+    with engine.connect() as conn:
+        customer_id, email = conn.execute(
+            sa.select(schema.customers.c.id, schema.customers.c.email).limit(1)
+        ).one()
+    engine.dispose()
+    # The e-mail system is not served here: the answer must say so, not hide it.
+    environ = demo_environment(targets, EXAMPLE_DATAMAP)
+    assert ground_truth(targets, customer_id)["crm.customers"] == [customer_id]
+    return environ, customer_id, email
+
+
+def _run(cli: list[str], env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*cli, "request", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+def test_dry_run_run_show_and_export(
+    personvern_cli: list[str],
+    company: tuple[dict[str, str], int, str],
+    tmp_path: Path,
+) -> None:
+    environ, customer_id, email = company
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PERSONVERN_")}
+    env = (
+        clean
+        | environ
+        | {
+            "PERSONVERN_HOME": str(tmp_path / "home"),
+            "PERSONVERN_DATAMAP": str(EXAMPLE_DATAMAP),
+            "PERSONVERN_SECRET_KEY": "cli-run-secret",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        }
+    )
+    created = _run(
+        personvern_cli,
+        env,
+        "create",
+        "--type",
+        "access",
+        "--identity",
+        f"email={email}",
+        "--verified-by",
+        "staff_known_contact",
+        "--note",
+        "called back on the contract's number",
+    )
+    assert 0 == created.returncode, created.stderr
+    request_id = created.stdout.strip()
+
+    dry = _run(personvern_cli, env, "run", request_id, "--dry-run")
+    assert 0 == dry.returncode, dry.stderr
+    assert "crm.customers" in dry.stdout
+    assert "not searched: email" in dry.stdout
+
+    ran = _run(personvern_cli, env, "run", request_id)
+    assert 0 == ran.returncode, ran.stderr
+    assert f"{request_id}: partially_completed" in ran.stdout
+
+    shown = _run(personvern_cli, env, "show", request_id)
+    assert 0 == shown.returncode, shown.stderr
+    assert "partially_completed" in shown.stdout
+    assert "receipt" in shown.stdout
+
+    out = tmp_path / "answer"
+    exported = _run(personvern_cli, env, "export", request_id, "--out", str(out))
+    assert 0 == exported.returncode, exported.stderr
+    receipt = json.loads((out / "receipt.json").read_text(encoding="utf-8"))
+    assert 1 == receipt["found"]["crm.customers"]
+    sent = {item["name"]: item["sha256"] for item in receipt["sent"]}
+    assert {"access-report.html", "access-report.pdf", "export.zip"} <= set(sent)
+    for name, digest in sent.items():
+        assert digest == hashlib.sha256((out / name).read_bytes()).hexdigest(), name
+    with zipfile.ZipFile(out / "export.zip") as archive:
+        customers = json.loads(archive.read("export/crm/customers.json"))
+    assert [customer_id] == [record["id"] for record in customers]
+
+
+def test_running_an_unknown_request_is_one_clear_line(
+    personvern_cli: list[str], company: tuple[dict[str, str], int, str], tmp_path: Path
+) -> None:
+    environ, _, _ = company
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("PERSONVERN_")}
+        | environ
+        | {
+            "PERSONVERN_HOME": str(tmp_path / "home"),
+            "PERSONVERN_DATAMAP": str(EXAMPLE_DATAMAP),
+        }
+    )
+    result = _run(personvern_cli, env, "run", "0" * 32)
+    assert 2 == result.returncode
+    assert result.stderr.startswith("personvern: error: ")
+    assert "Traceback" not in result.stderr
