@@ -258,6 +258,25 @@ def request_reject(
     console.print(f"rejected request {request_id} ({rejection})", markup=False)
 
 
+@request_app.command("extend")
+def request_extend(
+    request_id: str = typer.Argument(..., help="the request's id"),
+    reason: str = typer.Option(
+        ..., "--reason", "-r", help="why more time is needed; the subject is mailed this text"
+    ),
+    datamap: Path | None = DatamapOption,
+) -> None:
+    """Extend the deadline by two months, once, within the first month (Art. 12(3))."""
+    from personvern.intake.extension import extend_deadline
+
+    with _handled():
+        settings, loaded = _settings_and_map(datamap)
+        with _session(settings) as session:
+            request = extend_deadline(session, settings, loaded, request_id, reason, actor=_actor())
+            deadline = request.extended_deadline
+    console.print(f"request {request_id}: deadline extended to {deadline}", markup=False)
+
+
 # -- helpers ---------------------------------------------------------------------------------
 
 

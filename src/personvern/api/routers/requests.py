@@ -125,6 +125,12 @@ class RejectIn(_Input):
     reason: RejectionReason
 
 
+class ExtendIn(_Input):
+    """Why the request needs two more months; the subject is mailed this text."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class FiledOut(BaseModel):
     """A filed request. ``code_sent_to`` is set when a code was e-mailed."""
 
@@ -501,4 +507,20 @@ def reject_request(
 ) -> RequestDetailOut:
     """Refuse a request for a reason the subject is told (Art. 12(4))."""
     service.reject(session, request_id, body.reason, actor=principal.subject)
+    return RequestDetailOut.of(views.request_view(session, request_id))
+
+
+@router.post("/requests/{request_id}/extend", response_model=RequestDetailOut)
+def extend_request(
+    request_id: RequestIdPath,
+    body: ExtendIn,
+    session: SessionDep,
+    datamap: DataMapDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
+) -> RequestDetailOut:
+    """Extend the deadline by two months (once, within the first month), mailing the reasons."""
+    from personvern.intake.extension import extend_deadline
+
+    extend_deadline(session, settings, datamap, request_id, body.reason, actor=principal.subject)
     return RequestDetailOut.of(views.request_view(session, request_id))
