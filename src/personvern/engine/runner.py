@@ -448,7 +448,7 @@ class RequestEngine:
     ) -> RunOutcome:
         partial = bool(plan.unavailable)
         target = RequestState.PARTIALLY_COMPLETED if partial else RequestState.COMPLETED
-        receipt = _receipt(plan, outcomes, artifacts)
+        receipt = _receipt(self.datamap, plan, outcomes, artifacts)
         if plan.found_nothing:
             message = "no data about the subject was found in any connected system"
         else:
@@ -484,8 +484,27 @@ def _erasure_step(part: DatasetPlan, needles: tuple[str, ...]) -> ErasureStep:
     )
 
 
+def _notifications(datamap: DataMap, plan: RequestPlan) -> list[dict[str, str]]:
+    """One task per recipient to tell of the erasure, rectification or restriction (Art. 19)."""
+    recipients = {recipient.key: recipient for recipient in datamap.recipients}
+    return [
+        {
+            "recipient": key,
+            "name": recipients[key].name,
+            "country": recipients[key].country,
+            "tell": plan.request_type.value,
+            "status": "to do",
+        }
+        for key in plan.recipients
+        if key in recipients
+    ]
+
+
 def _receipt(
-    plan: RequestPlan, outcomes: Mapping[str, Any], artifacts: list[dict[str, Any]]
+    datamap: DataMap,
+    plan: RequestPlan,
+    outcomes: Mapping[str, Any],
+    artifacts: list[dict[str, Any]],
 ) -> dict[str, Any]:
     return {
         "request_type": plan.request_type.value,
@@ -508,5 +527,5 @@ def _receipt(
         "outcomes": dict(outcomes),
         "sent": artifacts,
         "not_connected": dict(plan.unavailable),
-        "notify_recipients": list(plan.recipients),
+        "notify_recipients": _notifications(datamap, plan),
     }

@@ -145,6 +145,10 @@ def test_erasure_erases_the_plan_keeps_what_the_law_holds_and_touches_nothing_el
     assert receipt is not None
     if _keys(plan, "billing.invoices", "keep"):
         assert "bokføringsloven § 13" == receipt["kept"]["billing.invoices"]["reason"]
+    # Art. 19: a task per recipient that got the data, e.g. the debt collector.
+    tasks = {task["recipient"]: task for task in receipt["notify_recipients"]}
+    assert "to do" == tasks["collection-agency"]["status"]
+    assert "erasure" == tasks["collection-agency"]["tell"]
 
     # The customer record stays for its company name, emptied of the person.
     customer = _rows(company, "crm.customers", {str(customer_id)})[str(customer_id)]
