@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
 import sqlite3
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSONVERN = ROOT / ".venv" / "bin" / "personvern"
@@ -69,3 +77,113 @@ def test_demo_rejects_a_bad_database_url(tmp_path: Path) -> None:
     assert 2 == result.returncode
     assert "personvern: error:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- the serving demo, with its outbox -------------------------------------------------------
+
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def _serving(
+    home: Path, log: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`personvern demo` serving on a free port until the block ends; yields its base URL."""
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PERSONVERN_")}
+    environment.update(env or {})
+    args = ["demo", "--customers", "40", "--home", str(home), "--port", str(port), *extra]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(PERSONVERN), *args], cwd=ROOT, env=environment, stdout=output, stderr=output
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the demo did not start:\n" + log.read_text()
+            try:
+                if 200 == httpx.get(f"{base}/healthz", timeout=2).status_code:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        yield base
+    finally:
+        # SIGTERM, as a service manager stops it: uvicorn shuts down and the demo cleans up.
+        process.terminate()
+        try:
+            # 128 + SIGTERM from a SystemExit: the demo unwound and stopped its servers.
+            assert 128 + signal.SIGTERM == process.wait(timeout=30), log.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_a_new_user_files_a_request_and_reads_the_code_from_the_outbox(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    log = tmp_path / "demo.log"
+
+    with _serving(home, log) as base:
+        with sqlite3.connect(home / "demo" / "crm.sqlite") as conn:
+            email = conn.execute("SELECT email FROM customers ORDER BY id LIMIT 1").fetchone()[0]
+        filed = httpx.post(
+            f"{base}/api/v1/requests",
+            json={"type": "access", "identities": [{"kind": "email", "value": email}]},
+            timeout=10,
+        )
+        assert 201 == filed.status_code, filed.text
+        assert "awaiting_verification" == filed.json()["state"]
+        request_id = filed.json()["id"]
+
+        outbox = httpx.get(f"{base}/demo/outbox", timeout=10)
+        assert 200 == outbox.status_code, outbox.text
+        newest = outbox.json()[0]
+        assert email == newest["to"]
+        assert request_id in newest["body"]
+        found = CODE.search(newest["body"])
+        assert found, newest["body"]
+        shown = httpx.get(f"{base}/demo/outbox/{newest['id']}", timeout=10)
+        assert found.group(1) in shown.text
+
+        verified = httpx.post(
+            f"{base}/api/v1/requests/{request_id}/verify",
+            json={"code": found.group(1)},
+            timeout=10,
+        )
+        assert 200 == verified.status_code, verified.text
+        assert "verified" == verified.json()["state"]
+
+    banner = log.read_text()
+    assert f"curl {base}/demo/outbox" in banner
+    assert str(home / "demo" / "outbox") in banner
+    configured = re.search(r"PERSONVERN_SMTP_PORT=(\d+)", banner)
+    assert configured, banner
+    smtp_port = int(configured.group(1))
+    assert [f"{newest['id']}.eml"] == [p.name for p in (home / "demo" / "outbox").iterdir()]
+    with socket.socket() as probe:
+        # The demo stopped its mail server on the way out.
+        assert 0 != probe.connect_ex(("127.0.0.1", smtp_port))
+
+
+def test_the_demo_leaves_a_configured_smtp_server_alone(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    log = tmp_path / "demo.log"
+    configured = {"PERSONVERN_SMTP_HOST": "127.0.0.1", "PERSONVERN_SMTP_PORT": str(_free_port())}
+
+    with _serving(home, log, "--smtp-port", str(_free_port()), env=configured) as base:
+        assert 404 == httpx.get(f"{base}/demo/outbox", timeout=10).status_code
+
+    banner = log.read_text()
+    assert "SMTP server already configured" in banner
+    assert "--smtp-port is ignored" in banner
+    assert not (home / "demo" / "outbox").exists()

@@ -15,12 +15,23 @@ also serves the demo mailbox (personvern.demo.mailbox) under ``/demo/mailbox``, 
 signing secret made for this run only, and the e-mail system's variables point there:
 request runs in the server reach the mailbox through the signed webhook contract, as
 they would reach the company's real mail bridge.
+
+personvern's own mail (the verification codes of public requests) needs an SMTP
+server. Unless PERSONVERN_SMTP_HOST is already set, the serving demo starts one on
+127.0.0.1 (personvern.demo.outbox) that relays nothing: it keeps every message under
+``<home>/demo/outbox/``, and the same server shows them under ``/demo/outbox`` to
+callers on this machine.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,9 +44,13 @@ from sqlalchemy.exc import ArgumentError
 from personvern.cli.output import console
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from fastapi import FastAPI
 
+    from personvern.demo import DemoTargets
     from personvern.demo.mailbox import Mailbox
+    from personvern.demo.outbox import Outbox, OutboxServer
     from personvern.settings import Settings
 
 
@@ -91,6 +106,13 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="seed only; do not start the server"),
     host: str | None = typer.Option(None, "--host", help="address to listen on"),
     port: int | None = typer.Option(None, "--port", min=1, max=65535, help="port to listen on"),
+    smtp_port: int | None = typer.Option(
+        None,
+        "--smtp-port",
+        min=1,
+        max=65535,
+        help="port of the demo's local mail server on 127.0.0.1 (default: a free port)",
+    ),
 ) -> None:
     """Seed the demo company's databases and files (once), then serve personvern on them."""
     from personvern.datamap.loader import load_datamap
@@ -181,7 +203,94 @@ def demo(
             markup=False,
         )
         return
-    _serve(settings, datamap_path, targets.mailbox_path, mailbox_secret, listen_host, listen_port)
+    with _sigterm_unwinds(), ExitStack() as running:
+        # Before the app is created: it reads PERSONVERN_SMTP_* from its settings.
+        outbox = _start_outbox(settings, smtp_port, running)
+        if outbox is not None:
+            settings = load_settings(**overrides)
+        _serve(
+            settings,
+            datamap_path,
+            targets.mailbox_path,
+            mailbox_secret,
+            listen_host,
+            listen_port,
+            outbox=outbox,
+            example_email=_example_email(targets),
+        )
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit(143) while the demo serves, so its clean-up runs."""
+    # uvicorn handles SIGTERM itself and, once shut down, raises it again under the
+    # handler it found; the default handler would end the process on the spot, before
+    # the demo's mail server is stopped and its mailbox closed.
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; uvicorn does not either then
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _start_outbox(
+    settings: Settings, smtp_port: int | None, running: ExitStack
+) -> OutboxServer | None:
+    """Start the outbox SMTP server and point PERSONVERN_SMTP_* at it, unless SMTP is set up."""
+    if settings.smtp_host:
+        console.print(
+            f"personvern mails through the SMTP server already configured "
+            f"(PERSONVERN_SMTP_HOST={settings.smtp_host}, port {settings.smtp_port}); "
+            "the demo outbox is not started, so read the codes where that server delivers.",
+            markup=False,
+        )
+        if smtp_port is not None:
+            console.print("--smtp-port is ignored: SMTP is already configured.", markup=False)
+        return None
+    from personvern.demo.outbox import outbox_folder, serve_outbox
+
+    server = running.enter_context(
+        serve_outbox(outbox_folder(settings.home.resolve()), port=smtp_port)
+    )
+    environment = server.environment()
+    os.environ.update(environment)
+    # The local server takes no login; a stray user name would make every send fail.
+    for name in ("PERSONVERN_SMTP_USERNAME", "PERSONVERN_SMTP_PASSWORD"):
+        os.environ.pop(name, None)
+    console.print("personvern's mail goes to the demo outbox, a local SMTP server:", markup=False)
+    for name, value in environment.items():
+        console.print(f"  {name}={value}", markup=False)
+    return server
+
+
+def _example_email(targets: DemoTargets) -> str | None:
+    """The e-mail of the first demo customer, to show a request that finds someone."""
+    import sqlalchemy as sa
+
+    from personvern.demo.schema import customers
+
+    # Synthetic people: showing one address in the terminal discloses nobody.
+    try:
+        engine = sa.create_engine(targets.url("crm"))
+    except sa.exc.ArgumentError:
+        return None
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.select(customers.c.email).order_by(customers.c.id).limit(1)
+            ).scalar()
+    except sa.exc.SQLAlchemyError:
+        return None  # only the example is lost; the demo serves regardless
+    finally:
+        engine.dispose()
+    return str(found) if found else None
 
 
 def _serve(
@@ -191,6 +300,9 @@ def _serve(
     mailbox_secret: str,
     host: str,
     port: int,
+    *,
+    outbox: OutboxServer | None = None,
+    example_email: str | None = None,
 ) -> None:
     import uvicorn
 
@@ -203,8 +315,16 @@ def _serve(
     # A fresh token per run: tokens are stored hashed, so an old one cannot be shown again.
     with open_session(settings) as session:
         issued = issue_token(session, name="demo admin", role=Role.ADMIN)
-    app, mailbox = demo_app(settings, datamap_path, mailbox_path, mailbox_secret)
+    app, mailbox = demo_app(
+        settings,
+        datamap_path,
+        mailbox_path,
+        mailbox_secret,
+        outbox=outbox.outbox if outbox is not None else None,
+    )
     _print_next_steps(host, port, issued.token)
+    if outbox is not None:
+        _print_outbox_steps(host, port, outbox.outbox.folder, example_email)
     try:
         uvicorn.run(app, host=host, port=port)
     finally:
@@ -225,16 +345,25 @@ def mailbox_host(listen_host: str) -> str:
 
 
 def demo_app(
-    settings: Settings, datamap_path: Path, mailbox_path: Path, mailbox_secret: str
+    settings: Settings,
+    datamap_path: Path,
+    mailbox_path: Path,
+    mailbox_secret: str,
+    *,
+    outbox: Outbox | None = None,
 ) -> tuple[FastAPI, Mailbox]:
-    """personvern's app with the demo mailbox mounted beside the API (demo mode only)."""
+    """personvern's app with the demo mailbox (and outbox, if given) beside the API."""
     from personvern.api.app import create_app
     from personvern.demo.mailbox import Mailbox
+    from personvern.demo.outbox import outbox_router
 
     app = create_app(settings, datamap_path=datamap_path)
     mailbox = Mailbox(mailbox_path, mailbox_secret)
     # No API token on these routes: every call is authenticated by its HMAC signature.
     app.include_router(mailbox.router)
+    if outbox is not None:
+        # No token either: the outbox answers loopback callers only (see its module).
+        app.include_router(outbox_router(outbox))
     return app, mailbox
 
 
@@ -252,3 +381,34 @@ def _print_next_steps(host: str, port: int, token: str) -> None:
         console.print(
             f'  curl -H "Authorization: Bearer $PERSONVERN_TOKEN" "{base}{path}"', markup=False
         )
+
+
+def _print_outbox_steps(host: str, port: int, folder: Path, example_email: str | None) -> None:
+    from personvern.demo.outbox import OUTBOX_PREFIX, is_loopback_host
+
+    local = mailbox_host(host)
+    base = f"http://{local}:{port}"
+    console.print(
+        "Mail personvern sends (verification codes) is kept in the demo outbox:", markup=False
+    )
+    if is_loopback_host(local):
+        console.print(f"  curl {base}{OUTBOX_PREFIX}          # newest first, JSON", markup=False)
+        console.print(f"  curl {base}{OUTBOX_PREFIX}/<id>     # one message, text", markup=False)
+        console.print(f"  (only from this machine; the files are in {folder})", markup=False)
+    else:
+        # The outbox answers loopback callers only, and this server is not on loopback.
+        console.print(f"  the .eml files in {folder} (newest last)", markup=False)
+    address = example_email or "<a customer's e-mail>"
+    body = json.dumps({"type": "access", "identities": [{"kind": "email", "value": address}]})
+    console.print(
+        "File a request as a customer would, then confirm it with the code:", markup=False
+    )
+    console.print(
+        f"  curl -X POST {base}/api/v1/requests -H 'Content-Type: application/json' -d '{body}'",
+        markup=False,
+    )
+    console.print(
+        f"  curl -X POST {base}/api/v1/requests/<id>/verify "
+        """-H 'Content-Type: application/json' -d '{"code": "<code>"}'""",
+        markup=False,
+    )
