@@ -99,7 +99,9 @@ def test_dry_run_run_show_and_export(
     shown = _run(personvern_cli, env, "show", request_id)
     assert 0 == shown.returncode, shown.stderr
     assert "partially_completed" in shown.stdout
-    assert "receipt" in shown.stdout
+    assert "found: crm.customers 1" in shown.stdout
+    assert "not connected email: " in shown.stdout
+    assert "file export.zip: application/zip" in shown.stdout
 
     out = tmp_path / "answer"
     exported = _run(personvern_cli, env, "export", request_id, "--out", str(out))

@@ -185,10 +185,10 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
                 facts.append(("details", _summary(request.details)))
             if request.last_error:
                 facts.append(("last error", request.last_error))
-            if request.plan is not None:
-                facts.append(("plan", _summary(request.plan)))
             if request.receipt is not None:
-                facts.append(("receipt", _summary(request.receipt)))
+                facts.extend(_receipt_facts(request.receipt))
+            elif request.plan is not None:
+                facts.extend(_plan_facts(request.plan))
             facts.extend(
                 (f"file {a.name}", f"{a.media_type}, {a.size} bytes, sha256 {a.sha256}")
                 for a in view.artifacts
@@ -356,6 +356,47 @@ def _verification(method: str | None, at: datetime | None) -> str:
     if method is None:
         return "not verified"
     return f"{method}, {_when(at)} UTC"
+
+
+def _plan_facts(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the stored plan found, per dataset, and what it could not search."""
+    found = ", ".join(
+        f"{d['system']}.{d['dataset']} {d['found']}" for d in plan.get("datasets", [])
+    )
+    facts = [("planned, found", found or "nothing")]
+    if plan.get("conflicts"):
+        facts.append(("identities conflict in", ", ".join(plan["conflicts"])))
+    if plan.get("unavailable"):
+        facts.append(("not searched", ", ".join(sorted(plan["unavailable"]))))
+    return facts
+
+
+def _receipt_facts(receipt: dict[str, Any]) -> list[tuple[str, str]]:
+    """The receipt, line by line: found, erased, kept and why, files sent, who to tell."""
+    found = ", ".join(f"{name} {count}" for name, count in receipt.get("found", {}).items())
+    facts = [("found", found or "no data about the subject")]
+    for name, erased in receipt.get("erased", {}).items():
+        parts = [
+            f"{erased['deleted']} deleted" if erased.get("deleted") else "",
+            f"{erased['fields_erased']} emptied" if erased.get("fields_erased") else "",
+            f"{erased['mentions_redacted']} mentions redacted"
+            if erased.get("mentions_redacted")
+            else "",
+        ]
+        facts.append((f"erased {name}", ", ".join(p for p in parts if p)))
+    for name, kept in receipt.get("kept", {}).items():
+        facts.append((f"kept {name}", f"{kept['records']} ({kept.get('reason') or 'no reason'})"))
+    for name, reason in receipt.get("not_connected", {}).items():
+        facts.append((f"not connected {name}", reason))
+    tasks = receipt.get("notify_recipients", [])
+    if tasks:
+        facts.append(
+            (
+                "tell recipients (Art. 19)",
+                ", ".join(f"{t['name']} ({t['status']})" for t in tasks),
+            )
+        )
+    return facts
 
 
 def _summary(document: dict[str, Any], limit: int = 12) -> str:

@@ -201,14 +201,20 @@ def _stop_field(datamap: DataMap, name: str) -> str | None:
     )
 
 
-def _recipients(datamap: DataMap, categories: set[str]) -> tuple[str, ...]:
+def _recipients(datamap: DataMap, categories: set[str], purposes: set[str]) -> tuple[str, ...]:
+    """Recipients the register says receive the categories found, for a purpose they serve."""
+
     def related(a: str, b: str) -> bool:
         return a == b or a.startswith(f"{b}.") or b.startswith(f"{a}.")
 
+    # Without a disclosure log, the register is what says who received what; a
+    # recipient counts when it gets a category that was found for a purpose the
+    # found fields were used for (the debt collector for invoices, not for web visits).
     return tuple(
         recipient.key
         for recipient in datamap.recipients
-        if any(related(c, found) for c in recipient.categories for found in categories)
+        if set(recipient.purposes) & purposes
+        and any(related(c, found) for c in recipient.categories for found in categories)
     )
 
 
@@ -228,6 +234,7 @@ def build_plan(
     held: dict[str, set[Any]] = {}
     plans: dict[str, DatasetPlan] = {}
     categories: set[str] = set()
+    purposes: set[str] = set()
     corrections: Mapping[str, Any] = details.get("corrections", {})
 
     for node in graph.nodes:
@@ -244,7 +251,9 @@ def build_plan(
         mentions = {key for key, (_, match) in records.items() if match is MatchKind.MENTION}
         subject_rows = set(records) - mentions
         if subject_rows:
-            categories |= {f.category for f in dataset.fields if _personal(f) and f.category}
+            personal = [f for f in dataset.fields if _personal(f) and f.category]
+            categories |= {f.category for f in personal if f.category}
+            purposes |= {purpose for f in personal for purpose in f.purposes}
         hold = holds.get(node.name)
         held[node.name] = _held_keys(node, records, hold, held, today) & subject_rows
         kept = tuple(sorted(held[node.name], key=str))
@@ -298,7 +307,7 @@ def build_plan(
 
     _protect_parents_of_kept_rows(graph, plans, walk)
     notify = (
-        _recipients(datamap, categories)
+        _recipients(datamap, categories, purposes)
         if request_type in (RequestType.ERASURE, RequestType.RECTIFICATION, RequestType.RESTRICTION)
         else ()
     )

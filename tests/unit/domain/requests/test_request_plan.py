@@ -129,3 +129,16 @@ def test_objection_stops_marketing_where_consent_withdrawal_is_recorded(datamap:
 def test_a_plan_survives_its_json_form(datamap: DataMap) -> None:
     plan = _plan(datamap, RequestType.ERASURE)
     assert plan == RequestPlan.from_json(plan.to_json())
+
+
+def test_recipients_are_those_that_received_what_was_found(datamap: DataMap) -> None:
+    store = MemoryStore(datamap, company_rows())
+    graph = SubjectGraph.from_datamap(datamap)
+    connectors = {node.system: MemoryConnector(store, node.system) for node in graph.nodes}
+    visitor = [parse_identity("cookie_id", "c-other")]
+    result = search_subject(graph, visitor, connectors)  # type: ignore[arg-type]
+    plan = build_plan(RequestType.ERASURE, graph, result.walk, datamap, TODAY)
+    assert ["analytics.web_events"] == [part.name for part in plan.datasets]
+    # A web visitor's clicks never went to the debt collector or the card supplier.
+    assert "collection-agency" not in plan.recipients
+    assert "card-supplier" not in plan.recipients
