@@ -12,7 +12,8 @@ which the data map names (``primary_key: true``), as ``int`` or ``str``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -175,3 +176,19 @@ class ConnectorContext:
 
     work_dir: Path
     environ: Mapping[str, str]
+
+
+def mention_pattern(needles: Iterable[str]) -> re.Pattern[str]:
+    """A case-insensitive pattern finding the needles as whole mentions, not inside others.
+
+    A store's substring search (LIKE) finds ``ola@firma.no`` inside ``kari.ola@firma.no``
+    and ``912 34 567`` inside a longer number; this is the check every connector applies
+    to what its store returned, and the pattern redaction replaces.
+    """
+    ordered = sorted({n for n in needles if n}, key=len, reverse=True)
+    if not ordered:
+        return re.compile(r"(?!)")
+    alternatives = "|".join(re.escape(n) for n in ordered)
+    # Not preceded by a character that could continue an address or a number, and not
+    # followed by one (a full stop ending the sentence is fine; ".no" continuing is not).
+    return re.compile(rf"(?<![\w.%+\-])(?:{alternatives})(?![\w\-])(?!\.\w)", re.IGNORECASE)

@@ -24,6 +24,7 @@ and field, and the driver's error code at most.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import uuid
@@ -50,6 +51,7 @@ from personvern.connectors.port import (
     Pseudonymiser,
     Record,
     Redaction,
+    mention_pattern,
 )
 from personvern.domain.datamap import ErasureStrategy, IdentityKind, System
 
@@ -321,8 +323,9 @@ class SqlConnector:
             needles = sorted({n for n in redaction.needles if n.strip()}, key=len, reverse=True)
             if not keys or not needles:
                 continue
-            # One alternation, longest first: "+47 912 34 567" goes whole before "912 34 567".
-            pattern = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
+            # One alternation, longest first ("+47 912 34 567" goes whole before
+            # "912 34 567"), matching whole mentions only.
+            pattern = mention_pattern(needles)
             work.append((column, keys, pattern, redaction.replacement))
             searches.append(
                 sa.and_(
@@ -556,7 +559,9 @@ def _create_engine(system: str, raw_url: str) -> Engine:
             f"{system}: the connection variable does not hold a database URL",
             hint="e.g. postgresql+psycopg://user@host/db, mysql+pymysql://..., sqlite:///path",
         ) from None
-    kwargs: dict[str, Any] = {}
+    # The company's values (identities, free text) must never reach a log through an
+    # error message.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     backend = url.get_backend_name()
     if backend == "sqlite":
         url = _sqlite_url(url)
@@ -745,8 +750,14 @@ def _normal(value: Any, *, email: bool) -> Any:
 def _mentions(value: Any, needles: set[str]) -> bool:
     if not isinstance(value, str):
         return False
-    text = value.lower()
-    return any(needle in text for needle in needles)
+    # LIKE found a substring; only a whole mention counts ("ola@firma.no" is not in
+    # "kari.ola@firma.no").
+    return _pattern(frozenset(needles)).search(value) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(needles: frozenset[str]) -> re.Pattern[str]:
+    return mention_pattern(needles)
 
 
 def _key(value: Any) -> Key:

@@ -215,7 +215,7 @@ class RequestEngine:
         request_type = RequestType(request.type)
         stored = RequestPlan.from_json(request.plan) if request.plan else None
         result: SearchResult | None = None
-        if request_type.changes_data and stored is not None:
+        if request_type.changes_data and stored is not None and not stored.conflicts:
             # Resume: the first run's plan is the contract; searching again would miss
             # the rows a crashed run had already erased and report them as never found.
             plan = stored
@@ -366,8 +366,10 @@ class RequestEngine:
             RequestType.OBJECTION: "objection",
             RequestType.WITHDRAW_CONSENT: "consent_withdrawal",
         }[RequestType(request.type)]
+        # Only what was proven, and what was found through it: a public request must not
+        # restrict or unsubscribe a stranger whose phone number it merely named.
         identities: set[tuple[str, str]] = {
-            (i.kind.value, i.value) for i in self._identities(request)
+            (i.kind.value, i.value) for i in self._search_identities(request)
         }
         if result is not None:
             for found_kind, values in result.walk.harvested().items():
@@ -459,6 +461,9 @@ class RequestEngine:
             repo = RequestRepository(session)
             request = repo.get(request_id)
             repo.save_receipt(request, receipt)
+            # The spelled-out identities were needed to redact mentions; once the request
+            # is done they are personal data kept for no purpose.
+            repo.save_plan(request, {**plan.to_json(), "needles": []})
             request.last_error = None
             request.next_attempt_at = None
             repo.transition(request, target, message, self.actor)

@@ -62,7 +62,24 @@ def csv_value(value: Any) -> str:
         return "true" if converted else "false"
     if isinstance(converted, list | dict):
         return json.dumps(converted, ensure_ascii=False, separators=(",", ":"))
-    return str(converted)
+    return _inert(str(converted))
+
+
+_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().-]*$")
+
+
+def _inert(text: str) -> str:
+    """The cell with a leading ' if a spreadsheet would run it as a formula.
+
+    Cells starting with = + - @ (or a tab or carriage return) are formulas to Excel
+    and LibreOffice: a ticket text "=HYPERLINK(...)" would become a live link in the
+    subject's spreadsheet. Phone numbers and signed amounts stay as they are.
+    """
+    if text[:1] in ("=", "@", "\t", "\r") or (
+        text[:1] in ("+", "-") and not _PLAIN_NUMBER.match(text)
+    ):
+        return "'" + text
+    return text
 
 
 _WORDS = {"nb": ("ja", "nei", "byte"), "en": ("yes", "no", "bytes")}

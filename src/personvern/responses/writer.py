@@ -10,6 +10,7 @@ a run killed half-way leaves no truncated file behind and the next run writes it
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,7 +118,9 @@ def _bytes(data: bytes) -> Callable[[IO[bytes]], object]:
 
 def _atomic(out_dir: Path, name: str, write: Callable[[IO[bytes]], object]) -> Path:
     target = out_dir / name
-    partial = out_dir / f".{name}.partial"
+    # A name of its own per writer: two runs of one request (a retry racing a slow
+    # first attempt) must not write into, or delete, each other's half-written file.
+    partial = out_dir / f".{name}.{secrets.token_hex(8)}.partial"
     try:
         with partial.open("wb") as out:
             write(out)

@@ -48,7 +48,9 @@ def make_engine(settings_or_url: Settings | str | URL) -> Engine:
         return _sqlite_engine(url)
     try:
         # pre_ping: a server restart or a proxy timeout must not fail the next request.
-        return sa.create_engine(url, pool_pre_ping=True)
+        # hide_parameters: a failing statement's message would otherwise carry the
+        # identities and texts being stored, and errors are logged.
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
     except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
         raise StoreError(
             f"personvern cannot talk to {url.drivername} databases",
@@ -64,7 +66,10 @@ def _sqlite_engine(url: URL) -> Engine:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # FastAPI runs sync routes in a thread pool, so a pooled connection may be used by a
     # thread other than the one that opened it; SQLAlchemy's pool keeps use exclusive.
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False},
+        "hide_parameters": True,
+    }
     if in_memory:
         # One shared connection, or every new connection would see an empty database.
         kwargs["poolclass"] = sa.StaticPool

@@ -10,6 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.collected import CollectedData
 from personvern.domain.requests.lifecycle import RequestType
@@ -178,3 +180,20 @@ def test_nothing_found_still_gives_a_readable_archive(datamap: DataMap) -> None:
     assert ["README.txt", "schema.json"] == archive.namelist()
     assert "We found no data about you" in archive.read("README.txt").decode("utf-8")
     assert [] == _json(archive, "schema.json")["datasets"]
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("https://evil.example")', '\'=HYPERLINK("https://evil.example")'),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("+4791234567", "+4791234567"),
+        ("-12.50", "-12.50"),
+        ("Hei", "Hei"),
+    ],
+)
+def test_csv_cells_never_run_as_formulas(value: str, cell: str) -> None:
+    from personvern.responses.values import csv_value
+
+    assert cell == csv_value(value)

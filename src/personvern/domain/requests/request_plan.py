@@ -201,6 +201,29 @@ def _stop_field(datamap: DataMap, name: str) -> str | None:
     )
 
 
+#: Why records of other people found under the subject's record are not erased.
+ABOUT_ANOTHER_PERSON = "about another person (erased on that person's own request)"
+
+
+def _names_someone_else(node: DatasetNode, values: Mapping[str, Any], walk: SubjectWalk) -> bool:
+    """Whether a record reached by reference carries identities, none of them the subject's.
+
+    A ticket under the customer's account filed by a colleague names the colleague in
+    its requester e-mail: correcting the subject's e-mail there would overwrite hers.
+    """
+    known = walk.harvested()
+    carried = [
+        (kind, str(values.get(name)).strip().casefold())
+        for name, kind in node.identities.items()
+        if values.get(name) not in (None, "")
+    ]
+    if not carried:
+        return False
+    return not any(
+        value in {v.casefold() for v in known.get(kind, set())} for kind, value in carried
+    )
+
+
 def _recipients(datamap: DataMap, categories: set[str], purposes: set[str]) -> tuple[str, ...]:
     """Recipients the register says receive the categories found, for a purpose they serve."""
 
@@ -242,13 +265,26 @@ def build_plan(
         if not records:
             continue
         dataset = _dataset(datamap, node)
+        mentions = {key for key, (_, match) in records.items() if match is MatchKind.MENTION}
+        # Other people under the subject's record (a client's designated employees, their
+        # security cards): part of an access answer, but never erased or corrected on
+        # the subject's word.
+        others = {
+            key
+            for key, (values, match) in records.items()
+            if key not in mentions
+            and (
+                (match is MatchKind.REFERENCE and node.is_person_record)
+                or walk.belongs_to_related_person(node, values)
+            )
+        }
         own = {
             key
-            for key, (_, match) in records.items()
-            if match is MatchKind.IDENTITY
-            or (match is MatchKind.REFERENCE and not node.is_person_record)
+            for key, (values, match) in records.items()
+            if key not in mentions
+            and key not in others
+            and (match is MatchKind.IDENTITY or not _names_someone_else(node, values, walk))
         }
-        mentions = {key for key, (_, match) in records.items() if match is MatchKind.MENTION}
         subject_rows = set(records) - mentions
         if subject_rows:
             personal = [f for f in dataset.fields if _personal(f) and f.category]
@@ -271,7 +307,15 @@ def build_plan(
             plan = _replace(plan, export=ordered)
         elif request_type is RequestType.ERASURE:
             strategies = _strategies(dataset)
-            erasable = tuple(k for k in ordered if k in subject_rows and k not in held[node.name])
+            erasable = tuple(
+                k
+                for k in ordered
+                if k in subject_rows and k not in held[node.name] and k not in others
+            )
+            kept_for_others = tuple(k for k in ordered if k in others and k not in held[node.name])
+            reason = hold.reference if hold and kept else None
+            if kept_for_others:
+                reason = "; ".join(filter(None, [reason, ABOUT_ANOTHER_PERSON]))
             plan = _replace(
                 plan,
                 delete=erasable if strategies is None else (),
@@ -279,8 +323,8 @@ def build_plan(
                 strategies=strategies or {},
                 redact=tuple(k for k in ordered if k in mentions),
                 redact_fields=node.free_text if mentions else (),
-                keep=kept,
-                keep_reason=hold.reference if hold and kept else None,
+                keep=tuple(sorted(set(kept) | set(kept_for_others), key=str)),
+                keep_reason=reason,
             )
         elif request_type is RequestType.RECTIFICATION:
             changes = {

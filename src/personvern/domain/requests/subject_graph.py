@@ -168,10 +168,10 @@ class SubjectWalk:
     asked: dict[str, dict[str, set[str]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
     )
-    #: Per person-record dataset and given identity, the keys it matched (conflict check).
-    given_matches: dict[str, dict[SubjectIdentity, set[Any]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(set))
-    )
+    #: Per person-record dataset, the records a given identity matched: the subject.
+    own_people: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
+    #: Per person-record dataset, records matched only by identities found on the way.
+    people_found_on_the_way: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
 
     def __post_init__(self) -> None:
         for identity in self.given:
@@ -213,10 +213,11 @@ class SubjectWalk:
         dataset, _, target_field = target.rpartition(".")
         # Compared as text: the store coerces back to the column's type, and one
         # spelling per value keeps "42" and 42 from being asked for twice.
+        unproven = self.people_found_on_the_way[dataset] - self.own_people[dataset]
         values = {
             str(value)
-            for found in self.found.get(dataset, {}).values()
-            if (value := found.values.get(target_field)) is not None
+            for key, found in self.found.get(dataset, {}).items()
+            if key not in unproven and (value := found.values.get(target_field)) is not None
         }
         try:
             node = self.graph.node(dataset)
@@ -268,16 +269,48 @@ class SubjectWalk:
         existing = self.found[node.name].get(key)
         if existing is not None and _rank(existing.match) <= _rank(match):
             return
+        by_given = any(self._carries(node, values, identity) for identity in self.given)
+        if match is MatchKind.IDENTITY and not by_given and self._someone_elses(node, values):
+            # Found only through a device identifier (a browser cookie) that another
+            # signed-in person used too: the row says whose it is, and it is not ours.
+            if existing is None:
+                return
+            match = existing.match
         self.found[node.name][key] = _Found(key, values, match, frozenset(matched))
         if node.is_person_record and match is MatchKind.IDENTITY:
-            for identity in self.given:
-                if self._carries(node, values, identity):
-                    self.given_matches[node.name][identity].add(key)
+            (self.own_people if by_given else self.people_found_on_the_way)[node.name].add(key)
+            if not by_given:
+                # A person record reached through an identity found on the way (a phone
+                # number typed into someone's own record) proves nothing: it lends no
+                # identities, and conflicts() sends the request for review.
+                return
         for name, kind in node.identities.items():
             if match is MatchKind.IDENTITY or (
                 match is MatchKind.REFERENCE and kind in _INHERITABLE
             ):
                 self._learn(kind, values.get(name))
+
+    def _someone_elses(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
+        """Whether the record points at a person record that is not the subject's own."""
+        for name, target in node.references.items():
+            value = values.get(name)
+            dataset, _, target_field = target.rpartition(".")
+            if value is None or not self._is_person_dataset(dataset):
+                continue
+            own = {
+                str(found.values.get(target_field))
+                for found in self.found.get(dataset, {}).values()
+                if found.match is MatchKind.IDENTITY
+            }
+            if str(value) not in own:
+                return True
+        return False
+
+    def _is_person_dataset(self, dataset: str) -> bool:
+        try:
+            return self.graph.node(dataset).is_person_record
+        except KeyError:
+            return False
 
     def _carries(
         self, node: DatasetNode, values: Mapping[str, Any], identity: SubjectIdentity
@@ -289,13 +322,40 @@ class SubjectWalk:
         )
 
     def conflicts(self) -> list[str]:
-        """Person-record datasets where the given identities point at different people."""
-        conflicts = []
-        for dataset, matches in self.given_matches.items():
-            groups = [keys for keys in matches.values() if keys]
-            if len(groups) > 1 and not set.intersection(*groups):
-                conflicts.append(dataset)
-        return sorted(conflicts)
+        """Person-record datasets where the search cannot be sure it found one person.
+
+        Two different records matched by identity (a shared mailbox, a phone number two
+        customers gave), or a person record reached only through an identity found on
+        the way: either would answer with, or erase, someone else's data.
+        """
+        datasets = set(self.own_people) | set(self.people_found_on_the_way)
+        return sorted(
+            dataset
+            for dataset in datasets
+            if len(self.own_people[dataset] | self.people_found_on_the_way[dataset]) > 1
+            or self.people_found_on_the_way[dataset] - self.own_people[dataset]
+        )
+
+    def related_people(self) -> dict[str, set[Any]]:
+        """Person records reached by reference: other people under the subject's record."""
+        return {
+            dataset: {k for k, f in found.items() if f.match is MatchKind.REFERENCE}
+            for dataset, found in self.found.items()
+            if self._is_person_dataset(dataset)
+        }
+
+    def belongs_to_related_person(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
+        """Whether the record points at one of the related people (an employee's card)."""
+        related = self.related_people()
+        for name, target in node.references.items():
+            dataset, _, target_field = target.rpartition(".")
+            value = values.get(name)
+            if value is None or dataset not in related:
+                continue
+            keys = {str(self.found[dataset][k].values.get(target_field)) for k in related[dataset]}
+            if str(value) in keys:
+                return True
+        return False
 
     def excluded(self, node: DatasetNode) -> frozenset[Any]:
         """Keys not to return again: found for a reason stronger than a mention."""

@@ -12,7 +12,7 @@ from personvern.domain.datamap import DataMap
 from personvern.domain.requests.identity import parse_identity
 from personvern.domain.requests.legal_hold import legal_holds
 from personvern.domain.requests.lifecycle import RequestType
-from personvern.domain.requests.request_plan import RequestPlan, build_plan
+from personvern.domain.requests.request_plan import ABOUT_ANOTHER_PERSON, RequestPlan, build_plan
 from personvern.domain.requests.subject_graph import SubjectGraph
 from personvern.engine.search import search_subject
 from tests.unit.domain.requests.company_rows import ANN, TODAY, company_rows
@@ -142,3 +142,27 @@ def test_recipients_are_those_that_received_what_was_found(datamap: DataMap) -> 
     # A web visitor's clicks never went to the debt collector or the card supplier.
     assert "collection-agency" not in plan.recipients
     assert "card-supplier" not in plan.recipients
+
+
+def test_erasure_keeps_other_people_under_the_customers_record(datamap: DataMap) -> None:
+    plan = _plan(datamap, RequestType.ERASURE)
+    employees = plan.dataset("crm.designated_employees")
+    cards = plan.dataset("access_control.security_cards")
+    assert employees is not None
+    assert cards is not None
+    assert ((10,), ()) == (employees.keep, employees.delete)
+    # Eva's security card is hers, not the contact person's.
+    assert ((7,), ()) == (cards.keep, cards.delete)
+    assert ABOUT_ANOTHER_PERSON == employees.keep_reason
+
+
+def test_rectification_leaves_a_colleagues_ticket_alone(datamap: DataMap) -> None:
+    plan = _plan(
+        datamap, RequestType.RECTIFICATION, corrections={"user.contact.email": "ann@ny.example"}
+    )
+    customers = plan.dataset("crm.customers")
+    tickets = plan.dataset("support.tickets")
+    assert customers is not None
+    assert (1,) == customers.rectify
+    # Ticket 300 was filed by Eva: its requester e-mail is hers.
+    assert tickets is None or 300 not in tickets.rectify

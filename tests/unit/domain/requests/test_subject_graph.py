@@ -109,3 +109,47 @@ def test_identities_of_the_same_person_are_no_conflict(datamap: DataMap) -> None
         datamap, ("email", ANN), ("customer_id", "1"), ("phone_number", "912 34 567")
     )
     assert [] == result.walk.conflicts()
+
+
+def _search_rows(
+    datamap: DataMap, rows: dict[str, list[dict[str, object]]], *pairs: tuple[str, str]
+):  # type: ignore[no-untyped-def]
+    store = MemoryStore(datamap, rows)
+    graph = SubjectGraph.from_datamap(datamap)
+    connectors = {node.system: MemoryConnector(store, node.system) for node in graph.nodes}
+    identities = [parse_identity(kind, value) for kind, value in pairs]
+    return search_subject(graph, identities, connectors)  # type: ignore[arg-type]
+
+
+def test_a_phone_number_typed_into_ones_own_record_does_not_reach_its_owner(
+    datamap: DataMap,
+) -> None:
+    rows = company_rows()
+    rows["crm.prospects"].append(
+        {"id": 60, "name": "M", "email": "mallory@evil.example", "phone": ANN_PHONE, "notes": None}
+    )
+    result = _search_rows(datamap, rows, ("email", "mallory@evil.example"))
+    # Ann's customer record is reached only through the phone Mallory typed in: review.
+    assert ["crm.customers"] == result.walk.conflicts()
+    # And it lent nothing: Ann's invoices were not searched for.
+    assert {} == _found(result, "billing.invoices")
+
+
+def test_a_shared_mailbox_matching_two_people_is_a_conflict(datamap: DataMap) -> None:
+    rows = company_rows()
+    rows["crm.designated_employees"].append(
+        {"id": 12, "customer_id": 2, "name": "Ida", "email": "eva@kunde.example", "phone": None}
+    )
+    result = _search_rows(datamap, rows, ("email", "eva@kunde.example"))
+    assert ["crm.designated_employees"] == result.walk.conflicts()
+
+
+def test_another_customers_session_on_a_shared_browser_is_not_the_subjects(
+    datamap: DataMap,
+) -> None:
+    rows = company_rows()
+    rows["analytics.web_events"].append(
+        {"id": 4, "cookie_id": "c-ann", "customer_id": 2, "url": "/bo-sin-side"}
+    )
+    result = _search_rows(datamap, rows, ("email", ANN))
+    assert {1, 2} == set(_found(result, "analytics.web_events"))
