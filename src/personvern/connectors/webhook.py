@@ -60,6 +60,7 @@ from personvern.connectors.port import (
     Key,
     Pseudonymiser,
     Record,
+    mention_pattern,
 )
 from personvern.domain.datamap import Dataset, ErasureStrategy, IdentityKind, System, SystemKind
 
@@ -249,6 +250,8 @@ class WebhookConnector:
         self.statements_issued = 0
         #: Values of fields the data map does not declare, dropped from responses.
         self.dropped_fields = 0
+        #: Records the system returned that match nothing personvern asked for (ignored).
+        self.unmatched_records = 0
 
     @staticmethod
     def _check_url(system: System, url: str, allow_plain_http: bool) -> tuple[str, str]:
@@ -315,10 +318,15 @@ class WebhookConnector:
                 continue  # asked not to return it: found in an earlier round
             self.dropped_fields += len(set(wire.values) - set(declared))
             values = {name: wire.values.get(name) for name in declared}
+            # The system's word is not enough: a record counts only for the fields
+            # personvern itself sees matching, so a careless or hostile system cannot
+            # hand over (or get erased) a record that matches nothing.
+            matched = self._matched(ds, criteria, values)
             if wire.matched_fields is not None:
-                matched = frozenset(wire.matched_fields) & asked
-            else:
-                matched = self._matched(ds, criteria, values)
+                matched &= frozenset(wire.matched_fields) & asked
+            if not matched:
+                self.unmatched_records += 1
+                continue
             records.append(Record(key=wire.key, values=values, matched_fields=matched))
         return records
 
@@ -452,7 +460,7 @@ class WebhookConnector:
                 matched.add(name)
         for name, needles in criteria.mentions.items():
             value = values.get(name)
-            if isinstance(value, str) and any(n.casefold() in value.casefold() for n in needles):
+            if isinstance(value, str) and mention_pattern(needles).search(value):
                 matched.add(name)
         return frozenset(matched)
 
