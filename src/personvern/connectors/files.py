@@ -14,23 +14,36 @@ A folder has no transactions, so erasure is made resumable instead: a record's f
 are deleted before its sidecar (a sidecar left behind by an interrupted run is still
 found, by itself, and deleted on the next run), and sidecars are rewritten through a
 temporary file and ``os.replace``, so a reader sees either the old or the new version.
+
+Sidecars are read once into an index per dataset (personvern.connectors.files_index),
+kept while the connector lives (the server pools it), and afterwards only what changed
+is read again; every answer is checked against the sidecars it rests on first. A
+dataset larger than ``max_index_records`` is read whole on every call instead.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from fnmatch import fnmatchcase
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO
 
+from personvern.connectors.files_index import (
+    MAX_SIDECAR_BYTES,
+    DatasetIndex,
+    Layout,
+    matched_fields,
+    read_sidecar,
+)
 from personvern.connectors.port import (
     ConnectorError,
     ConnectorUnavailableError,
@@ -41,6 +54,7 @@ from personvern.connectors.port import (
     Key,
     Pseudonymiser,
     Record,
+    mention_pattern,
 )
 from personvern.domain.datamap import (
     DataField,
@@ -52,86 +66,71 @@ from personvern.domain.datamap import (
     SystemKind,
 )
 
+__all__ = [
+    "DEFAULT_MAX_INDEX_RECORDS",
+    "DEFAULT_RECHECK_SECONDS",
+    "MASK",
+    "MAX_SIDECAR_BYTES",
+    "TEMP_SUFFIX",
+    "FileConnector",
+]
+
 log = logging.getLogger("personvern.connectors.files")
 
 #: What a masked field holds after erasure (the same in every connector).
 MASK = "***"
-#: Sidecars are small metadata; anything larger is not one of ours and is not parsed.
-MAX_SIDECAR_BYTES = 1024 * 1024
 #: Suffix of the temporary file a sidecar is rewritten through (never a sidecar suffix).
 TEMP_SUFFIX = ".personvern-tmp"
-_WILDCARD = re.compile(r"[*?\[]")
-
-
-def _reject_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON; accepting them would break every export downstream.
-    raise ValueError(f"{name} is not a JSON value")
-
-
-@dataclass
-class _Entry:
-    """One record in the folder: its sidecar, the content files beside it, its parsed data."""
-
-    key: Key
-    sidecar: Path
-    data: dict[str, Any]
-    files: list[Path] = field(default_factory=list)
+#: Records kept in memory per dataset before the connector reads the folder on every call
+#: instead: about 1.6 GB for records like the demo's recordings (~800 bytes each, see
+#: files_index); the demo at a million customers holds some 400 000 recordings.
+DEFAULT_MAX_INDEX_RECORDS = 2_000_000
+#: Every sidecar is stat'ed at least this often (seconds), so one rewritten in place by
+#: another program, without a rename, is found by its new values within this time.
+DEFAULT_RECHECK_SECONDS = 300.0
 
 
 @dataclass
-class _Scan:
-    """The outcome of one pass over a dataset's part of the folder."""
+class _Slot:
+    """One dataset's index and the lock that serialises everything done with it."""
 
-    #: Entries grouped by str(key): copies of a sidecar with the same key are one record.
-    entries: dict[str, list[_Entry]] = field(default_factory=dict)
-    skipped_sidecars: int = 0
-    files_without_sidecar: int = 0
-    refused_links: int = 0
-
-    def matching(self, keys: Sequence[Key] | frozenset[Key]) -> list[_Entry]:
-        """The entries whose key is one of ``keys`` (compared as strings), in scan order."""
-        wanted = {str(k) for k in keys}
-        return [e for k, group in self.entries.items() if k in wanted for e in group]
-
-
-def _split_pattern(pattern: str) -> tuple[str, ...]:
-    parts = PurePosixPath(pattern).parts
-    if not parts or pattern.startswith("/") or ".." in parts:
-        raise ConnectorError(f"file pattern {pattern!r} must be a relative glob inside the root")
-    return parts
-
-
-def _glob_match(parts: Sequence[str], segments: Sequence[str]) -> bool:
-    """Whether a relative path (as parts) matches a glob's segments, ``**`` spanning folders."""
-    if not segments:
-        return not parts
-    head, rest = segments[0], segments[1:]
-    if head == "**":
-        return any(_glob_match(parts[i:], rest) for i in range(len(parts) + 1))
-    return bool(parts) and fnmatchcase(parts[0], head) and _glob_match(parts[1:], rest)
-
-
-def _strip_suffix(name: str) -> str:
-    suffix = PurePosixPath(name).suffix
-    return name[: -len(suffix)] if suffix else name
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    index: DatasetIndex | None = None
+    #: Whether the fall-back to reading every sidecar per call has been logged.
+    warned: bool = False
 
 
 class FileConnector:
     """A ``files`` system: one folder tree whose datasets are globs with JSON sidecars."""
 
-    def __init__(self, system: System, root: Path) -> None:
+    def __init__(
+        self,
+        system: System,
+        root: Path,
+        *,
+        max_index_records: int = DEFAULT_MAX_INDEX_RECORDS,
+        recheck_after: float = DEFAULT_RECHECK_SECONDS,
+    ) -> None:
         if system.kind is not SystemKind.FILES:
             raise ValueError(f"{system.key} is a {system.kind.value} system, not files")
         self.system = system
         self.root = Path(root)
-        #: HTTP-free analogue of SQL statements: one per pass over the folder.
+        #: Datasets with more records than this are read whole on every call, not kept.
+        self.max_index_records = max_index_records
+        #: Seconds within which a sidecar changed in place is seen (0: on every call).
+        self.recheck_after = recheck_after
+        #: HTTP-free analogue of SQL statements: one per question asked of a dataset.
         self.statements_issued = 0
-        #: Sidecars skipped as unreadable or malformed, summed over every pass.
+        #: Sidecars skipped as unreadable or malformed, summed over every question.
         self.skipped_sidecars = 0
         #: Content files without a sidecar (nobody can say whose they are), summed likewise.
         self.files_without_sidecar = 0
         #: Symbolic links refused because they lead outside the root, summed likewise.
         self.refused_links = 0
+        #: Sidecar files read and parsed, summed over every question.
+        self.sidecars_read = 0
+        self._stats_lock = threading.Lock()
+        self._slots = {ds.name: _Slot() for ds in system.datasets}
 
     # -- the port ----------------------------------------------------------------------
 
@@ -140,7 +139,7 @@ class FileConnector:
         self._real_root()
 
     def locate(self, dataset: str, criteria: Criteria) -> list[Record]:
-        """Every record of ``dataset`` whose sidecar matches ``criteria``, in one pass."""
+        """Every record of ``dataset`` whose sidecar matches ``criteria``, from the index."""
         ds = self._dataset(dataset)
         self._check_fields(ds, [*criteria.exact, *criteria.mentions])
         if not criteria:
@@ -151,20 +150,23 @@ class FileConnector:
             for name, needles in criteria.mentions.items()
         }
         excluded = {str(k) for k in criteria.exclude}
-        scan = self._scan(ds)
         records: list[Record] = []
-        for key, group in scan.entries.items():
-            if key in excluded:
-                continue
-            first = group[0]
-            matched = frozenset(
-                name
-                for entry in group
-                for name in self._matched_fields(ds, entry.data, exact, mentions)
-            )
-            if matched:
-                values = {f.name: first.data.get(f.name) for f in ds.fields}
-                records.append(Record(key=first.key, values=values, matched_fields=matched))
+        with self._index(ds) as index:
+            layout = index.layout
+            for group in index.find(exact, mentions, excluded):
+                matched = frozenset(
+                    name
+                    for item in group
+                    for name in matched_fields(layout, item.values, exact, mentions)
+                )
+                if matched:
+                    first = group[0]
+                    assert first.key is not None
+                    # Copies: the caller may change what it gets; the index must not change.
+                    values = {
+                        n: _copied(v) for n, v in zip(layout.names, first.values, strict=True)
+                    }
+                    records.append(Record(key=first.key, values=values, matched_fields=matched))
         return records
 
     def export_files(self, dataset: str, keys: Sequence[Key]) -> Iterator[ExportedFile]:
@@ -173,20 +175,27 @@ class FileConnector:
         if ds.files is None or not keys:
             return
         media_type = ds.files.media_type
-        for entry in self._scan(ds).matching(keys):
-            for path in entry.files:
-                try:
-                    size = path.stat().st_size
-                except FileNotFoundError:
-                    continue  # erased since the scan
-                yield ExportedFile(
-                    dataset=dataset,
-                    key=entry.key,
-                    name=path.name,
-                    media_type=media_type,
-                    size=size,
-                    open=self._opener(path),
-                )
+        with self._index(ds) as index:
+            found = [
+                (item.key, path)
+                for item in index.records_of(keys)
+                for path in index.content_paths(item)
+            ]
+        # Yielded outside the lock: the caller may take its time over each file.
+        for key, path in found:
+            assert key is not None
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue  # erased since the look-up
+            yield ExportedFile(
+                dataset=dataset,
+                key=key,
+                name=path.name,
+                media_type=media_type,
+                size=size,
+                open=self._opener(path),
+            )
 
     def erase(
         self, steps: Sequence[ErasureStep], pseudonymise: Pseudonymiser
@@ -199,11 +208,10 @@ class FileConnector:
             if not step:
                 outcomes.append(ErasureOutcome(step.dataset))
                 continue
-            scan = self._scan(ds)
-            with self._changing():
-                deleted = self._delete(scan.matching(step.delete))
+            with self._index(ds) as index, self._changing(), index.changing():
+                deleted = self._delete(index, step.delete)
                 gone = {str(k) for k in step.delete}
-                updated, redacted = self._rewrite(ds, scan, step, gone, pseudonymise)
+                updated, redacted = self._rewrite(ds, index, step, gone, pseudonymise)
             outcomes.append(ErasureOutcome(step.dataset, deleted, updated, redacted))
         return outcomes
 
@@ -223,15 +231,25 @@ class FileConnector:
         except (TypeError, ValueError) as exc:
             raise ConnectorError(f"{self.system.key}.{dataset}: {exc}") from exc
         changed: set[str] = set()
-        for entry in self._scan(ds).matching(keys):
-            if any(entry.data.get(name) != value for name, value in stored.items()):
-                with self._changing():
-                    self._write_sidecar(entry.sidecar, {**entry.data, **stored})
-                changed.add(str(entry.key))
+        with self._index(ds) as index, index.changing():
+            for item in index.records_of(keys):
+                path = index.sidecar_path(item)
+                data = self._current(pk, path, item.key)
+                if data is None:
+                    continue
+                if any(data.get(name) != value for name, value in stored.items()):
+                    index.touch(item)
+                    with self._changing():
+                        self._write_sidecar(path, {**data, **stored})
+                    index.reload(item)
+                    changed.add(str(item.key))
         return len(changed)
 
     def close(self) -> None:
-        """Nothing to release: every pass opens and closes its own files."""
+        """Forget the indexes (every call opens and closes its own files)."""
+        for slot in self._slots.values():
+            with slot.lock:
+                slot.index = None
 
     # -- reading the folder ------------------------------------------------------------
 
@@ -280,84 +298,42 @@ class FileConnector:
             )
         return real
 
-    def _scan(self, ds: Dataset) -> _Scan:
-        """One pass: every sidecar of ``ds`` (sorted), parsed, with its content files."""
-        fileset = self._fileset(ds)
-        pk = self._primary_key(ds)
-        real_root = self._real_root()
-        self.statements_issued += 1
-        scan = _Scan()
-        sidecars, contents = self._walk(fileset, real_root, scan)
-        for stem in sorted(sidecars):
-            data = self._read_sidecar(sidecars[stem])
-            key = data.get(pk.name) if data is not None else None
-            if data is None or not self._usable_key(key):
-                scan.skipped_sidecars += 1
-                log.warning("%s: skipped malformed sidecar %s", self.system.key, sidecars[stem])
-                continue
-            assert isinstance(key, int | str)
-            entry = _Entry(key, sidecars[stem], data, contents.pop(stem, []))
-            scan.entries.setdefault(str(key), []).append(entry)
-        scan.files_without_sidecar = sum(len(paths) for paths in contents.values())
-        self.skipped_sidecars += scan.skipped_sidecars
-        self.files_without_sidecar += scan.files_without_sidecar
-        self.refused_links += scan.refused_links
-        return scan
-
-    def _walk(
-        self, fileset: FileSet, real_root: Path, scan: _Scan
-    ) -> tuple[dict[str, Path], dict[str, list[Path]]]:
-        """Sidecars and content files of a file set, each by its stem (path less suffix)."""
-        segments = _split_pattern(fileset.pattern)
-        # Sidecars are matched by the pattern with the file suffix left off, so a sidecar
-        # whose file an interrupted erasure already deleted is still found.
-        stem_segments = (*segments[:-1], _strip_suffix(segments[-1]))
-        suffix = fileset.sidecar
-        # Walk only below the pattern's literal folders ("recordings/" of recordings/**/*.wav).
-        prefix: list[str] = []
-        for segment in segments[:-1]:
-            if segment == "**" or _WILDCARD.search(segment):
-                break
-            prefix.append(segment)
-        start = real_root.joinpath(*prefix)
-        sidecars: dict[str, Path] = {}
-        contents: dict[str, list[Path]] = {}
-        if not start.is_dir() or not self._inside(start, real_root):
-            return sidecars, contents
-        # os.walk never enters a linked folder, wherever it leads, so every plain file
-        # found lies inside the root and only links to files need resolving. A folder it
-        # cannot read raises: skipping it would answer an access request incompletely.
-        for folder, dirnames, filenames in os.walk(start, onerror=self._unreadable):
-            dirnames.sort()
-            base = Path(folder)
-            for name in sorted(filenames):
-                path = base / name
-                parts = path.relative_to(real_root).parts
-                if name.endswith(suffix):
-                    stem_parts = (*parts[:-1], name[: -len(suffix)])
-                    if not _glob_match(stem_parts, stem_segments):
-                        continue
-                    is_sidecar = True
-                elif _glob_match(parts, segments):
-                    stem_parts = (*parts[:-1], _strip_suffix(name))
-                    is_sidecar = False
-                else:
-                    continue
-                if path.is_symlink() and not self._inside(path, real_root):
-                    scan.refused_links += 1
-                    log.warning("%s: refused %s, a link leading outside", self.system.key, path)
-                    continue
-                stem = "/".join(stem_parts)
-                if is_sidecar:
-                    sidecars[stem] = path
-                else:
-                    contents.setdefault(stem, []).append(path)
-        return sidecars, contents
-
-    def _unreadable(self, error: OSError) -> None:
-        raise ConnectorUnavailableError(
-            self.system.key, f"cannot read {error.filename}: {error.strerror}"
-        )
+    @contextmanager
+    def _index(self, ds: Dataset) -> Iterator[DatasetIndex]:
+        """The dataset's index, brought up to date, held under its lock for the caller."""
+        layout = Layout.of(ds, self._fileset(ds), self._primary_key(ds))
+        slot = self._slots[ds.name]
+        with slot.lock:
+            real_root = self._real_root()
+            index = slot.index
+            if index is None or index.real_root != real_root:
+                # First use, or the root now leads elsewhere: one pass over everything.
+                index = DatasetIndex(self.system.key, layout, real_root, self.recheck_after)
+            # A refresh that fails half-way leaves nothing to trust: start over next time.
+            slot.index = None
+            index.refresh()
+            held = index.records + index.skipped
+            if held <= self.max_index_records:
+                slot.index = index
+            elif not slot.warned:
+                slot.warned = True
+                log.warning(
+                    "%s.%s: %d sidecars exceed max_index_records (%d); each call reads "
+                    "them all instead of keeping them in memory",
+                    self.system.key,
+                    ds.name,
+                    held,
+                    self.max_index_records,
+                )
+            with self._stats_lock:
+                self.statements_issued += 1
+                self.skipped_sidecars += index.skipped
+                self.files_without_sidecar += index.orphaned
+                self.refused_links += index.refused
+                self.sidecars_read += index.take_reads()
+            # The caller's own changes go through the index (forget, reload), so an error
+            # part-way through them leaves it right: it stays.
+            yield index
 
     @contextmanager
     def _changing(self) -> Iterator[None]:
@@ -369,42 +345,18 @@ class FileConnector:
                 self.system.key, f"cannot change {exc.filename}: {exc.strerror}"
             ) from exc
 
-    @staticmethod
-    def _inside(path: Path, real_root: Path) -> bool:
-        try:
-            return path.resolve(strict=True).is_relative_to(real_root)
-        except (OSError, RuntimeError):
-            return False  # a dangling or looping link
-
-    @staticmethod
-    def _usable_key(key: object) -> bool:
-        # bool is an int to Python, but never a key; neither is an empty or huge string.
-        if isinstance(key, bool):
-            return False
-        if isinstance(key, int):
-            return True
-        return isinstance(key, str) and 0 < len(key) <= 200
-
-    @staticmethod
-    def _read_sidecar(path: Path) -> dict[str, Any] | None:
-        try:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_SIDECAR_BYTES + 1)
-        except OSError:
+    def _current(self, pk: DataField, path: Path, key: Key | None) -> dict[str, Any] | None:
+        """A sidecar as it is on disk now, undeclared keys and all, if it is still ``key``'s."""
+        data = read_sidecar(path)
+        if data is None or str(data.get(pk.name)) != str(key):
             return None
-        if len(raw) > MAX_SIDECAR_BYTES:
-            return None
-        try:
-            data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (ValueError, RecursionError):
-            return None
-        return data if isinstance(data, dict) else None
+        return data
 
     def _opener(self, path: Path) -> Callable[[], BinaryIO]:
         root = self.root
 
         def open_file() -> BinaryIO:
-            # Checked again at opening: the link may have been swapped since the scan.
+            # Checked again at opening: the link may have been swapped since the look-up.
             real = path.resolve(strict=True)
             if not real.is_relative_to(root.resolve(strict=True)):
                 raise ConnectorError(f"{path.name} now leads outside {root}")
@@ -423,30 +375,6 @@ class FileConnector:
             if values
         }
 
-    @staticmethod
-    def _matched_fields(
-        ds: Dataset,
-        data: Mapping[str, Any],
-        exact: Mapping[str, set[str]],
-        mentions: Mapping[str, list[str]],
-    ) -> set[str]:
-        emails = {f.name for f in ds.fields if f.identity is IdentityKind.EMAIL}
-        matched: set[str] = set()
-        for name, wanted in exact.items():
-            value = data.get(name)
-            if value is None or isinstance(value, dict | list):
-                continue
-            text = str(value).casefold() if name in emails else str(value)
-            if text in wanted:
-                matched.add(name)
-        for name, needles in mentions.items():
-            value = data.get(name)
-            if isinstance(value, str):
-                folded = value.casefold()
-                if any(n in folded for n in needles):
-                    matched.add(name)
-        return matched
-
     # -- erasing -----------------------------------------------------------------------
 
     def _check_updates(self, ds: Dataset, step: ErasureStep) -> None:
@@ -461,44 +389,54 @@ class FileConnector:
             )
 
     @staticmethod
-    def _delete(entries: Sequence[_Entry]) -> int:
+    def _delete(index: DatasetIndex, keys: Sequence[Key]) -> int:
         deleted: set[str] = set()
-        for entry in entries:
+        for item in index.records_of(keys):
+            index.touch(item)
             # Content first, sidecar last: an interrupted run leaves the sidecar, which is
             # found again and finishes the job next time.
-            for path in entry.files:
+            for path in index.content_paths(item):
                 try:
                     path.unlink()
-                    deleted.add(str(entry.key))
+                    deleted.add(str(item.key))
                 except FileNotFoundError:
                     pass
-            entry.sidecar.with_name(entry.sidecar.name + TEMP_SUFFIX).unlink(missing_ok=True)
+            sidecar = index.sidecar_path(item)
+            sidecar.with_name(sidecar.name + TEMP_SUFFIX).unlink(missing_ok=True)
             try:
-                entry.sidecar.unlink()
-                deleted.add(str(entry.key))
+                sidecar.unlink()
+                deleted.add(str(item.key))
             except FileNotFoundError:
                 pass
+            index.forget(item)
         return len(deleted)
 
     def _rewrite(
         self,
         ds: Dataset,
-        scan: _Scan,
+        index: DatasetIndex,
         step: ErasureStep,
         gone: set[str],
         pseudonymise: Pseudonymiser,
     ) -> tuple[int, int]:
         updates = {str(k) for k in step.update} if step.update_fields else set()
         touched = updates | {str(k) for r in step.redactions for k in r.keys}
+        pk = self._primary_key(ds)
         updated: set[str] = set()
         redacted: set[str] = set()
-        for entry in scan.matching(list(touched - gone)):
-            key = str(entry.key)
-            new = dict(entry.data)
+        for item in index.records_of(sorted(touched - gone)):
+            assert item.key is not None
+            key = str(item.key)
+            path = index.sidecar_path(item)
+            # Read whole: the index keeps declared fields only, the rewrite keeps the rest.
+            data = self._current(pk, path, item.key)
+            if data is None:
+                continue
+            new = dict(data)
             if key in updates:
                 for name, strategy in step.update_fields.items():
-                    new[name] = self._erased_value(ds, name, strategy, entry.key, new, pseudonymise)
-                if new != entry.data:
+                    new[name] = self._erased_value(ds, name, strategy, item.key, new, pseudonymise)
+                if new != data:
                     updated.add(key)
             before_redaction = dict(new)
             for redaction in step.redactions:
@@ -508,8 +446,10 @@ class FileConnector:
                     )
             if new != before_redaction:
                 redacted.add(key)
-            if new != entry.data:
-                self._write_sidecar(entry.sidecar, new)
+            if new != data:
+                index.touch(item)
+                self._write_sidecar(path, new)
+                index.reload(item)
         return len(updated), len(redacted)
 
     @staticmethod
@@ -555,6 +495,10 @@ class FileConnector:
             raise
 
 
+def _copied(value: Any) -> Any:
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
 def _json_default(value: object) -> str:
     if isinstance(value, date | datetime):
         return value.isoformat()
@@ -566,6 +510,6 @@ def _redact(value: Any, needles: Sequence[str], replacement: str) -> Any:
     wanted = sorted({n for n in needles if n.strip()}, key=len, reverse=True)
     if not isinstance(value, str) or not wanted:
         return value
-    # One alternation, longest first: "+47 912 34 567" goes whole before "912 34 567" could.
-    pattern = re.compile("|".join(re.escape(n) for n in wanted), re.IGNORECASE)
-    return pattern.sub(lambda _match: replacement, value)
+    # One alternation, longest first ("+47 912 34 567" goes whole before "912 34 567"),
+    # whole mentions only.
+    return mention_pattern(wanted).sub(lambda _match: replacement, value)
