@@ -54,7 +54,9 @@ from personvern.connectors.port import (
     Key,
     Pseudonymiser,
     Record,
+    declared_dataset,
     mention_pattern,
+    primary_key_field,
 )
 from personvern.domain.datamap import (
     DataField,
@@ -254,16 +256,10 @@ class FileConnector:
     # -- reading the folder ------------------------------------------------------------
 
     def _dataset(self, name: str) -> Dataset:
-        for ds in self.system.datasets:
-            if ds.name == name:
-                return ds
-        raise ConnectorError(f"{self.system.key}.{name} is not a dataset of the data map")
+        return declared_dataset(self.system, name)
 
     def _primary_key(self, ds: Dataset) -> DataField:
-        pk = next((f for f in ds.fields if f.primary_key), None)
-        if pk is None:
-            raise ConnectorError(f"{self.system.key}.{ds.name} declares no primary key field")
-        return pk
+        return primary_key_field(self.system, ds)
 
     def _fileset(self, ds: Dataset) -> FileSet:
         if ds.files is None:

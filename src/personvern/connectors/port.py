@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from personvern.domain.datamap import ErasureStrategy, System
+from personvern.domain.datamap import DataField, Dataset, ErasureStrategy, System
 from personvern.errors import PersonvernError
 
 #: A record's primary key value.
@@ -192,3 +192,19 @@ def mention_pattern(needles: Iterable[str]) -> re.Pattern[str]:
     # Not preceded by a character that could continue an address or a number, and not
     # followed by one (a full stop ending the sentence is fine; ".no" continuing is not).
     return re.compile(rf"(?<![\w.%+\-])(?:{alternatives})(?![\w\-])(?!\.\w)", re.IGNORECASE)
+
+
+def declared_dataset(system: System, name: str) -> Dataset:
+    """The dataset ``name`` of ``system`` as the data map declares it, or ConnectorError."""
+    for dataset in system.datasets:
+        if dataset.name == name:
+            return dataset
+    raise ConnectorError(f"{system.key}.{name} is not a dataset of the data map")
+
+
+def primary_key_field(system: System, dataset: Dataset) -> DataField:
+    """The field the data map marks ``primary_key``, or ConnectorError."""
+    field_ = next((f for f in dataset.fields if f.primary_key), None)
+    if field_ is None:
+        raise ConnectorError(f"{system.key}.{dataset.name} declares no primary key field")
+    return field_

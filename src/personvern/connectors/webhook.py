@@ -60,7 +60,9 @@ from personvern.connectors.port import (
     Key,
     Pseudonymiser,
     Record,
+    declared_dataset,
     mention_pattern,
+    primary_key_field,
 )
 from personvern.domain.datamap import Dataset, ErasureStrategy, IdentityKind, System, SystemKind
 
@@ -414,16 +416,10 @@ class WebhookConnector:
     # -- the data map --------------------------------------------------------------------
 
     def _dataset(self, name: str) -> Dataset:
-        for ds in self.system.datasets:
-            if ds.name == name:
-                return ds
-        raise ConnectorError(f"{self.system.key}.{name} is not a dataset of the data map")
+        return declared_dataset(self.system, name)
 
     def _primary_key(self, ds: Dataset) -> str:
-        pk = next((f.name for f in ds.fields if f.primary_key), None)
-        if pk is None:
-            raise ConnectorError(f"{self.system.key}.{ds.name} declares no primary key field")
-        return pk
+        return primary_key_field(self.system, ds).name
 
     def _check_fields(self, ds: Dataset, names: Sequence[str]) -> None:
         unknown = sorted(set(names) - {f.name for f in ds.fields})
