@@ -141,9 +141,10 @@ def _email(value: str) -> str:
         raise InvalidIdentityError(
             "that is not an e-mail address", hint="write it as name@example.com"
         )
-    # Case-folded: mailbox names are case-insensitive at every provider that matters,
-    # and records are typed by hand in any case.
-    return value.casefold()
+    # Lower-cased: mailbox names are case-insensitive at every provider that matters,
+    # and records are typed by hand in any case. lower(), not casefold(): the stores
+    # compare with SQL's lower(), which keeps "ß" where casefold() makes it "ss".
+    return value.lower()
 
 
 def _phone(value: str, country: str) -> str:

@@ -182,7 +182,7 @@ class SubjectWalk:
             return False
         text = str(value).strip()
         if kind is IdentityKind.EMAIL:
-            text = text.casefold()
+            text = text.lower()
         before = len(self.known[kind])
         self.known[kind].add(text)
         return len(self.known[kind]) > before
@@ -207,7 +207,7 @@ class SubjectWalk:
         for kind in _TEXT_KINDS:
             for value in self.known.get(kind, set()):
                 needles.update(SubjectIdentity(kind, value).text_needles())
-        return {needle.casefold() for needle in needles if len(needle) >= 6}
+        return {needle.lower() for needle in needles if len(needle) >= 6}
 
     def _reference_values(self, target: str) -> set[str]:
         dataset, _, target_field = target.rpartition(".")
