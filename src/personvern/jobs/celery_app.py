@@ -33,6 +33,7 @@ from typing import Any
 
 from celery import Celery, Task
 
+from personvern.connectors.registry import ConnectorPool
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.engine.runner import RETRY_AFTER, RequestEngine, RunOutcome
@@ -204,6 +205,9 @@ class _Runtime:
         self.settings = settings
         self._pid: int | None = None
         self._built: tuple[DataMap, SessionFactory] | None = None
+        #: Connectors kept open between tasks, like the server's: opening one reads the
+        #: tables' structure, most of the statements of a small request.
+        self.pool: ConnectorPool | None = None
 
     def get(self) -> tuple[DataMap, SessionFactory]:
         """The data map and session factory, built again in a forked process."""
@@ -219,6 +223,7 @@ class _Runtime:
             if self.settings.should_auto_migrate:
                 upgrade_to_head(engine)
             self._built = (datamap, make_session_factory(engine))
+            self.pool = ConnectorPool()
             self._pid = os.getpid()
         return self._built
 
@@ -239,6 +244,7 @@ class _Runtime:
             datamap=datamap,
             session_factory=session_factory,
             actor="worker",
+            pool=self.pool,
         )
 
 
