@@ -1,13 +1,20 @@
 """Run the benchmarks and print their figures.
 
-    python -m bench [--customers 10000] [--repeat 20]
+    python -m bench [--only documents|seed|requests] [--customers 10000] [--repeat 20]
+                    [--sizes 10000,100000,1000000] [--dbs postgresql,mariadb]
+                    [--requests 20] [--celery] [--no-embedded] [--trgm] [--poll-ms 2]
 
-Figures are wall-clock on the machine at hand; compare ratios, not absolutes.
+``requests`` runs access and erasure requests end to end against the demo company in
+PostgreSQL and MariaDB (bench/requests.py; bench/README.md has the recorded figures).
+It needs the servers: --pg-url, --mariadb-url and, with --celery, --redis-url, or
+their PERSONVERN_BENCH_* variables. Figures are wall-clock on the machine at hand;
+compare ratios, not absolutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -16,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "workspace-company"
+BENCHMARKS = ("documents", "seed", "requests")
+DATABASES = ("postgresql", "mariadb")
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -70,14 +79,104 @@ def bench_demo_seed(customers: int) -> None:
     )
 
 
+def _sizes(text: str) -> list[int]:
+    """--sizes 10000,100000,1000000"""
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected numbers of customers: 10000,100000") from None
+    if not sizes or min(sizes) < 3:
+        raise argparse.ArgumentTypeError("expected numbers of customers (at least 3)")
+    return sizes
+
+
+def _dbs(text: str) -> list[str]:
+    """--dbs postgresql,mariadb"""
+    dbs = [part.strip() for part in text.split(",") if part.strip()]
+    if not dbs or set(dbs) - set(DATABASES):
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(DATABASES)}")
+    return dbs
+
+
 def main() -> None:
-    """Parse arguments and run every benchmark."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=20)
+    """Parse arguments and run the chosen benchmarks (all by default)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--only", action="append", choices=BENCHMARKS, help="run only these (repeatable)"
+    )
+    parser.add_argument("--customers", type=int, default=10_000, help="demo seed (SQLite)")
+    parser.add_argument("--repeat", type=int, default=20, help="document renderings")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[10_000, 100_000, 1_000_000],
+        help="customers per request benchmark database",
+    )
+    parser.add_argument("--dbs", type=_dbs, default=list(DATABASES))
+    parser.add_argument("--requests", type=int, default=20, help="timed requests of each type")
+    parser.add_argument("--celery", action="store_true", help="also through Redis and a worker")
+    parser.add_argument(
+        "--no-embedded", dest="embedded", action="store_false", help="only the Celery mode"
+    )
+    parser.add_argument(
+        "--trgm",
+        action="store_true",
+        help="also on PostgreSQL with trigram indexes on the free-text fields (experiment)",
+    )
+    parser.add_argument("--poll-ms", type=float, default=2.0, help="state polling interval")
+    parser.add_argument("--seed", type=int, default=1, help="which random customers")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "PERSONVERN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="PostgreSQL server (any database; the bench creates its own)",
+    )
+    parser.add_argument(
+        "--mariadb-url",
+        default=os.environ.get(
+            "PERSONVERN_BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql"
+        ),
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("PERSONVERN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+    parser.add_argument("--json", type=Path, help="also write the request samples here")
+    parser.add_argument(
+        "--from-json", type=Path, help="print the request tables of an earlier --json file"
+    )
     args = parser.parse_args()
-    bench_documents(args.repeat)
-    bench_demo_seed(args.customers)
+    if args.from_json:
+        from bench import requests
+
+        requests.print_report(requests.load_json(args.from_json), args.poll_ms)
+        return
+    only = set(args.only or BENCHMARKS)
+    if "documents" in only:
+        bench_documents(args.repeat)
+    if "seed" in only:
+        bench_demo_seed(args.customers)
+    if "requests" in only:
+        from bench import requests
+
+        requests.run(
+            sizes=args.sizes,
+            dbs=args.dbs,
+            requests=args.requests,
+            celery=args.celery,
+            embedded=args.embedded,
+            trgm=args.trgm,
+            poll_ms=args.poll_ms,
+            seed=args.seed,
+            urls={"postgresql": args.pg_url, "mariadb": args.mariadb_url},
+            redis_url=args.redis_url,
+            json_out=args.json,
+        )
 
 
 if __name__ == "__main__":
