@@ -49,7 +49,9 @@ def get_session(context: ContextDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client that reads right
+# after a 201 finds what it created (by default the exit code runs after sending).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_principal(
