@@ -20,7 +20,7 @@ who was a prospect first (same e-mail and phone). That is 12.5 related rows and
 about 24 rows in all per customer. Invoices spread over up to eight years back
 from the reference date, so an erasure deletes old ones and keeps those under the
 bookkeeping hold. About a third of the tickets mention their requester's e-mail or
-phone number in the text, 3 % another customer's, 2 % a national identity number.
+phone number in the text, 3 % another customer's, a few a national identity number.
 """
 
 from __future__ import annotations
@@ -354,7 +354,7 @@ class Company:
         return by_country(self.norwegian(c), no, gb)
 
     def has_national_id(self, c: Int) -> Int:
-        """Three Norwegian customers in seven gave a fødselsnummer (a valid one exists)."""
+        """A quarter of the customers, all Norwegian, have a valid fødselsnummer."""
         return sa.and_(c % 10 < 3, self._check(c, 1) < 10, self._check(c, 2) < 10)
 
     def _birth(self, c: Int) -> sa.ColumnElement[Any]:

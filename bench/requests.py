@@ -809,6 +809,18 @@ def print_overhead(all_series: Sequence[Series]) -> None:
 # -- the command --------------------------------------------------------------------------
 
 
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 def server_version(url: str) -> str:
     """The server's version string."""
     engine = sa.create_engine(url)
@@ -883,8 +895,16 @@ def run(
         "two file stores are connected to empty stores"
     )
     results: list[Series] = []
+    if celery and not _redis_answers(redis_url):
+        print(f"\nCelery mode skipped: no Redis answers at {redis_url} (--redis-url)")
+        celery = False
     for db in dbs:
-        print(f"\n{DB_NAMES[db]}: {server_version(urls[db])}")
+        try:
+            version = server_version(urls[db])
+        except sa.exc.OperationalError as exc:
+            print(f"\n{DB_NAMES[db]} skipped: the server does not answer ({exc.orig})")
+            continue
+        print(f"\n{DB_NAMES[db]}: {version}")
         for size in sizes:
             seeded = _seed(urls[db], db, size)
             if db == "postgresql":
@@ -908,7 +928,8 @@ def run(
                 results.append(series)
                 if json_out is not None:
                     _write_json(json_out, results)
-    print_report(results, poll_ms)
+    if results:
+        print_report(results, poll_ms)
     return results
 
 

@@ -673,7 +673,13 @@ def _unless_null(column: sa.Column[Any], value: sa.ColumnElement[Any]) -> sa.Col
 def _contains_any(column: sa.Column[Any], needles: Iterable[str]) -> sa.ColumnElement[bool]:
     """Case-insensitive substring search, LIKE wildcards in the needles escaped."""
     lowered = sa.func.lower(column)
-    return sa.or_(*(lowered.contains(needle, autoescape=True) for needle in sorted(needles)))
+    # A needle that contains another can only match where the shorter one does
+    # ("+47 912 34 567" where "912 34 567" does), so the database need not test it:
+    # half the LIKE terms, half the scan time where no index serves them. The Python
+    # confirmation and the redaction still use every needle.
+    wanted = sorted({n.lower() for n in needles})
+    minimal = [n for n in wanted if not any(o != n and o in n for o in wanted)]
+    return sa.or_(*(lowered.contains(needle, autoescape=True) for needle in minimal))
 
 
 def _chunks(values: Collection[Any]) -> Iterator[list[Any]]:
