@@ -14,6 +14,27 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DATAMAP = ROOT / "examples" / "workspace-company"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_default_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point the default data directory into the test run, never at the user's real one.
+
+    Commands and apps that are not given PERSONVERN_HOME (and the processes the tests
+    start, which inherit this environment) would otherwise create
+    ~/.local/share/personvern.
+    """
+    import os
+
+    saved = {name: os.environ.get(name) for name in ("XDG_DATA_HOME", "PERSONVERN_HOME")}
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    os.environ.pop("PERSONVERN_HOME", None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def example_datamap_path() -> Path:
     """The example company's data map folder (read-only)."""

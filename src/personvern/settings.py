@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from personvern.data_home import check_secret_key, default_home, read_or_create_secret_key
 from personvern.errors import PersonvernError
-
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "development-only"})
 
 
 class SettingsError(PersonvernError):
@@ -26,10 +25,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PERSONVERN_", extra="ignore")
 
     environment: Literal["development", "production"] = Field(
-        "development", description="production refuses placeholder secrets"
+        "development",
+        description="production requires PERSONVERN_SECRET_KEY (the same on every server)",
     )
     home: Path = Field(
-        Path(".personvern"), description="data directory for the embedded SQLite store and demo"
+        default_factory=default_home,
+        description="data directory (mode 0700): the embedded store, answers, the signing "
+        "key; default: ~/.local/share/personvern",
     )
     database_url: str | None = Field(
         None,
@@ -37,9 +39,11 @@ class Settings(BaseSettings):
         "default: SQLite in PERSONVERN_HOME",
     )
     datamap: Path | None = Field(None, description="data map file or folder")
-    secret_key: SecretStr = Field(
-        SecretStr("development-only"),
-        description="key for signing links and tokens; must be set in production",
+    secret_key: SecretStr | None = Field(
+        None,
+        description="key for signing download links and keyed hashes, at least 32 random "
+        "characters; unset: a key generated on first start in PERSONVERN_HOME/secret.key "
+        "(required in production)",
     )
     host: str = Field("127.0.0.1", description="address `personvern serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `personvern serve` listens on")
@@ -74,15 +78,32 @@ class Settings(BaseSettings):
         3600, ge=1, description="length of the intake rate-limit window in seconds"
     )
 
+    _generated_key: str | None = PrivateAttr(None)
+
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS
-        ):
-            msg = "PERSONVERN_SECRET_KEY must be set to a real secret in production"
+    def _refuse_known_secrets(self) -> Settings:
+        if self.secret_key is not None:
+            try:
+                check_secret_key(self.secret_key.get_secret_value(), "PERSONVERN_SECRET_KEY")
+            except PersonvernError as exc:
+                raise ValueError(str(exc)) from None
+        elif self.environment == "production":
+            # Every server and worker must sign and hash alike; a key generated on one
+            # machine would break links and duplicate detection on the others.
+            msg = (
+                "PERSONVERN_SECRET_KEY must be set in production, to the same random value "
+                "on every server and worker"
+            )
             raise ValueError(msg)
         return self
+
+    def secret(self) -> str:
+        """The signing key: PERSONVERN_SECRET_KEY, else the one generated in the home."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self._generated_key is None:
+            self._generated_key = read_or_create_secret_key(self.home)
+        return self._generated_key
 
     @property
     def effective_database_url(self) -> str:
@@ -110,5 +131,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise SettingsError(f"invalid setting PERSONVERN_{where.upper()}: {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in first["loc"])
+        if not where:
+            raise SettingsError(message) from exc
+        raise SettingsError(f"invalid setting PERSONVERN_{where.upper()}: {message}") from exc

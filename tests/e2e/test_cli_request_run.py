@@ -66,7 +66,7 @@ def test_dry_run_run_show_and_export(
         | {
             "PERSONVERN_HOME": str(tmp_path / "home"),
             "PERSONVERN_DATAMAP": str(EXAMPLE_DATAMAP),
-            "PERSONVERN_SECRET_KEY": "cli-run-secret",
+            "PERSONVERN_SECRET_KEY": "cli-run-secret-0123456789abcdef0123",
             "NO_COLOR": "1",
             "COLUMNS": "200",
         }

@@ -32,7 +32,7 @@ def env(tmp_path: Path, inbox: Inbox) -> dict[str, str]:
         "PERSONVERN_HOME": str(tmp_path / "home"),
         "PERSONVERN_DATABASE_URL": f"sqlite:///{tmp_path / 'home' / 'personvern.db'}",
         "PERSONVERN_DATAMAP": str(EXAMPLE_DATAMAP),
-        "PERSONVERN_SECRET_KEY": "cli-test-secret",
+        "PERSONVERN_SECRET_KEY": "cli-test-secret-0123456789abcdef012",
         "PERSONVERN_SMTP_HOST": inbox.host,
         "PERSONVERN_SMTP_PORT": str(inbox.port),
         "NO_COLOR": "1",

@@ -100,7 +100,7 @@ def company(
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings with a fresh SQLite store in this test's folder."""
-    return Settings(home=tmp_path, secret_key="test-secret-key")  # type: ignore[arg-type]
+    return Settings(home=tmp_path, secret_key="test-secret-key-0123456789abcdef")  # type: ignore[arg-type]
 
 
 def file_request(

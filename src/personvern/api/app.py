@@ -25,6 +25,7 @@ from personvern.api.routers import (
     requests,
     ropa,
 )
+from personvern.data_home import ensure_home
 from personvern.datamap.loader import load_datamap, resolve_datamap_path
 from personvern.errors import PersonvernError
 from personvern.security.auth import ApiTokenAuthenticator, Authenticator
@@ -67,6 +68,11 @@ def create_app(
     routes that need it answer 503 with the first problem and /healthz reports it.
     Migrations run at start-up (lifespan) when ``settings.should_auto_migrate``.
     """
+    if settings.is_embedded:
+        ensure_home(settings.home)
+    # Resolved now, so a server with an unusable key refuses to start rather than
+    # failing on the first link it signs.
+    settings.secret()
     engine = make_engine(settings)
     context = AppContext(
         settings=settings,

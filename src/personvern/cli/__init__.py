@@ -39,6 +39,16 @@ def _root(
     """Privacy operations as code: the data map drives notices, records and requests."""
 
 
+def _read_home_environment() -> None:
+    # Settings the demo (or an operator) wrote for this home, e.g. the data map and its
+    # systems' connection variables: the command line finds them without exports.
+    import os
+
+    from personvern.data_home import apply_environment_file, home_from_environment
+
+    apply_environment_file(home_from_environment(), os.environ)
+
+
 for module in (check, documents, store, serve, demo, requests, worker):
     module.register(app)
 
@@ -46,6 +56,7 @@ for module in (check, documents, store, serve, demo, requests, worker):
 def main() -> None:
     """Entry point: run the CLI, turning expected errors into one line and exit code 2."""
     try:
+        _read_home_environment()
         app(standalone_mode=True)
     except PersonvernError as exc:
         fail(str(exc))

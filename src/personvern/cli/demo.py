@@ -73,7 +73,9 @@ def demo(
     customers: int = typer.Option(10_000, "--customers", min=1, help="number of customers"),
     seed: int = typer.Option(42, "--seed", help="random seed; the same seed gives the same data"),
     home: Path | None = typer.Option(
-        None, "--home", help="data directory (default: $PERSONVERN_HOME, else ./.personvern)"
+        None,
+        "--home",
+        help="data directory (default: $PERSONVERN_HOME, else ~/.local/share/personvern)",
     ),
     datamap: Path | None = typer.Option(
         None,

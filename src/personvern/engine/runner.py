@@ -296,7 +296,7 @@ class RequestEngine:
     def _erase(
         self, request_id: str, plan: RequestPlan, connectors: Mapping[str, Connector]
     ) -> dict[str, Any]:
-        pseudonymise = pseudonymiser(self.settings.secret_key.get_secret_value().encode())
+        pseudonymise = pseudonymiser(self.settings.secret().encode())
         order = [node.name for node in self.graph.children_first()]
         outcomes: dict[str, Any] = {}
         for system in plan.systems():
@@ -375,7 +375,7 @@ class RequestEngine:
             for found_kind, values in result.walk.harvested().items():
                 identities |= {(found_kind.value, value) for value in values}
         purposes = list(request.details.get("purposes") or [None])
-        secret = self.settings.secret_key.get_secret_value()
+        secret = self.settings.secret()
         with session_scope(self.session_factory) as session:
             repo = RequestRepository(session)
             if repo.step(request.id, "flags") is not None:

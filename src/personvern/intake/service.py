@@ -5,13 +5,20 @@ no trace. Functions work in the caller's session; the caller commits (the API's
 session dependency and the CLI's ``open_session`` do, and roll back on an error).
 
 Duplicates: a request of the same type for the same subject (the same identities)
-while an earlier one is still open is recorded as its own row linked to the earlier
-one (``linked_request_id``) and is never run. Through the public channel it is
+while an earlier one whose identity was *proven* is still open is closed as a
+duplicate of that one (rejected, reason ``duplicate``, linked by
+``linked_request_id``) and never run. The link is made when the later request is
+verified, never before, and only to a verified request: an unverified request never
+inherits another's proof, so someone who files first for a stranger's address gains
+nothing when the stranger later proves it. Through the public channel a duplicate is
 verified like any new request, so the answer to an anonymous caller does not tell
-whether someone already asked; once the code is entered it closes as a duplicate
-(rejected, reason ``duplicate``), and if the original still waited for a code it is
-verified by the same proof, since both name the same identities. Staff see the
-duplicate closed at once, and a verification they record also verifies the original.
+whether someone already asked.
+
+Limits: codes per address protect an inbox from being flooded. They limit the codes
+sent, never the filing: a request filed while its address has had its share of codes
+is registered (its deadline runs) and its code can be asked for again once a slot
+frees, so nobody can lock a person out of filing. Filings, code requests and guesses
+per client network limit one client.
 
 Mail: the code is sent last, inside the caller's transaction. If the mail server
 fails, MailDeliveryError (503) rolls everything back: no request is stored, and the
@@ -41,10 +48,10 @@ from personvern.intake.details import validate_details
 from personvern.intake.errors import (
     InvalidRequestError,
     NotAwaitingVerificationError,
+    RateLimitedError,
     RequestNotFoundError,
     StaffOnlyError,
     VerificationUnavailableError,
-    WrongCodeError,
 )
 from personvern.mail import Mailer, mailer_from_settings
 from personvern.security.subject_hash import identity_hash, keyed_hash, subject_key
@@ -88,6 +95,8 @@ class FiledRequest(NamedTuple):
 
     request: DataSubjectRequest
     challenge_sent: bool
+    #: Set when a code was due but held back by the per-address limit: the wait for one.
+    code_wait: timedelta | None = None
 
 
 class _Weekends:
@@ -123,25 +132,25 @@ def file_request(
     parsed = parse_identities(identities, country=country)
     clean_details = validate_details(request_type, details, datamap)
     method, note = _staff_verification(channel, verification_method, verification_note)
-    secret = settings.secret_key.get_secret_value()
-    # Staff file from a few office addresses all day; only anonymous callers are counted
-    # per client (codes per address still limit what any one inbox receives).
-    client_ip = None if channel.is_staff else client_ip
+    secret = settings.secret()
     repository = RequestRepository(session)
     key = subject_key(secret, parsed)
-    original = repository.find_open_duplicate(key, request_type)
-    needs_code = method is None and not (original is not None and channel.is_staff)
-    address = _email(parsed) if needs_code else None
+    address = _email(parsed) if method is None else None
     code_mailer: Mailer | None = None
-    if needs_code:
+    original = repository.find_verified_original(key, request_type) if channel.is_staff else None
+    if method is None and original is None:
         if address is None:
             raise InvalidRequestError(
                 "we confirm requests with a code sent by e-mail, and no e-mail address was given",
                 hint="add your e-mail address, e.g. email=name@example.com",
             )
         code_mailer = _mailer(settings, mailer)
-        limits = _code_limits(settings, secret, address, client_ip)
-        rate_limit.check_limits(session, limits, _window(settings), now)
+    # Staff file from a few office addresses all day; only anonymous callers are counted
+    # per client (codes per address still limit what any one inbox receives).
+    if not channel.is_staff and client_ip:
+        rate_limit.take(
+            session, [_client_limit(settings, secret, client_ip)], _window(settings), now
+        )
 
     request = repository.add(
         type=request_type,
@@ -153,23 +162,24 @@ def file_request(
         deadline=initial_deadline(country, now.date()),
         received_at=now,
         details=clean_details,
-        linked_request_id=original.id if original is not None else None,
     )
     if method is not None:
         _verify(repository, request, method, note, actor, now)
-    if original is not None and channel.is_staff:
-        if method is not None and RequestState(original.state) in _UNVERIFIED:
-            verification.retire_codes(session, original, now)
-            _verify(repository, original, method, note, actor, now, via=request.id)
+        _close_if_duplicate(repository, request, actor, now)
+        return FiledRequest(request, challenge_sent=False)
+    if original is not None:
+        # Staff filed again for a subject whose proven request is still open: that one
+        # is answered, and staff see the link at once.
+        request.linked_request_id = original.id
         _close_as_duplicate(repository, request, original, actor, now)
         return FiledRequest(request, challenge_sent=False)
-    if address is None or code_mailer is None:
-        return FiledRequest(request, challenge_sent=False)
+    assert address is not None
+    assert code_mailer is not None
     repository.transition(
         request, RequestState.AWAITING_VERIFICATION, "waiting for the e-mail code", actor, at=now
     )
-    _send_code(session, settings, datamap, code_mailer, request, address, client_ip, now)
-    return FiledRequest(request, challenge_sent=True)
+    wait = _send_code(session, settings, datamap, code_mailer, request, address, now)
+    return FiledRequest(request, challenge_sent=wait is None, code_wait=wait)
 
 
 def verify(
@@ -182,53 +192,24 @@ def verify(
     actor: str = SUBJECT_ACTOR,
     now: datetime | None = None,
 ) -> DataSubjectRequest:
-    """Check the e-mailed code; on success the request (and an unverified original) is verified.
+    """Check the e-mailed code; on success the request is verified.
 
-    Returns the request; a duplicate comes back closed and linked to its original.
+    Returns the request; one whose subject already has a proven open request of the
+    same type comes back closed as its duplicate, linked to it.
     """
     now = now or utcnow()
-    secret = settings.secret_key.get_secret_value()
+    secret = settings.secret()
     repository = RequestRepository(session)
     request = _awaiting(repository, request_id)
-    client_limit = (
-        [
-            rate_limit.Limit(
-                "wrong_code",
-                keyed_hash(secret, "client", client_ip),
-                settings.intake_codes_per_client,
-                "too many wrong codes were entered from your network",
-            )
-        ]
-        if client_ip
-        else []
-    )
-    rate_limit.check_limits(session, client_limit, _window(settings), now)
-    try:
-        verification.check_code(session, secret, request, code, now)
-    except WrongCodeError:
-        if client_limit:
-            # Counted in its own commit, like the attempt itself: the caller rolls back.
-            rate_limit.record(
-                session, [("wrong_code", client_limit[0].key_hash)], _window(settings), now
-            )
-            session.commit()
-        raise
+    if client_ip:
+        # Every guess from a network counts, right or wrong, taken before the code is
+        # compared: guesses spread over many requests cannot outrun it either.
+        rate_limit.take(
+            session, [_guess_limit(settings, secret, client_ip)], _window(settings), now
+        )
+    verification.check_code(session, secret, request, code, now)
     _verify(repository, request, VerificationMethod.EMAIL_CODE, None, actor, now)
-    if request.linked_request_id is not None:
-        original = repository.get(request.linked_request_id)
-        if RequestState(original.state).is_open:
-            if RequestState(original.state) in _UNVERIFIED:
-                verification.retire_codes(session, original, now)
-                _verify(
-                    repository,
-                    original,
-                    VerificationMethod.EMAIL_CODE,
-                    None,
-                    actor,
-                    now,
-                    via=request.id,
-                )
-            _close_as_duplicate(repository, request, original, actor, now)
+    _close_if_duplicate(repository, request, actor, now)
     return request
 
 
@@ -251,12 +232,20 @@ def resend_code(
     if address is None:  # pragma: no cover - requests awaiting a code always have an address
         raise NotAwaitingVerificationError("this request is not verified by e-mail")
     mailer = _mailer(settings, mailer)
-    secret = settings.secret_key.get_secret_value()
-    rate_limit.check_limits(
-        session, _code_limits(settings, secret, address, client_ip), _window(settings), now
-    )
+    secret = settings.secret()
+    if client_ip:
+        rate_limit.take(
+            session, [_client_limit(settings, secret, client_ip)], _window(settings), now
+        )
     repository.add_event(request, "a new e-mail code was asked for", actor, now)
-    _send_code(session, settings, datamap, mailer, request, address, client_ip, now)
+    wait = _send_code(session, settings, datamap, mailer, request, address, now)
+    if wait is not None:
+        # Asked for explicitly: the caller must learn when to ask again (429).
+        raise RateLimitedError(
+            "too many codes have been sent to this e-mail address",
+            retry_after=wait.total_seconds(),
+            hint=rate_limit.wait_hint(wait),
+        )
     return request
 
 
@@ -303,9 +292,6 @@ def initial_deadline(country: str, received_on: date) -> date:
     except NotImplementedError:
         # A country the holidays package does not know: weekends still count.
         return RequestClock(received_on=received_on, holiday_calendar=_Weekends()).initial_deadline
-
-
-_UNVERIFIED = frozenset({RequestState.RECEIVED, RequestState.AWAITING_VERIFICATION})
 
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -389,27 +375,31 @@ def _window(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.intake_rate_window_seconds)
 
 
-def _code_limits(
-    settings: Settings, secret: str, address: str, client_ip: str | None
-) -> list[rate_limit.Limit]:
-    limits = [
-        rate_limit.Limit(
-            "address",
-            identity_hash(secret, "email", address),
-            settings.intake_codes_per_address,
-            "too many codes have been sent to this e-mail address",
-        )
-    ]
-    if client_ip:
-        limits.append(
-            rate_limit.Limit(
-                "client",
-                keyed_hash(secret, "client", client_ip),
-                settings.intake_codes_per_client,
-                "too many codes have been asked for from your network",
-            )
-        )
-    return limits
+def _address_limit(settings: Settings, secret: str, address: str) -> rate_limit.Limit:
+    return rate_limit.Limit(
+        "address",
+        identity_hash(secret, "email", address),
+        settings.intake_codes_per_address,
+        "too many codes have been sent to this e-mail address",
+    )
+
+
+def _client_limit(settings: Settings, secret: str, client_ip: str) -> rate_limit.Limit:
+    return rate_limit.Limit(
+        "client",
+        keyed_hash(secret, "client", rate_limit.client_network(client_ip)),
+        settings.intake_codes_per_client,
+        "too many requests have been filed from your network",
+    )
+
+
+def _guess_limit(settings: Settings, secret: str, client_ip: str) -> rate_limit.Limit:
+    return rate_limit.Limit(
+        "guess",
+        keyed_hash(secret, "client", rate_limit.client_network(client_ip)),
+        settings.intake_codes_per_client,
+        "too many codes were entered from your network",
+    )
 
 
 def _send_code(
@@ -419,16 +409,25 @@ def _send_code(
     mailer: Mailer,
     request: DataSubjectRequest,
     address: str,
-    client_ip: str | None,
     now: datetime,
-) -> None:
-    secret = settings.secret_key.get_secret_value()
+) -> timedelta | None:
+    """Mail a new code; if the address has had its share, hold it back and return the wait."""
+    secret = settings.secret()
+    repository = RequestRepository(session)
+    wait = rate_limit.try_take(
+        session, _address_limit(settings, secret, address), _window(settings), now
+    )
+    if wait is not None:
+        repository.add_event(
+            request,
+            "no code sent: this address has had its share of codes for now "
+            f"({rate_limit.wait_hint(wait)})",
+            "personvern",
+            now,
+        )
+        return wait
     issued = verification.issue_code(session, secret, request, address, now)
-    keys = [
-        (limit.kind, limit.key_hash) for limit in _code_limits(settings, secret, address, client_ip)
-    ]
-    rate_limit.record(session, keys, _window(settings), now)
-    RequestRepository(session).add_event(request, "code sent by e-mail", "personvern", now)
+    repository.add_event(request, "code sent by e-mail", "personvern", now)
     subject, body = verification.code_message(
         request.language,
         datamap.organization.name,
@@ -439,6 +438,7 @@ def _send_code(
     # Last, so that every check and write above has succeeded before a subject gets
     # mail; a delivery failure raises and the caller's rollback undoes the rest.
     mailer.send(address, subject, body)
+    return None
 
 
 def _verify(
@@ -458,6 +458,18 @@ def _verify(
     if via is not None:
         message += f" (given with the later request {via})"
     repository.transition(request, RequestState.VERIFIED, message, actor, at=now)
+
+
+def _close_if_duplicate(
+    repository: RequestRepository, request: DataSubjectRequest, actor: str, now: datetime
+) -> None:
+    """Close a just-verified request as a duplicate if its subject has a proven open one."""
+    original = repository.find_verified_original(
+        request.subject_key, RequestType(request.type), exclude=request.id
+    )
+    if original is not None:
+        request.linked_request_id = original.id
+        _close_as_duplicate(repository, request, original, actor, now)
 
 
 def _close_as_duplicate(

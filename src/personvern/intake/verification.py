@@ -23,7 +23,8 @@ from personvern.store.models import DataSubjectRequest, VerificationChallenge
 
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
-MAX_WRONG_CODES = 5
+#: Attempts per code, the right one included: five wrong guesses and the code is dead.
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,10 @@ def check_code(
 ) -> VerificationChallenge:
     """Accept ``code`` for ``request`` (consuming its challenge) or raise why not.
 
-    A wrong code is committed before the error is raised: the caller rolls back on
-    errors, and a counter that is rolled back would allow unlimited guessing.
+    Every attempt, right or wrong, first takes one of the code's attempts with a
+    conditional UPDATE and commits it, and only then is the code compared: parallel
+    guesses cannot outrun the counter (60 at once used to get 33 judged), and the
+    caller's rollback on an error cannot undo it.
     """
     challenge = session.scalars(
         sa.select(VerificationChallenge)
@@ -92,26 +95,26 @@ def check_code(
         .order_by(VerificationChallenge.created_at.desc(), VerificationChallenge.id.desc())
         .limit(1)
     ).first()
-    if challenge is None or challenge.consumed_at is not None:
-        raise CodeExpiredError(
-            "no code is waiting for this request", hint="ask for a new code to be sent"
+    if challenge is None:
+        raise _no_code()
+    taken = session.execute(
+        sa.update(VerificationChallenge)
+        .where(
+            VerificationChallenge.id == challenge.id,
+            VerificationChallenge.consumed_at.is_(None),
+            VerificationChallenge.attempts < MAX_ATTEMPTS,
+            VerificationChallenge.expires_at > now,
         )
-    if challenge.attempts >= MAX_WRONG_CODES:
-        raise CodeLockedError(
-            "this code was entered wrongly too many times and no longer works",
-            hint="ask for a new code to be sent",
-        )
-    if now >= challenge.expires_at:
-        minutes = int(CODE_LIFETIME.total_seconds() // 60)
-        raise CodeExpiredError(
-            f"the code has expired: codes work for {minutes} minutes",
-            hint="ask for a new code to be sent",
-        )
+        .values(attempts=VerificationChallenge.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.refresh(challenge)
+    if _rowcount(taken) != 1:
+        raise _why_refused(challenge, now)
     given = "".join(code.split())
     if not hashes_equal(challenge.code_hash, hash_code(secret, request.id, given)):
-        challenge.attempts += 1
-        left = MAX_WRONG_CODES - challenge.attempts
-        session.commit()
+        left = MAX_ATTEMPTS - challenge.attempts
         if left <= 0:
             raise WrongCodeError(
                 "the code is wrong, and that was the last attempt for this code",
@@ -121,9 +124,45 @@ def check_code(
             f"the code is wrong; {left} attempt{'s' if left != 1 else ''} left",
             hint="check the latest e-mail from us; only the newest code works",
         )
-    challenge.consumed_at = now
-    session.flush()
+    consumed = session.execute(
+        sa.update(VerificationChallenge)
+        .where(
+            VerificationChallenge.id == challenge.id,
+            VerificationChallenge.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(consumed) != 1:
+        # A parallel attempt with the same right code won; this one proves nothing new.
+        raise _no_code()
+    session.refresh(challenge)
     return challenge
+
+
+def _rowcount(result: sa.Result[object]) -> int:
+    return int(getattr(result, "rowcount", 0))
+
+
+def _no_code() -> CodeExpiredError:
+    return CodeExpiredError(
+        "no code is waiting for this request", hint="ask for a new code to be sent"
+    )
+
+
+def _why_refused(challenge: VerificationChallenge, now: datetime) -> Exception:
+    if challenge.consumed_at is not None:
+        return _no_code()
+    if challenge.attempts >= MAX_ATTEMPTS:
+        return CodeLockedError(
+            "this code was entered wrongly too many times and no longer works",
+            hint="ask for a new code to be sent",
+        )
+    minutes = int(CODE_LIFETIME.total_seconds() // 60)
+    return CodeExpiredError(
+        f"the code has expired: codes work for {minutes} minutes",
+        hint="ask for a new code to be sent",
+    )
 
 
 def retire_codes(session: Session, request: DataSubjectRequest, now: datetime) -> None:

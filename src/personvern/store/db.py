@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from personvern.data_home import private_folder, touch_private_file
 from personvern.settings import Settings
 from personvern.store.errors import StoreError, StoreUnavailableError
 
@@ -63,7 +64,11 @@ def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     in_memory = database in {"", ":memory:"} or "mode=memory" in database
     if not in_memory and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # The store holds identities and answers: only its user may read it. SQLite gives
+        # the -wal and -shm files the database file's mode.
+        path = Path(database).expanduser()
+        private_folder(path.parent)
+        touch_private_file(path)
     # FastAPI runs sync routes in a thread pool, so a pooled connection may be used by a
     # thread other than the one that opened it; SQLAlchemy's pool keeps use exclusive.
     kwargs: dict[str, Any] = {
@@ -75,20 +80,37 @@ def _sqlite_engine(url: URL) -> Engine:
         kwargs["poolclass"] = sa.StaticPool
     engine = sa.create_engine(url, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _begin_immediate)
     return engine
 
 
+#: Milliseconds a transaction waits for the write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    # The driver's own transaction handling is off: it begins transactions lazily and
+    # deferred, see _begin_immediate for why personvern's must not be.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         # SQLite ignores foreign keys unless asked, per connection.
         cursor.execute("PRAGMA foreign_keys=ON")
-        # WAL lets the server read while a CLI command or job writes.
+        # WAL lets readers (a backup, `sqlite3` by hand) read while personvern writes.
         cursor.execute("PRAGMA journal_mode=WAL")
         # Wait for a competing writer instead of failing at once with "database is locked".
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
+
+
+def _begin_immediate(connection: sa.Connection) -> None:
+    # A deferred transaction that reads and then writes cannot wait for the lock: if
+    # another writer committed in between, SQLite fails it at once with "database is
+    # locked" (busy_timeout does not apply). Under 20 concurrent clients that failed 2 %
+    # of filings. Taking the write lock at BEGIN makes every transaction wait its turn
+    # instead; personvern's transactions are short, so the queue moves in milliseconds.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

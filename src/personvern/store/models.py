@@ -21,6 +21,7 @@ __all__ = [
     "Base",
     "DataSubjectRequest",
     "IntakeAttempt",
+    "RateLimitKey",
     "RequestArtifact",
     "RequestEvent",
     "RequestStep",
@@ -164,4 +165,8 @@ class SubjectFlag(Base):
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-from personvern.store.verification_models import IntakeAttempt, VerificationChallenge  # noqa: E402
+from personvern.store.verification_models import (  # noqa: E402
+    IntakeAttempt,
+    RateLimitKey,
+    VerificationChallenge,
+)

@@ -109,8 +109,14 @@ class RequestRepository:
         query = query.order_by(DataSubjectRequest.received_at.desc(), DataSubjectRequest.id)
         return self.session.scalars(query.limit(max(1, min(limit, MAX_LIST)))).all()
 
-    def find_open_duplicate(self, subject_key: str, type: RequestType) -> DataSubjectRequest | None:
-        """The oldest open original (not itself a duplicate) of ``type`` for the subject."""
+    def find_verified_original(
+        self, subject_key: str, type: RequestType, *, exclude: str | None = None
+    ) -> DataSubjectRequest | None:
+        """The oldest open request of ``type`` for the subject whose identity was proven.
+
+        Never a request that is itself a duplicate (a link to it would make a chain),
+        and never an unverified one: a duplicate links to the proof, not to a claim.
+        """
         open_states = [s.value for s in RequestState if s.is_open]
         query = (
             sa.select(DataSubjectRequest)
@@ -118,12 +124,14 @@ class RequestRepository:
                 DataSubjectRequest.subject_key == subject_key,
                 DataSubjectRequest.type == RequestType(type).value,
                 DataSubjectRequest.state.in_(open_states),
-                # A duplicate points at its original; linking to it would make a chain.
+                DataSubjectRequest.verified_at.is_not(None),
                 DataSubjectRequest.linked_request_id.is_(None),
             )
             .order_by(DataSubjectRequest.received_at, DataSubjectRequest.id)
             .limit(1)
         )
+        if exclude is not None:
+            query = query.where(DataSubjectRequest.id != exclude)
         return self.session.scalars(query).first()
 
     def transition(

@@ -27,7 +27,7 @@ class VerificationChallenge(Base):
     #: Keyed hash of the code, bound to this challenge's request.
     code_hash: Mapped[str] = mapped_column(sa.String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: Wrong codes entered so far; at the limit the challenge is dead.
+    #: Codes entered so far (right or wrong); at the limit the challenge is dead.
     attempts: Mapped[int] = mapped_column(default=0)
     #: Set when the code was accepted or a newer code replaced it.
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -46,3 +46,16 @@ class IntakeAttempt(Base):
     key_hash: Mapped[str] = mapped_column(sa.String(64))
     #: Indexed on its own too, so expired rows can be pruned without a table scan.
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class RateLimitKey(Base):
+    """One counted key (a hashed address or client network): the row a limit locks.
+
+    Locking it serialises the callers of one key, so counting the events in the window
+    and adding one is a single atomic step even on PostgreSQL's concurrent transactions.
+    """
+
+    __tablename__ = "rate_limit_keys"
+
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)

@@ -693,7 +693,7 @@ def test_demo_environment_connects_email_to_the_mailbox(box: Box, company: DemoT
 def test_the_served_demo_mounts_the_mailbox_without_an_api_token(
     company: DemoTargets, email_system: System, tmp_path: Path
 ) -> None:
-    settings = Settings(home=tmp_path, secret_key="test-secret-key")
+    settings = Settings(home=tmp_path, secret_key="test-secret-key-0123456789abcdef")
     app, mailbox = demo_app(settings, EXAMPLE_DATAMAP, company.mailbox_path, SECRET)
     served = Served(app)
     try:
@@ -714,7 +714,7 @@ def test_the_served_demo_mounts_the_mailbox_without_an_api_token(
 def test_the_api_without_the_demo_has_no_mailbox(tmp_path: Path) -> None:
     from personvern.api.app import create_app
 
-    settings = Settings(home=tmp_path, secret_key="test-secret-key")
+    settings = Settings(home=tmp_path, secret_key="test-secret-key-0123456789abcdef")
     paths = {getattr(route, "path", "") for route in create_app(settings, EXAMPLE_DATAMAP).routes}
     assert not any(path.startswith(ROUTE_PREFIX) for path in paths)
 
@@ -751,7 +751,7 @@ def test_requests_reach_the_mailbox_and_complete(
         environ = demo_environment(
             fresh_company, EXAMPLE_DATAMAP, mailbox_url=url, mailbox_secret=SECRET
         )
-        settings = Settings(home=tmp_path, secret_key="test-secret-key")
+        settings = Settings(home=tmp_path, secret_key="test-secret-key-0123456789abcdef")
         store = make_engine(settings)
         upgrade_to_head(store)
         engine = RequestEngine(

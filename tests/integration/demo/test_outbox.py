@@ -228,7 +228,7 @@ def test_the_environment_points_personvern_at_the_server(server: OutboxServer) -
 
 
 def test_the_demo_app_mounts_the_outbox_only_when_given(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, secret_key="test-secret-key")
+    settings = Settings(home=tmp_path, secret_key="test-secret-key-0123456789abcdef")
     mailbox_path = tmp_path / "mailbox.sqlite"
     sqlite3.connect(mailbox_path).close()
     outbox = Outbox(outbox_folder(tmp_path))

@@ -61,7 +61,7 @@ def make_settings(home: Path, inbox: Inbox | None, **overrides: object) -> Setti
         "database_url": None,
         "datamap": None,
         "auto_migrate": None,
-        "secret_key": "intake-test-secret",
+        "secret_key": "intake-test-secret-0123456789abcdef",
         "smtp_host": inbox.host if inbox else None,
         "smtp_port": inbox.port if inbox else 25,
     }

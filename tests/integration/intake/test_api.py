@@ -116,13 +116,16 @@ def test_malformed_bodies_are_422_problems(
     assert response.json()["errors"][0]["location"].startswith(location)
 
 
-def test_too_many_codes_answer_429_with_retry_after(
+def test_codes_are_limited_per_address_but_filing_is_not(
     client: TestClient, inbox: Inbox, app: FastAPI
 ) -> None:
     for _ in range(5):
         assert 201 == client.post("/api/v1/requests", json=body()).status_code
-    before = row_counts(app.state.context.engine)
-    response = client.post("/api/v1/requests", json=body())
+    filed = client.post("/api/v1/requests", json=body())
+    assert (201, None) == (filed.status_code, filed.json()["code_sent_to"])
+    assert "ask for yours with /resend-code: try again in 60 minutes" in filed.json()["message"]
+    assert 5 == len(inbox.to(KARI))
+    response = client.post(f"/api/v1/requests/{filed.json()['id']}/resend-code")
     assert (429, PROBLEM) == (response.status_code, response.headers["content-type"])
     retry_after = int(response.headers["retry-after"])
     assert 3590 <= retry_after <= 3600
@@ -130,7 +133,6 @@ def test_too_many_codes_answer_429_with_retry_after(
         "too many codes have been sent to this e-mail address",
         retry_after,
     ) == (response.json()["detail"], response.json()["retry_after"])
-    assert before == row_counts(app.state.context.engine)
     assert 5 == len(inbox.to(KARI))
 
 
@@ -141,7 +143,7 @@ def test_resending_codes_is_limited_per_client_ip(tmp_path: Any, inbox: Inbox) -
         request_id = client.post("/api/v1/requests", json=body()).json()["id"]
         assert 202 == client.post(f"/api/v1/requests/{request_id}/resend-code").status_code
         limited = client.post(f"/api/v1/requests/{request_id}/resend-code")
-        assert (429, "too many codes have been asked for from your network") == (
+        assert (429, "too many requests have been filed from your network") == (
             limited.status_code,
             limited.json()["detail"],
         )
@@ -222,10 +224,16 @@ def test_an_agent_sees_a_duplicate_linked_while_the_public_does_not(
         headers=agent,
         json=body(verification_method="staff_in_person", verification_note="at the counter"),
     ).json()
-    assert ("rejected", first["id"]) == (staff["state"], staff["linked_request_id"])
+    # The agent's proof is the first: the public filings are unproven claims and never
+    # inherit it; once one of them is verified, it closes as the agent's duplicate.
+    assert ("verified", None) == (staff["state"], staff["linked_request_id"])
     assert (
-        "verified" == client.get(f"/api/v1/requests/{first['id']}", headers=agent).json()["state"]
+        "awaiting_verification"
+        == client.get(f"/api/v1/requests/{first['id']}", headers=agent).json()["state"]
     )
+    code = inbox.last_code(KARI)
+    verified = client.post(f"/api/v1/requests/{again['id']}/verify", json={"code": code}).json()
+    assert ("rejected", staff["id"]) == (verified["state"], verified["linked_request_id"])
 
 
 @pytest.mark.parametrize(

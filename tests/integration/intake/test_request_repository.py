@@ -90,16 +90,20 @@ def test_transitions_follow_the_lifecycle_and_leave_events(session: Session) -> 
         repository.transition(request, RequestState.IN_PROGRESS, "again", "agent")
 
 
-def test_open_duplicates_are_found_by_subject_key_and_type(session: Session) -> None:
+def test_verified_originals_are_found_by_subject_key_and_type(session: Session) -> None:
     repository = RequestRepository(session)
     original = add(repository)
     key = subject_key(SECRET, KARI[::-1])  # order does not matter
-    assert original.id == repository.find_open_duplicate(key, RequestType.ACCESS).id  # type: ignore[union-attr]
-    assert repository.find_open_duplicate(key, RequestType.ERASURE) is None
+    # Unproven, it is nobody's original.
+    assert repository.find_verified_original(key, RequestType.ACCESS) is None
+    original.verified_at = original.received_at
+    assert original.id == repository.find_verified_original(key, RequestType.ACCESS).id  # type: ignore[union-attr]
+    assert repository.find_verified_original(key, RequestType.ACCESS, exclude=original.id) is None
+    assert repository.find_verified_original(key, RequestType.ERASURE) is None
     other = subject_key(SECRET, KARI[:1])
-    assert repository.find_open_duplicate(other, RequestType.ACCESS) is None
+    assert repository.find_verified_original(other, RequestType.ACCESS) is None
     repository.transition(original, RequestState.REJECTED, "closed", "agent")
-    assert repository.find_open_duplicate(key, RequestType.ACCESS) is None
+    assert repository.find_verified_original(key, RequestType.ACCESS) is None
 
 
 def test_steps_are_recorded_once(session: Session) -> None:

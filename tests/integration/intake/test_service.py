@@ -157,7 +157,7 @@ def test_a_code_expires_after_ten_minutes(
     assert "the code has expired: codes work for 10 minutes" == caught.value.message
 
 
-def test_codes_per_address_are_limited_with_the_wait_until_a_slot_frees(
+def test_codes_per_address_are_limited_but_filing_is_not(
     sqlite_session: Session, settings: Settings, datamap: DataMap, inbox: Inbox
 ) -> None:
     types = ["access", "portability", "erasure", "restriction", "objection"]
@@ -171,18 +171,47 @@ def test_codes_per_address_are_limited_with_the_wait_until_a_slot_frees(
             client_ip=f"198.51.100.{minute}",
         )
     sqlite_session.commit()
-    before = row_counts(sqlite_session)
-    with pytest.raises(RateLimitedError) as caught:
-        public(sqlite_session, settings, datamap, now=T0 + timedelta(minutes=5), client_ip="x")
-    assert (429, 55 * 60) == (caught.value.http_status, caught.value.retry_after)
-    assert "too many codes have been sent to this e-mail address" == caught.value.message
-    assert "try again in 55 minutes" == caught.value.hint
-    sqlite_session.rollback()
-    assert before == row_counts(sqlite_session)
+    # Someone filed five times for Kari's address: Kari can still file, and the request
+    # counts from today; only the code waits until the address may receive one again.
+    held = public(
+        sqlite_session, settings, datamap, now=T0 + timedelta(minutes=5), client_ip="192.0.2.9"
+    )
+    sqlite_session.commit()
+    assert (False, timedelta(minutes=55), "awaiting_verification", date(2026, 4, 10)) == (
+        held.challenge_sent,
+        held.code_wait,
+        held.request.state,
+        held.request.deadline,
+    )
     assert 5 == len(inbox.to(KARI))
-    # Once the first code leaves the hour, one more may be sent.
-    public(sqlite_session, settings, datamap, now=T0 + timedelta(minutes=60, seconds=1))
+    with pytest.raises(RateLimitedError) as caught:
+        resend_code(
+            sqlite_session, settings, datamap, held.request.id, now=T0 + timedelta(minutes=6)
+        )
+    assert (429, 54 * 60, "too many codes have been sent to this e-mail address") == (
+        caught.value.http_status,
+        caught.value.retry_after,
+        caught.value.message,
+    )
+    assert "try again in 54 minutes" == caught.value.hint
+    sqlite_session.rollback()
+    # Once the first code leaves the hour, the held-back request gets its code.
+    resend_code(
+        sqlite_session,
+        settings,
+        datamap,
+        held.request.id,
+        now=T0 + timedelta(minutes=60, seconds=1),
+    )
     assert 6 == len(inbox.to(KARI))
+    verify(
+        sqlite_session,
+        settings,
+        held.request.id,
+        inbox.last_code(KARI),
+        now=T0 + timedelta(minutes=61),
+    )
+    assert "verified" == held.request.state
 
 
 def test_codes_per_client_ip_are_limited(
@@ -193,7 +222,7 @@ def test_codes_per_client_ip_are_limited(
         public(sqlite_session, settings, datamap, identities=[("email", f"p{n}@example.no")])
     with pytest.raises(RateLimitedError) as caught:
         public(sqlite_session, settings, datamap, identities=[("email", "p3@example.no")])
-    assert "too many codes have been asked for from your network" == caught.value.message
+    assert "too many requests have been filed from your network" == caught.value.message
     assert 3600 == caught.value.retry_after
     other_network = public(
         sqlite_session,
@@ -205,37 +234,67 @@ def test_codes_per_client_ip_are_limited(
     assert other_network.challenge_sent
 
 
-def test_a_public_duplicate_is_linked_and_closes_when_its_code_is_entered(
+def test_a_public_duplicate_closes_when_its_code_is_entered_and_links_to_the_proven_one(
     session: Session, settings: Settings, datamap: DataMap, inbox: Inbox
 ) -> None:
     identities = [("email", KARI), ("phone_number", "912 34 567")]
     original = public(session, settings, datamap, identities=identities).request
+    verify(session, settings, original.id, inbox.last_code(KARI), now=T0)
     again = public(
         session, settings, datamap, identities=identities[::-1], now=T0 + timedelta(minutes=1)
     )
     session.commit()
     # To the anonymous caller the second filing looks like any other.
-    assert (True, "awaiting_verification") == (again.challenge_sent, again.request.state)
-    assert original.id == again.request.linked_request_id
+    assert (True, "awaiting_verification", None) == (
+        again.challenge_sent,
+        again.request.state,
+        again.request.linked_request_id,
+    )
 
     duplicate = verify(session, settings, again.request.id, inbox.last_code(KARI), now=T0)
     session.commit()
-    assert ("rejected", "duplicate") == (duplicate.state, duplicate.rejection_reason)
-    repository = RequestRepository(session)
-    assert ("verified", "email_code") == (
-        repository.get(original.id).state,
-        repository.get(original.id).verification_method,
+    assert ("rejected", "duplicate", original.id) == (
+        duplicate.state,
+        duplicate.rejection_reason,
+        duplicate.linked_request_id,
     )
+    repository = RequestRepository(session)
     assert "the subject asked again" in repository.events(original.id)[-1].message
-    # The original's own code is retired: it was verified by the duplicate's.
-    with pytest.raises(NotAwaitingVerificationError):
-        verify(session, settings, original.id, "000000", now=T0)
 
 
-def test_a_staff_duplicate_closes_at_once_and_its_verification_counts_for_the_original(
+def test_an_unverified_request_never_inherits_a_later_requests_proof(
+    session: Session, settings: Settings, datamap: DataMap, inbox: Inbox
+) -> None:
+    # The attack: someone files first for Kari's address and cannot read her mail; when
+    # Kari files and proves the address, hers is the request that runs, not theirs.
+    attacker = public(session, settings, datamap, client_ip="203.0.113.66").request
+    session.commit()
+    victim = public(session, settings, datamap, now=T0 + timedelta(minutes=1)).request
+    session.commit()
+    verified = verify(session, settings, victim.id, inbox.last_code(KARI), now=T0)
+    session.commit()
+    repository = RequestRepository(session)
+    assert ("verified", None, "awaiting_verification", None) == (
+        verified.state,
+        verified.linked_request_id,
+        repository.get(attacker.id).state,
+        repository.get(attacker.id).verified_at,
+    )
+    # If the earlier request is verified later after all, it is the duplicate.
+    first_code = inbox.to(KARI)[0]
+    late = verify(session, settings, attacker.id, code_in(first_code), now=T0)
+    assert ("rejected", "duplicate", victim.id) == (
+        late.state,
+        late.rejection_reason,
+        late.linked_request_id,
+    )
+
+
+def test_a_staff_duplicate_of_a_proven_request_closes_at_once(
     sqlite_session: Session, settings: Settings, datamap: DataMap, inbox: Inbox
 ) -> None:
     original = public(sqlite_session, settings, datamap).request
+    verify(sqlite_session, settings, original.id, inbox.last_code(KARI), now=T0)
     inbox.clear()
     duplicate = public(
         sqlite_session,
@@ -252,8 +311,29 @@ def test_a_staff_duplicate_closes_at_once_and_its_verification_counts_for_the_or
         duplicate.request.rejection_reason,
         duplicate.request.linked_request_id,
     )
-    assert ("verified", "staff_in_person") == (original.state, original.verification_method)
+    assert ("verified", "email_code") == (original.state, original.verification_method)
     assert [] == inbox.messages
+
+
+def test_staff_verifying_a_subject_does_not_verify_someone_elses_earlier_claim(
+    sqlite_session: Session, settings: Settings, datamap: DataMap, inbox: Inbox
+) -> None:
+    unproven = public(sqlite_session, settings, datamap).request
+    staff = public(
+        sqlite_session,
+        settings,
+        datamap,
+        channel=Channel.STAFF,
+        actor="api-token:1",
+        verification_method="staff_in_person",
+        verification_note="passport checked at the Oslo office",
+    ).request
+    assert ("verified", None, "awaiting_verification", None) == (
+        staff.state,
+        staff.linked_request_id,
+        unproven.state,
+        unproven.verified_at,
+    )
 
 
 def test_staff_record_how_they_verified_and_no_code_is_sent(
@@ -459,7 +539,7 @@ def test_wrong_codes_per_client_ip_are_limited(
         sqlite_session.rollback()
     with pytest.raises(RateLimitedError) as caught:
         verify(sqlite_session, settings, first, "abcdef", client_ip="192.0.2.66", now=T0)
-    assert "too many wrong codes were entered from your network" == caught.value.message
+    assert "too many codes were entered from your network" == caught.value.message
 
 
 def test_staff_filings_are_not_counted_per_client_ip(

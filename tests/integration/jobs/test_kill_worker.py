@@ -52,7 +52,7 @@ from tests.integration.jobs.conftest import Workers, wait_for, worker_environmen
 from tests.support.servers import fresh_database
 
 CUSTOMERS = 150
-SECRET = "kill-test-secret-key"
+SECRET = "kill-test-secret-key-0123456789abcdef"
 #: Short, so that the second worker gets the killed run's message within the test;
 #: production keeps the default hour (see personvern.jobs.celery_app).
 VISIBILITY_TIMEOUT = 2

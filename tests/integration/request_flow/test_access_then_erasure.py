@@ -43,7 +43,7 @@ def client(
         monkeypatch.setenv(name, value)
     settings = Settings(  # type: ignore[call-arg]
         home=tmp_path / "home",
-        secret_key="flow-test-secret",  # type: ignore[arg-type]
+        secret_key="flow-test-secret-0123456789abcdef",  # type: ignore[arg-type]
         smtp_host=inbox.host,
         smtp_port=inbox.port,
     )

@@ -74,7 +74,7 @@ def download(
     session: SessionDep,
 ) -> FileResponse:
     """Stream the file a signed download link grants."""
-    target = verify(settings.secret_key.get_secret_value(), token, datetime.now(UTC))
+    target = verify(settings.secret(), token, datetime.now(UTC))
     if not _REQUEST_ID.fullmatch(target.request_id):
         raise DownloadNotFoundError("this link names no request")
     artifact = session.scalars(

@@ -124,7 +124,7 @@ def get_downloads(
     from personvern.store.db import session_scope
     from personvern.store.requests import RequestRepository
 
-    secret = context.settings.secret_key.get_secret_value()
+    secret = context.settings.secret()
     expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
     with session_scope(context.session_factory) as session:
         repo = RequestRepository(session)

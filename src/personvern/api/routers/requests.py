@@ -42,6 +42,7 @@ from personvern.intake.details import (
     MAX_PURPOSES,
 )
 from personvern.intake.errors import RateLimitedError
+from personvern.intake.rate_limit import wait_hint
 from personvern.intake.verification import verification_address
 from personvern.security.auth import authenticate
 from personvern.security.principal import Principal
@@ -387,6 +388,11 @@ def file_request(
     filed_request = filed.request
     if filed.challenge_sent:
         message = "we e-mailed you a code; send it to /verify within 10 minutes"
+    elif filed.code_wait is not None:
+        message = (
+            "your request is registered, but we have sent this address several codes "
+            "recently; ask for yours with /resend-code: " + wait_hint(filed.code_wait)
+        )
     elif filed_request.state == RequestState.REJECTED.value:
         message = "an open request of this type already exists for this subject"
     else:
