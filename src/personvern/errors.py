@@ -24,6 +24,15 @@ class PersonvernError(Exception):
     http_status: int = 400
     #: Short, stable title for problem+json responses.
     title: str = "Request could not be completed"
+    #: Whether the API may show the message to the caller. By default only for 4xx: a
+    #: server-side failure's message can name files, hosts or drivers, so callers get
+    #: an incident id instead and the message goes to the log.
+    public_detail: bool | None = None
+
+    @property
+    def shows_detail(self) -> bool:
+        """Whether this error's message and hint may be shown to whoever called."""
+        return self.http_status < 500 if self.public_detail is None else self.public_detail
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     smtp_from: str = Field("privacy@localhost", description="sender address of personvern's mail")
     smtp_starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
     smtp_tls: bool = Field(False, description="connect with TLS from the start (port 465)")
+    four_eyes: Literal["off", "staff_verified", "all_erasures"] = Field(
+        "staff_verified",
+        description="which erasures a second person must approve before they run: those "
+        "whose identity staff verified (default), all, or none",
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="largest request body the API reads, in bytes"
+    )
     intake_codes_per_address: int = Field(
         5, ge=1, description="verification codes sent to one address per rate-limit window"
     )

@@ -87,13 +87,17 @@ def test_dry_run_run_show_and_export(
     assert 0 == created.returncode, created.stderr
     request_id = created.stdout.strip()
 
+    # The e-mail system is not connected here: the plan says so loudly and exits 1.
     dry = _run(personvern_cli, env, "run", request_id, "--dry-run")
-    assert 0 == dry.returncode, dry.stderr
+    assert 1 == dry.returncode, dry.stderr
     assert "crm.customers" in dry.stdout
     assert "not searched: email" in dry.stdout
+    assert (
+        "personvern: error: 1 system(s) could not be searched, so this plan is incomplete: email\n"
+    ) == dry.stderr
 
     ran = _run(personvern_cli, env, "run", request_id)
-    assert 0 == ran.returncode, ran.stderr
+    assert 1 == ran.returncode, ran.stderr
     assert f"{request_id}: partially_completed" in ran.stdout
 
     shown = _run(personvern_cli, env, "show", request_id)
@@ -133,3 +137,103 @@ def test_running_an_unknown_request_is_one_clear_line(
     assert 2 == result.returncode
     assert result.stderr.startswith("personvern: error: ")
     assert "Traceback" not in result.stderr
+
+
+def _env(environ: dict[str, str], home: Path) -> dict[str, str]:
+    return (
+        {k: v for k, v in os.environ.items() if not k.startswith("PERSONVERN_")}
+        | environ
+        | {
+            "PERSONVERN_HOME": str(home),
+            "PERSONVERN_DATAMAP": str(EXAMPLE_DATAMAP),
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        }
+    )
+
+
+def _staff_erasure(cli: list[str], env: dict[str, str], email: str) -> str:
+    created = _run(
+        cli,
+        env,
+        "create",
+        "--type",
+        "erasure",
+        "--identity",
+        f"email={email}",
+        "--verified-by",
+        "staff_in_person",
+        "--note",
+        "passport checked at the Oslo office",
+    )
+    assert 0 == created.returncode, created.stderr
+    return created.stdout.strip()
+
+
+def test_an_erasure_asks_first_and_needs_a_second_person(
+    personvern_cli: list[str], company: tuple[dict[str, str], int, str], tmp_path: Path
+) -> None:
+    environ, _, email = company
+    env = _env(environ, tmp_path / "home")
+    request_id = _staff_erasure(personvern_cli, env, email)
+
+    # The agent who verified the subject cannot erase alone, nor approve their own.
+    alone = _run(personvern_cli, env, "run", request_id, "--yes")
+    assert (2, True) == (
+        alone.returncode,
+        alone.stderr.startswith(
+            f"personvern: error: erasure {request_id} needs a second person's approval"
+        ),
+    )
+    own = _run(personvern_cli, env, "approve", request_id, "--yes")
+    assert 1 == own.returncode  # the plan is incomplete: e-mail is not connected here
+    env_all = env | {"PERSONVERN_FOUR_EYES": "off"}
+
+    # Without a terminal and without --yes, nothing runs.
+    asked = _run(personvern_cli, env_all, "run", request_id)
+    assert 2 == asked.returncode
+    assert "changes data: run it with --yes" in asked.stderr
+    shown = _run(personvern_cli, env_all, "show", request_id)
+    assert "state: verified" in shown.stdout
+
+    ran = _run(personvern_cli, env_all, "run", request_id, "--yes")
+    assert f"{request_id}: partially_completed" in ran.stdout, ran.stderr
+    shown = _run(personvern_cli, env_all, "show", request_id)
+    login = shown.stdout.split("channel: cli, by ", 1)[1].split("\n", 1)[0]
+    assert f"run started\t{login}" in shown.stdout
+
+
+def test_what_the_cli_prints_cannot_drive_the_terminal(
+    personvern_cli: list[str], company: tuple[dict[str, str], int, str], tmp_path: Path
+) -> None:
+    from personvern.store.db import make_engine, make_session_factory, session_scope
+    from personvern.store.migrate import upgrade_to_head
+    from personvern.store.requests import RequestRepository
+
+    environ, _, _ = company
+    home = tmp_path / "home"
+    env = _env(environ, home)
+    url = f"sqlite:///{home / 'personvern.db'}"
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    # Stored before intake refused such values: an ESC sequence that retitles a
+    # terminal, a BEL, and a right-to-left override.
+    hostile = "x@\x1b]0;pwned\x07\u202eexample.no"
+    with session_scope(make_session_factory(engine)) as session:
+        request = RequestRepository(session).add(
+            type="access",  # type: ignore[arg-type]
+            identities=[{"kind": "email", "value": hostile}],
+            subject_key="0" * 64,
+            language="nb",
+            channel="public",
+            created_by="subject\x1b[2J",
+            deadline=date(2026, 12, 1),
+        )
+        request_id = request.id
+    engine.dispose()
+    for args in (("list",), ("show", request_id)):
+        result = _run(personvern_cli, env, *args)
+        assert 0 == result.returncode, result.stderr
+        for raw in ("\x1b", "\x07", "\u202e"):
+            assert raw not in result.stdout, args
+        assert "\\x1b" in result.stdout, args

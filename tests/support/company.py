@@ -99,8 +99,16 @@ def company(
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings with a fresh SQLite store in this test's folder."""
-    return Settings(home=tmp_path, secret_key="test-secret-key-0123456789abcdef")  # type: ignore[arg-type]
+    """Settings with a fresh SQLite store in this test's folder.
+
+    Four eyes off: these tests drive the engine directly, as the second person would
+    after approving (the rule itself is tested in request_flow/test_who_did_what.py).
+    """
+    return Settings(
+        home=tmp_path,
+        secret_key="test-secret-key-0123456789abcdef",  # type: ignore[arg-type]
+        four_eyes="off",
+    )
 
 
 def file_request(

@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from personvern import __version__
 from personvern.api.context import AppContext
 from personvern.api.deps import get_principal
+from personvern.api.docs import install_docs
+from personvern.api.limits import RequestLimits
 from personvern.api.problems import install_problem_handlers
 from personvern.api.routers import (
     cookies,
@@ -87,12 +89,15 @@ def create_app(
         version=__version__,
         summary="Privacy operations as code: one data map drives notices, records and requests.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # Served by install_docs from a package: FastAPI's own page loads Swagger UI from a CDN.
+        docs_url=None,
         redoc_url=None,
         lifespan=_lifespan,
     )
     app.state.context = context
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
+    install_docs(app, API_PREFIX)
     app.include_router(health.router)
     for router in PUBLIC_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

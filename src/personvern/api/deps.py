@@ -55,16 +55,28 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_principal(
+    request: Request,
     context: ContextDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The authenticated caller, or AuthError (401)."""
     credential = credentials.credentials if credentials is not None else None
-    return authenticate(credential, session, context.authenticators)
+    principal = authenticate(credential, session, context.authenticators)
+    remember_principal(request, principal)
+    # End the transaction now: routes that open sessions of their own (runs, plans,
+    # links) would otherwise wait for this one, which on SQLite holds the write lock
+    # until the route returns.
+    session.commit()
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def remember_principal(request: Request, principal: Principal) -> None:
+    """Note who called, so an error can be explained to staff in full (see api.problems)."""
+    request.state.principal = principal
 
 
 def require(permission: Permission) -> Callable[[Principal], Principal]:

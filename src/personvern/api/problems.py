@@ -7,6 +7,7 @@ knows its status, title and hint) and never build error responses themselves.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -57,6 +58,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 async def _personvern_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PersonvernError)
+    # Staff are told what failed (they can act on it, and see the same in the logs);
+    # anonymous callers only that something did, and which incident to quote.
+    if not exc.shows_detail and getattr(request.state, "principal", None) is None:
+        incident = _incident()
+        log.error("incident %s: %s %s: %s", incident, request.method, request.url.path, exc)
+        return _incident_problem(exc.http_status, incident, request=request, title=exc.title)
     if exc.http_status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
     # RFC 9110: a 401 must say which authentication scheme would work.
@@ -99,8 +106,29 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The details go to the log, never to the caller: they may name tables or data.
-    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return problem(500, "an unexpected error occurred; it has been logged", request=request)
+    incident = _incident()
+    log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=exc)
+    return _incident_problem(500, incident, request=request)
+
+
+def _incident() -> str:
+    # Random, so an incident id tells an outsider nothing about how many there were.
+    return secrets.token_hex(6)
+
+
+def _incident_problem(
+    status: int, incident: str, *, request: Request, title: str | None = None
+) -> JSONResponse:
+    """A problem that tells the caller only what went wrong in general and where to look."""
+    return problem(
+        status,
+        f"the request could not be completed because of a problem on our side; "
+        f"it has been logged as incident {incident}",
+        request=request,
+        title=title,
+        hint="try again later; if it persists, quote the incident id to us",
+        incident=incident,
+    )
 
 
 def _phrase(status: int) -> str:

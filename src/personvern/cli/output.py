@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import NoReturn
 
@@ -18,7 +19,7 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``personvern: error: message`` to stderr and exit with ``code``."""
-    errors.print(f"personvern: error: {message}", markup=False)
+    errors.print(f"personvern: error: {safe_text(message)}", markup=False)
     raise SystemExit(code)
 
 
@@ -35,3 +36,35 @@ DatamapOption = typer.Option(
     "-d",
     help="data map file or folder (default: $PERSONVERN_DATAMAP, ./personvern.yaml, ./datamap/)",
 )
+
+
+def safe_text(value: object) -> str:
+    """``value`` as one line a terminal shows as written: control and bidi characters escaped.
+
+    Stored text comes from subjects and connected systems; an ESC sequence in it would
+    otherwise retitle or rewrite the staff member's terminal, and a bidi override would
+    make a line read backwards.
+    """
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(
+        ch
+        if ch.isprintable() or ch == " "
+        else f"\\x{ord(ch):02x}"
+        if ord(ch) < 0x100
+        else f"\\u{ord(ch):04x}"
+        if ord(ch) < 0x10000
+        else f"\\U{ord(ch):08x}"
+        for ch in text
+    )
+
+
+def cli_actor() -> str:
+    """Who runs this command, as recorded in a request's history: ``cli:<login name>``."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        # No login name (a container without a passwd entry): still say it was the CLI.
+        return "cli"
+    return safe_text(f"cli:{user}")[:200]

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-import shutil
+import sys
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from personvern.cli.output import EXIT_PROBLEMS, DatamapOption, console, fail
-from personvern.domain.requests.lifecycle import RequestState
+from personvern.cli.output import (
+    EXIT_BAD_INPUT,
+    EXIT_PROBLEMS,
+    DatamapOption,
+    cli_actor,
+    console,
+    fail,
+    safe_text,
+)
+from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.domain.requests.request_plan import RequestPlan
 
 
 def register(request_app: typer.Typer) -> None:
-    """Add `run` and `export` to the `request` command group."""
+    """Add `run`, `approve` and `export` to the `request` command group."""
     request_app.command("run")(request_run)
+    request_app.command("approve")(request_approve)
     request_app.command("export")(request_export)
 
 
@@ -35,7 +44,7 @@ def _engine(datamap: Path | None):  # type: ignore[no-untyped-def]
         settings=settings,
         datamap=loaded.datamap,
         session_factory=make_session_factory(engine),
-        actor="cli",
+        actor=cli_actor(),
     )
 
 
@@ -85,29 +94,121 @@ def request_run(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="show what would be done, change nothing"
     ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="run a request that changes data without asking first"
+    ),
     datamap: Path | None = DatamapOption,
 ) -> None:
-    """Run a verified request now (or show its plan with --dry-run)."""
+    """Run a verified request now (or show its plan with --dry-run).
+
+    A request that changes data (erasure, rectification, ...) shows its plan and asks
+    before it runs, unless --yes. Exits 1 when a system could not be searched: the
+    answer would be incomplete.
+    """
+    from personvern.intake.approval import check_may_run
+    from personvern.store.db import session_scope
+    from personvern.store.requests import RequestRepository
+
     engine = _engine(datamap)
     if dry_run:
-        print_plan(engine.dry_run(request_id))
+        plan = engine.dry_run(request_id)
+        print_plan(plan)
+        _fail_if_incomplete(plan)
         return
+    with session_scope(engine.session_factory) as session:
+        request = RequestRepository(session).get(request_id)
+        check_may_run(request, engine.settings)
+        request_type = RequestType(request.type)
+        approved = (
+            RequestPlan.from_json(request.plan) if request.approved_at and request.plan else None
+        )
+    if request_type.changes_data and not yes:
+        plan = approved or engine.dry_run(request_id)
+        print_plan(plan)
+        if not sys.stdin.isatty():
+            fail(
+                f"{request_type.value} {request_id} changes data: run it with --yes, "
+                "or from a terminal to be asked",
+                code=EXIT_BAD_INPUT,
+            )
+        if not typer.confirm(f"Carry out this {request_type.value} now?", default=False):
+            fail("nothing was changed", code=EXIT_PROBLEMS)
+    with session_scope(engine.session_factory) as session:
+        repository = RequestRepository(session)
+        request = repository.get(request_id)
+        request.run_requested_by = engine.actor
+        repository.add_event(request, "run requested", engine.actor)
     outcome = engine.run(request_id)
     if outcome.plan is not None:
         print_plan(outcome.plan)
-    console.print(f"{request_id}: {outcome.state.value}: {outcome.message}", markup=False)
-    if outcome.state in (RequestState.WAITING_FOR_SYSTEM, RequestState.NEEDS_REVIEW):
+    console.print(
+        f"{request_id}: {outcome.state.value}: {safe_text(outcome.message)}", markup=False
+    )
+    if outcome.state in (
+        RequestState.WAITING_FOR_SYSTEM,
+        RequestState.NEEDS_REVIEW,
+        RequestState.PARTIALLY_COMPLETED,
+    ):
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+def request_approve(
+    request_id: str = typer.Argument(..., help="the erasure's id"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="approve without asking first"),
+    datamap: Path | None = DatamapOption,
+) -> None:
+    """Approve an erasure's plan as the second person (four eyes); the run executes it."""
+    from datetime import UTC, datetime
+
+    from personvern.intake.approval import approve
+    from personvern.store.db import session_scope
+
+    engine = _engine(datamap)
+    plan = engine.dry_run(request_id)
+    print_plan(plan)
+    _fail_if_incomplete(plan)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("approve with --yes, or from a terminal to be asked", code=EXIT_BAD_INPUT)
+        if not typer.confirm("Approve this plan?", default=False):
+            fail("not approved", code=EXIT_PROBLEMS)
+    with session_scope(engine.session_factory) as session:
+        approve(
+            session,
+            engine.settings,
+            request_id,
+            plan.to_json(),
+            approver=engine.actor,
+            now=datetime.now(UTC),
+        )
+    console.print(f"{request_id}: plan approved by {engine.actor}", markup=False)
+
+
+def _fail_if_incomplete(plan: RequestPlan) -> None:
+    """Exit 1, loudly, when systems of the data map could not be searched."""
+    if plan.unavailable:
+        fail(
+            f"{len(plan.unavailable)} system(s) could not be searched, so this plan is "
+            "incomplete: " + ", ".join(sorted(plan.unavailable)),
+            code=EXIT_PROBLEMS,
+        )
 
 
 def request_export(
     request_id: str = typer.Argument(..., help="the request's id"),
-    out: Path = typer.Option(..., "--out", "-o", help="folder to write the files to"),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="folder to write the files to (default: PERSONVERN_HOME/exports/<id>, private "
+        "to you; never the current folder, which may be a checkout)",
+    ),
     datamap: Path | None = DatamapOption,
 ) -> None:
-    """Copy the request's report, export and receipt to a folder."""
+    """Copy the request's report, export and receipt to a folder (mode 0700, files 0600)."""
     import json
 
+    from personvern.data_home import private_folder, write_private_file
     from personvern.store.db import session_scope
     from personvern.store.requests import RequestRepository
 
@@ -115,15 +216,16 @@ def request_export(
     with session_scope(engine.session_factory) as session:
         repo = RequestRepository(session)
         request = repo.get(request_id)
-        artifacts = [(a.name, a.path, a.sha256) for a in repo.artifacts(request_id)]
+        artifacts = [(a.name, a.path) for a in repo.artifacts(request_id) if a.deleted_at is None]
         receipt = request.receipt
     if receipt is None:
         fail(f"request {request_id} has no receipt yet: run it first", code=EXIT_PROBLEMS)
-    out.mkdir(parents=True, exist_ok=True)
+    target = private_folder(out or engine.settings.home.resolve() / "exports" / request_id)
     folder = engine.request_folder(request_id)
-    for name, path, _sha in artifacts:
-        shutil.copyfile(folder / path, out / name)
-    (out / "receipt.json").write_text(
-        json.dumps(receipt, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    for name, path in artifacts:
+        write_private_file(target / name, (folder / path).read_bytes())
+    write_private_file(
+        target / "receipt.json",
+        (json.dumps(receipt, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8"),
     )
-    console.print(f"wrote {len(artifacts) + 1} files to {out}", markup=False)
+    console.print(f"wrote {len(artifacts) + 1} files to {target}", markup=False)

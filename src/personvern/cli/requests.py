@@ -10,7 +10,6 @@ codes), 2 the input cannot be accepted. Other modules add commands to ``request_
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,7 +20,15 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from personvern.cli.output import EXIT_BAD_INPUT, EXIT_PROBLEMS, DatamapOption, console, errors
+from personvern.cli.output import (
+    EXIT_BAD_INPUT,
+    EXIT_PROBLEMS,
+    DatamapOption,
+    cli_actor,
+    console,
+    errors,
+    safe_text,
+)
 from personvern.domain.datamap import DataMap
 from personvern.errors import PersonvernError
 from personvern.settings import Settings, load_settings
@@ -87,7 +94,7 @@ def request_create(
                 identities=identities,
                 language=lang,
                 channel=Channel.CLI,
-                actor=_actor(),
+                actor=cli_actor(),
                 details=details,
                 verification_method=verified_by,
                 verification_note=note,
@@ -101,7 +108,7 @@ def request_create(
     errors.print(f"{summary}; deadline {request.deadline.isoformat()}", markup=False)
     if address is not None:
         errors.print(
-            f"a code was e-mailed to {address}; when the subject reads it back, run "
+            f"a code was e-mailed to {safe_text(address)}; when the subject reads it back, run "
             f"`personvern request verify {request.id} CODE`",
             markup=False,
         )
@@ -129,7 +136,7 @@ def request_list(
                     _when(r.received_at),
                     views.deadline_in_force(r).isoformat(),
                     _days(views.days_left(r)),
-                    ", ".join(views.masked_identities(r)),
+                    safe_text(", ".join(views.masked_identities(r))),
                 )
                 for r in found
             ]
@@ -193,7 +200,11 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
                 (f"file {a.name}", f"{a.media_type}, {a.size} bytes, sha256 {a.sha256}")
                 for a in view.artifacts
             )
-            events = [(_when(e.at), e.state, e.message, e.actor) for e in view.events]
+            facts = [(name, safe_text(value)) for name, value in facts]
+            events = [
+                (_when(e.at), e.state, safe_text(e.message), safe_text(e.actor))
+                for e in view.events
+            ]
     if not console.is_terminal:
         for name, value in facts:
             typer.echo(f"{name}: {value}")
@@ -224,7 +235,7 @@ def request_verify(
     with _handled():
         settings = _settings()
         with _session(settings) as session:
-            request = verify(session, settings, request_id, code, actor=_actor())
+            request = verify(session, settings, request_id, code, actor=cli_actor())
             state, linked = request.state, request.linked_request_id
     if request.rejection_reason == "duplicate":
         console.print(
@@ -253,7 +264,7 @@ def request_reject(
     with _handled():
         settings = _settings()
         with _session(settings) as session:
-            request = reject(session, request_id, reason, actor=_actor())
+            request = reject(session, request_id, reason, actor=cli_actor())
             rejection = request.rejection_reason
     console.print(f"rejected request {request_id} ({rejection})", markup=False)
 
@@ -272,7 +283,9 @@ def request_extend(
     with _handled():
         settings, loaded = _settings_and_map(datamap)
         with _session(settings) as session:
-            request = extend_deadline(session, settings, loaded, request_id, reason, actor=_actor())
+            request = extend_deadline(
+                session, settings, loaded, request_id, reason, actor=cli_actor()
+            )
             deadline = request.extended_deadline
     console.print(f"request {request_id}: deadline extended to {deadline}", markup=False)
 
@@ -288,7 +301,7 @@ def _handled() -> Iterator[None]:
     except PersonvernError as exc:
         status = exc.http_status
         code = EXIT_BAD_INPUT if 400 <= status < 500 and status != 429 else EXIT_PROBLEMS
-        errors.print(f"personvern: error: {exc}", markup=False)
+        errors.print(f"personvern: error: {safe_text(exc)}", markup=False)
         raise SystemExit(code) from None
 
 
@@ -325,15 +338,6 @@ def _session(settings: Settings) -> Iterator[Session]:
         upgrade_to_head(settings)
     with open_session(settings) as session:
         yield session
-
-
-def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        # No login name (a container without a passwd entry): still say it was the CLI.
-        return "cli"
-    return f"cli:{user}"[:200]
 
 
 def _when(moment: datetime | None) -> str:

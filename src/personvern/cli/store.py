@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from personvern.cli.output import console, errors
+from personvern.cli.output import console, errors, safe_text
 from personvern.domain.roles import Role, parse_role
 from personvern.settings import Settings, load_settings
 from personvern.store.base import utcnow
@@ -90,7 +90,7 @@ def token_list() -> None:
     rows = [
         (
             str(info.id),
-            info.name,
+            safe_text(info.name),
             info.role,
             info.prefix + "…",
             info.status(now),

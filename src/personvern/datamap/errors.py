@@ -2,8 +2,10 @@
 
 PersonvernError
 └── DataMapError
-    ├── DataMapNotFoundError   no file or folder where the data map should be
-    └── DataMapInvalidError    the map was read but has errors (carries every problem)
+    ├── DataMapNotFoundError       no file or folder where the data map should be
+    ├── YamlProblemError           one file cannot be read or parsed (carries the located problem)
+    │   └── DataMapTooComplexError a file passes a limit on aliases or nesting (a YAML bomb)
+    └── DataMapInvalidError        the map was read but has errors (carries every problem)
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ class DataMapNotFoundError(DataMapError):
 
     http_status = 500
     title = "Data map not found"
+
+
+class YamlProblemError(DataMapError):
+    """One file could not be read or parsed; ``problem`` says where and why."""
+
+    def __init__(self, problem: LocatedFinding) -> None:
+        super().__init__(problem.render(), hint=problem.finding.hint)
+        self.problem = problem
+
+
+class DataMapTooComplexError(YamlProblemError):
+    """A file uses more aliases or deeper nesting than a data map needs, as YAML bombs do."""
 
 
 class DataMapInvalidError(DataMapError):

@@ -35,6 +35,7 @@ from personvern.domain.requests.lifecycle import RequestState, RequestType, Veri
 from personvern.domain.requests.request_plan import DatasetPlan, RequestPlan, build_plan
 from personvern.domain.requests.subject_graph import SubjectGraph
 from personvern.engine.search import SearchResult, search_subject
+from personvern.intake.approval import check_may_run
 from personvern.security.pseudonym import pseudonymiser
 from personvern.settings import Settings
 from personvern.store.db import SessionFactory, session_scope
@@ -79,11 +80,17 @@ class RequestEngine:
         self.session_factory = session_factory
         self.environ = os.environ if environ is None else environ
         self.today = today or (lambda: datetime.now(UTC).date())
+        #: Who the engine's steps are recorded as when a request names nobody who asked
+        #: for its run (see ``_actor``).
         self.actor = actor
+        self._actors: dict[str, str] = {}
         self.graph = SubjectGraph.from_datamap(datamap)
         self.pool = pool
         #: Statements (queries, calls) the connectors issued for this engine's work.
         self.statements = 0
+
+    def _actor(self, request_id: str) -> str:
+        return self._actors.get(request_id, self.actor)
 
     # -- connections ---------------------------------------------------------------
 
@@ -173,12 +180,15 @@ class RequestEngine:
                 from personvern.domain.requests.lifecycle import check_transition
 
                 check_transition(state, RequestState.IN_PROGRESS)
+            check_may_run(request, self.settings)
+            # Every step of the run is recorded as done for whoever asked for it.
+            actor = self._actors[request_id] = request.run_requested_by or self.actor
             request.attempts += 1
             if state is RequestState.IN_PROGRESS:
                 # A run that died (a killed worker) is picked up again: say so in the history.
-                repo.add_event(request, "run resumed", self.actor)
+                repo.add_event(request, "run resumed", actor)
             else:
-                repo.transition(request, RequestState.IN_PROGRESS, "run started", self.actor)
+                repo.transition(request, RequestState.IN_PROGRESS, "run started", actor)
             session.flush()
             session.expunge(request)
         try:
@@ -201,7 +211,7 @@ class RequestEngine:
                 request,
                 RequestState.WAITING_FOR_SYSTEM,
                 f"waiting for {exc.system}; retried automatically",
-                self.actor,
+                self._actor(request_id),
             )
         log.warning("request %s waits for %s", request_id, exc.system)
         return RunOutcome(request_id, RequestState.WAITING_FOR_SYSTEM, None, exc.message)
@@ -279,7 +289,7 @@ class RequestEngine:
             if plan is not None:
                 repo.save_plan(request, plan.to_json())
             request.last_error = message
-            repo.transition(request, RequestState.NEEDS_REVIEW, message, self.actor)
+            repo.transition(request, RequestState.NEEDS_REVIEW, message, self._actor(request_id))
         log.warning("request %s needs review: %s", request_id, message)
         return RunOutcome(request_id, RequestState.NEEDS_REVIEW, plan, message)
 
@@ -466,7 +476,7 @@ class RequestEngine:
             repo.save_plan(request, {**plan.to_json(), "needles": []})
             request.last_error = None
             request.next_attempt_at = None
-            repo.transition(request, target, message, self.actor)
+            repo.transition(request, target, message, self._actor(request_id))
         log.info("request %s %s: %s", request_id, target.value, message)
         return RunOutcome(request_id, target, plan, message)
 

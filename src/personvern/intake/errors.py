@@ -48,6 +48,7 @@ class VerificationUnavailableError(IntakeError):
 
     http_status = 503
     title = "Verification unavailable"
+    public_detail = True
 
 
 class RateLimitedError(IntakeError):

@@ -33,6 +33,10 @@ class MailConfigurationError(MailError):
 class MailDeliveryError(MailError):
     """The mail server could not be reached, or it did not accept the message."""
 
+    # Its messages are fixed sentences that name no server, and the subject must learn
+    # that trying again later is the way on.
+    public_detail = True
+
 
 class Mailer(Protocol):
     """Sends a plain-text e-mail to one recipient."""

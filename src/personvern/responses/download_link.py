@@ -1,11 +1,12 @@
 """Time-limited signed download links for the subject's files.
 
-A link carries, base64url-encoded, the request id, the artifact's name and the moment
-the link expires, followed by an HMAC-SHA256 of that payload under the server's secret
-key (``PERSONVERN_SECRET_KEY``). Nothing is stored per link: the signature is the
-authorisation, so ``/api/v1/downloads/{token}`` needs no account. Changing any byte
-(another request id, a later expiry) breaks the signature; signatures are compared in
-constant time.
+A link carries, base64url-encoded, the id of its DownloadLink row, the request id,
+the artifact's name and the moment the link expires, followed by an HMAC-SHA256 of
+that payload under the server's secret key (``PERSONVERN_SECRET_KEY``, or the key
+generated in the home). The signature proves personvern made the link; the row says
+who made it, and lets it be taken back (revoked, or its creator's token revoked), so
+``/api/v1/downloads/{token}`` needs no account. Changing any byte (another request id,
+a later expiry) breaks the signature; signatures are compared in constant time.
 """
 
 from __future__ import annotations
@@ -26,19 +27,20 @@ DEFAULT_LINK_LIFETIME = timedelta(days=7)
 #: Longer tokens are refused before any work is done on them.
 MAX_TOKEN_LENGTH = 1024
 # Domain separation: the same secret signs other things; a MAC from those never passes here.
-_CONTEXT = b"personvern download link v1\x00"
+_CONTEXT = b"personvern download link v2\x00"
 _SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class LinkTarget(NamedTuple):
-    """What a valid link gives access to."""
+    """What a valid link gives access to, and the row that must still allow it."""
 
+    link_id: str
     request_id: str
     name: str
 
 
-def sign(secret: str, request_id: str, name: str, expires_at: datetime) -> str:
-    """A URL-safe token for downloading ``name`` of ``request_id`` until ``expires_at``."""
+def sign(secret: str, link_id: str, request_id: str, name: str, expires_at: datetime) -> str:
+    """A URL-safe token for link ``link_id``: ``name`` of ``request_id`` until ``expires_at``."""
     if not secret:
         raise DownloadLinkError(
             "cannot sign a download link without a secret key",
@@ -50,14 +52,16 @@ def sign(secret: str, request_id: str, name: str, expires_at: datetime) -> str:
             hint="pass e.g. datetime.now(UTC) + DEFAULT_LINK_LIFETIME",
         )
     payload = json.dumps(
-        [request_id, name, int(expires_at.timestamp())], separators=(",", ":"), ensure_ascii=False
+        [link_id, request_id, name, int(expires_at.timestamp())],
+        separators=(",", ":"),
+        ensure_ascii=False,
     ).encode("utf-8")
     body = _encode(payload)
     return f"{body}.{_encode(_mac(secret, body))}"
 
 
 def verify(secret: str, token: str, now: datetime) -> LinkTarget:
-    """The request id and artifact name a token grants; raises if tampered with or expired."""
+    """The link, request id and artifact name a token grants; raises if forged or expired."""
     if len(token) > MAX_TOKEN_LENGTH or not _SHAPE.fullmatch(token):
         raise _invalid()
     body, _, signature = token.partition(".")
@@ -69,17 +73,22 @@ def verify(secret: str, token: str, now: datetime) -> LinkTarget:
     if not hmac.compare_digest(given, _mac(secret, body)):
         raise _invalid()
     try:
-        request_id, name, expires = json.loads(_decode(body))
+        link_id, request_id, name, expires = json.loads(_decode(body))
     except (ValueError, TypeError):
         raise _invalid() from None
-    if not (isinstance(request_id, str) and isinstance(name, str) and isinstance(expires, int)):
+    if not (
+        isinstance(link_id, str)
+        and isinstance(request_id, str)
+        and isinstance(name, str)
+        and isinstance(expires, int)
+    ):
         raise _invalid()
     if now.timestamp() >= expires:
         raise DownloadLinkExpiredError(
             "this download link has expired",
             hint="ask us for a new link; the files are kept until the request's retention ends",
         )
-    return LinkTarget(request_id, name)
+    return LinkTarget(link_id, request_id, name)
 
 
 def _mac(secret: str, body: str) -> bytes:

@@ -4,7 +4,8 @@ PersonvernError
 ├── ResponseError                    the answer could not be written
 └── DomainError
     └── DownloadLinkError            403: a download link that was not signed by us
-        └── DownloadLinkExpiredError 410: a genuine link whose time has run out
+        ├── DownloadLinkExpiredError 410: a genuine link whose time has run out
+        └── DownloadLinkRevokedError 410: a genuine link taken back (or its creator's token)
 """
 
 from __future__ import annotations
@@ -32,3 +33,10 @@ class DownloadLinkExpiredError(DownloadLinkError):
 
     http_status = 410
     title = "Download link expired"
+
+
+class DownloadLinkRevokedError(DownloadLinkError):
+    """A genuine link that was withdrawn, directly or by revoking the token that made it."""
+
+    http_status = 410
+    title = "Download link withdrawn"

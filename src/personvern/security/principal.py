@@ -21,6 +21,8 @@ class Principal:
     via: Via
     #: A human-friendly name for logs and the audit trail (token name, person's name).
     display_name: str = ""
+    #: The API token the call was made with; what it hands out dies with it.
+    token_id: int | None = None
 
     def can(self, permission: Permission) -> bool:
         """Whether this principal's role grants ``permission``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,7 +28,8 @@ TOKEN_PREFIX = "pv_"  # noqa: S105 - a public marker that makes leaked tokens re
 #: Characters of the token kept in clear: "pv_" plus 8 of the random part (48 bits).
 DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 #: Writing last_used_at on every request would turn each read into a write; a minute's
-#: precision is enough to see which tokens are still in use.
+#: precision is enough to see which tokens are still in use, and it is written at most
+#: once a minute per token and process.
 LAST_USED_PRECISION = timedelta(minutes=1)
 MAX_NAME_LENGTH = 200
 
@@ -164,8 +166,29 @@ def authenticate_token(session: Session, token: str, now: datetime | None = None
     except ValueError:
         # A role removed from the code while tokens for it remain: refuse, do not guess.
         raise AuthError(f"API token {match.prefix}… has an unknown role '{match.role}'") from None
-    if match.last_used_at is None or now - match.last_used_at >= LAST_USED_PRECISION:
-        repository.mark_used(match, now)
+    if _due_for_marking(match.id, match.last_used_at, now):
+        repository.mark_used(match, now, not_since=now - LAST_USED_PRECISION)
     return Principal(
-        subject=f"api-token:{match.id}", role=role, via="api_token", display_name=match.name
+        subject=f"api-token:{match.id}",
+        role=role,
+        via="api_token",
+        display_name=match.name,
+        token_id=match.id,
     )
+
+
+# Token ids this process recorded a use of, and when: concurrent calls with one token
+# in the same minute then write once between them, not once each.
+_marked: dict[int, datetime] = {}
+_marked_lock = threading.Lock()
+
+
+def _due_for_marking(token_id: int, last_used_at: datetime | None, now: datetime) -> bool:
+    if last_used_at is not None and now - last_used_at < LAST_USED_PRECISION:
+        return False
+    with _marked_lock:
+        seen = _marked.get(token_id)
+        if seen is not None and now - seen < LAST_USED_PRECISION:
+            return False
+        _marked[token_id] = now
+    return True

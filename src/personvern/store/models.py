@@ -20,6 +20,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "DataSubjectRequest",
+    "DownloadLink",
     "IntakeAttempt",
     "RateLimitKey",
     "RequestArtifact",
@@ -92,6 +93,11 @@ class DataSubjectRequest(Base):
     #: What was found, sent, erased and kept, with hashes of delivered files.
     receipt: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     attempts: Mapped[int] = mapped_column(default=0)
+    #: Who asked for the request to be run (recorded as the actor of the run's steps).
+    run_requested_by: Mapped[str | None] = mapped_column(sa.String(200))
+    #: A second person's approval of the plan (four eyes), and who gave it.
+    approved_by: Mapped[str | None] = mapped_column(sa.String(200))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -142,6 +148,32 @@ class RequestArtifact(Base):
     #: Relative to the request's folder under PERSONVERN_HOME/requests/.
     path: Mapped[str] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the file was deleted because the answer's retention ended (the hash stays).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DownloadLink(Base):
+    """A signed link handed out for one file of a request: who made it, until when.
+
+    The link's token carries this row's id; a download is allowed only while the row
+    is neither expired nor revoked and the API token that created it still works, so
+    revoking a token also takes back the links its holder handed out.
+    """
+
+    __tablename__ = "download_links"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    request_id: Mapped[str] = mapped_column(sa.ForeignKey("data_subject_requests.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: The principal that created the link (``api-token:3``, ``cli:kari``, ...).
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    #: The API token it was created with, if any: the link dies with the token.
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    downloads: Mapped[int] = mapped_column(default=0)
+    last_downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SubjectFlag(Base):

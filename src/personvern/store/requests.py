@@ -219,6 +219,7 @@ class RequestRepository:
         artifact.size = size
         artifact.path = path
         artifact.created_at = utcnow()
+        artifact.deleted_at = None
         self.session.flush()
         return artifact
 

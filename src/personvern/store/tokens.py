@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from personvern.store.errors import RecordNotFoundError
 from personvern.store.models import ApiToken
@@ -58,10 +59,24 @@ class ApiTokenRepository:
         """Every token, revoked ones included, oldest first."""
         return self.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)).all()
 
-    def mark_used(self, token: ApiToken, at: datetime) -> None:
-        """Record that ``token`` was used at ``at``."""
-        token.last_used_at = at
-        self.session.flush()
+    def mark_used(
+        self, token: ApiToken, at: datetime, *, not_since: datetime | None = None
+    ) -> None:
+        """Record that ``token`` was used at ``at``, unless a use after ``not_since`` is known.
+
+        One conditional UPDATE: another process that recorded a use a moment ago wins,
+        and nothing is read first.
+        """
+        query = sa.update(ApiToken).where(ApiToken.id == token.id)
+        if not_since is not None:
+            query = query.where(
+                sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < not_since)
+            )
+        self.session.execute(
+            query.values(last_used_at=at).execution_options(synchronize_session=False)
+        )
+        # Reflect it on the object without making it dirty (no second UPDATE on flush).
+        set_committed_value(token, "last_used_at", at)
 
     def revoke(self, token: ApiToken, at: datetime) -> None:
         """Revoke ``token`` from ``at`` on; revoking twice keeps the first time."""

@@ -68,7 +68,25 @@ def test_an_invalid_data_map_leaves_the_server_up_and_says_why(
     assert 503 == notice.status_code
     assert "application/problem+json" == notice.headers["content-type"]
     assert notice.json()["title"] == "Data map unavailable"
-    assert notice.json()["detail"].startswith(f"the data map did not load: {broken}:")
+    # The public is told an incident id, never the server's files; /healthz says why.
+    assert str(broken) not in notice.text
+    assert f"incident {notice.json()['incident']}" in notice.json()["detail"]
+
+
+def test_staff_are_told_why_the_data_map_is_unavailable(settings: Settings, tmp_path: Path) -> None:
+    from personvern.domain.roles import Role
+    from personvern.security.tokens import issue_token
+    from personvern.store.db import session_scope
+
+    broken = tmp_path / "personvern.yaml"
+    broken.write_text("organization:\n  name: Acme\n  colour: blue\n", encoding="utf-8")
+    app = create_app(settings, broken)
+    with TestClient(app) as client:
+        with session_scope(app.state.context.session_factory) as session:
+            token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
+        response = client.get("/api/v1/datamap", headers={"Authorization": f"Bearer {token}"})
+    assert 503 == response.status_code
+    assert response.json()["detail"].startswith(f"the data map did not load: {broken}:")
 
 
 def test_a_missing_data_map_is_reported_too(settings: Settings, tmp_path: Path) -> None:

@@ -177,6 +177,16 @@ def test_access_then_erasure_as_a_new_user_would(
     assert invoices is not None
     if invoices["keep"]:
         assert "bokføringsloven § 13" == invoices["keep_reason"]
+    # Four eyes: whoever verified the subject cannot also run the erasure alone.
+    refused = client.post(f"/api/v1/requests/{erasure_id}/run")
+    assert (409, "Approval needed") == (refused.status_code, refused.json()["title"])
+    assert 403 == client.post(f"/api/v1/requests/{erasure_id}/approve").status_code
+    with session_scope(client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+        second = issue_token(session, name="second dpo", role=Role.PRIVACY_OFFICER).token
+    approved = client.post(
+        f"/api/v1/requests/{erasure_id}/approve", headers={"Authorization": f"Bearer {second}"}
+    )
+    assert 200 == approved.status_code, approved.text
     assert 202 == client.post(f"/api/v1/requests/{erasure_id}/run").status_code
     finished = _wait(client, erasure_id)
     assert finished["state"] in ("completed", "partially_completed"), finished

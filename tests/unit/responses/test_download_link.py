@@ -17,15 +17,17 @@ EXPIRES = NOW + timedelta(days=7)
 
 
 def test_a_signed_link_verifies_to_its_request_and_file() -> None:
-    token = sign(SECRET, "req_Q2xh9vY3pT", "export.zip", EXPIRES)
-    assert ("req_Q2xh9vY3pT", "export.zip") == verify(SECRET, token, NOW)
+    token = sign(SECRET, "lnk1", "req_Q2xh9vY3pT", "export.zip", EXPIRES)
+    assert ("lnk1", "req_Q2xh9vY3pT", "export.zip") == verify(SECRET, token, NOW)
     # The token goes in a URL path segment: base64url and one dot only.
     assert token.replace("-", "").replace("_", "").replace(".", "").isalnum()
 
 
 def test_a_link_expires() -> None:
-    token = sign(SECRET, "req_Q2xh9vY3pT", "export.zip", EXPIRES)
-    assert ("req_Q2xh9vY3pT", "export.zip") == verify(SECRET, token, EXPIRES - timedelta(seconds=1))
+    token = sign(SECRET, "lnk1", "req_Q2xh9vY3pT", "export.zip", EXPIRES)
+    assert ("lnk1", "req_Q2xh9vY3pT", "export.zip") == verify(
+        SECRET, token, EXPIRES - timedelta(seconds=1)
+    )
     with pytest.raises(DownloadLinkExpiredError) as raised:
         verify(SECRET, token, EXPIRES)
     assert 410 == raised.value.http_status
@@ -33,22 +35,26 @@ def test_a_link_expires() -> None:
 
 def _forge(token: str, **changes: object) -> str:
     body, signature = token.split(".")
-    request_id, name, expires = json.loads(base64.urlsafe_b64decode(body + "=="))
-    values = {"request_id": request_id, "name": name, "expires": expires, **changes}
-    payload = json.dumps([values["request_id"], values["name"], values["expires"]]).encode()
+    link_id, request_id, name, expires = json.loads(base64.urlsafe_b64decode(body + "=="))
+    values = {"link_id": link_id, "request_id": request_id, "name": name, "expires": expires}
+    values |= changes
+    payload = json.dumps(
+        [values["link_id"], values["request_id"], values["name"], values["expires"]]
+    ).encode()
     return base64.urlsafe_b64encode(payload).rstrip(b"=").decode() + "." + signature
 
 
 @pytest.mark.parametrize(
     "change",
     [
+        {"link_id": "lnk2"},
         {"request_id": "req_SOMEONEELSE"},
         {"name": "access-report.pdf"},
         {"expires": int((EXPIRES + timedelta(days=365)).timestamp())},
     ],
 )
 def test_a_changed_payload_is_refused(change: dict[str, object]) -> None:
-    token = sign(SECRET, "req_Q2xh9vY3pT", "export.zip", EXPIRES)
+    token = sign(SECRET, "lnk1", "req_Q2xh9vY3pT", "export.zip", EXPIRES)
     with pytest.raises(DownloadLinkError) as raised:
         verify(SECRET, _forge(token, **change), NOW)
     assert 403 == raised.value.http_status
@@ -75,10 +81,10 @@ def test_malformed_tokens_are_refused(token: str) -> None:
 
 
 def test_a_link_signed_with_another_key_or_a_changed_signature_is_refused() -> None:
-    token = sign("another-secret", "req_Q2xh9vY3pT", "export.zip", EXPIRES)
+    token = sign("another-secret", "lnk1", "req_Q2xh9vY3pT", "export.zip", EXPIRES)
     with pytest.raises(DownloadLinkError):
         verify(SECRET, token, NOW)
-    genuine = sign(SECRET, "req_Q2xh9vY3pT", "export.zip", EXPIRES)
+    genuine = sign(SECRET, "lnk1", "req_Q2xh9vY3pT", "export.zip", EXPIRES)
     flipped = genuine[:-1] + ("A" if genuine[-1] != "A" else "B")
     with pytest.raises(DownloadLinkError):
         verify(SECRET, flipped, NOW)
@@ -86,4 +92,4 @@ def test_a_link_signed_with_another_key_or_a_changed_signature_is_refused() -> N
 
 def test_an_expiry_without_time_zone_is_refused() -> None:
     with pytest.raises(DownloadLinkError, match="time zone"):
-        sign(SECRET, "req_Q2xh9vY3pT", "export.zip", datetime(2025, 3, 11, 12, 0))
+        sign(SECRET, "lnk1", "req_Q2xh9vY3pT", "export.zip", datetime(2025, 3, 11, 12, 0))

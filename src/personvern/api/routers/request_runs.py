@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -13,6 +13,7 @@ from personvern.api.deps import ContextDep, DataMapDep, require
 from personvern.domain.roles import Permission
 from personvern.engine.runner import RequestEngine
 from personvern.jobs.queue import JobQueue
+from personvern.security.principal import Principal
 
 router = APIRouter(tags=["requests"])
 
@@ -90,53 +91,112 @@ def get_plan(request_id: str, context: ContextDep, _datamap: DataMapDep) -> dict
     return request_engine(context).dry_run(request_id).to_json()
 
 
-@router.post(
-    "/requests/{request_id}/run",
-    status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[Depends(require(Permission.REQUESTS_WRITE))],
-)
-def run_request(request_id: str, context: ContextDep, _datamap: DataMapDep) -> RunAccepted:
-    """Queue a run of a verified request; poll `GET /requests/{id}` for its state."""
+@router.post("/requests/{request_id}/run", status_code=status.HTTP_202_ACCEPTED)
+def run_request(
+    request_id: str,
+    context: ContextDep,
+    _datamap: DataMapDep,
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
+) -> RunAccepted:
+    """Queue a run of a verified request; poll `GET /requests/{id}` for its state.
+
+    An erasure that needs a second person's approval (four eyes) is refused with 409
+    until someone other than whoever filed or verified it has approved its plan.
+    """
     from personvern.domain.requests.lifecycle import RequestState, check_transition
+    from personvern.intake.approval import check_may_run
     from personvern.store.db import session_scope
     from personvern.store.requests import RequestRepository
 
     with session_scope(context.session_factory) as session:
-        request = RequestRepository(session).get(request_id)
+        repository = RequestRepository(session)
+        request = repository.get(request_id)
         state = RequestState(request.state)
         if not state.is_runnable:
             check_transition(state, RequestState.IN_PROGRESS)
+        check_may_run(request, context.settings)
+        request.run_requested_by = principal.subject
+        repository.add_event(request, "run requested", principal.subject)
     job = job_queue(context).submit_run(request_id)
     return RunAccepted(request_id=request_id, job=job, request=f"/api/v1/requests/{request_id}")
 
 
-@router.get(
-    "/requests/{request_id}/downloads",
-    dependencies=[Depends(require(Permission.REQUESTS_READ))],
-)
+@router.post("/requests/{request_id}/approve")
+def approve_request(
+    request_id: str,
+    context: ContextDep,
+    _datamap: DataMapDep,
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
+) -> dict[str, Any]:
+    """Approve the erasure plan as it is now (four eyes); returns the plan approved.
+
+    The plan is computed afresh, shown back, and stored: the run executes exactly it.
+    Whoever filed or verified the request cannot approve it.
+    """
+    from personvern.intake.approval import approve
+    from personvern.store.db import session_scope
+
+    plan = request_engine(context).dry_run(request_id).to_json()
+    with session_scope(context.session_factory) as session:
+        approve(
+            session,
+            context.settings,
+            request_id,
+            plan,
+            approver=principal.subject,
+            now=datetime.now(UTC),
+        )
+    return plan
+
+
+@router.get("/requests/{request_id}/downloads")
 def get_downloads(
     request_id: str,
     context: ContextDep,
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_READ))],
     days: Annotated[int, Query(ge=1, le=30, description="how long the links work")] = 7,
 ) -> list[DownloadLink]:
-    """Signed links to the request's files, to send to the subject; they expire."""
-    from personvern.responses.download_link import sign
-    from personvern.store.db import session_scope
-    from personvern.store.requests import RequestRepository
+    """New signed links to the request's files, to send to the subject; they expire.
 
-    secret = context.settings.secret()
-    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+    Each call issues new links, recorded with the caller: they stop working when they
+    expire, when they are withdrawn, or when the caller's token is revoked.
+    """
+    from personvern.responses.handover import issue_links
+    from personvern.store.db import session_scope
+
     with session_scope(context.session_factory) as session:
-        repo = RequestRepository(session)
-        repo.get(request_id)
-        return [
-            DownloadLink(
-                name=artifact.name,
-                media_type=artifact.media_type,
-                sha256=artifact.sha256,
-                size=artifact.size,
-                url=f"/api/v1/downloads/{sign(secret, request_id, artifact.name, expires_at)}",
-                expires_at=expires_at,
-            )
-            for artifact in repo.artifacts(request_id)
-        ]
+        issued = issue_links(
+            session,
+            context.settings.secret(),
+            request_id,
+            created_by=principal.subject,
+            token_id=principal.token_id,
+            now=datetime.now(UTC),
+            days=days,
+        )
+    return [
+        DownloadLink(
+            name=link.name,
+            media_type=link.media_type,
+            sha256=link.sha256,
+            size=link.size,
+            url=link.path,
+            expires_at=link.expires_at,
+        )
+        for link in issued
+    ]
+
+
+@router.post("/requests/{request_id}/downloads/withdraw")
+def withdraw_downloads(
+    request_id: str,
+    context: ContextDep,
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
+) -> dict[str, int]:
+    """Withdraw every link to the request's files that still works."""
+    from personvern.responses.handover import revoke_links
+    from personvern.store.db import session_scope
+
+    with session_scope(context.session_factory) as session:
+        count = revoke_links(session, request_id, actor=principal.subject, now=datetime.now(UTC))
+    return {"withdrawn": count}

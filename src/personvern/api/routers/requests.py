@@ -23,6 +23,7 @@ from personvern.api.deps import (
     SessionDep,
     SettingsDep,
     bearer_scheme,
+    remember_principal,
     require,
 )
 from personvern.api.problems import problem
@@ -308,6 +309,7 @@ class RequestDetailOut(BaseModel):
 
 
 def get_staff(
+    request: Request,
     context: ContextDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
@@ -319,6 +321,7 @@ def get_staff(
     # silently file as an anonymous subject.
     principal = authenticate(credentials.credentials, session, context.authenticators)
     principal.require(Permission.REQUESTS_WRITE)
+    remember_principal(request, principal)
     return principal
 
 

@@ -1,0 +1,211 @@
+"""Handing the answer over: issuing download links, taking them back, serving a download.
+
+Every link is a DownloadLink row (who made it, with which API token, until when) plus
+a signed token naming that row (personvern.responses.download_link). A download is
+served only while the signature holds, the row is neither expired nor revoked, the
+token that created it still works, and the file is still kept; each download is
+counted and written into the request's history. So the history says who handed out
+what, and revoking a member of staff's token also takes back the links they gave out.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from personvern.responses.download_link import sign, verify
+from personvern.responses.errors import (
+    DownloadLinkError,
+    DownloadLinkExpiredError,
+    DownloadLinkRevokedError,
+)
+from personvern.store.models import ApiToken, DownloadLink, RequestArtifact
+from personvern.store.requests import RequestRepository
+
+log = logging.getLogger(__name__)
+
+#: How long links work unless the caller says otherwise, and at most.
+DEFAULT_LINK_DAYS = 7
+MAX_LINK_DAYS = 30
+#: Where the API serves a link's token.
+DOWNLOAD_PATH = "/api/v1/downloads/"
+# Request ids are random URL-safe strings; anything else never names a folder.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class DownloadNotFoundError(DownloadLinkError):
+    """The link is genuine but names a file the request does not have."""
+
+    http_status = 404
+    title = "File not found"
+
+
+class DownloadGoneError(DownloadLinkError):
+    """The link is genuine but the file is no longer kept."""
+
+    http_status = 410
+    title = "File no longer available"
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A file of the request and the link the subject downloads it with."""
+
+    link_id: str
+    name: str
+    media_type: str
+    sha256: str
+    size: int
+    #: The path and token (``/api/v1/downloads/<token>``); prefix the public base URL.
+    path: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file to stream to the subject."""
+
+    path: Path
+    name: str
+    media_type: str
+
+
+def issue_links(
+    session: Session,
+    secret: str,
+    request_id: str,
+    *,
+    created_by: str,
+    token_id: int | None,
+    now: datetime,
+    days: int = DEFAULT_LINK_DAYS,
+) -> list[IssuedLink]:
+    """A new link for every file the request delivered, recorded with who asked for it."""
+    repository = RequestRepository(session)
+    request = repository.get(request_id)
+    expires_at = now.replace(microsecond=0) + timedelta(days=min(max(days, 1), MAX_LINK_DAYS))
+    issued: list[IssuedLink] = []
+    for artifact in repository.artifacts(request_id):
+        if artifact.deleted_at is not None:
+            continue
+        row = DownloadLink(
+            id=secrets.token_hex(16),
+            request_id=request_id,
+            name=artifact.name,
+            created_by=created_by,
+            token_id=token_id,
+            created_at=now,
+            expires_at=expires_at,
+            downloads=0,
+        )
+        session.add(row)
+        token = sign(secret, row.id, request_id, artifact.name, expires_at)
+        issued.append(
+            IssuedLink(
+                link_id=row.id,
+                name=artifact.name,
+                media_type=artifact.media_type,
+                sha256=artifact.sha256,
+                size=artifact.size,
+                path=f"{DOWNLOAD_PATH}{token}",
+                expires_at=expires_at,
+            )
+        )
+    if issued:
+        session.flush()
+        repository.add_event(
+            request,
+            f"{len(issued)} download link{'s' if len(issued) != 1 else ''} issued, valid until "
+            f"{expires_at.date().isoformat()}",
+            created_by,
+            now,
+        )
+    return issued
+
+
+def revoke_links(session: Session, request_id: str, *, actor: str, now: datetime) -> int:
+    """Take back every link of the request that still works; returns how many."""
+    repository = RequestRepository(session)
+    request = repository.get(request_id)
+    result = session.execute(
+        sa.update(DownloadLink)
+        .where(
+            DownloadLink.request_id == request_id,
+            DownloadLink.revoked_at.is_(None),
+            DownloadLink.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0))
+    repository.add_event(request, f"{count} download link(s) withdrawn", actor, now)
+    return count
+
+
+def open_download(session: Session, secret: str, token: str, home: Path, now: datetime) -> Download:
+    """The file a link grants, after every check; the download is counted and recorded."""
+    target = verify(secret, token, now)
+    if not _REQUEST_ID.fullmatch(target.request_id):
+        raise DownloadNotFoundError("this link names no request")
+    link = session.get(DownloadLink, target.link_id)
+    if link is None or (link.request_id, link.name) != (target.request_id, target.name):
+        # Signed by us but without its row: made before links were recorded, or forged
+        # with a stolen key. Either way it grants nothing.
+        raise DownloadLinkError("this download link is not valid", hint="ask us for a new link")
+    if link.revoked_at is not None or _creator_token_withdrawn(session, link, now):
+        raise DownloadLinkRevokedError(
+            "this download link has been withdrawn", hint="ask us for a new link"
+        )
+    if now >= link.expires_at:
+        raise DownloadLinkExpiredError(
+            "this download link has expired", hint="ask us for a new link"
+        )
+    artifact = session.scalars(
+        sa.select(RequestArtifact).where(
+            RequestArtifact.request_id == link.request_id, RequestArtifact.name == link.name
+        )
+    ).one_or_none()
+    if artifact is None:
+        raise DownloadNotFoundError(
+            f"request {link.request_id} has no file named {link.name!r}",
+            hint="ask us for a new link",
+        )
+    folder = (home / "requests" / link.request_id).resolve()
+    path = (folder / artifact.path).resolve()
+    if not path.is_relative_to(folder):
+        # A row pointing outside the request's folder is a bug or tampering; never serve it.
+        log.error("artifact %s of request %s points outside its folder", artifact.id, folder.name)
+        raise DownloadNotFoundError(f"request {link.request_id} has no such file")
+    if artifact.deleted_at is not None or not path.is_file():
+        raise DownloadGoneError(
+            f"the file {artifact.name!r} of request {link.request_id} is no longer kept",
+            hint="ask us to send the answer again",
+        )
+    session.execute(
+        sa.update(DownloadLink)
+        .where(DownloadLink.id == link.id)
+        .values(downloads=DownloadLink.downloads + 1, last_downloaded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    repository = RequestRepository(session)
+    repository.add_event(
+        repository.get(link.request_id),
+        f"{link.name} downloaded through a link issued by {link.created_by}",
+        "subject",
+        now,
+    )
+    return Download(path=path, name=artifact.name, media_type=artifact.media_type)
+
+
+def _creator_token_withdrawn(session: Session, link: DownloadLink, now: datetime) -> bool:
+    if link.token_id is None:
+        return False
+    token = session.get(ApiToken, link.token_id)
+    return token is None or not token.is_active(now)

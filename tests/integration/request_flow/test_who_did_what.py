@@ -1,0 +1,174 @@
+"""Who did what: runs are recorded as their requester, links as their creator, and four eyes.
+
+Before, runs were recorded as done by ``engine``, nothing recorded who created a
+download link, a link outlived the revocation of the token that created it, and one
+agent could verify a requester and run an erasure alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from personvern.api.app import create_app
+from personvern.domain.roles import Role
+from personvern.security.tokens import issue_token, revoke_token
+from personvern.settings import Settings
+from personvern.store.db import session_scope
+from tests.conftest import EXAMPLE_DATAMAP
+from tests.support.company import Company, _company
+
+FINAL = {"completed", "partially_completed", "rejected", "needs_review", "waiting_for_system"}
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Company]:
+    """The demo company in SQLite (the rules here concern personvern's own store)."""
+    home = tmp_path_factory.mktemp("company")
+    with _company("sqlite", f"sqlite:///{home / 'company.sqlite'}", home) as seeded:
+        yield seeded
+
+
+class Staff:
+    """The app, and two members of staff with tokens of their own."""
+
+    def __init__(self, client: TestClient, agent: tuple[int, str], dpo: tuple[int, str]) -> None:
+        self.client = client
+        self.agent_id, agent_token = agent
+        self.dpo_id, dpo_token = dpo
+        self.agent = {"Authorization": f"Bearer {agent_token}"}
+        self.dpo = {"Authorization": f"Bearer {dpo_token}"}
+
+    def file(self, request_type: str, email: str) -> str:
+        """A request the agent files after checking the subject's identity in person."""
+        filed = self.client.post(
+            "/api/v1/requests",
+            headers=self.agent,
+            json={
+                "type": request_type,
+                "identities": [{"kind": "email", "value": email}],
+                "verification_method": "staff_in_person",
+                "verification_note": "passport checked at the Oslo office",
+            },
+        )
+        assert 201 == filed.status_code, filed.text
+        request_id: str = filed.json()["id"]
+        return request_id
+
+    def wait(self, request_id: str) -> dict[str, Any]:
+        """The request once its run has ended."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            body: dict[str, Any] = self.client.get(
+                f"/api/v1/requests/{request_id}", headers=self.dpo
+            ).json()
+            if body["state"] in FINAL:
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"request {request_id} did not finish")
+
+
+@pytest.fixture
+def staff(company: Company, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Staff]:
+    """The app on a fresh store, with an agent's and a privacy officer's token."""
+    for name, value in company.environ.items():
+        monkeypatch.setenv(name, value)
+    app = create_app(Settings(home=tmp_path / "home"), EXAMPLE_DATAMAP)
+    with TestClient(app) as client:
+        with session_scope(app.state.context.session_factory) as session:
+            agent = issue_token(session, name="agent", role=Role.AGENT)
+            dpo = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER)
+        yield Staff(client, (agent.info.id, agent.token), (dpo.info.id, dpo.token))
+
+
+def events(staff: Staff, request_id: str) -> list[tuple[str, str]]:
+    """(message, actor) of each step of the request's history."""
+    body = staff.client.get(f"/api/v1/requests/{request_id}", headers=staff.dpo).json()
+    return [(e["message"], e["actor"]) for e in body["events"]]
+
+
+def test_an_erasure_verified_by_staff_needs_someone_else_to_approve_it(
+    staff: Staff, company: Company
+) -> None:
+    email = str(company.customers()[0].email)
+    request_id = staff.file("erasure", email)
+    agent = f"api-token:{staff.agent_id}"
+    dpo = f"api-token:{staff.dpo_id}"
+
+    refused = staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.agent)
+    assert (409, "Approval needed") == (refused.status_code, refused.json()["title"])
+    own = staff.client.post(f"/api/v1/requests/{request_id}/approve", headers=staff.agent)
+    assert (403, f"{agent} filed or verified this request and cannot also approve its erasure") == (
+        own.status_code,
+        own.json()["detail"],
+    )
+
+    approved = staff.client.post(f"/api/v1/requests/{request_id}/approve", headers=staff.dpo)
+    assert 200 == approved.status_code, approved.text
+    planned = {d["system"] + "." + d["dataset"]: d["delete"] for d in approved.json()["datasets"]}
+    assert (
+        202
+        == staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.agent).status_code
+    )
+    finished = staff.wait(request_id)
+    assert finished["state"] in ("completed", "partially_completed")
+    # The run executed exactly the plan that was approved.
+    done = {d["system"] + "." + d["dataset"]: d["delete"] for d in finished["plan"]["datasets"]}
+    assert planned == done
+
+    history = events(staff, request_id)
+    actors = {message.split(":")[0]: actor for message, actor in history}
+    assert (dpo, agent, agent) == (
+        actors["erasure plan approved"],
+        actors["run requested"],
+        actors["run started"],
+    )
+    assert "engine" not in {actor for _, actor in history}
+
+
+def test_links_record_their_creator_and_die_with_the_creators_token(
+    staff: Staff, company: Company
+) -> None:
+    email = str(company.customers()[1].email)
+    request_id = staff.file("access", email)
+    assert (
+        202
+        == staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.agent).status_code
+    )
+    assert staff.wait(request_id)["state"] in ("completed", "partially_completed")
+
+    agents = staff.client.get(f"/api/v1/requests/{request_id}/downloads", headers=staff.agent)
+    dpos = staff.client.get(f"/api/v1/requests/{request_id}/downloads", headers=staff.dpo)
+    agent_link = next(link["url"] for link in agents.json() if link["name"] == "export.zip")
+    dpo_link = next(link["url"] for link in dpos.json() if link["name"] == "export.zip")
+    assert 200 == staff.client.get(agent_link).status_code
+
+    history = events(staff, request_id)
+    issued = [actor for message, actor in history if "download links issued" in message]
+    assert [f"api-token:{staff.agent_id}", f"api-token:{staff.dpo_id}"] == issued
+    assert (
+        f"export.zip downloaded through a link issued by api-token:{staff.agent_id}",
+        "subject",
+    ) in history
+
+    # The agent leaves: revoking their token takes back the links they handed out.
+    with session_scope(staff.client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+        revoke_token(session, staff.agent_id)
+    gone = staff.client.get(agent_link)
+    assert (410, "this download link has been withdrawn") == (
+        gone.status_code,
+        gone.json()["detail"],
+    )
+    assert 200 == staff.client.get(dpo_link).status_code
+
+    withdrawn = staff.client.post(
+        f"/api/v1/requests/{request_id}/downloads/withdraw", headers=staff.dpo
+    )
+    # Every link issued is withdrawn (the agent's had died with their token already).
+    assert {"withdrawn": len(agents.json()) + len(dpos.json())} == withdrawn.json()
+    assert 410 == staff.client.get(dpo_link).status_code
