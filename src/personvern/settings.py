@@ -73,6 +73,18 @@ class Settings(BaseSettings):
         description="which erasures a second person must approve before they run: those "
         "whose identity staff verified (default), all, or none",
     )
+    answer_retention_days: int = Field(
+        30,
+        ge=1,
+        description="days the files of a closed request's answer are kept once no link to "
+        "them works; the receipt keeps their hashes",
+    )
+    unverified_retention_days: int = Field(
+        30, ge=1, description="days a request whose identity was never verified is kept"
+    )
+    housekeeping_interval_seconds: int = Field(
+        3600, ge=0, description="how often the server deletes what it no longer needs; 0: never"
+    )
     max_body_bytes: int = Field(
         64 * 1024, ge=1024, description="largest request body the API reads, in bytes"
     )

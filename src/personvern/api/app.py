@@ -30,6 +30,7 @@ from personvern.api.routers import (
 from personvern.data_home import ensure_home
 from personvern.datamap.loader import load_datamap, resolve_datamap_path
 from personvern.errors import PersonvernError
+from personvern.jobs.periodic import Periodic
 from personvern.security.auth import ApiTokenAuthenticator, Authenticator
 from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory
@@ -117,9 +118,29 @@ def _load_datamap(context: AppContext, explicit: Path | None) -> None:
         context.datamap_error = exc
 
 
+def _housekeeper(context: AppContext) -> Periodic | None:
+    """Start deleting what personvern no longer needs, every interval (None: switched off)."""
+    interval = context.settings.housekeeping_interval_seconds
+    if not interval:
+        return None
+
+    def sweep_once() -> None:
+        from personvern.housekeeping import sweep
+        from personvern.store.base import utcnow
+        from personvern.store.db import session_scope
+
+        with session_scope(context.session_factory) as session:
+            sweep(session, context.settings, utcnow())
+
+    periodic = Periodic("personvern-housekeeping", interval, sweep_once)
+    periodic.start()
+    return periodic
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     context: AppContext = app.state.context
+    housekeeper: Periodic | None = None
     try:
         if context.settings.should_auto_migrate:
             # Migrations block; keep the event loop free while they run.
@@ -132,8 +153,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         else:
             if resumed:
                 log.info("resumed %d unfinished request run(s)", resumed)
+        housekeeper = _housekeeper(context)
         yield
     finally:
+        if housekeeper is not None:
+            housekeeper.stop()
         if context.jobs is not None:
             context.jobs.shutdown()
         context.connectors.close()

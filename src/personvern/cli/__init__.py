@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from personvern.cli import check, demo, documents, requests, serve, store, worker
+from personvern.cli import check, demo, documents, housekeeping, requests, serve, store, worker
 from personvern.cli.output import fail
 from personvern.errors import PersonvernError
 
@@ -49,7 +49,7 @@ def _read_home_environment() -> None:
     apply_environment_file(home_from_environment(), os.environ)
 
 
-for module in (check, documents, store, serve, demo, requests, worker):
+for module in (check, documents, store, serve, demo, requests, worker, housekeeping):
     module.register(app)
 
 

@@ -200,6 +200,7 @@ def demo(
         console.print(f"  {name}={shown}", markup=False)
 
     if no_serve or mailbox_secret is None:
+        _write_cli_environment(settings.home, environment)
         console.print(
             "E-mail is reached through the demo mailbox, which only a serving demo runs.",
             markup=False,
@@ -210,6 +211,7 @@ def demo(
         outbox = _start_outbox(settings, smtp_port, running)
         if outbox is not None:
             settings = load_settings(**overrides)
+        _write_cli_environment(settings.home, {**environment, **_smtp_environment(outbox)})
         _serve(
             settings,
             datamap_path,
@@ -219,7 +221,41 @@ def demo(
             listen_port,
             outbox=outbox,
             example_email=_example_email(targets),
+            targets=targets,
         )
+
+
+#: The first line of a personvern.env the demo wrote; one without it is the operator's.
+DEMO_ENVIRONMENT_HEADER = "Written by `personvern demo` for this home."
+
+
+def _smtp_environment(outbox: OutboxServer | None) -> dict[str, str]:
+    return outbox.environment() if outbox is not None else {}
+
+
+def _write_cli_environment(home: Path, values: dict[str, str]) -> None:
+    """Save what the command line needs to reach the demo in <home>/personvern.env."""
+    from personvern.data_home import ENVIRONMENT_FILE, write_environment_file
+
+    path = home.expanduser() / ENVIRONMENT_FILE
+    if path.exists() and DEMO_ENVIRONMENT_HEADER not in path.read_text(encoding="utf-8"):
+        console.print(
+            f"{path} was not written by the demo and is left as it is; the command line "
+            "may not reach the demo's systems",
+            markup=False,
+        )
+        return
+    header = (
+        f"{DEMO_ENVIRONMENT_HEADER}\n"
+        "The command line (personvern request ..., token ..., notice ...) reads these when\n"
+        "they are not set in the environment. The mailbox and mail server settings work\n"
+        "while `personvern demo` serves; it writes this file anew each time it starts."
+    )
+    written = write_environment_file(home, values, header)
+    console.print(
+        f"The command line finds these settings in {written} (no exports needed).",
+        markup=False,
+    )
 
 
 @contextmanager
@@ -305,6 +341,7 @@ def _serve(
     *,
     outbox: OutboxServer | None = None,
     example_email: str | None = None,
+    targets: DemoTargets | None = None,
 ) -> None:
     import uvicorn
 
@@ -323,6 +360,7 @@ def _serve(
         mailbox_path,
         mailbox_secret,
         outbox=outbox.outbox if outbox is not None else None,
+        targets=targets,
     )
     _print_next_steps(host, port, issued.token)
     if outbox is not None:
@@ -353,11 +391,13 @@ def demo_app(
     mailbox_secret: str,
     *,
     outbox: Outbox | None = None,
+    targets: DemoTargets | None = None,
 ) -> tuple[FastAPI, Mailbox]:
-    """personvern's app with the demo mailbox (and outbox, if given) beside the API."""
+    """personvern's app with the demo mailbox (and outbox, customers, if given) beside the API."""
     from personvern.api.app import create_app
     from personvern.demo.mailbox import Mailbox
     from personvern.demo.outbox import outbox_router
+    from personvern.demo.subjects import subjects_router
 
     app = create_app(settings, datamap_path=datamap_path)
     mailbox = Mailbox(mailbox_path, mailbox_secret)
@@ -366,6 +406,8 @@ def demo_app(
     if outbox is not None:
         # No token either: the outbox answers loopback callers only (see its module).
         app.include_router(outbox_router(outbox))
+    if targets is not None:
+        app.include_router(subjects_router(targets))
     return app, mailbox
 
 

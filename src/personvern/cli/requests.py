@@ -224,6 +224,40 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
     console.print(history)
 
 
+@request_app.command("wait")
+def request_wait(
+    request_id: str = typer.Argument(..., help="the request's id"),
+    timeout: float = typer.Option(120, "--timeout", min=1, help="give up after this many seconds"),
+) -> None:
+    """Wait until a queued or running request stops; exit 0 if it completed, else 1.
+
+    For scripts: a run started through the API goes on in the background, and this
+    returns when it has ended, or stopped to wait for a system or a review.
+    """
+    import time
+
+    from personvern.domain.requests.lifecycle import RequestState
+    from personvern.intake import views
+
+    busy = {RequestState.VERIFIED, RequestState.IN_PROGRESS}
+    deadline = time.monotonic() + timeout
+    with _handled():
+        settings = _settings()
+        with _session(settings) as session:
+            while True:
+                state = RequestState(views.request_view(session, request_id).request.state)
+                # End the read at once: on SQLite an open transaction holds the lock the
+                # run needs to write its progress.
+                session.rollback()
+                session.expire_all()
+                if state not in busy or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.2)
+    console.print(f"request {request_id}: {state.value}", markup=False)
+    if state is not RequestState.COMPLETED:
+        raise SystemExit(EXIT_PROBLEMS)
+
+
 @request_app.command("verify")
 def request_verify(
     request_id: str = typer.Argument(..., help="the request's id"),

@@ -7,8 +7,9 @@ PERSONVERN_SMTP_HOST/PORT at it. Nothing is relayed: every message is stored as 
 arrival time, the newest MAX_KEPT kept), and the demo serves them to the person at the
 keyboard under ``/demo/outbox``:
 
-    GET /demo/outbox        JSON list, newest first: id, from, to, subject, received_at, body
-    GET /demo/outbox/{id}   one message as plain text
+    GET /demo/outbox               JSON list, newest first: id, from, to, subject, received_at, body
+    GET /demo/outbox/{id}          one message as plain text
+    GET /demo/outbox/code?request=ID   the six digits of the newest code for that request
 
 The routes need no API token, but the outbox holds codes that prove who a subject is:
 they answer only clients on loopback that name a loopback host (refusing, too, a web
@@ -57,6 +58,7 @@ DEMO_SENDER = "personvern-demo@localhost"
 DEFAULT_LIMIT = 50
 
 _SUFFIX = ".eml"
+_CODE = re.compile(r"\b(\d{6})\b")
 _PARTIAL = ".partial"
 _ID = re.compile(r"[0-9]{20}-[0-9a-f]{8}")
 # Always the same name in the greeting: otherwise aiosmtpd resolves this machine's
@@ -384,7 +386,7 @@ def _cannot_listen(host: str, port: int | None, exc: Exception) -> OutboxError:
 # -- the HTTP reader ------------------------------------------------------------------------
 
 
-def _loopback_only(request: Request) -> None:
+def loopback_only(request: Request) -> None:
     """Refuse callers not on this machine, and pages that reach loopback under a foreign name."""
     client = request.client.host if request.client else ""
     if not _is_loopback(client):
@@ -425,7 +427,7 @@ def is_loopback_host(host_header: str) -> bool:
 def outbox_router(outbox: Outbox) -> APIRouter:
     """The reader of ``outbox`` under /demo/outbox; mounted in demo mode only."""
     router = APIRouter(
-        prefix=OUTBOX_PREFIX, include_in_schema=False, dependencies=[Depends(_loopback_only)]
+        prefix=OUTBOX_PREFIX, include_in_schema=False, dependencies=[Depends(loopback_only)]
     )
 
     @router.get("")
@@ -434,6 +436,21 @@ def outbox_router(outbox: Outbox) -> APIRouter:
     ) -> list[dict[str, Any]]:
         """The newest messages personvern sent, newest first, with their plain-text bodies."""
         return [message.as_json() for message in outbox.messages(limit)]
+
+    @router.get("/code", response_class=PlainTextResponse)
+    def latest_code(
+        request: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    ) -> PlainTextResponse:
+        """The newest code mailed for a request, alone, so a shell can read it into a variable."""
+        reference = re.compile(rf"(?:Reference|Referanse): {re.escape(request)}\b")
+        for message in outbox.messages():
+            found = _CODE.search(message.body)
+            if found and reference.search(message.body):
+                return PlainTextResponse(found.group(1))
+        raise OutboxMessageNotFoundError(
+            f"no code has been mailed for request {request}",
+            hint="file the request first; the code arrives within a second",
+        )
 
     @router.get("/{message_id}", response_class=PlainTextResponse)
     def read_message(

@@ -157,6 +157,7 @@ def file_request(
         identities=[{"kind": i.kind.value, "value": i.value} for i in parsed],
         subject_key=key,
         language=lang,
+        requested_language=lang if (language or "").strip() else None,
         channel=channel.value,
         created_by=actor,
         deadline=initial_deadline(country, now.date()),

@@ -166,7 +166,7 @@ def authenticate_token(session: Session, token: str, now: datetime | None = None
     except ValueError:
         # A role removed from the code while tokens for it remain: refuse, do not guess.
         raise AuthError(f"API token {match.prefix}… has an unknown role '{match.role}'") from None
-    if _due_for_marking(match.id, match.last_used_at, now):
+    if _due_for_marking((match.id, match.token_hash), match.last_used_at, now):
         repository.mark_used(match, now, not_since=now - LAST_USED_PRECISION)
     return Principal(
         subject=f"api-token:{match.id}",
@@ -179,16 +179,17 @@ def authenticate_token(session: Session, token: str, now: datetime | None = None
 
 # Token ids this process recorded a use of, and when: concurrent calls with one token
 # in the same minute then write once between them, not once each.
-_marked: dict[int, datetime] = {}
+# Keyed by id and hash: ids repeat across stores (a test run, a second installation).
+_marked: dict[tuple[int, str], datetime] = {}
 _marked_lock = threading.Lock()
 
 
-def _due_for_marking(token_id: int, last_used_at: datetime | None, now: datetime) -> bool:
+def _due_for_marking(token: tuple[int, str], last_used_at: datetime | None, now: datetime) -> bool:
     if last_used_at is not None and now - last_used_at < LAST_USED_PRECISION:
         return False
     with _marked_lock:
-        seen = _marked.get(token_id)
-        if seen is not None and now - seen < LAST_USED_PRECISION:
+        seen = _marked.get(token)
+        if seen is not None and abs(now - seen) < LAST_USED_PRECISION:
             return False
-        _marked[token_id] = now
+        _marked[token] = now
     return True

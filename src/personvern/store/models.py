@@ -74,7 +74,11 @@ class DataSubjectRequest(Base):
     deadline: Mapped[date] = mapped_column(sa.Date)
     extended_deadline: Mapped[date | None] = mapped_column(sa.Date)
     extension_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The language personvern writes to the subject in: the one asked for, else the map's
+    #: default until a run finds the subject's own (see ``requested_language``).
     language: Mapped[str] = mapped_column(sa.String(8))
+    #: The language the subject or staff asked for when filing; None if they did not say.
+    requested_language: Mapped[str | None] = mapped_column(sa.String(8))
     #: The subject's normalised identities, [{"kind": ..., "value": ...}].
     identities: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
     #: Keyed hash of the identities, to find open duplicates without reading every row.

@@ -60,6 +60,7 @@ class RequestRepository:
         received_at: datetime | None = None,
         details: dict[str, Any] | None = None,
         linked_request_id: str | None = None,
+        requested_language: str | None = None,
     ) -> DataSubjectRequest:
         """Insert a request in state ``received`` with its first event, and return it."""
         received_at = received_at or utcnow()
@@ -70,6 +71,7 @@ class RequestRepository:
             received_at=received_at,
             deadline=deadline,
             language=language,
+            requested_language=requested_language,
             identities=[dict(i) for i in identities],
             subject_key=subject_key,
             channel=channel,

@@ -70,7 +70,7 @@ class ApiTokenRepository:
         query = sa.update(ApiToken).where(ApiToken.id == token.id)
         if not_since is not None:
             query = query.where(
-                sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < not_since)
+                sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= not_since)
             )
         self.session.execute(
             query.values(last_used_at=at).execution_options(synchronize_session=False)

@@ -751,7 +751,11 @@ def test_requests_reach_the_mailbox_and_complete(
         environ = demo_environment(
             fresh_company, EXAMPLE_DATAMAP, mailbox_url=url, mailbox_secret=SECRET
         )
-        settings = Settings(home=tmp_path, secret_key="test-secret-key-0123456789abcdef")
+        settings = Settings(
+            home=tmp_path,
+            secret_key="test-secret-key-0123456789abcdef",  # type: ignore[arg-type]
+            four_eyes="off",  # the engine is driven directly here, as after an approval
+        )
         store = make_engine(settings)
         upgrade_to_head(store)
         engine = RequestEngine(

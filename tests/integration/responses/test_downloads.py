@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
@@ -19,7 +20,7 @@ from personvern.responses.receipt import build_receipt
 from personvern.responses.writer import write_request_outputs
 from personvern.settings import Settings
 from personvern.store.db import session_scope
-from personvern.store.models import DataSubjectRequest, RequestArtifact
+from personvern.store.models import DataSubjectRequest, DownloadLink, RequestArtifact
 from tests.integration.responses.conftest import SECRET
 from tests.unit.responses.sample import GENERATED, collected, write_wav
 
@@ -28,6 +29,26 @@ REQUEST_ID = "req_Q2xh9vY3pT"
 
 def _soon() -> datetime:
     return datetime.now(UTC) + timedelta(hours=1)
+
+
+def _link(app: FastAPI, request_id: str, name: str, expires_at: datetime) -> str:
+    """A link as staff hand it out: a DownloadLink row and the token signed for it."""
+    context: AppContext = app.state.context
+    link_id = secrets.token_hex(16)
+    with session_scope(context.session_factory) as session:
+        if session.get(DataSubjectRequest, request_id) is not None:
+            session.add(
+                DownloadLink(
+                    id=link_id,
+                    request_id=request_id,
+                    name=name,
+                    created_by="api-token:1",
+                    created_at=datetime.now(UTC),
+                    expires_at=expires_at,
+                    downloads=0,
+                )
+            )
+    return sign(SECRET, link_id, request_id, name, expires_at)
 
 
 def _add_request(app: FastAPI, artifacts: list[RequestArtifact]) -> None:
@@ -79,9 +100,9 @@ def delivered(
 
 
 def test_a_valid_link_streams_the_file_as_sent(
-    client: TestClient, delivered: dict[str, bytes]
+    app: FastAPI, client: TestClient, delivered: dict[str, bytes]
 ) -> None:
-    token = sign(SECRET, REQUEST_ID, "export.zip", _soon())
+    token = _link(app, REQUEST_ID, "export.zip", _soon())
     response = client.get(f"/api/v1/downloads/{token}")
     assert (200, "application/zip") == (response.status_code, response.headers["content-type"])
     assert delivered["export.zip"] == hashlib.sha256(response.content).digest()
@@ -95,9 +116,9 @@ def test_a_valid_link_streams_the_file_as_sent(
 
 
 def test_the_html_report_downloads_with_its_media_type(
-    client: TestClient, delivered: dict[str, bytes]
+    app: FastAPI, client: TestClient, delivered: dict[str, bytes]
 ) -> None:
-    token = sign(SECRET, REQUEST_ID, "access-report.html", _soon())
+    token = _link(app, REQUEST_ID, "access-report.html", _soon())
     response = client.get(f"/api/v1/downloads/{token}")
     assert (200, "text/html; charset=utf-8") == (
         response.status_code,
@@ -116,37 +137,39 @@ def _problem(client: TestClient, token: str) -> tuple[int, str, str]:
     )
 
 
-def test_an_expired_link_answers_410(client: TestClient, delivered: dict[str, bytes]) -> None:
-    token = sign(SECRET, REQUEST_ID, "export.zip", datetime.now(UTC) - timedelta(seconds=1))
+def test_an_expired_link_answers_410(
+    app: FastAPI, client: TestClient, delivered: dict[str, bytes]
+) -> None:
+    token = _link(app, REQUEST_ID, "export.zip", datetime.now(UTC) - timedelta(seconds=1))
     assert (410, "application/problem+json", "Download link expired") == _problem(client, token)
 
 
 def test_a_tampered_or_foreign_link_answers_403(
-    client: TestClient, delivered: dict[str, bytes]
+    app: FastAPI, client: TestClient, delivered: dict[str, bytes]
 ) -> None:
-    genuine = sign(SECRET, REQUEST_ID, "export.zip", _soon())
-    other = sign(SECRET, "req_someoneelse", "export.zip", _soon())
+    genuine = _link(app, REQUEST_ID, "export.zip", _soon())
+    other = _link(app, "req_someoneelse", "export.zip", _soon())
     tampered = other.split(".")[0] + "." + genuine.split(".")[1]
     assert (403, "application/problem+json", "Download link not valid") == _problem(
         client, tampered
     )
-    foreign = sign("not-our-secret", REQUEST_ID, "export.zip", _soon())
+    foreign = sign("not-our-secret-0123456789abcdef", "lnk", REQUEST_ID, "export.zip", _soon())
     assert 403 == _problem(client, foreign)[0]
     assert 403 == _problem(client, "garbage")[0]
 
 
 def test_a_genuine_link_to_a_file_the_request_lacks_answers_404(
-    client: TestClient, delivered: dict[str, bytes]
+    app: FastAPI, client: TestClient, delivered: dict[str, bytes]
 ) -> None:
-    token = sign(SECRET, REQUEST_ID, "access-report.pdf", _soon())
+    token = _link(app, REQUEST_ID, "access-report.pdf", _soon())
     assert (404, "application/problem+json", "File not found") == _problem(client, token)
 
 
 def test_a_removed_file_answers_410(
-    client: TestClient, delivered: dict[str, bytes], settings: Settings
+    app: FastAPI, client: TestClient, delivered: dict[str, bytes], settings: Settings
 ) -> None:
     (settings.home / "requests" / REQUEST_ID / "export.zip").unlink()
-    token = sign(SECRET, REQUEST_ID, "export.zip", _soon())
+    token = _link(app, REQUEST_ID, "export.zip", _soon())
     assert (410, "application/problem+json", "File no longer available") == _problem(client, token)
 
 
@@ -169,5 +192,14 @@ def test_an_artifact_pointing_outside_its_folder_is_never_served(
             )
         ],
     )
-    token = sign(SECRET, REQUEST_ID, "escape.txt", _soon())
+    token = _link(app, REQUEST_ID, "escape.txt", _soon())
     assert 404 == _problem(client, token)[0]
+
+
+def test_a_link_signed_with_our_key_but_never_handed_out_is_refused(
+    client: TestClient, delivered: dict[str, bytes]
+) -> None:
+    # Signed correctly (a stolen key, or a link from before links were recorded), but no
+    # member of staff issued it: it grants nothing.
+    token = sign(SECRET, "0" * 32, REQUEST_ID, "export.zip", _soon())
+    assert (403, "application/problem+json", "Download link not valid") == _problem(client, token)

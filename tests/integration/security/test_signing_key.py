@@ -90,7 +90,9 @@ def test_production_requires_a_configured_key(monkeypatch: pytest.MonkeyPatch) -
 
 def test_a_link_signed_with_the_old_default_key_is_refused(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", datamap=None)
-    forged = sign(OLD_DEFAULT_KEY, "a" * 32, "export.zip", datetime.now(UTC) + timedelta(days=1))
+    forged = sign(
+        OLD_DEFAULT_KEY, "b" * 32, "a" * 32, "export.zip", datetime.now(UTC) + timedelta(days=1)
+    )
     with TestClient(create_app(settings)) as client:
         response = client.get(f"/api/v1/downloads/{forged}")
     assert (403, "this download link is not valid") == (

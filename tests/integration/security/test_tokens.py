@@ -59,6 +59,7 @@ def test_a_token_authenticates_as_its_role(session: Session) -> None:
         role=Role.MARKETING_SYSTEM,
         via="api_token",
         display_name="Marketing",
+        token_id=issued.info.id,
     )
     assert expected == principal
 

@@ -1,0 +1,219 @@
+"""personvern keeps its own copies of personal data only as long as it needs them too.
+
+Three kinds of data pile up in personvern's home and store while it answers requests:
+
+- **Answer files** (reports, exports, recordings a subject was sent): deleted once the
+  request has been closed for ``PERSONVERN_ANSWER_RETENTION_DAYS`` and no link to them
+  still works. The receipt keeps each file's SHA-256, so what was sent stays provable;
+  the request's history records the deletion.
+- **Unverified requests**: someone gave identities but never proved them. After
+  ``PERSONVERN_UNVERIFIED_RETENTION_DAYS`` such a request is deleted with its history
+  and codes: it is an unproven claim about a person, kept for no purpose.
+- **Rate-limit counters** older than their window.
+
+The server sweeps every hour; ``personvern housekeeping`` sweeps now (``--dry-run``
+counts without deleting).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from personvern.domain.requests.lifecycle import RequestState
+from personvern.settings import Settings
+from personvern.store.models import (
+    DataSubjectRequest,
+    DownloadLink,
+    IntakeAttempt,
+    RateLimitKey,
+    RequestArtifact,
+    RequestEvent,
+    RequestStep,
+    SubjectFlag,
+    VerificationChallenge,
+)
+from personvern.store.requests import RequestRepository
+
+log = logging.getLogger(__name__)
+
+_CLOSED = [s.value for s in RequestState if not s.is_open]
+_UNVERIFIED = [RequestState.RECEIVED.value, RequestState.AWAITING_VERIFICATION.value]
+
+
+@dataclass
+class HousekeepingReport:
+    """What a sweep deleted (or, in a dry run, would delete)."""
+
+    answer_files: int = 0
+    answered_requests: list[str] = field(default_factory=list)
+    unverified_requests: list[str] = field(default_factory=list)
+    counters: int = 0
+
+    def summary(self) -> str:
+        """One line for people and logs (request ids and counts, nothing personal)."""
+        return (
+            f"{self.answer_files} answer file(s) of {len(self.answered_requests)} request(s), "
+            f"{len(self.unverified_requests)} unverified request(s), "
+            f"{self.counters} rate-limit counter(s)"
+        )
+
+
+def sweep(
+    session: Session, settings: Settings, now: datetime, *, dry_run: bool = False
+) -> HousekeepingReport:
+    """Delete what personvern no longer needs; the caller commits."""
+    report = HousekeepingReport()
+    _answer_files(session, settings, now, report, dry_run=dry_run)
+    _unverified_requests(session, settings, now, report, dry_run=dry_run)
+    _counters(session, settings, now, report, dry_run=dry_run)
+    if not dry_run and (report.answer_files or report.unverified_requests or report.counters):
+        log.info("housekeeping deleted %s", report.summary())
+    return report
+
+
+def _answer_files(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    report: HousekeepingReport,
+    *,
+    dry_run: bool,
+) -> None:
+    days = settings.answer_retention_days
+    live_link = (
+        sa.select(DownloadLink.id)
+        .where(
+            DownloadLink.request_id == RequestArtifact.request_id,
+            DownloadLink.revoked_at.is_(None),
+            DownloadLink.expires_at > now,
+        )
+        .exists()
+    )
+    rows = session.execute(
+        sa.select(RequestArtifact, DataSubjectRequest)
+        .join(DataSubjectRequest, DataSubjectRequest.id == RequestArtifact.request_id)
+        .where(
+            RequestArtifact.deleted_at.is_(None),
+            DataSubjectRequest.state.in_(_CLOSED),
+            DataSubjectRequest.completed_at <= now - timedelta(days=days),
+            ~live_link,
+        )
+        .order_by(RequestArtifact.request_id, RequestArtifact.name)
+    ).all()
+    home = settings.home.resolve()
+    by_request: dict[str, list[RequestArtifact]] = {}
+    for artifact, request in rows:
+        by_request.setdefault(request.id, []).append(artifact)
+    repository = RequestRepository(session)
+    for request_id, artifacts in by_request.items():
+        report.answered_requests.append(request_id)
+        report.answer_files += len(artifacts)
+        if dry_run:
+            continue
+        folder = home / "requests" / request_id
+        for artifact in artifacts:
+            path = (folder / artifact.path).resolve()
+            if path.is_relative_to(folder.resolve()):
+                path.unlink(missing_ok=True)
+            artifact.deleted_at = now
+        _remove_if_empty(folder)
+        # Copies `personvern request export` made into the home go the same way.
+        shutil.rmtree(home / "exports" / request_id, ignore_errors=True)
+        repository.add_event(
+            repository.get(request_id),
+            f"{len(artifacts)} answer file(s) deleted: kept {days} days after the request "
+            "closed (their SHA-256 stay in the receipt)",
+            "personvern",
+            now,
+        )
+    session.flush()
+
+
+def _unverified_requests(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    report: HousekeepingReport,
+    *,
+    dry_run: bool,
+) -> None:
+    cutoff = now - timedelta(days=settings.unverified_retention_days)
+    stale = list(
+        session.scalars(
+            sa.select(DataSubjectRequest.id).where(
+                DataSubjectRequest.state.in_(_UNVERIFIED),
+                DataSubjectRequest.verified_at.is_(None),
+                DataSubjectRequest.received_at <= cutoff,
+            )
+        )
+    )
+    report.unverified_requests.extend(stale)
+    if dry_run or not stale:
+        return
+    # Requests linked to one of these (from before duplicates linked only to proven
+    # requests) keep standing on their own.
+    session.execute(
+        sa.update(DataSubjectRequest)
+        .where(DataSubjectRequest.linked_request_id.in_(stale))
+        .values(linked_request_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    for table in (
+        VerificationChallenge,
+        RequestEvent,
+        RequestStep,
+        RequestArtifact,
+        DownloadLink,
+        SubjectFlag,
+    ):
+        session.execute(
+            sa.delete(table)
+            .where(table.request_id.in_(stale))
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        sa.delete(DataSubjectRequest)
+        .where(DataSubjectRequest.id.in_(stale))
+        .execution_options(synchronize_session=False)
+    )
+    for request_id in stale:
+        shutil.rmtree(settings.home.resolve() / "requests" / request_id, ignore_errors=True)
+
+
+def _counters(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    report: HousekeepingReport,
+    *,
+    dry_run: bool,
+) -> None:
+    cutoff = now - timedelta(seconds=settings.intake_rate_window_seconds)
+    old = sa.select(sa.func.count()).select_from(IntakeAttempt).where(IntakeAttempt.at <= cutoff)
+    report.counters = int(session.execute(old).scalar_one())
+    if dry_run:
+        return
+    session.execute(sa.delete(IntakeAttempt).where(IntakeAttempt.at <= cutoff))
+    unused = (
+        sa.select(IntakeAttempt.id)
+        .where(
+            IntakeAttempt.kind == RateLimitKey.kind,
+            IntakeAttempt.key_hash == RateLimitKey.key_hash,
+        )
+        .exists()
+    )
+    session.execute(sa.delete(RateLimitKey).where(~unused))
+
+
+def _remove_if_empty(folder: Path) -> None:
+    # Not empty (a file someone put there) or already gone: left as it is.
+    with contextlib.suppress(OSError):
+        folder.rmdir()
