@@ -43,6 +43,7 @@ from personvern.connectors.files_index import (
     Layout,
     matched_fields,
     read_sidecar,
+    text_of,
 )
 from personvern.connectors.port import (
     ConnectorError,
@@ -147,8 +148,9 @@ class FileConnector:
         if not criteria:
             return []
         exact = self._exact_sets(ds, criteria)
+        # As given: matched_fields searches them the way mention_pattern confirms.
         mentions = {
-            name: [n.casefold() for n in needles if n.strip()]
+            name: sorted(n for n in needles if n.strip())
             for name, needles in criteria.mentions.items()
         }
         excluded = {str(k) for k in criteria.exclude}
@@ -365,8 +367,9 @@ class FileConnector:
     @staticmethod
     def _exact_sets(ds: Dataset, criteria: Criteria) -> dict[str, set[str]]:
         emails = {f.name for f in ds.fields if f.identity is IdentityKind.EMAIL}
+        # Compared as text_of() keeps the sidecars' values: e-mail in canonical form.
         return {
-            name: {str(v).casefold() if name in emails else str(v) for v in values}
+            name: {t for v in values if (t := text_of(v, name in emails)) is not None}
             for name, values in criteria.exact.items()
             if values
         }
@@ -502,7 +505,7 @@ def _json_default(value: object) -> str:
 
 
 def _redact(value: Any, needles: Sequence[str], replacement: str) -> Any:
-    """``value`` with every needle replaced, case-insensitively, in one pass."""
+    """``value`` with every mention of a needle replaced (see mention_pattern), in one pass."""
     wanted = sorted({n for n in needles if n.strip()}, key=len, reverse=True)
     if not isinstance(value, str) or not wanted:
         return value

@@ -54,8 +54,10 @@ from personvern.connectors.port import (
     ConnectorUnavailableError,
     Key,
     mention_pattern,
+    mention_search_terms,
 )
 from personvern.domain.datamap import DataField, Dataset, FileSet, IdentityKind
+from personvern.domain.identities.email import ascii_lower, canonical_email_or_none
 
 log = logging.getLogger("personvern.connectors.files")
 
@@ -117,10 +119,14 @@ def usable_key(key: object) -> bool:
 
 
 def text_of(value: Any, email: bool) -> str | None:
-    """How a field's value is compared for equality (None when it never matches)."""
+    """How a field's value is compared for equality (None when it never matches).
+
+    E-mail in its canonical form (personvern.domain.identities.email), so a sidecar
+    spelling ``ſ`` where the subject's address has ``s`` is another person's.
+    """
     if value is None or isinstance(value, dict | list):
         return None
-    return str(value).casefold() if email else str(value)
+    return canonical_email_or_none(value) if email else str(value)
 
 
 def inside(path: str | Path, real_root: Path) -> bool:
@@ -407,8 +413,9 @@ def matched_fields(
         value = values[layout.position[name]]
         # A quick substring test first; only a whole mention counts (see mention_pattern).
         if isinstance(value, str) and needles:
-            folded = value.casefold()
-            if any(n in folded for n in needles) and _pattern(frozenset(needles)).search(value):
+            searched = frozenset(needles)
+            folded = ascii_lower(value)
+            if any(t in folded for t in _terms(searched)) and _pattern(searched).search(value):
                 matched.add(name)
     return matched
 
@@ -974,3 +981,9 @@ class DatasetIndex:
 @functools.lru_cache(maxsize=64)
 def _pattern(needles: frozenset[str]) -> re.Pattern[str]:
     return mention_pattern(needles)
+
+
+@functools.lru_cache(maxsize=64)
+def _terms(needles: frozenset[str]) -> tuple[str, ...]:
+    # Every mention the pattern finds contains one of these once A-Z are lower-cased.
+    return tuple(mention_search_terms(needles))

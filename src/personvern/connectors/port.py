@@ -13,12 +13,18 @@ which the data map names (``primary_key: true``), as ``int`` or ``str``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from personvern.domain.datamap import DataField, Dataset, ErasureStrategy, System
+from personvern.domain.identities.email import (
+    address_spellings,
+    ascii_lower,
+    canonical_email_or_none,
+)
 from personvern.errors import PersonvernError
 
 #: A record's primary key value.
@@ -47,6 +53,33 @@ class ConnectorUnavailableError(ConnectorError):
         self.reason = reason
 
 
+class ConnectorDataError(ConnectorError):
+    """A record cannot be read as stored; retrying will not help, a person must fix it.
+
+    The message names the system, the dataset and the keys of the records, never
+    their values: those are personal data, and the message is kept on the request.
+    """
+
+    title = "Unreadable record in a connected system"
+
+    def __init__(self, system: str, dataset: str | None, keys: Sequence[str], reason: str) -> None:
+        where = f"{system}.{dataset}" if dataset else system
+        if not keys:
+            what = "a record cannot be read"
+            fix = "find and fix or remove it"
+        elif len(keys) == 1:
+            what = f"the record with key {keys[0]} cannot be read"
+            fix = "fix or remove the record"
+        else:
+            what = f"the records with keys {', '.join(keys)} cannot be read"
+            fix = "fix or remove the records"
+        super().__init__(f"{where}: {what} ({reason}); {fix}, then run the request again")
+        self.system = system
+        self.dataset = dataset
+        self.keys = tuple(keys)
+        self.reason = reason
+
+
 class ConnectorNotConfiguredError(ConnectorError):
     """The data map names a connection variable that is not set."""
 
@@ -62,10 +95,11 @@ class ConnectorResponseError(ConnectorError):
 class Criteria:
     """What to look for in one dataset; rows matching any part are returned.
 
-    ``exact`` maps a field to values compared for equality (the connector may fold case
-    on identity fields of kind e-mail). ``mentions`` maps a free-text field to needles
-    searched as case-insensitive substrings. ``exclude`` lists keys already found, so a
-    later round of the same request returns only new rows.
+    ``exact`` maps a field to values compared for equality; identity fields of kind
+    e-mail are compared in the canonical form of personvern.domain.identities.email,
+    whatever the store's own comparison. ``mentions`` maps a free-text field to needles
+    found as whole mentions (see mention_pattern). ``exclude`` lists keys already found,
+    so a later round of the same request returns only new rows.
     """
 
     exact: Mapping[str, frozenset[Key]] = field(default_factory=dict)
@@ -178,20 +212,68 @@ class ConnectorContext:
     environ: Mapping[str, str]
 
 
+#: Combining marks in the blocks Latin, Greek and Cyrillic text uses: a mark right after
+#: a mention makes it another word ("kari@x.no" + U+0301 is "kari@x.nó").
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+
+
 def mention_pattern(needles: Iterable[str]) -> re.Pattern[str]:
-    """A case-insensitive pattern finding the needles as whole mentions, not inside others.
+    """A pattern finding the needles as whole mentions, not inside others.
 
     A store's substring search (LIKE) finds ``ola@firma.no`` inside ``kari.ola@firma.no``
     and ``912 34 567`` inside a longer number; this is the check every connector applies
     to what its store returned, and the pattern redaction replaces.
+
+    Case is ignored for the letters A to Z only (``Kari.Nordmann@Example.NO`` mentions
+    kari.nordmann@example.no), never beyond: Unicode case-insensitive matching takes
+    ``ſ`` for ``s`` and the Kelvin sign for ``k``, and would find another person's
+    address. Like personvern.domain.identities.email, an address whose local part has
+    letters outside ASCII matches only as written there; either Unicode composition of
+    a needle (NFC or NFD) matches.
     """
-    ordered = sorted({n for n in needles if n}, key=len, reverse=True)
-    if not ordered:
+    variants = sorted(_variants(needles), key=lambda v: (-len(v), v))
+    if not variants:
         return re.compile(r"(?!)")
-    alternatives = "|".join(re.escape(n) for n in ordered)
+    alternatives = "|".join(_needle_pattern(v) for v in variants)
     # Not preceded by a character that could continue an address or a number, and not
     # followed by one (a full stop ending the sentence is fine; ".no" continuing is not).
-    return re.compile(rf"(?<![\w.%+\-])(?:{alternatives})(?![\w\-])(?!\.\w)", re.IGNORECASE)
+    # The boundaries use Unicode's \w, so "ø" continues a word; only the needles
+    # themselves are matched with ASCII-only case folding, in the scoped (?ai:...).
+    return re.compile(rf"(?<![\w.%+\-{_MARKS}])(?:{alternatives})(?![\w\-{_MARKS}])(?!\.\w)")
+
+
+def mention_search_terms(needles: Iterable[str]) -> set[str]:
+    """Lower-case substrings a store's search must look for to find every mention.
+
+    For a store's ``lower(text) LIKE '%term%'`` and the like: each needle as it is
+    written with A-Z lower-cased, and as Python's ``lower()`` gives it, for stores whose
+    ``lower()`` folds every letter. Broader than mention_pattern, which confirms.
+    """
+    return {term for v in _variants(needles) for term in (ascii_lower(v), v.lower())}
+
+
+def _variants(needles: Iterable[str]) -> set[str]:
+    """Each needle in NFC and NFD, and an address also with its domain as an A-label."""
+    variants: set[str] = set()
+    for needle in needles:
+        if not needle or not needle.strip():
+            continue
+        forms = {needle}
+        if "@" in needle and canonical_email_or_none(needle) == needle:
+            forms.update(address_spellings(needle))
+        for form in list(forms):
+            forms.add(unicodedata.normalize("NFC", form))
+            forms.add(unicodedata.normalize("NFD", form))
+        variants |= forms
+    return variants
+
+
+def _needle_pattern(needle: str) -> str:
+    local, at, domain = needle.rpartition("@")
+    if at and not local.isascii():
+        # The local part exactly as written, case and all; the domain without case.
+        return f"{re.escape(local)}(?ai:{re.escape(at + domain)})"
+    return f"(?ai:{re.escape(needle)})"
 
 
 def declared_dataset(system: System, name: str) -> Dataset:

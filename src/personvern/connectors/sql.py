@@ -14,9 +14,17 @@ nothing and reports zeros.
 E-mail identity fields are matched case-insensitively in a way an index serves:
 ``lower(col) IN (...)`` on PostgreSQL (an index on ``lower(col)``), ``col COLLATE NOCASE
 IN (...)`` on SQLite (a NOCASE index), and a plain ``col IN (...)`` on MySQL/MariaDB,
-whose default collations already ignore case. The database's answer is then confirmed in Python
-with the intended comparison, so a looser collation (MySQL also ignores accents and
-trailing spaces) never hands a neighbour's row to an erasure.
+whose default collations already ignore case. The database is asked for every spelling
+of the canonical address it may keep (personvern.domain.identities.email), and its
+answer is then confirmed in Python with the canonical comparison, so a looser
+comparison (MySQL also ignores accents and trailing spaces, PostgreSQL's lower() folds
+every letter) never hands another person's row to the engine or to an erasure. Free
+text is searched the same way: LIKE finds candidates, mention_pattern confirms them.
+
+A row the driver cannot decode (text that is not valid UTF-8) is not an outage that
+retrying cures: ``locate`` finds which rows of the search cannot be read, by reading
+their keys alone and then the rows in bisected batches, and raises ConnectorDataError
+naming them, so the request stops for a person to fix the data.
 
 Messages and exceptions never carry personal values: errors name the system, dataset
 and field, and the driver's error code at most.
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
 import threading
 import uuid
 import warnings
@@ -41,6 +50,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from personvern.connectors.port import (
+    ConnectorDataError,
     ConnectorError,
     ConnectorUnavailableError,
     Criteria,
@@ -52,8 +62,11 @@ from personvern.connectors.port import (
     Record,
     Redaction,
     mention_pattern,
+    mention_search_terms,
 )
 from personvern.domain.datamap import ErasureStrategy, IdentityKind, System
+from personvern.domain.identities.email import canonical_email_or_none, stored_spellings
+from personvern.domain.requests.identity import SubjectIdentity
 
 #: What a masked text field holds after erasure (the same in every connector).
 MASK = "***"
@@ -68,6 +81,20 @@ CONNECT_TIMEOUT = 10
 _INT_RANGE = range(-(2**63), 2**63)
 _INTEGER = re.compile(r"^[+-]?\d{1,20}$")
 _EXPRESSION_INDEX_WARNING = "Skipped unsupported reflection of expression-based index"
+#: Why a row cannot be read, as a privacy officer is told (the usual case).
+_NOT_UTF8 = "its text is not valid UTF-8"
+#: Finding unreadable rows is bounded: candidate keys read, rows per first batch,
+#: statements spent, and keys named in the message.
+_DIAGNOSED_ROWS = 10_000
+_PROBE_BATCH = 500
+_MAX_PROBES = 200
+_MAX_NAMED = 5
+#: SQLSTATEs of text the server cannot convert to the client's encoding (PostgreSQL).
+_UNTRANSLATABLE = frozenset({"22021", "22P05"})
+#: Identity kinds whose values are not shown even as a record's key.
+_PERSONAL_KEYS = frozenset(
+    {IdentityKind.EMAIL, IdentityKind.PHONE_NUMBER, IdentityKind.NATIONAL_ID}
+)
 
 # Fragments of driver messages and the short reason shown instead (never the message
 # itself: it may name hosts, users and databases). Checked in order.
@@ -96,6 +123,7 @@ class _Dataset:
     key: sa.Column[Any]
     #: Declared field name -> column, in the data map's order.
     fields: dict[str, sa.Column[Any]]
+    #: E-mail identity fields held in text columns: compared by their canonical form.
     emails: frozenset[str]
     #: Columns whose values must be unique (primary key, unique constraints and indexes).
     unique: frozenset[str]
@@ -135,37 +163,46 @@ class SqlConnector:
     def locate(self, dataset: str, criteria: Criteria) -> list[Record]:
         """The records of ``dataset`` matching ``criteria``, in one SELECT (none if empty)."""
         ds = self._dataset(dataset)
+        # Per field, what a row must equal (canonical addresses for e-mail fields), and
+        # what the database is asked for (every spelling a store may keep them in).
         exact: dict[str, set[Any]] = {}
+        asked: dict[str, set[Any]] = {}
         for name, given in criteria.exact.items():
             column = self._column(ds, name)
-            coerced = _coerce_all(column, given)
             if name in ds.emails:
-                coerced = {v.lower() if isinstance(v, str) else v for v in coerced}
-            if coerced:
-                exact[name] = coerced
+                wanted = {c for v in given if (c := canonical_email_or_none(v)) is not None}
+                spellings = _coerce_all(column, (s for c in wanted for s in stored_spellings(c)))
+            else:
+                wanted = spellings = _coerce_all(column, given)
+            if wanted and spellings:
+                exact[name], asked[name] = wanted, spellings
         mentions: dict[str, set[str]] = {}
         for name, needles in criteria.mentions.items():
             self._column(ds, name)
             # An empty needle would match every row: dropped, never searched for.
-            lowered = {n.lower() for n in needles if isinstance(n, str) and n.strip()}
-            if lowered:
-                mentions[name] = lowered
+            kept = {n for n in needles if isinstance(n, str) and n.strip()}
+            if kept:
+                mentions[name] = kept
         if not exact and not mentions:
             return []
 
-        conditions = [self._equals(ds, name, wanted) for name, wanted in exact.items()]
+        conditions = [self._equals(ds, name, spellings) for name, spellings in asked.items()]
         conditions += [
             _contains_any(ds.fields[name], needles) for name, needles in mentions.items()
         ]
+        where = sa.or_(*conditions)
+        exclude = _coerce_all(ds.key, criteria.exclude)
+        if exclude:
+            where = sa.and_(where, ds.key.not_in(exclude))
         columns = list(ds.fields.values())
         if ds.key.name not in ds.fields:
             columns.append(ds.key)
-        query = sa.select(*columns).where(sa.or_(*conditions)).order_by(ds.key)
-        exclude = _coerce_all(ds.key, criteria.exclude)
-        if exclude:
-            query = query.where(ds.key.not_in(exclude))
-        with self._guard("search", ds.name), self._engine.connect() as conn:
-            rows = conn.execute(query).all()
+        query = sa.select(*columns).where(where).order_by(ds.key)
+        try:
+            with self._guard("search", ds.name), self._engine.connect() as conn:
+                rows = _fetch_all(conn, query)
+        except ConnectorDataError as exc:
+            raise self._unreadable(ds, where, columns, exc.reason) from None
 
         key_index = [c.name for c in columns].index(ds.key.name)
         confirm = {
@@ -203,12 +240,24 @@ class SqlConnector:
         if not any(steps):
             return [ErasureOutcome(step.dataset) for step in steps]
         outcomes: list[ErasureOutcome] = []
-        with self._guard("erase"), self._engine.begin() as conn:
-            for step, ds, erasures in plans:
-                deleted = self._delete(conn, ds, step.delete)
-                updated = self._update(conn, ds, step.update, erasures, pseudonymise)
-                redacted = self._redact(conn, ds, step.redactions)
-                outcomes.append(ErasureOutcome(step.dataset, deleted, updated, redacted))
+        current: tuple[ErasureStep, _Dataset] | None = None
+        try:
+            with self._guard("erase"), self._engine.begin() as conn:
+                for step, ds, erasures in plans:
+                    current = (step, ds)
+                    deleted = self._delete(conn, ds, step.delete)
+                    updated = self._update(conn, ds, step.update, erasures, pseudonymise)
+                    redacted = self._redact(conn, ds, step.redactions)
+                    outcomes.append(ErasureOutcome(step.dataset, deleted, updated, redacted))
+        except ConnectorDataError as exc:
+            if current is None:
+                raise
+            # Only the redactions read text; the transaction is rolled back, so the
+            # step's rows can be read one batch at a time to name the bad ones.
+            step, ds = current
+            columns = [ds.key, *(self._text_column(ds, r.field) for r in step.redactions)]
+            keys = _coerce_all(ds.key, (k for r in step.redactions for k in r.keys))
+            raise self._unreadable(ds, ds.key.in_(keys), columns, exc.reason) from None
         return outcomes
 
     def rectify(self, dataset: str, keys: Sequence[Key], changes: Mapping[str, Any]) -> int:
@@ -327,12 +376,7 @@ class SqlConnector:
             # "912 34 567"), matching whole mentions only.
             pattern = mention_pattern(needles)
             work.append((column, keys, pattern, redaction.replacement))
-            searches.append(
-                sa.and_(
-                    ds.key.in_(keys),
-                    _contains_any(column, {n.lower() for n in needles}),
-                )
-            )
+            searches.append(sa.and_(ds.key.in_(keys), _contains_any(column, needles)))
         if not work:
             return 0
         columns = list(dict.fromkeys(column for column, *_ in work))
@@ -340,7 +384,7 @@ class SqlConnector:
         # nothing; FOR UPDATE keeps a concurrent edit from being overwritten.
         query = sa.select(ds.key, *columns).where(sa.or_(*searches)).with_for_update()
         params: list[dict[str, Any]] = []
-        for row in conn.execute(query):
+        for row in _fetch_all(conn, query):
             key = row[0]
             texts = {column.name: row[i] for i, column in enumerate(columns, start=1)}
             new = dict(texts)
@@ -479,7 +523,9 @@ class SqlConnector:
                 key=table.c[keys[0]],
                 fields=fields,
                 emails=frozenset(
-                    f.name for f in dataset.fields if f.identity is IdentityKind.EMAIL
+                    f.name
+                    for f in dataset.fields
+                    if f.identity is IdentityKind.EMAIL and _is_text(fields[f.name])
                 ),
                 unique=_unique_columns(table) | {keys[0]},
             )
@@ -518,6 +564,77 @@ class SqlConnector:
     def _where(self, ds: _Dataset, name: str) -> str:
         return f"{self.system.key}.{ds.name}.{name}"
 
+    # -- rows that cannot be read --------------------------------------------------
+
+    def _unreadable(
+        self,
+        ds: _Dataset,
+        where: sa.ColumnElement[bool],
+        columns: Sequence[sa.Column[Any]],
+        reason: str,
+    ) -> ConnectorDataError:
+        """Which rows of a failed search cannot be read, as the error that names them.
+
+        The keys alone can be read (they are numbers, or text that decodes); the rows
+        are then read in batches, and a batch that fails is halved until the rows that
+        fail are found, within a bounded number of statements.
+        """
+        keys_query = sa.select(ds.key).where(where).order_by(ds.key).limit(_DIAGNOSED_ROWS)
+        try:
+            with self._guard("search", ds.name), self._engine.connect() as conn:
+                keys = [row[0] for row in _fetch_all(conn, keys_query)]
+        except ConnectorDataError:
+            return ConnectorDataError(self.system.key, ds.name, [], f"{reason}, its key included")
+        budget = [_MAX_PROBES]
+        found: list[Any] = []
+
+        def readable(batch: Sequence[Any]) -> bool:
+            budget[0] -= 1
+            return self._readable(ds, columns, batch)
+
+        def bisect(batch: Sequence[Any]) -> None:
+            """Find the unreadable rows of a batch known to hold at least one."""
+            if len(found) >= _MAX_NAMED or budget[0] <= 0:
+                return
+            if len(batch) == 1:
+                found.append(batch[0])
+                return
+            first, second = batch[: len(batch) // 2], batch[len(batch) // 2 :]
+            if readable(first):
+                bisect(second)  # the bad row is in the other half: no need to read it
+                return
+            bisect(first)
+            if len(found) < _MAX_NAMED and budget[0] > 0 and not readable(second):
+                bisect(second)
+
+        for start in range(0, len(keys), _PROBE_BATCH):
+            if len(found) >= _MAX_NAMED or budget[0] <= 0:
+                break
+            batch = keys[start : start + _PROBE_BATCH]
+            if not readable(batch):
+                bisect(batch)
+        return ConnectorDataError(
+            self.system.key, ds.name, [self._shown_key(ds, key) for key in found], reason
+        )
+
+    def _readable(
+        self, ds: _Dataset, columns: Sequence[sa.Column[Any]], keys: Sequence[Any]
+    ) -> bool:
+        try:
+            with self._guard("search", ds.name), self._engine.connect() as conn:
+                _fetch_all(conn, sa.select(*columns).where(ds.key.in_(keys)))
+        except ConnectorDataError:
+            return False
+        return True
+
+    def _shown_key(self, ds: _Dataset, key: Any) -> str:
+        """A key as an error message may show it: masked where it is contact details."""
+        declared = next((d for d in self.system.datasets if d.name == ds.name), None)
+        field_ = next((f for f in declared.fields if f.primary_key), None) if declared else None
+        if field_ is not None and field_.identity in _PERSONAL_KEYS:
+            return SubjectIdentity(field_.identity, str(key)).masked
+        return str(_key(key))
+
     # -- errors and counting -------------------------------------------------------
 
     @contextmanager
@@ -526,6 +643,9 @@ class SqlConnector:
         where = f"{self.system.key}.{dataset}" if dataset else self.system.key
         try:
             yield
+        except _UndecodableError as exc:
+            # Not an outage: retrying reads the same bytes again.
+            raise ConnectorDataError(self.system.key, dataset, [], exc.reason) from None
         except (
             sa.exc.OperationalError,
             sa.exc.InterfaceError,
@@ -549,6 +669,44 @@ class SqlConnector:
 
 
 # -- helpers -----------------------------------------------------------------------
+
+
+class _UndecodableError(Exception):
+    """The driver could not decode a row's text; the connection it broke is discarded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _fetch_all(conn: Connection, query: sa.Executable) -> list[sa.Row[Any]]:
+    """Every row of ``query``, or _UndecodableError when the driver cannot decode one."""
+    try:
+        return list(conn.execute(query).all())
+    except (sa.exc.DBAPIError, UnicodeDecodeError) as exc:
+        reason = _undecodable(exc)
+        if reason is None:
+            raise
+        # PyMySQL stops reading in the middle of the answer and leaves the connection
+        # unusable: the rollback on returning it to the pool would fail and hide why.
+        conn.invalidate()
+        raise _UndecodableError(reason) from None
+
+
+def _undecodable(exc: BaseException) -> str | None:
+    """Why stored text cannot be decoded, for a privacy officer, or None for other failures."""
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    if isinstance(cause, UnicodeDecodeError):
+        # PyMySQL decodes in Python, in the character set the connection asked for.
+        # (Single-byte codecs such as cp1252 call themselves "charmap": not worth showing.)
+        if cause.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
+            return _NOT_UTF8
+        return "its text is not valid in the character set the connection uses"
+    if isinstance(cause, sqlite3.OperationalError):
+        # sqlite3: "Could not decode to UTF-8 column 'x' with text '...'".
+        return _NOT_UTF8 if str(cause).startswith("Could not decode to UTF-8") else None
+    # PostgreSQL: the server cannot convert the stored bytes to the client's encoding.
+    return _NOT_UTF8 if getattr(cause, "sqlstate", None) in _UNTRANSLATABLE else None
 
 
 def _create_engine(system: str, raw_url: str) -> Engine:
@@ -671,13 +829,13 @@ def _unless_null(column: sa.Column[Any], value: sa.ColumnElement[Any]) -> sa.Col
 
 
 def _contains_any(column: sa.Column[Any], needles: Iterable[str]) -> sa.ColumnElement[bool]:
-    """Case-insensitive substring search, LIKE wildcards in the needles escaped."""
+    """Case-insensitive substring search for candidates, LIKE wildcards in the needles escaped."""
     lowered = sa.func.lower(column)
-    # A needle that contains another can only match where the shorter one does
-    # ("+47 912 34 567" where "912 34 567" does), so the database need not test it:
-    # half the LIKE terms, half the scan time where no index serves them. The Python
-    # confirmation and the redaction still use every needle.
-    wanted = sorted({n.lower() for n in needles})
+    # Each needle as every store's lower() may show it (mention_search_terms); a term
+    # that contains another can only match where the shorter one does ("+47 912 34 567"
+    # where "912 34 567" does), so the database need not test it: half the LIKE terms,
+    # half the scan time where no index serves them. mention_pattern confirms every row.
+    wanted = sorted(mention_search_terms(needles))
     minimal = [n for n in wanted if not any(o != n and o in n for o in wanted)]
     return sa.or_(*(lowered.contains(needle, autoescape=True) for needle in minimal))
 
@@ -745,12 +903,14 @@ def _replace(pattern: re.Pattern[str], replacement: str, text: str) -> str:
 
 
 def _normal(value: Any, *, email: bool) -> Any:
-    """A value as the intended comparison sees it: trailing blanks and, for e-mail, case ignored."""
+    """A value as the intended comparison sees it: without trailing blanks; e-mail canonical."""
     if not isinstance(value, str):
         return value
+    if email:
+        # None for a value that is no address: it equals nothing that is asked for.
+        return canonical_email_or_none(value)
     # Trailing blanks do not make a different value (CHAR padding, SQL's PAD SPACE).
-    text = value.rstrip()
-    return text.lower() if email else text
+    return value.rstrip()
 
 
 def _mentions(value: Any, needles: set[str]) -> bool:

@@ -20,11 +20,13 @@ nothing more. Redirects are never followed: a signed call goes where it was sent
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import json
+import re
 import secrets
 import tempfile
 import time
@@ -65,6 +67,7 @@ from personvern.connectors.port import (
     primary_key_field,
 )
 from personvern.domain.datamap import Dataset, ErasureStrategy, IdentityKind, System, SystemKind
+from personvern.domain.identities.email import address_spellings, canonical_email_or_none
 
 #: Version tag at the start of every signed message; a new contract gets a new tag.
 CONTRACT = "personvern-webhook-v1"
@@ -198,6 +201,22 @@ def _sorted_keys(keys: Sequence[Key] | frozenset[Key]) -> list[Key]:
     return sorted(set(keys), key=lambda k: (isinstance(k, str), str(k)))
 
 
+@functools.lru_cache(maxsize=64)
+def _pattern(needles: frozenset[str]) -> re.Pattern[str]:
+    # Built once per question, not once per record the system returns.
+    return mention_pattern(needles)
+
+
+def _email_spellings(values: frozenset[Key]) -> frozenset[Key]:
+    """Every spelling of the canonical addresses the system may keep (A-label, NFD).
+
+    The system compares without case, as the contract asks; the answer is confirmed
+    with the canonical comparison (see ``_matched``).
+    """
+    canonical = (canonical_email_or_none(v) for v in values)
+    return frozenset(s for c in canonical if c is not None for s in address_spellings(c))
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Turns every redirect into an HTTPError: a signed call goes only where it was sent."""
 
@@ -297,9 +316,14 @@ class WebhookConnector:
         self._check_fields(ds, [*criteria.exact, *criteria.mentions])
         if not criteria:
             return []
+        emails = {f.name for f in ds.fields if f.identity is IdentityKind.EMAIL}
         payload = {
             "dataset": dataset,
-            "exact": {f: _sorted_keys(v) for f, v in criteria.exact.items() if v},
+            "exact": {
+                f: _sorted_keys(_email_spellings(v) if f in emails else v)
+                for f, v in criteria.exact.items()
+                if v
+            },
             "mentions": {f: sorted(v) for f, v in criteria.mentions.items() if v},
             "exclude": _sorted_keys(criteria.exclude),
         }
@@ -449,14 +473,19 @@ class WebhookConnector:
             value = values.get(name)
             if value is None or isinstance(value, list):
                 continue
-            fold = name in emails
-            if (str(value).casefold() if fold else str(value)) in {
-                str(w).casefold() if fold else str(w) for w in wanted
-            }:
+            if name in emails:
+                # The system may compare more loosely (Unicode case folding takes "ſ"
+                # for "s"); only the canonical form says whose address it is.
+                canonical = canonical_email_or_none(value)
+                if canonical is not None and canonical in {
+                    canonical_email_or_none(w) for w in wanted
+                }:
+                    matched.add(name)
+            elif str(value) in {str(w) for w in wanted}:
                 matched.add(name)
         for name, needles in criteria.mentions.items():
             value = values.get(name)
-            if isinstance(value, str) and mention_pattern(needles).search(value):
+            if isinstance(value, str) and _pattern(frozenset(needles)).search(value):
                 matched.add(name)
         return frozenset(matched)
 

@@ -4,6 +4,10 @@ A rectification says what is wrong and what it should be (Art. 16): ``correction
 maps a data category (``user.contact.address``) or a field (``crm.customers.address``)
 to the new value. An objection (Art. 21) or a withdrawal of consent (Art. 7(3)) may
 name the ``purposes`` it concerns; without them it concerns every purpose it can.
+
+Control and invisible characters are refused in every key and value before anything
+else (personvern.domain.text_input): corrections are written into the company's
+systems and shown to staff. A new value may span lines (an address); nothing else may.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.lifecycle import RequestType
+from personvern.domain.text_input import refuse_control_characters
 from personvern.intake.errors import InvalidRequestError
 
 MAX_CORRECTIONS = 50
@@ -76,6 +81,8 @@ def _corrections(value: object, datamap: DataMap) -> dict[str, str]:
     categories, fields = correctable_keys(datamap)
     cleaned: dict[str, str] = {}
     for raw_key, raw_value in value.items():
+        if isinstance(raw_key, str):
+            refuse_control_characters(raw_key, "the name of a correction")
         key = raw_key.strip() if isinstance(raw_key, str) else ""
         if not key or len(key) > MAX_CORRECTION_KEY or not _KEY.match(key):
             raise InvalidRequestError(
@@ -89,6 +96,7 @@ def _corrections(value: object, datamap: DataMap) -> dict[str, str]:
             )
         if not isinstance(raw_value, str) or not raw_value.strip():
             raise InvalidRequestError(f"the correction of '{key}' needs the new value as text")
+        refuse_control_characters(raw_value, f"the new value of '{key}'", allow_newlines=True)
         new_value = raw_value.strip()
         if len(new_value) > MAX_CORRECTION_VALUE:
             raise InvalidRequestError(
@@ -106,6 +114,7 @@ def _purposes(value: object, datamap: DataMap) -> list[str]:
     known = {purpose.key for purpose in datamap.purposes}
     cleaned: list[str] = []
     for raw in value:
+        refuse_control_characters(raw, "a purpose")
         key = raw.strip()
         if key not in known:
             raise InvalidRequestError(

@@ -16,6 +16,7 @@ from personvern.domain.datamap import DataMap
 from personvern.domain.errors import DomainError
 from personvern.domain.requests.deadline import CountryHolidays, RequestClock
 from personvern.domain.requests.lifecycle import RequestState
+from personvern.domain.text_input import refuse_control_characters
 from personvern.intake.errors import InvalidRequestError
 from personvern.intake.verification import verification_address
 from personvern.mail import Mailer, mailer_from_settings
@@ -64,7 +65,8 @@ def extend_deadline(
 ) -> DataSubjectRequest:
     """Extend the request's deadline by two months and mail the subject the reasons."""
     now = now or utcnow()
-    reason = reason.strip()
+    # The reason is mailed to the subject: no control or hiding characters in it.
+    reason = refuse_control_characters(reason.strip(), "the reason", allow_newlines=True)
     if not reason or len(reason) > MAX_REASON:
         raise InvalidRequestError(
             f"give the reason for the extension in 1 to {MAX_REASON} characters",

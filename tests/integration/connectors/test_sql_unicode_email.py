@@ -1,11 +1,15 @@
-"""E-mail addresses with letters outside ASCII are found whatever their case (on the servers).
+"""E-mail addresses with letters outside ASCII are found as written, whatever the domain's case.
 
-SQLite's NOCASE folds ASCII letters only, so there a differently cased "Å" is not found;
-PostgreSQL's lower() and MariaDB's collations fold every letter.
+One canonical form (personvern.domain.identities.email): a local part with letters
+outside ASCII is compared exactly, so "Åse.Straße@…" is not "åse.straße@…", though
+PostgreSQL's lower() and MariaDB's collations would call them equal; the domain's case
+never matters. The same on SQLite, PostgreSQL and MariaDB.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,10 +23,25 @@ from personvern.demo import schema
 from personvern.domain.requests.identity import parse_identity
 from tests.support.servers import fresh_database
 
+#: Columns the demo's customers table requires beyond these tests' concern (it grows).
+REQUIRED = {"country": "NO"} if "country" in schema.customers.c else {}
 
-@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
-def test_a_non_ascii_address_in_other_case_is_found(kind: str, example_datamap_path: Path) -> None:
-    with fresh_database(kind) as url:
+
+@pytest.mark.parametrize(
+    ("given", "found"),
+    [
+        ("Åse.Straße@Eksempel.no", [1]),
+        ("Åse.Straße@EKSEMPEL.NO", [1]),
+        # Another address, though Unicode case folding would make it the same.
+        ("åse.straße@eksempel.no", []),
+        ("ÅSE.STRASSE@eksempel.no", []),
+    ],
+)
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+def test_a_non_ascii_address_is_found_only_as_written(
+    kind: str, given: str, found: list[int], example_datamap_path: Path, tmp_path: Path
+) -> None:
+    with _database(kind, tmp_path) as url:
         engine = sa.create_engine(url)
         schema.crm.create_all(engine)
         with engine.begin() as conn:
@@ -34,6 +53,7 @@ def test_a_non_ascii_address_in_other_case_is_found(kind: str, example_datamap_p
                     "contact_name": "Åse Berg",
                     "email": "Åse.Straße@Eksempel.no",
                     "preferred_language": "nb",
+                    **REQUIRED,
                     "contract_start": date(2024, 1, 1),
                     "created_at": datetime(2024, 1, 1, tzinfo=UTC).replace(tzinfo=None),
                 },
@@ -43,10 +63,19 @@ def test_a_non_ascii_address_in_other_case_is_found(kind: str, example_datamap_p
         assert crm is not None
         connector = SqlConnector(crm, url)
         try:
-            identity = parse_identity("email", "åSE.STRASSE@eksempel.NO".replace("SS", "ß"))
-            found = connector.locate(
+            identity = parse_identity("email", given)
+            records = connector.locate(
                 "customers", Criteria(exact={"email": frozenset(identity.exact_forms())})
             )
         finally:
             connector.close()
-        assert [1] == [record.key for record in found]
+        assert found == [record.key for record in records]
+
+
+@contextmanager
+def _database(kind: str, tmp_path: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crm.sqlite'}"
+        return
+    with fresh_database(kind) as url:
+        yield url

@@ -2,11 +2,14 @@
 
 A request names its subject by one or more identities (an e-mail address, a phone
 number, a customer number, ...). Each is checked and normalised once here, so every
-connector compares like with like: e-mail addresses are case-folded, phone numbers
-become E.164, national identity numbers lose their spaces and must pass the check
-digits where the scheme is known. Stores keep values in other spellings, so an
-identity also lists the forms it is written in: exact forms for indexed equality
-lookups, and the forms people type in free text for mention searches.
+connector compares like with like: e-mail addresses take the one canonical form of
+personvern.domain.identities.email, phone numbers become E.164, national identity
+numbers lose their spaces and must pass the check digits where the scheme is known.
+Control and invisible characters are refused in every kind before anything else
+(personvern.domain.text_input): identities reach mail headers and staff terminals.
+Stores keep values in other spellings, so an identity also lists the forms it is
+written in: exact forms for indexed equality lookups, and the forms people type in
+free text for mention searches.
 """
 
 from __future__ import annotations
@@ -20,20 +23,29 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.no import fodselsnummer
 
 from personvern.domain.datamap import IdentityKind
-from personvern.domain.errors import DomainError
+from personvern.domain.identities.email import canonical_email
+from personvern.domain.identities.errors import InvalidIdentityError
+from personvern.domain.text_input import refuse_control_characters
 
-# Deliberately permissive (RFC 5322 allows far more than forms should accept, and far
-# less than people type): one @, no spaces, a dot in the domain, RFC 5321 length.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+__all__ = [
+    "MAX_IDENTITIES",
+    "InvalidIdentityError",
+    "SubjectIdentity",
+    "parse_identities",
+    "parse_identity",
+    "phone_forms",
+]
+
 _OPAQUE = re.compile(r"^[\w.:\-/+=@]{1,200}$")
 MAX_IDENTITIES = 20
 
 
-class InvalidIdentityError(DomainError):
-    """An identity a subject or agent gave cannot be used to find anyone."""
-
-    http_status = 422
-    title = "Invalid identity"
+#: How messages name each kind of identity.
+_SPELLED_OUT = {
+    IdentityKind.EMAIL: "the e-mail address",
+    IdentityKind.PHONE_NUMBER: "the phone number",
+    IdentityKind.NATIONAL_ID: "the national identity number",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -96,6 +108,7 @@ def phone_forms(e164: str) -> list[str]:
 
 def parse_identity(kind: str, raw: str, *, country: str = "NO") -> SubjectIdentity:
     """Check and normalise one identity; ``country`` is the default region for phone numbers."""
+    refuse_control_characters(kind, "the identity type")
     try:
         identity_kind = IdentityKind(kind.strip().lower())
     except ValueError:
@@ -103,6 +116,10 @@ def parse_identity(kind: str, raw: str, *, country: str = "NO") -> SubjectIdenti
         raise InvalidIdentityError(
             f"unknown identity type {kind!r}", hint=f"use one of {known}"
         ) from None
+    # Before stripping: a trailing line break or a hidden mark is refused, not trimmed.
+    refuse_control_characters(
+        raw, _SPELLED_OUT.get(identity_kind, f"the {identity_kind.value.replace('_', ' ')}")
+    )
     value = raw.strip()
     if not value:
         raise InvalidIdentityError(f"the {identity_kind.value} is empty")
@@ -137,14 +154,9 @@ def parse_identities(
 
 
 def _email(value: str) -> str:
-    if len(value) > 254 or not _EMAIL.match(value):
-        raise InvalidIdentityError(
-            "that is not an e-mail address", hint="write it as name@example.com"
-        )
-    # Lower-cased: mailbox names are case-insensitive at every provider that matters,
-    # and records are typed by hand in any case. lower(), not casefold(): the stores
-    # compare with SQL's lower(), which keeps "ß" where casefold() makes it "ss".
-    return value.lower()
+    # One canonical form for intake, every connector and every text match; it also
+    # refuses addresses over the RFC 5321 limits, which break the mailbox search later.
+    return canonical_email(value)
 
 
 def _phone(value: str, country: str) -> str:

@@ -19,7 +19,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from personvern.domain.datamap import DataField, DataMap, Dataset, ErasureStrategy, RetentionTrigger
+from personvern.domain.datamap import (
+    DataField,
+    DataMap,
+    Dataset,
+    ErasureStrategy,
+    IdentityKind,
+    RetentionTrigger,
+)
+from personvern.domain.identities.email import canonical_email_or_none
 from personvern.domain.requests.legal_hold import LegalHold, legal_holds
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.requests.subject_graph import (
@@ -213,15 +221,23 @@ def _names_someone_else(node: DatasetNode, values: Mapping[str, Any], walk: Subj
     """
     known = walk.harvested()
     carried = [
-        (kind, str(values.get(name)).strip().casefold())
+        (kind, _comparable(kind, values.get(name)))
         for name, kind in node.identities.items()
         if values.get(name) not in (None, "")
     ]
     if not carried:
         return False
     return not any(
-        value in {v.casefold() for v in known.get(kind, set())} for kind, value in carried
+        value in {_comparable(kind, v) for v in known.get(kind, set())} for kind, value in carried
     )
+
+
+def _comparable(kind: IdentityKind, value: Any) -> str | None:
+    """An identity value as the plan compares it: e-mail canonical, the rest case-folded."""
+    if kind is IdentityKind.EMAIL:
+        # None for a stored value that is no address: it is nobody's, the subject's least.
+        return canonical_email_or_none(value)
+    return str(value).strip().casefold()
 
 
 def _recipients(datamap: DataMap, categories: set[str], purposes: set[str]) -> tuple[str, ...]:

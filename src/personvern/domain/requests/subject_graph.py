@@ -15,6 +15,11 @@ only device and account identifiers (the cookie of a signed-in web session), nev
 contact details: the e-mail on a ticket under a company customer may be a colleague's,
 and following it would answer with another person's data. Rows that only *mention*
 the subject in free text yield nothing and are redacted, not erased, on erasure.
+
+E-mail addresses are compared only in their canonical form
+(personvern.domain.identities.email), whoever compares them: the walk learns found
+addresses in that form, and does not take a connector's word that a row matched an
+e-mail field unless the row's address is, in that form, one it asked for.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 import phonenumbers
 
 from personvern.domain.datamap import DataMap, Dataset, IdentityKind, System
+from personvern.domain.identities.email import canonical_email_or_none
 from personvern.domain.requests.identity import SubjectIdentity, phone_forms
 
 #: Identity kinds a record reached only by reference may lend to the search.
@@ -182,7 +188,11 @@ class SubjectWalk:
             return False
         text = str(value).strip()
         if kind is IdentityKind.EMAIL:
-            text = text.lower()
+            canonical = canonical_email_or_none(text)
+            if canonical is None:
+                # A stored value that is no address widens the search to nobody.
+                return False
+            text = canonical
         before = len(self.known[kind])
         self.known[kind].add(text)
         return len(self.known[kind]) > before
@@ -207,7 +217,9 @@ class SubjectWalk:
         for kind in _TEXT_KINDS:
             for value in self.known.get(kind, set()):
                 needles.update(SubjectIdentity(kind, value).text_needles())
-        return {needle.lower() for needle in needles if len(needle) >= 6}
+        # As written: mention_pattern ignores the case of A-Z only, and lower-casing an
+        # address with letters outside ASCII would make it another person's.
+        return {needle for needle in needles if len(needle) >= 6}
 
     def _reference_values(self, target: str) -> set[str]:
         dataset, _, target_field = target.rpartition(".")
@@ -259,7 +271,10 @@ class SubjectWalk:
         self, node: DatasetNode, key: Any, values: Mapping[str, Any], matched: Iterable[str]
     ) -> None:
         """Take in one record found in ``node`` and learn the identities it may lend."""
-        matched = set(matched)
+        given = set(matched)
+        matched = {name for name in given if self._confirmed(node, name, values.get(name))}
+        if given and not matched:
+            return
         if matched & set(node.identities):
             match = MatchKind.IDENTITY
         elif matched & set(node.references) or not (matched & set(node.free_text)):
@@ -290,6 +305,18 @@ class SubjectWalk:
             ):
                 self._learn(kind, values.get(name))
 
+    def _confirmed(self, node: DatasetNode, name: str, value: Any) -> bool:
+        """Whether a field the connector says matched matches by the canonical comparison.
+
+        Only e-mail fields are checked: a store comparing loosely (case-folding ``ſ`` to
+        ``s``) must not make another person's address the subject's.
+        """
+        if node.identities.get(name) is not IdentityKind.EMAIL:
+            return True
+        canonical = canonical_email_or_none(value)
+        asked = self.asked.get(node.name, {}).get(name, set())
+        return canonical is not None and any(canonical_email_or_none(a) == canonical for a in asked)
+
     def _someone_elses(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
         """Whether the record points at a person record that is not the subject's own."""
         for name, target in node.references.items():
@@ -315,6 +342,12 @@ class SubjectWalk:
     def _carries(
         self, node: DatasetNode, values: Mapping[str, Any], identity: SubjectIdentity
     ) -> bool:
+        if identity.kind is IdentityKind.EMAIL:
+            return any(
+                kind is IdentityKind.EMAIL
+                and canonical_email_or_none(values.get(name)) == identity.value
+                for name, kind in node.identities.items()
+            )
         forms = {form.casefold() for form in identity.exact_forms()}
         return any(
             kind is identity.kind and str(values.get(name, "")).strip().casefold() in forms

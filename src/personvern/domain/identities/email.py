@@ -1,0 +1,206 @@
+"""One canonical form of an e-mail address: the only form personvern compares.
+
+Intake, every connector and every free-text match compare addresses through this
+module, so the address a code proved is the address searched for, and two spellings
+count as one person only where these rules say so:
+
+* The whole address is normalised to Unicode NFC (RFC 6532 recommends it), so ``e``
+  followed by a combining acute accent and ``é`` are one address.
+* Never NFKC and never Unicode case folding: they make ``ſ`` (long s) an ``s``, a
+  fullwidth ``ｋ`` a ``k`` and the Kelvin sign a ``k``, and a code proving one mailbox
+  would then find another person's records. Such spellings stay different addresses.
+* A local part (before the @) written in ASCII is lower-cased, A to Z only: providers
+  treat ``Kari`` and ``kari`` as one mailbox, and records are typed by hand.
+* A local part with any character outside ASCII is kept exactly as normalised, case
+  included: ``Ørjan`` and ``ørjan`` are different addresses. Providers disagree on
+  whether they are one mailbox, and a wrong guess hands one person's data to another.
+* The domain is lower-cased (DNS ignores case) and kept in Unicode, as a U-label
+  (``bø.no``); an ASCII label (``xn--b-5ga``) is decoded to it, so both spellings are
+  one domain. A label outside ASCII must be valid IDNA 2008, which refuses upper case,
+  fullwidth letters and symbols, so no lookalike is mapped onto a real domain. The
+  U-label is chosen over the A-label because it is what people type and stores keep,
+  and what intake stored before this rule: requests filed earlier keep their address.
+* The Kelvin sign, the Greek question mark and the Greek varia are refused: NFC turns
+  them into the ASCII ``K``, ``;`` and a backtick, so an address holding one would
+  silently become a different, ordinary address.
+* RFC 5321 limits, in UTF-8 octets (``ø`` is two): 64 before the @, 255 for the
+  domain and 63 per label (each counted in the longer of its Unicode and ASCII
+  spellings, since a mail server may see either), 254 for the whole address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+
+import idna
+
+from personvern.domain.identities.errors import InvalidIdentityError
+
+MAX_LOCAL_OCTETS = 64
+MAX_DOMAIN_OCTETS = 255
+MAX_LABEL_OCTETS = 63
+MAX_ADDRESS_OCTETS = 254
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+#: ASCII that never occurs in an address: controls, space and DEL.
+_ASCII_UNUSABLE = re.compile(r"[\x00-\x20\x7f]")
+#: The only characters outside ASCII whose NFC form is ASCII (checked over all of Unicode).
+_BECOME_ASCII = {
+    "\u212a": "the Kelvin sign (U+212A), which looks like K",
+    "\u037e": "the Greek question mark (U+037E), which looks like ;",
+    "\u1fef": "the Greek varia (U+1FEF), which looks like `",
+}
+_HINT = "write it as name@example.com"
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` with A-Z lower-cased and every other character left exactly as it is."""
+    return text.translate(_ASCII_LOWER)
+
+
+def canonical_email(value: str) -> str:
+    """The canonical form of an e-mail address, or InvalidIdentityError saying what is wrong."""
+    if not isinstance(value, str) or not value:
+        raise InvalidIdentityError("the e-mail address is empty", hint=_HINT)
+    if value.isascii():
+        if _ASCII_UNUSABLE.search(value):
+            raise _unusable()
+        text = value
+    else:
+        _refuse_unusable(value)
+        text = unicodedata.normalize("NFC", value)
+    if text.count("@") != 1:
+        raise _not_an_address(_HINT)
+    local, _, domain = text.partition("@")
+    if not local:
+        raise _not_an_address(_HINT)
+    if len(local.encode()) > MAX_LOCAL_OCTETS:
+        raise InvalidIdentityError(
+            f"the part before @ is longer than {MAX_LOCAL_OCTETS} characters",
+            hint="letters outside A-Z, such as æ, ø and å, count as two or more",
+        )
+    if local.isascii():
+        local = ascii_lower(local)
+    u_domain, a_domain = _domain(domain)
+    domain_octets = max(len(u_domain.encode()), len(a_domain))
+    if domain_octets > MAX_DOMAIN_OCTETS:
+        raise InvalidIdentityError(
+            f"the part after @ is longer than {MAX_DOMAIN_OCTETS} characters",
+            hint="letters outside A-Z count as two or more",
+        )
+    if len(local.encode()) + 1 + domain_octets > MAX_ADDRESS_OCTETS:
+        raise InvalidIdentityError(
+            f"the e-mail address is longer than {MAX_ADDRESS_OCTETS} characters",
+            hint="letters outside A-Z count as two or more",
+        )
+    return f"{local}@{u_domain}"
+
+
+def canonical_email_or_none(value: object) -> str | None:
+    """The canonical form of a value read from a store, or None if it is no usable address."""
+    if not isinstance(value, str):
+        return None
+    # Stores pad CHAR columns and people paste addresses with spaces around them.
+    try:
+        return canonical_email(value.strip())
+    except InvalidIdentityError:
+        return None
+
+
+def address_spellings(canonical: str) -> tuple[str, ...]:
+    """Ways a canonical address may be written that are the same address.
+
+    The address itself, with its domain as an A-label if it has letters outside ASCII,
+    and each of those decomposed (NFD), as some systems store accented letters.
+    """
+    local, _, domain = canonical.rpartition("@")
+    forms = [canonical]
+    # A domain IDNA refuses is no canonical address's: then there is nothing else to offer.
+    with contextlib.suppress(idna.IDNAError):
+        if not domain.isascii():
+            forms.append(f"{local}@{idna.encode(domain).decode('ascii')}")
+    forms += [unicodedata.normalize("NFD", form) for form in forms]
+    return tuple(dict.fromkeys(forms))
+
+
+def stored_spellings(canonical: str) -> tuple[str, ...]:
+    """Spellings a store may keep a canonical address in, as a lower-casing search sees them.
+
+    Every spelling of address_spellings, each also as Python's ``lower()`` gives it, for
+    databases whose ``lower()`` folds every letter. Only for finding candidates: a row
+    is the subject's only if its value's canonical form equals ``canonical``.
+    """
+    forms = address_spellings(canonical)
+    return tuple(dict.fromkeys([*forms, *(form.lower() for form in forms)]))
+
+
+def _refuse_unusable(value: str) -> None:
+    for char in value:
+        if char in _BECOME_ASCII:
+            raise InvalidIdentityError(
+                f"the e-mail address contains {_BECOME_ASCII[char]} but is a different character",
+                hint="type the address again with ordinary letters",
+            )
+        category = unicodedata.category(char)
+        # C*: controls, format and invisible characters, surrogates, private use and
+        # unassigned code points; Z*: spaces and line separators. No address has them.
+        if category[0] in "CZ":
+            raise _unusable()
+
+
+def _unusable() -> InvalidIdentityError:
+    return _not_an_address("it contains spaces, control or invisible characters; type it again")
+
+
+def _not_an_address(hint: str) -> InvalidIdentityError:
+    return InvalidIdentityError("that is not an e-mail address", hint=hint)
+
+
+def _domain(domain: str) -> tuple[str, str]:
+    """The domain as canonical U-label and as A-label, or InvalidIdentityError."""
+    labels = _lower_domain(domain).split(".")
+    if len(labels) < 2 or not all(labels):
+        raise _not_an_address(_HINT)
+    u_labels: list[str] = []
+    a_labels: list[str] = []
+    for label in labels:
+        if len(label.encode()) > MAX_LABEL_OCTETS:
+            raise _long_label()
+        try:
+            if label.isascii():
+                u_label = idna.decode(label) if label.startswith("xn--") else label
+                a_label = label
+            else:
+                u_label = label
+                a_label = idna.encode(label).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            raise _not_an_address(
+                "the part after @ is not a valid domain name; check its spelling"
+            ) from None
+        if max(len(u_label.encode()), len(a_label)) > MAX_LABEL_OCTETS:
+            raise _long_label()
+        u_labels.append(u_label)
+        a_labels.append(a_label)
+    return ".".join(u_labels), ".".join(a_labels)
+
+
+def _long_label() -> InvalidIdentityError:
+    return InvalidIdentityError(
+        f"a part of the domain between dots is longer than {MAX_LABEL_OCTETS} characters",
+        hint="letters outside A-Z count as two or more",
+    )
+
+
+def _lower_domain(domain: str) -> str:
+    if domain.isascii():
+        return ascii_lower(domain)
+    lowered = []
+    for char in domain:
+        lower = char.lower()
+        # A letter outside ASCII is lower-cased only into letters outside ASCII: "İ"
+        # becomes "i" plus a dot above, which would hide a lookalike behind an ASCII
+        # letter; kept as it is, IDNA 2008 refuses it.
+        lowered.append(lower if char.isascii() or not any(c.isascii() for c in lower) else char)
+    return unicodedata.normalize("NFC", "".join(lowered))
