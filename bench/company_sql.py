@@ -532,6 +532,7 @@ def _customers(sql: Dialect, co: Company, chunk: Chunk) -> sa.Insert:
         "phone": co.phone(c),
         "address": co.address(c),
         "preferred_language": by_country(no, "nb", "en"),
+        "country": by_country(no, "NO", "GB"),
         "national_id": co.national_id(c),
         "contract_start": sql.day(start),
         "contract_end": sa.case((ended > 0, sql.day(ended)), else_=sa.null()),

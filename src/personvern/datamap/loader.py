@@ -25,7 +25,9 @@ from personvern.datamap.source import (
 )
 from personvern.domain.datamap import DataMap
 from personvern.domain.findings import DocPath, Finding
+from personvern.domain.localized_names import label_findings
 from personvern.domain.policy_lint import lint
+from personvern.domain.requests.answer_profile import answer_profile_findings
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
 
 DEFAULT_LOCATIONS = (Path("personvern.yaml"), Path("datamap"))
@@ -98,6 +100,9 @@ def check_datamap(
         findings = [_finding_from_error(error) for error in exc.errors()]
         return None, source, [source.locate_finding(f) for f in findings]
     found = lint(datamap, taxonomy or fides_taxonomy(), today or date.today())
+    # What answers to subjects read from the map: labels, their language and controller.
+    found += label_findings(datamap)
+    found += answer_profile_findings(datamap)
     located = [source.locate_finding(f) for f in found]
     valid = not any(p.finding.is_error for p in located)
     return (datamap if valid else None), source, located

@@ -408,6 +408,7 @@ class DemoCompanyGenerator:
                 "email": contact.email,
                 "phone": contact.phone,
                 "address": faker.address().replace("\n", ", "),
+                "country": country,
                 "preferred_language": contact.language,
                 "national_id": contact.national_id,
                 "contract_start": start,

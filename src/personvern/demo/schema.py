@@ -53,6 +53,8 @@ customers = Table(
     Column("email", String(_EMAIL), nullable=False, unique=True, index=True),
     Column("phone", String(_PHONE), index=True),
     Column("address", String(300)),
+    # ISO 3166-1 alpha-2: the data map matches it to the group company that answers requests.
+    Column("country", String(2), nullable=False),
     Column("preferred_language", String(8), nullable=False),
     # Stored in clear in the demo: the data map's `encrypted: true` is for personvern's
     # own field encryption, which later work applies; lookups need the plain value today.

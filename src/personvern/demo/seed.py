@@ -5,8 +5,9 @@ Each SQL system is written in one transaction per database, in batches through
 seed and customer count; each file store gets a marker file. The e-mail system's
 mailbox (personvern.demo.mailbox, served over the webhook contract) is a SQLite file of
 its own and keeps its marker row in the same kind of table there. A re-run with the same
-parameters finds the markers and skips those systems; different parameters, or a
-system whose seeding was interrupted before its marker was written, re-create it.
+parameters finds the markers and skips those systems; different parameters, a system
+whose seeding was interrupted before its marker was written, or one whose tables lack
+a column the demo's schema has since gained, re-create it.
 Systems re-seeded later reuse the reference date recorded by the others, and the
 generator is deterministic, so every system always describes the same customers.
 """
@@ -203,15 +204,28 @@ def _read_sql_marker(
             row = conn.execute(
                 sa.select(schema.demo_meta).where(schema.demo_meta.c.system == system)
             ).one_or_none()
-            tables_present = all(inspector.has_table(t.name) for t in tables)
+            current = row is not None and all(_has_columns(inspector, t) for t in tables)
     except sa.exc.OperationalError as exc:
         raise DemoError(f"cannot reach the demo database for {system}: {exc.orig}") from exc
-    if row is None or not tables_present:
+    if row is None or not current:
         return None
     reference = row.reference_date
     if isinstance(reference, datetime):
         reference = reference.date()
     return _Marker(row.seed, row.customers, reference, json.loads(row.row_counts))
+
+
+def _has_columns(inspector: sa.Inspector, table: sa.Table) -> bool:
+    """Whether ``table`` exists with every column the demo's schema now gives it.
+
+    A demo seeded by an older personvern lacks the columns added since (such as
+    ``crm.customers.country``); such a system is seeded again rather than queried for
+    columns it does not have.
+    """
+    if not inspector.has_table(table.name):
+        return False
+    present = {column["name"] for column in inspector.get_columns(table.name)}
+    return set(table.columns.keys()) <= present
 
 
 def _read_file_marker(root: Path, fingerprint: str | None) -> _Marker | None:

@@ -42,6 +42,17 @@ class Contact(Strict):
     address: str | None = None
 
 
+class SupervisoryAuthority(Strict):
+    """The authority a subject may complain to."""
+
+    name: str
+    country: CountryCode
+    url: str
+    address: str | None = None
+    #: The authority's page explaining the rights of data subjects, linked from answers.
+    rights_guidance_url: str | None = None
+
+
 class Controller(Strict):
     """A legal entity that is controller for the processing (one per country in a group)."""
 
@@ -52,15 +63,8 @@ class Controller(Strict):
     country: CountryCode
     email: str | None = None
     phone: str | None = None
-
-
-class SupervisoryAuthority(Strict):
-    """The authority a subject may complain to."""
-
-    name: str
-    country: CountryCode
-    url: str
-    address: str | None = None
+    #: Where this entity's subjects complain; the organization's authority when omitted.
+    supervisory_authority: SupervisoryAuthority | None = None
 
 
 class Organization(Strict):
@@ -182,6 +186,16 @@ class DataField(Strict):
     #: Why this field is needed, required for national identity numbers (pol. § 12).
     need: Localized | None = None
     description: Localized = Field(default_factory=dict)
+    #: What the subject reads for this field in an answer ("Kontaktperson", "Contact person");
+    #: without it, the name of its data category.
+    label: Localized | None = None
+    #: Words for coded values in answers, e.g. ``{inbound: {nb: Innkommende, en: Incoming}}``.
+    value_labels: dict[str, Localized] = Field(default_factory=dict)
+    #: The field holds the subject's preferred language ("nb", "en"): answers use it.
+    subject_language: bool = False
+    #: The field holds the subject's country (ISO 3166-1 alpha-2): the controller in that
+    #: country answers them.
+    subject_country: bool = False
 
     @field_validator("references")
     @classmethod
@@ -209,6 +223,8 @@ class Dataset(Strict):
     """A table, collection or group of files within a system."""
 
     name: Identifier
+    #: What the subject reads for this dataset in an answer ("Fakturaer", "Invoices").
+    label: Localized | None = None
     description: Localized = Field(default_factory=dict)
     subjects: list[Key] = Field(min_length=1)
     fields: list[DataField] = Field(min_length=1)
@@ -258,6 +274,8 @@ class System(Strict):
 
     key: Key
     name: str
+    #: The system's name for a subject, per language ("Kunderegister"); else ``name``.
+    label: Localized | None = None
     kind: SystemKind
     description: Localized
     #: NAME of the environment variable holding the connection URL; never the URL itself.
@@ -370,3 +388,7 @@ class DataMap(Strict):
     def subject(self, key: str) -> Subject | None:
         """The subject with this key, if declared."""
         return next((s for s in self.subjects if s.key == key), None)
+
+    def controller(self, key: str) -> Controller | None:
+        """The controller entity with this key, if declared."""
+        return next((c for c in self.organization.controllers if c.key == key), None)

@@ -1,16 +1,22 @@
-"""Human names for taxonomy keys and countries in the languages documents are written in.
+"""Human names for taxonomy keys, countries, systems, datasets and fields, per language.
 
 The Fides taxonomy names its keys in English only, and in a register's voice ("User
 Contact Email"). A notice speaks to a person, in their language, so the documents
 use the names below. A data map's own keys carry their own names (``name: {nb, en}``)
 and win over these; a key neither knows falls back to the Fides name, then the key.
+
+Systems, datasets and fields are named by the company (``crm``, ``invoice_lines``,
+``contact_name``); an answer to a subject uses their ``label`` instead, and falls back
+to something a person can still read: a system's ``name``, a dataset's name with its
+underscores spelled out, a field's data category.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from personvern.domain.datamap import DataMap, Localized
+from personvern.domain.datamap import DataField, DataMap, Dataset, Localized, System
+from personvern.domain.findings import Finding
 from personvern.domain.taxonomy import Taxonomy, TaxonomyKind
 
 # (nb, en) per Fides data category key.
@@ -248,3 +254,64 @@ def subject_name(datamap: DataMap, taxonomy: Taxonomy, key: str, lang: str) -> s
     names = _SUBJECT_NAMES.get(key)
     picked = _pick(names, lang) if names else None
     return picked or taxonomy.name(TaxonomyKind.DATA_SUBJECT, key)
+
+
+def humanise(name: str) -> str:
+    """An identifier as words: ``invoice_lines`` -> ``Invoice lines``."""
+    words = name.replace("_", " ").replace("-", " ").split()
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def system_label(system: System, lang: str) -> str:
+    """A system's name for a subject: its label in ``lang``, else its ``name``."""
+    return localized(system.label, lang) or system.name
+
+
+def dataset_label(dataset: Dataset, lang: str) -> str:
+    """A dataset's name for a subject: its label in ``lang``, else its name in words."""
+    return localized(dataset.label, lang) or humanise(dataset.name)
+
+
+def field_label(datamap: DataMap, taxonomy: Taxonomy, field: DataField, lang: str) -> str:
+    """A field's name for a subject: its label, its data category's name, or its name in words."""
+    if field.label:
+        return localized(field.label, lang)
+    if field.category is not None:
+        return category_name(datamap, taxonomy, field.category, lang)
+    return humanise(field.name)
+
+
+def label_findings(datamap: DataMap) -> Iterator[Finding]:
+    """Labels without text, and value labels lacking a language the organization declares."""
+    languages = datamap.organization.languages
+    for si, system in enumerate(datamap.systems):
+        sp = ("systems", si)
+        if system.label is not None and not any(system.label.values()):
+            yield _empty_label((*sp, "label"), f"system '{system.key}'")
+        for di, dataset in enumerate(system.datasets):
+            dp = (*sp, "datasets", di)
+            if dataset.label is not None and not any(dataset.label.values()):
+                yield _empty_label((*dp, "label"), f"dataset {system.key}.{dataset.name}")
+            for fi, field in enumerate(dataset.fields):
+                fp = (*dp, "fields", fi)
+                where = f"field {system.key}.{dataset.name}.{field.name}"
+                if field.label is not None and not any(field.label.values()):
+                    yield _empty_label((*fp, "label"), where)
+                for value, words in field.value_labels.items():
+                    missing = [lang for lang in languages if not words.get(lang)]
+                    if missing:
+                        yield Finding(
+                            (*fp, "value_labels", value),
+                            f"the words for value '{value}' of {where} lack the language(s) "
+                            f"{', '.join(missing)}",
+                            hint="add " + ", ".join(f"{lang}: ..." for lang in missing),
+                        )
+
+
+def _empty_label(path: tuple[str | int, ...], what: str) -> Finding:
+    return Finding(
+        path,
+        f"the label of {what} has no text",
+        hint="write it per language, e.g. label: {nb: Fakturaer, en: Invoices}, or remove it",
+    )

@@ -1,4 +1,9 @@
-"""Hand the subject their data: collect what the search found and write the answer's files."""
+"""Hand the subject their data: collect what the search found and write the answer's files.
+
+Collecting also decides the answer's language (the one asked for, else the one the
+subject's records say they prefer, else the data map's default); the collected data
+carries it, so the report, the export and the mails that follow all agree.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.requests.request_plan import RequestPlan
 from personvern.domain.requests.subject_graph import SubjectWalk
+from personvern.responses.rendering import decide_profile
 from personvern.responses.writer import OutputFormat, WrittenArtifact, write_request_outputs
 from personvern.store.models import DataSubjectRequest
 
@@ -22,8 +28,9 @@ def collect(
     plan: RequestPlan,
     walk: SubjectWalk,
     connectors: Mapping[str, Connector],
+    datamap: DataMap,
 ) -> CollectedData:
-    """The records and files found about the subject, dataset by dataset."""
+    """The records and files found about the subject, dataset by dataset, and their language."""
     datasets = []
     for part in plan.datasets:
         found = walk.records(part.name)
@@ -43,13 +50,29 @@ def collect(
                 kept_reason=part.keep_reason,
             )
         )
+    # Only a language someone asked for is a request: request.language is the map's
+    # default until the subject's records have been read.
+    profile = decide_profile(datamap, request.requested_language, datasets)
     return CollectedData(
         request_id=request.id,
         request_type=RequestType(request.type),
-        language=request.language,
+        language=profile.language,
         received_at=request.received_at,
         identities=tuple(identities),
         datasets=tuple(datasets),
+        profile=profile,
+    )
+
+
+def answer_note(collected: CollectedData) -> str:
+    """For the request's history: the answer's language, sender and complaint route, and why."""
+    profile = collected.profile
+    if profile is None:
+        return f"answer in {collected.language}"
+    return (
+        f"answer in {profile.language} ({profile.language_source.value.replace('_', ' ')}) "
+        f"from {profile.controller.name} ({profile.controller_source.value.replace('_', ' ')}); "
+        f"complaints to {profile.supervisory_authority.name}"
     )
 
 

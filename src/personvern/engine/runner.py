@@ -30,10 +30,15 @@ from personvern.connectors.port import (
 from personvern.connectors.registry import ConnectorPool, connector_for
 from personvern.domain.datamap import DataMap, ErasureStrategy, IdentityKind
 from personvern.domain.requests.collected import CollectedData
-from personvern.domain.requests.identity import SubjectIdentity, parse_identity
+from personvern.domain.requests.identity import (
+    InvalidIdentityError,
+    SubjectIdentity,
+    parse_identity,
+)
 from personvern.domain.requests.lifecycle import RequestState, RequestType, VerificationMethod
 from personvern.domain.requests.request_plan import DatasetPlan, RequestPlan, build_plan
 from personvern.domain.requests.subject_graph import SubjectGraph
+from personvern.domain.text_input import UnsafeTextError
 from personvern.engine.search import SearchResult, search_subject
 from personvern.intake.approval import check_may_run
 from personvern.security.pseudonym import pseudonymiser
@@ -197,9 +202,16 @@ class RequestEngine:
         except ConnectorUnavailableError as exc:
             return self._wait(request_id, exc)
         except ConnectorError as exc:
-            # Not a passing outage: the data map and the system disagree, and a person
-            # must fix one of them before the request can go on.
+            # Not a passing outage: the data map and the system disagree, or a record
+            # cannot be read (ConnectorDataError), and a person must fix one of them
+            # before the request can go on.
             return self._stop_for_review(request_id, exc.message)
+        except (InvalidIdentityError, UnsafeTextError) as exc:
+            # Filed under older rules (an address now over the RFC 5321 limits, a control
+            # character): every run would fail alike, so a person decides.
+            return self._stop_for_review(
+                request_id, f"an identity of the request fails today's checks: {exc.message}"
+            )
 
     def _wait(self, request_id: str, exc: ConnectorUnavailableError) -> RunOutcome:
         with session_scope(self.session_factory) as session:
@@ -403,14 +415,28 @@ class RequestEngine:
         result: SearchResult,
         connectors: Mapping[str, Connector],
     ) -> CollectedData:
-        from personvern.engine.delivery import collect
+        from personvern.engine.delivery import answer_note, collect
 
-        return collect(request, self._identities(request), plan, result.walk, connectors)
+        collected = collect(
+            request, self._identities(request), plan, result.walk, connectors, self.datamap
+        )
+        # The answer's language is decided from the subject's records; stored on the request,
+        # it is also the language of the mails that follow (the answer, an extension notice).
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            stored = repo.get(request.id)
+            stored.language = collected.language
+            repo.add_event(stored, answer_note(collected), self._actor(request.id))
+        request.language = collected.language
+        return collected
 
     def _store_artifacts(
         self, request_id: str, written: Sequence[WrittenArtifact]
     ) -> list[dict[str, Any]]:
         folder = self.request_folder(request_id)
+        for item in written:
+            # Only personvern's user may read an answer (the home is 0700 as well).
+            item.path.chmod(0o600)
         with session_scope(self.session_factory) as session:
             repo = RequestRepository(session)
             for item in written:
@@ -445,11 +471,17 @@ class RequestEngine:
             receipt = dict(request.receipt or {})
             names = {item["name"] for item in sent}
             receipt["sent"] = [i for i in receipt.get("sent", []) if i["name"] not in names] + sent
+            if collected.profile is not None:
+                from personvern.responses.receipt import answer_summary
+
+                receipt["answer"] = answer_summary(collected.profile)
             repo.save_receipt(request, receipt)
 
     def request_folder(self, request_id: str) -> Path:
-        """Where a request's delivered files live."""
-        return self.settings.home.resolve() / "requests" / request_id
+        """Where a request's delivered files live (created private to personvern's user)."""
+        from personvern.data_home import ensure_home, private_folder
+
+        return private_folder(ensure_home(self.settings.home.resolve()) / "requests" / request_id)
 
     def _finish(
         self,

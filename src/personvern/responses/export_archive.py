@@ -37,7 +37,14 @@ from typing import IO, Any
 
 from personvern.connectors.port import ExportedFile, Key, Record
 from personvern.domain.datamap import DataField, DataMap
-from personvern.domain.localized_names import category_name, localized
+from personvern.domain.localized_names import (
+    category_name,
+    country_name,
+    dataset_label,
+    field_label,
+    localized,
+    system_label,
+)
 from personvern.domain.policy_lint import effective_taxonomy
 from personvern.domain.requests.collected import (
     CollectedData,
@@ -49,8 +56,13 @@ from personvern.domain.requests.collected import (
 )
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.taxonomy import fides_taxonomy
-from personvern.responses.rendering import answer_language, environment
-from personvern.responses.values import csv_value, json_value
+from personvern.responses.rendering import answer_profile, environment
+from personvern.responses.values import (
+    csv_value,
+    format_datetime,
+    json_value,
+    zone_for_country,
+)
 
 SCHEMA_FORMAT = "personvern-export"
 SCHEMA_VERSION = 1
@@ -178,7 +190,8 @@ def write_export(
 ) -> None:
     """Write the export zip for ``collected`` to ``target`` (a path or a binary stream)."""
     scope = scope or ExportScope.for_request(collected.request_type)
-    lang = answer_language(datamap, collected.language)
+    profile = answer_profile(datamap, collected)
+    lang = profile.language
     found = found_datasets(datamap, collected)
     tables = export_tables(datamap, found, scope)
     files = export_files(found)
@@ -186,15 +199,30 @@ def write_export(
 
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         schema = _schema(datamap, collected, scope, lang, generated_at, found, tables, files)
+        controller = profile.controller
+        authority = profile.supervisory_authority
         readme = (
             environment()
             .get_template(f"export/{lang}/README.txt.j2")
             .render(
                 organization=datamap.organization.name,
+                sender=controller.name,
+                controller=controller,
+                controller_country=country_name(controller.country, lang),
+                authority=authority,
                 request_id=collected.request_id,
                 scope=scope.value,
-                generated_at=generated_at.astimezone(UTC).isoformat(timespec="seconds"),
-                tables=tables,
+                generated_at=format_datetime(
+                    generated_at, lang, zone_for_country(controller.country)
+                ),
+                tables=[
+                    (
+                        table,
+                        dataset_label(table.dataset.dataset, lang),
+                        system_label(table.dataset.system, lang),
+                    )
+                    for table in tables
+                ],
                 files=files,
                 nothing=not tables and not files,
             )
@@ -289,6 +317,7 @@ def _schema(
     def field_doc(field: DataField) -> dict[str, Any]:
         return {
             "name": field.name,
+            "label": field_label(datamap, taxonomy, field, lang),
             "category": field.category,
             "category_name": category_name(datamap, taxonomy, field.category, lang)
             if field.category
@@ -307,8 +336,9 @@ def _schema(
         datasets.append(
             {
                 "system": item.system.key,
-                "system_name": item.system.name,
+                "system_name": system_label(item.system, lang),
                 "dataset": item.dataset.name,
+                "label": dataset_label(item.dataset, lang),
                 "description": localized(item.dataset.description, lang)
                 or localized(item.system.description, lang),
                 "json": table.json_path if table else None,

@@ -3,7 +3,8 @@
 The receipt is stored with the request (``DataSubjectRequest.receipt``, JSON) and shown
 by ``personvern request show``. Delivered files are named with their SHA-256 and size,
 so anyone holding a file can check it is the one that was sent. It holds counts and
-names of systems and datasets, never the subject's data.
+names of systems and datasets, never the subject's data, and who answered in which
+language, with the complaint route the answer gave.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from personvern.domain.requests.answer_profile import AnswerProfile
 from personvern.domain.requests.collected import CollectedData
 from personvern.responses.artifacts import WrittenArtifact
 
@@ -55,7 +57,7 @@ def build_receipt(
     disposals: Sequence[DatasetDisposal] = (),
     completed_at: datetime,
 ) -> dict[str, Any]:
-    """The receipt as a JSON-ready dict."""
+    """The receipt as a JSON-ready dict (with the answer's profile when it was decided)."""
     erased = [
         {
             "system": d.system,
@@ -108,6 +110,19 @@ def build_receipt(
         "erased": erased,
         "kept": kept,
         "recipients_notified": sorted(collected.recipients_notified),
+        **({"answer": answer_summary(collected.profile)} if collected.profile else {}),
+    }
+
+
+def answer_summary(profile: AnswerProfile) -> dict[str, str]:
+    """Who answered, in which language and with which complaint route, and why (JSON-ready)."""
+    return {
+        "language": profile.language,
+        "language_from": profile.language_source.value,
+        "controller": profile.controller.key,
+        "controller_name": profile.controller.name,
+        "controller_from": profile.controller_source.value,
+        "supervisory_authority": profile.supervisory_authority.name,
     }
 
 

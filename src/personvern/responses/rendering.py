@@ -1,4 +1,4 @@
-"""The Jinja2 environment of the answers, and the language an answer is written in.
+"""The Jinja2 environment of the answers, and who writes an answer in which language.
 
 Templates live in ``templates/<document>/<lang>/`` inside this package; the shared
 stylesheet of the published documents is reused from :mod:`personvern.datamap`, so the
@@ -7,12 +7,15 @@ report looks like the privacy notice it complements.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from personvern.datamap.rendering import recipient_label
 from personvern.domain.datamap import DataMap
+from personvern.domain.requests.answer_profile import AnswerProfile, decide_answer_profile
+from personvern.domain.requests.collected import CollectedData, CollectedDataset
 from personvern.responses.errors import ResponseError
 
 #: Every answer document must exist in a language before an answer is written in it.
@@ -81,4 +84,24 @@ def answer_language(datamap: DataMap, requested: str | None) -> str:
         f"(declared: {', '.join(datamap.organization.languages)}; "
         f"available: {', '.join(templated)})",
         hint="add one of the available languages to organization.languages",
+    )
+
+
+def answer_profile(datamap: DataMap, collected: CollectedData) -> AnswerProfile:
+    """Language, controller and complaint route of the answer to ``collected``."""
+    # The profile the engine decided when collecting, so that every document of one
+    # answer agrees; else decided here, with ``collected.language`` as the one asked for.
+    if collected.profile is not None:
+        return collected.profile
+    return decide_profile(datamap, collected.language, collected.datasets)
+
+
+def decide_profile(
+    datamap: DataMap, requested_language: str | None, datasets: Iterable[CollectedDataset]
+) -> AnswerProfile:
+    """The answer profile, choosing among the languages answers have templates for."""
+    # Refuses a map none of whose languages has templates, with a hint.
+    answer_language(datamap, None)
+    return decide_answer_profile(
+        datamap, requested_language, datasets, writable=templated_languages()
     )

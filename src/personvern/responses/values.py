@@ -3,7 +3,11 @@
 Connectors hand over plain Python values (str, int, Decimal, date, datetime, bytes, ...).
 Machine-readable exports keep them exact: dates and times in ISO 8601, decimals as
 strings so no digit is lost to floating point, binary as base64. The report shows them
-to a person, and masks national identity numbers (personopplysningsloven § 12).
+to a person, in one style per language: dates as "2. desember 2026" and "2 December
+2026", times of day as "kl. 14.30" and "14:30" (in the answering company's time zone
+when the store says which zone a time is in), amounts as "12 500,50" and "12,500.50";
+dates that arrive as ISO 8601 text (from a webhook or a file's sidecar) are read as
+dates. National identity numbers are masked (personopplysningsloven § 12).
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from personvern.domain.datamap import DataField, IdentityKind
 
@@ -83,9 +88,103 @@ def _inert(text: str) -> str:
 
 
 _WORDS = {"nb": ("ja", "nei", "byte"), "en": ("yes", "no", "bytes")}
+_MONTHS = {
+    "nb": [
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+}
+# Dates and times as ISO 8601 text: "2024-07-19", "2024-07-19T15:22:00", "... 15:22:00+01:00".
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+#: The time zone answers from a controller in each country show times in.
+_ZONES = {
+    "NO": "Europe/Oslo",
+    "SE": "Europe/Stockholm",
+    "DK": "Europe/Copenhagen",
+    "FI": "Europe/Helsinki",
+    "IS": "Atlantic/Reykjavik",
+    "GB": "Europe/London",
+    "IE": "Europe/Dublin",
+    "DE": "Europe/Berlin",
+    "NL": "Europe/Amsterdam",
+    "FR": "Europe/Paris",
+}
 
 
-def display_value(value: Any, lang: str) -> str:
+def zone_for_country(country: str) -> tzinfo:
+    """The time zone of a controller's country; UTC for one we do not know."""
+    name = _ZONES.get(country.upper())
+    if name is None:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:  # no time zone database on this machine
+        return UTC
+
+
+def format_date(day: date, lang: str) -> str:
+    """A date as a person writes it: ``2. desember 2026``, ``2 December 2026``."""
+    if lang == "nb":
+        return f"{day.day}. {_MONTHS['nb'][day.month - 1]} {day.year}"
+    return f"{day.day} {_MONTHS['en'][day.month - 1]} {day.year}"
+
+
+def format_datetime(moment: datetime, lang: str, zone: tzinfo | None = None) -> str:
+    """A date and time of day: ``2. desember 2026 kl. 14.30``, ``2 December 2026, 14:30``."""
+    # A time that knows its zone is shown in ``zone`` (in UTC, and said so, without one);
+    # a time without a zone is shown as the store holds it.
+    suffix = ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(zone or UTC)
+        if (zone or UTC) is UTC:
+            suffix = " UTC"
+    day = format_date(moment.date(), lang)
+    if lang == "nb":
+        return f"{day} kl. {moment:%H.%M}{suffix}"
+    return f"{day}, {moment:%H:%M}{suffix}"
+
+
+def format_amount(amount: Decimal, lang: str) -> str:
+    """A decimal number with grouped thousands: ``12 500,50``, ``12,500.50``."""
+    if not amount.is_finite():
+        return str(amount)
+    text = f"{amount:,}"
+    if lang == "nb":
+        # Norwegian groups with a (no-break) space and uses a decimal comma.
+        return text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def display_value(  # noqa: PLR0911 (one return per kind of value)
+    value: Any, lang: str, zone: tzinfo | None = None
+) -> str:
     """A value as a person reads it in the report (empty string for no value)."""
     yes, no, unit = _WORDS.get(lang, _WORDS["en"])
     if value is None:
@@ -93,12 +192,32 @@ def display_value(value: Any, lang: str) -> str:
     if isinstance(value, bool):
         return yes if value else no
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
+        return format_datetime(value, lang, zone)
+    if isinstance(value, date):
+        return format_date(value, lang)
+    if isinstance(value, Decimal):
+        return format_amount(value, lang)
+    if isinstance(value, str):
+        moment = _iso_moment(value)
+        if moment is not None:
+            return display_value(moment, lang, zone)
     if isinstance(value, bytes | bytearray | memoryview):
         return f"({len(bytes(value))} {unit})"
     if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(display_value(v, lang) for v in value)
+        return ", ".join(display_value(v, lang, zone) for v in value)
     return _CONTROL.sub("", csv_value(value))
+
+
+def _iso_moment(text: str) -> date | datetime | None:
+    """A date or date and time written in ISO 8601, or None for any other text."""
+    try:
+        if _ISO_DATE.match(text):
+            return date.fromisoformat(text)
+        if _ISO_DATETIME.match(text):
+            return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
 
 
 def is_national_id(field: DataField) -> bool:

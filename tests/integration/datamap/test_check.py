@@ -168,8 +168,8 @@ def test_category_serving_no_purpose(example_datamap_copy: Path) -> None:
     crm = example_datamap_copy / "systems" / "crm.yaml"
     replace_in(
         crm,
-        "{name: job_title, category: user.job_title, purposes: [contract_administration]}",
-        "{name: job_title, category: user.job_title}",
+        "category: user.job_title, purposes: [contract_administration]}",
+        "category: user.job_title}",
     )
     problem = only(findings_for(example_datamap_copy), "serves no purpose")
     assert (
@@ -231,8 +231,8 @@ def test_special_category_without_art9_condition(example_datamap_copy: Path) -> 
     crm = example_datamap_copy / "systems" / "crm.yaml"
     replace_in(
         crm,
-        "{name: job_title, category: user.job_title,",
-        "{name: job_title, category: user.health_and_medical,",
+        "category: user.job_title,",
+        "category: user.health_and_medical,",
     )
     problem = only(findings_for(example_datamap_copy), "special category")
     assert (

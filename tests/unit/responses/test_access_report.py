@@ -12,7 +12,7 @@ from markupsafe import escape
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.collected import CollectedData
 from personvern.responses.access_report import render_access_report_html
-from personvern.responses.values import display_value
+from personvern.responses.values import display_value, zone_for_country
 from tests.unit.responses.sample import (
     CUSTOMER,
     GENERATED,
@@ -68,7 +68,7 @@ def _render(datamap: DataMap, data: CollectedData) -> str:
             "nb",
             [
                 '<html lang="nb">',
-                "Innsyn i personopplysninger",
+                "Innsyn i personopplysningene dine",
                 "Fakturering og innkreving",
                 "oppfyllelse av en avtale (art. 6 nr. 1 bokstav b)",
                 "jf. bokføringsloven § 13",
@@ -130,13 +130,20 @@ def test_without_recordings_there_is_no_telephony_in_the_report(
 def test_every_value_found_appears_in_the_report(datamap: DataMap, data: CollectedData) -> None:
     page = html.unescape(_render(datamap, data))
     records = [CUSTOMER, *INVOICES, OWN_TICKET, RECORDING]
+    # Times are shown in the answering company's time zone (Åse's is the Norwegian one).
+    oslo = zone_for_country("NO")
+    coded = {"direction", "preferred_language"}
     values = [
-        display_value(value, "nb")
+        display_value(value, "nb", oslo)
         for record in records
         for name, value in record.values.items()
-        if value is not None and name != "national_id"
+        if value is not None and name not in {"national_id", *coded}
     ]
     assert [] == [value for value in values if value not in page]
+    # Coded values in the words the data map gives them.
+    assert ["Du ringte oss", "Norsk (bokmål)"] == [
+        words for words in ("Du ringte oss", "Norsk (bokmål)") if words in page
+    ]
     # The national identity number is shown masked (personopplysningsloven § 12).
     assert "010190 *****" in page
     assert "01019012345" not in page
@@ -186,3 +193,45 @@ def test_an_undeclared_language_falls_back_to_the_organizations_default(
 
 def test_control_characters_from_a_store_are_left_out_of_the_report() -> None:
     assert "tab\there" == display_value("\x00tab\there\x07", "nb")
+
+
+@pytest.mark.parametrize(
+    ("lang", "summary", "dates", "appendix"),
+    [
+        (
+            "nb",
+            "Vi har 6 registreringer om deg i 4 systemer.",
+            ["1. januar 2021", "28. februar 2025 kl. 15.30", "Du ringte oss"],
+            "Vedlegg: tekniske opplysninger",
+        ),
+        (
+            "en",
+            "We hold 6 records about you in 4 systems.",
+            ["1 January 2021", "28 February 2025, 15:30", "You called us"],
+            "Appendix: technical details",
+        ),
+    ],
+)
+def test_the_report_opens_with_a_summary_and_writes_dates_and_codes_in_words(
+    datamap: DataMap, recording: Path, lang: str, summary: str, dates: list[str], appendix: str
+) -> None:
+    page = html.unescape(_render(datamap, collected(recording, language=lang)))
+    letter, _, technical = page.partition(appendix)
+    assert summary in letter
+    assert letter.index(summary) < letter.index("<h3")  # before any section of the letter
+    assert [] == [text for text in dates if text not in letter]
+    # No raw dates, and keys (invoice 9001, ticket 777) only in the appendix.
+    assert ["2021-01-01", "9001", "777"] == [
+        text for text in ("2021-01-01", "9001", "777") if text not in letter
+    ]
+    assert ["9001", "777"] == [text for text in ("9001", "777") if text in technical]
+
+
+def test_column_names_of_the_stores_appear_only_in_the_appendix(
+    datamap: DataMap, data: CollectedData
+) -> None:
+    page = html.unescape(_render(datamap, data))
+    letter, _, technical = page.partition("Vedlegg: tekniske opplysninger")
+    names = ["contact_name", "preferred_language", "invoice_number", "billing_email"]
+    assert [] == [name for name in names if name in letter]
+    assert names == [name for name in names if f"= {name}" in technical]

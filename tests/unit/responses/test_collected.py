@@ -42,6 +42,7 @@ def test_portability_leaves_out_fields_held_under_a_legal_obligation(datamap: Da
         "email",
         "phone",
         "address",
+        "country",
         "preferred_language",
         "last_contact_at",
     ] == fields

@@ -117,6 +117,7 @@ def test_schema_documents_each_file_and_field(datamap: DataMap, data: CollectedD
     email = next(f for f in crm["fields"] if f["name"] == "email")
     assert {
         "name": "email",
+        "label": "E-postadresse",
         "category": "user.contact.email",
         "category_name": "E-postadresse",
         "description": None,

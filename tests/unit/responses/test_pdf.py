@@ -9,11 +9,13 @@ from pypdf import PdfReader
 
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.collected import CollectedData
+from personvern.responses import pdf as pdf_module
+from personvern.responses.access_report import build_access_report
 from personvern.responses.pdf import core_text, find_unicode_font, render_access_report_pdf
 from tests.unit.responses.sample import GENERATED
 
 _EXPECTED = [
-    "Innsyn i personopplysninger",
+    "Innsyn i personopplysningene dine",
     "Åse Ødegård",
     "Blåbær & Co AS",
     "bokføringsloven § 13",
@@ -58,3 +60,31 @@ def test_the_same_report_gives_the_same_pdf(datamap: DataMap, data: CollectedDat
 def test_core_text_keeps_norwegian_letters_and_replaces_what_the_core_font_lacks() -> None:
     assert "æøå ÆØÅ § « » – é" == core_text("æøå ÆØÅ § « » – é")
     assert "cš ? ?" == core_text("čš ł 中")
+
+
+def test_a_nearly_empty_last_page_gets_a_whole_section_instead(
+    datamap: DataMap, data: CollectedData
+) -> None:
+    report = build_access_report(datamap, data, generated_at=GENERATED)
+
+    def sections(second: int) -> list[str]:
+        # Half a page, then a section of ``second`` lines.
+        return ["".join(f"<p>Linje {n}</p>" for n in range(count)) for count in (20, second)]
+
+    def first_layout(second: int) -> tuple[int, float]:
+        layout = pdf_module._render(
+            report, GENERATED, None, core_text, sections(second), break_before=None
+        )
+        pdf_module._close_fonts(layout.pdf)
+        return layout.pdf.page_no(), layout.last_page_fill
+
+    # The shortest second section that spills onto a second page leaves it nearly empty.
+    second = next(n for n in range(10, 80) if first_layout(n)[0] == 2)
+    assert first_layout(second)[1] < pdf_module.MIN_LAST_PAGE_FILL
+
+    chosen = pdf_module._lay_out(report, GENERATED, None, core_text, sections(second))
+    pdf_module._close_fonts(chosen)
+    text_height = pdf_module.PAGE_HEIGHT - pdf_module.MARGIN_TOP - pdf_module.MARGIN_BOTTOM
+    fill = (chosen.get_y() - pdf_module.MARGIN_TOP) / text_height
+    # The second section starts the second page, which it fills by half.
+    assert (2, True) == (chosen.page_no(), fill >= pdf_module.MIN_LAST_PAGE_FILL)

@@ -7,7 +7,10 @@ sources, transfer safeguards, the rights and the complaint) is derived here from
 data map, *restricted to what was actually found*: a subject with no call recordings
 reads nothing about call recordings. The wording of the privacy notice is reused
 (:func:`personvern.domain.notice.build_notice_content`) and filtered, so the answer
-and the notice never say different things about the same purpose or rule.
+and the notice never say different things about the same purpose or rule. The answer
+names one controller and complaint route, those of the subject's relationship
+(:mod:`~personvern.domain.requests.answer_profile`), and opens with an overview per
+dataset: how many records, why we hold them and for how long.
 
 A record found only because a free-text field mentions the subject (a ticket someone
 else wrote) shows only the text that mentions them: the rest of that record is the
@@ -17,14 +20,29 @@ other person's data (Art. 15(4)).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from personvern.connectors.port import ExportedFile, Record
-from personvern.domain.datamap import DataField, DataMap, Dataset, Source, System
+from personvern.domain.datamap import (
+    Controller,
+    DataField,
+    DataMap,
+    Dataset,
+    RetentionRule,
+    Source,
+    System,
+)
 from personvern.domain.errors import DomainError
 from personvern.domain.legal_basis import LegalBasis
-from personvern.domain.localized_names import category_name, country_name, localized
+from personvern.domain.localized_names import (
+    category_name,
+    country_name,
+    dataset_label,
+    localized,
+    system_label,
+)
 from personvern.domain.notice import (
     AuthorityEntry,
     CategoryEntry,
@@ -42,6 +60,9 @@ from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
 from personvern.domain.transfers import is_third_country
+
+if TYPE_CHECKING:
+    from personvern.domain.requests.answer_profile import AnswerProfile
 
 #: Art. 20(1)(a): portability covers processing based on consent or on a contract.
 PORTABLE_BASES = frozenset({LegalBasis.CONSENT, LegalBasis.CONTRACT})
@@ -82,12 +103,17 @@ class CollectedData:
 
     request_id: str
     request_type: RequestType
+    #: The language asked for, or decided when collecting; answers are written in it when
+    #: the data map declares it (see :mod:`~personvern.domain.requests.answer_profile`).
     language: str
     received_at: datetime
     identities: tuple[SubjectIdentity, ...]
     datasets: tuple[CollectedDataset, ...]
     #: Keys of data-map recipients known to have received the subject's data.
     recipients_notified: tuple[str, ...] = ()
+    #: The answer's language, sender and complaint route as decided when collecting
+    #: (None: decided from ``language`` and the records by whoever writes the answer).
+    profile: AnswerProfile | None = None
 
     @property
     def found_anything(self) -> bool:
@@ -114,11 +140,28 @@ class SourceEntry:
 
 
 @dataclass(frozen=True)
+class DatasetOverview:
+    """One line of the answer's summary: what we hold, how much, why and for how long."""
+
+    system: str
+    dataset: str
+    label: str
+    system_label: str
+    #: Records about the subject (a file with its description counts once).
+    records: int
+    purposes: tuple[str, ...]
+    #: "3 år etter at avtalen er avsluttet", one per retention rule that applies.
+    retention: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AccessContent:
     """What an access answer says besides the copy, in one language (Art. 15(1)-(2))."""
 
     lang: str
     organization: str
+    #: The controller the subject has their relationship with, who sends the answer.
+    controller: ControllerEntry
     controllers: tuple[ControllerEntry, ...]
     contact: ContactEntry
     dpo: ContactEntry | None
@@ -136,6 +179,17 @@ class AccessContent:
     has_direct_marketing: bool
     supervisory_authority: AuthorityEntry
     rights_guidance_url: str
+    overview: tuple[DatasetOverview, ...] = ()
+
+    @property
+    def record_count(self) -> int:
+        """How many records we hold about the subject, all datasets together."""
+        return sum(item.records for item in self.overview)
+
+    @property
+    def system_count(self) -> int:
+        """In how many systems the records are."""
+        return len({item.system for item in self.overview})
 
 
 def resolve(datamap: DataMap, collected: CollectedDataset) -> FoundDataset:
@@ -160,6 +214,18 @@ def found_datasets(datamap: DataMap, collected: CollectedData) -> tuple[FoundDat
         for index, (s, d) in enumerate((s, d) for s in datamap.systems for d in s.datasets)
     }
     return tuple(sorted(resolved, key=lambda found: order[found.collected.key]))
+
+
+def in_reading_order(found: Iterable[FoundDataset]) -> tuple[FoundDataset, ...]:
+    """Datasets of people first (their key is an identity), then the rest in data-map order."""
+    # An answer reads from who you are (the customer record) to what you did.
+    items = list(found)
+    return tuple(
+        sorted(
+            items,
+            key=lambda item: not any(f.primary_key and f.identity for f in item.dataset.fields),
+        )
+    )
 
 
 def is_mention(dataset: Dataset, record: Record) -> bool:
@@ -237,9 +303,22 @@ def _overlaps(category: str, others: Iterable[str]) -> bool:
 
 
 def build_access_content(
-    datamap: DataMap, collected: CollectedData, lang: str, taxonomy: Taxonomy | None = None
+    datamap: DataMap,
+    collected: CollectedData,
+    lang: str,
+    taxonomy: Taxonomy | None = None,
+    *,
+    profile: AnswerProfile | None = None,
 ) -> AccessContent:
     """Art. 15(1)-(2) for this subject in ``lang``: the notice restricted to what was found."""
+    # The controller and the complaint route are the profile's: given, decided when
+    # collecting, or else decided here from what was collected.
+    profile = profile or collected.profile
+    if profile is None:
+        # Imported here: answer_profile reads collected datasets with this module's rules.
+        from personvern.domain.requests.answer_profile import decide_answer_profile
+
+        profile = decide_answer_profile(datamap, lang, collected.datasets)
     notice = build_notice_content(datamap, lang, taxonomy)
     tax = effective_taxonomy(datamap, taxonomy or fides_taxonomy())
     found = found_datasets(datamap, collected)
@@ -300,28 +379,23 @@ def build_access_content(
 
     dataset_keys = {item.collected.key for item in found}
     # notice.retention is built rule by rule from datamap.retention, in the same order.
-    retention = tuple(
-        entry
+    applying = [
+        (rule, _retention_for_subject(datamap, rule.dataset, entry, lang))
         for rule, entry in zip(datamap.retention, notice.retention, strict=True)
         if rule.dataset in dataset_keys
         or (rule.category is not None and _overlaps(rule.category, category_keys))
-    )
+    ]
     found_systems = {item.system.key for item in found}
-    controller_keys = {item.system.controller for item in found if item.system.controller}
-    # notice.controllers is built one per organization.controllers entry, in order.
-    controllers = tuple(
-        entry
-        for controller, entry in zip(
-            datamap.organization.controllers, notice.controllers, strict=True
-        )
-        if controller.key in controller_keys
-    )
+    controller = _controller_entry(profile.controller, lang)
+    authority = profile.supervisory_authority
+    organization = datamap.organization
     bases = {p.legal_basis_key for p in purposes}
     return AccessContent(
         lang=lang,
         organization=notice.organization,
-        controllers=controllers or notice.controllers,
-        contact=notice.contact,
+        controller=controller,
+        controllers=(controller,),
+        contact=_contact_for(profile.controller, notice.contact),
         dpo=notice.dpo,
         found_anything=bool(found),
         purposes=purposes,
@@ -331,7 +405,7 @@ def build_access_content(
             RecipientGroup(name, tuple(items)) for name, items in groups.items()
         ),
         transfers=transfers,
-        retention=retention,
+        retention=tuple(entry for _rule, entry in applying),
         collection_notices=tuple(
             localized(s.collection_notice, lang)
             for s in datamap.systems
@@ -342,8 +416,83 @@ def build_access_content(
         has_direct_marketing=any(
             p.data_use.startswith("marketing") for p in datamap.purposes if p.key in purpose_keys
         ),
-        supervisory_authority=notice.supervisory_authority,
-        rights_guidance_url=notice.rights_guidance_url,
+        supervisory_authority=AuthorityEntry(
+            name=authority.name,
+            url=authority.url,
+            address=authority.address or "",
+            country=country_name(authority.country, lang),
+        ),
+        rights_guidance_url=authority.rights_guidance_url
+        or (
+            organization.rights_guidance_url or ""
+            if authority == organization.supervisory_authority
+            else ""
+        ),
+        overview=tuple(
+            _overview(item, purpose_names, applying, lang) for item in in_reading_order(found)
+        ),
+    )
+
+
+def _controller_entry(controller: Controller, lang: str) -> ControllerEntry:
+    return ControllerEntry(
+        name=controller.name,
+        organization_number=controller.organization_number,
+        address=controller.address,
+        country=country_name(controller.country, lang),
+        email=controller.email,
+        phone=controller.phone,
+    )
+
+
+def _contact_for(controller: Controller, organization: ContactEntry) -> ContactEntry:
+    """The controller's own address and phone when it has them, else the organization's."""
+    if controller.email is None and controller.phone is None:
+        return organization
+    return ContactEntry(controller.name, controller.email, controller.phone, controller.address)
+
+
+def _retention_for_subject(
+    datamap: DataMap, dataset: str | None, entry: RetentionEntry, lang: str
+) -> RetentionEntry:
+    """The notice's rule, naming the dataset as the subject reads it rather than the system."""
+    if dataset is None:
+        return entry
+    system_key, _, name = dataset.partition(".")
+    system = datamap.system(system_key)
+    declared = next((d for d in system.datasets if d.name == name), None) if system else None
+    if system is None or declared is None:
+        return entry
+    label = f"{dataset_label(declared, lang)} ({system_label(system, lang)})"
+    return replace(entry, system=label)
+
+
+def _overview(
+    item: FoundDataset,
+    purpose_names: dict[str, str],
+    applying: list[tuple[RetentionRule, RetentionEntry]],
+    lang: str,
+) -> DatasetOverview:
+    uses = list(_uses([item]))
+    keys = {p for use in uses for p in use.purposes}
+    categories = [use.category for use in uses]
+    retention = tuple(
+        dict.fromkeys(
+            f"{entry.period} {entry.trigger}"
+            for rule, entry in applying
+            if rule.dataset == item.collected.key
+            or (rule.dataset is None and rule.category and _overlaps(rule.category, categories))
+        )
+    )
+    collected = item.collected
+    return DatasetOverview(
+        system=item.system.key,
+        dataset=item.dataset.name,
+        label=dataset_label(item.dataset, lang),
+        system_label=system_label(item.system, lang),
+        records=max(len(collected.records), len(collected.files)),
+        purposes=tuple(name for key, name in purpose_names.items() if key in keys),
+        retention=retention,
     )
 
 
