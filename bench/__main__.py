@@ -1,9 +1,11 @@
 """Run the benchmarks and print their figures.
 
-    python -m bench [--only documents|seed|requests] [--customers 10000] [--repeat 20]
+    python -m bench [--only documents|seed|requests|intake] [--customers 10000] [--repeat 20]
                     [--sizes 10000,100000,1000000] [--dbs postgresql,mariadb]
                     [--requests 20] [--celery] [--no-embedded] [--trgm] [--poll-ms 2]
 
+``intake`` files 200 public requests from 50 concurrent clients against `personvern
+serve` on the embedded store (bench/intake_load.py) and reports failures and the p99.
 ``requests`` runs access and erasure requests end to end against the demo company in
 PostgreSQL and MariaDB (bench/requests.py; bench/README.md has the recorded figures).
 It needs the servers: --pg-url, --mariadb-url and, with --celery, --redis-url, or
@@ -23,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "workspace-company"
-BENCHMARKS = ("documents", "seed", "requests")
+BENCHMARKS = ("documents", "seed", "intake", "requests")
 DATABASES = ("postgresql", "mariadb")
 
 
@@ -146,6 +148,8 @@ def main() -> None:
         "--redis-url",
         default=os.environ.get("PERSONVERN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
     )
+    parser.add_argument("--filings", type=int, default=200, help="intake: filings in all")
+    parser.add_argument("--clients", type=int, default=50, help="intake: concurrent clients")
     parser.add_argument("--json", type=Path, help="also write the request samples here")
     parser.add_argument(
         "--from-json", type=Path, help="print the request tables of an earlier --json file"
@@ -161,6 +165,10 @@ def main() -> None:
         bench_documents(args.repeat)
     if "seed" in only:
         bench_demo_seed(args.customers)
+    if "intake" in only:
+        from bench import intake_load
+
+        intake_load.run(filings=args.filings, clients=args.clients)
     if "requests" in only:
         from bench import requests
 

@@ -70,8 +70,11 @@ def _fresh_clone(target: Path) -> Path:
     stamp = hashlib.sha1((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:12]
     if not (ROOT / ".venv" / f".installed-{stamp}").exists():
         pytest.fail("the virtual environment is older than pyproject.toml: run `make install`")
-    # The installed environment, as `make` would find it after `make test` made it.
+    # The installed environment, as `make` would find it after `make test` made it. The
+    # copied pyproject.toml is dated back: `make` compares dates, and reinstalling from
+    # the copy would point the shared environment's editable install at it.
     (target / ".venv").symlink_to(ROOT / ".venv")
+    os.utime(target / "pyproject.toml", (0, 0))
     return target
 
 
@@ -98,6 +101,10 @@ def demo(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], int]]:
         except OSError:
             assert time.monotonic() < deadline, (tmp_path / "demo.log").read_text()
             time.sleep(0.5)
+    editable = next(
+        (ROOT / ".venv").glob("lib/python*/site-packages/_editable_impl_personvern.pth")
+    )
+    assert str(ROOT / "src") == editable.read_text(encoding="utf-8").strip(), "make reinstalled"
     yield clone, env, port
     os.killpg(process.pid, signal.SIGTERM)
     try:

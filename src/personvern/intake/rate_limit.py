@@ -57,23 +57,31 @@ def client_network(client_ip: str) -> str:
     return str(address)
 
 
-def take(session: Session, limits: Sequence[Limit], window: timedelta, now: datetime) -> None:
-    """Count one event against every limit, or none and RateLimitedError if one is full."""
+def take(session: Session, limits: Sequence[Limit], window: timedelta, now: datetime) -> list[int]:
+    """Count one event against every limit (returning the events' ids), or RateLimitedError."""
     _lock(session, limits)
     for limit in limits:
         wait = _wait(session, limit, window, now)
         if wait is not None:
             raise _limited(limit, wait)
-    _record(session, [(limit.kind, limit.key_hash) for limit in limits], window, now)
+    return _record(session, [(limit.kind, limit.key_hash) for limit in limits], window, now)
 
 
-def try_take(session: Session, limit: Limit, window: timedelta, now: datetime) -> timedelta | None:
-    """Count one event if the limit allows it (None); else how long until a slot frees."""
+def try_take(
+    session: Session, limit: Limit, window: timedelta, now: datetime
+) -> timedelta | list[int]:
+    """Count one event if the limit allows it (its ids); else how long until a slot frees."""
     _lock(session, [limit])
     wait = _wait(session, limit, window, now)
-    if wait is None:
-        _record(session, [(limit.kind, limit.key_hash)], window, now)
-    return wait
+    if wait is not None:
+        return wait
+    return _record(session, [(limit.kind, limit.key_hash)], window, now)
+
+
+def forget(session: Session, event_ids: Sequence[int]) -> None:
+    """Take back counted events (what they counted did not happen after all)."""
+    if event_ids:
+        session.execute(sa.delete(IntakeAttempt).where(IntakeAttempt.id.in_(event_ids)))
 
 
 def _lock(session: Session, limits: Iterable[Limit]) -> None:
@@ -134,7 +142,7 @@ def wait_hint(wait: timedelta) -> str:
 
 def _record(
     session: Session, keys: Iterable[tuple[str, str]], window: timedelta, now: datetime
-) -> None:
+) -> list[int]:
     keys = list(keys)
     for kind, key in keys:
         # Only this key's expired events: the lock covers them, and a global delete
@@ -146,5 +154,7 @@ def _record(
                 IntakeAttempt.at <= now - window,
             )
         )
-    session.add_all(IntakeAttempt(kind=kind, key_hash=key, at=now) for kind, key in keys)
+    events = [IntakeAttempt(kind=kind, key_hash=key, at=now) for kind, key in keys]
+    session.add_all(events)
     session.flush()
+    return [event.id for event in events]

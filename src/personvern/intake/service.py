@@ -20,14 +20,16 @@ is registered (its deadline runs) and its code can be asked for again once a slo
 frees, so nobody can lock a person out of filing. Filings, code requests and guesses
 per client network limit one client.
 
-Mail: the code is sent last, inside the caller's transaction. If the mail server
-fails, MailDeliveryError (503) rolls everything back: no request is stored, and the
-subject simply files again.
+Mail: the code is sent last, after the filing is committed (a transaction on the
+embedded store holds its only write lock, which must not wait for a mail server). If
+the mail server fails, what was stored is deleted again and MailDeliveryError (503)
+raised: no request is kept, and the subject simply files again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
@@ -43,6 +45,7 @@ from personvern.domain.requests.lifecycle import (
     RequestType,
     VerificationMethod,
 )
+from personvern.domain.text_input import refuse_control_characters
 from personvern.intake import rate_limit, verification
 from personvern.intake.details import validate_details
 from personvern.intake.errors import (
@@ -53,7 +56,7 @@ from personvern.intake.errors import (
     StaffOnlyError,
     VerificationUnavailableError,
 )
-from personvern.mail import Mailer, mailer_from_settings
+from personvern.mail import MailDeliveryError, Mailer, mailer_from_settings
 from personvern.security.subject_hash import identity_hash, keyed_hash, subject_key
 from personvern.settings import Settings
 from personvern.store.base import utcnow
@@ -147,8 +150,9 @@ def file_request(
         code_mailer = _mailer(settings, mailer)
     # Staff file from a few office addresses all day; only anonymous callers are counted
     # per client (codes per address still limit what any one inbox receives).
+    counted: list[int] = []
     if not channel.is_staff and client_ip:
-        rate_limit.take(
+        counted = rate_limit.take(
             session, [_client_limit(settings, secret, client_ip)], _window(settings), now
         )
 
@@ -179,8 +183,11 @@ def file_request(
     repository.transition(
         request, RequestState.AWAITING_VERIFICATION, "waiting for the e-mail code", actor, at=now
     )
-    wait = _send_code(session, settings, datamap, code_mailer, request, address, now)
-    return FiledRequest(request, challenge_sent=wait is None, code_wait=wait)
+    prepared = _prepare_code(session, settings, datamap, request, address, now)
+    if isinstance(prepared, timedelta):
+        return FiledRequest(request, challenge_sent=False, code_wait=prepared)
+    _mail_after_commit(session, code_mailer, prepared, undo=_forget_filing(request.id, counted))
+    return FiledRequest(request, challenge_sent=True)
 
 
 def verify(
@@ -234,19 +241,21 @@ def resend_code(
         raise NotAwaitingVerificationError("this request is not verified by e-mail")
     mailer = _mailer(settings, mailer)
     secret = settings.secret()
+    counted: list[int] = []
     if client_ip:
-        rate_limit.take(
+        counted = rate_limit.take(
             session, [_client_limit(settings, secret, client_ip)], _window(settings), now
         )
     repository.add_event(request, "a new e-mail code was asked for", actor, now)
-    wait = _send_code(session, settings, datamap, mailer, request, address, now)
-    if wait is not None:
+    prepared = _prepare_code(session, settings, datamap, request, address, now)
+    if isinstance(prepared, timedelta):
         # Asked for explicitly: the caller must learn when to ask again (429).
         raise RateLimitedError(
             "too many codes have been sent to this e-mail address",
-            retry_after=wait.total_seconds(),
-            hint=rate_limit.wait_hint(wait),
+            retry_after=prepared.total_seconds(),
+            hint=rate_limit.wait_hint(prepared),
         )
+    _mail_after_commit(session, mailer, prepared, undo=_forget_resend(request.id, counted))
     return request
 
 
@@ -347,7 +356,7 @@ def _staff_verification(
             f"staff cannot record '{parsed.value}' as how identity was verified",
             hint=f"use one of {allowed}, or leave it out to send an e-mail code",
         )
-    text = (note or "").strip()
+    text = refuse_control_characters((note or "").strip(), "the note", allow_newlines=True)
     if not text:
         raise InvalidRequestError(
             "say how identity was checked in a note",
@@ -403,30 +412,40 @@ def _guess_limit(settings: Settings, secret: str, client_ip: str) -> rate_limit.
     )
 
 
-def _send_code(
+@dataclass(frozen=True)
+class _CodeMail:
+    """A code mail ready to go, and what to take back if it cannot be delivered."""
+
+    address: str
+    subject: str
+    body: str
+    challenge_id: int
+    counted: tuple[int, ...]
+
+
+def _prepare_code(
     session: Session,
     settings: Settings,
     datamap: DataMap,
-    mailer: Mailer,
     request: DataSubjectRequest,
     address: str,
     now: datetime,
-) -> timedelta | None:
-    """Mail a new code; if the address has had its share, hold it back and return the wait."""
+) -> timedelta | _CodeMail:
+    """Issue a code and record it; or, if the address has had its share, the wait."""
     secret = settings.secret()
     repository = RequestRepository(session)
-    wait = rate_limit.try_take(
+    taken = rate_limit.try_take(
         session, _address_limit(settings, secret, address), _window(settings), now
     )
-    if wait is not None:
+    if isinstance(taken, timedelta):
         repository.add_event(
             request,
             "no code sent: this address has had its share of codes for now "
-            f"({rate_limit.wait_hint(wait)})",
+            f"({rate_limit.wait_hint(taken)})",
             "personvern",
             now,
         )
-        return wait
+        return taken
     issued = verification.issue_code(session, secret, request, address, now)
     repository.add_event(request, "code sent by e-mail", "personvern", now)
     subject, body = verification.code_message(
@@ -436,10 +455,53 @@ def _send_code(
         request.id,
         issued.code,
     )
-    # Last, so that every check and write above has succeeded before a subject gets
-    # mail; a delivery failure raises and the caller's rollback undoes the rest.
-    mailer.send(address, subject, body)
-    return None
+    return _CodeMail(address, subject, body, issued.challenge.id, tuple(taken))
+
+
+def _mail_after_commit(
+    session: Session,
+    mailer: Mailer,
+    mail: _CodeMail,
+    *,
+    undo: Callable[[Session, _CodeMail], None],
+) -> None:
+    """Commit, then mail; if the mail cannot go, undo what was stored and raise.
+
+    The mail goes after the commit, never inside the transaction: on the embedded store
+    a transaction holds the one write lock, and a mail server's second of latency would
+    then queue every other filing behind it (50 concurrent clients timed out).
+    """
+    session.commit()
+    try:
+        mailer.send(mail.address, mail.subject, mail.body)
+    except MailDeliveryError:
+        session.rollback()
+        undo(session, mail)
+        session.commit()
+        raise
+
+
+def _forget_filing(request_id: str, counted: list[int]) -> Callable[[Session, _CodeMail], None]:
+    """Undo a filing whose code could not be mailed: as if it never came in."""
+
+    def undo(session: Session, mail: _CodeMail) -> None:
+        rate_limit.forget(session, [*counted, *mail.counted])
+        RequestRepository(session).delete_unverified(request_id)
+
+    return undo
+
+
+def _forget_resend(request_id: str, counted: list[int]) -> Callable[[Session, _CodeMail], None]:
+    """Undo a new code that could not be mailed: it never works, and it is not counted."""
+
+    def undo(session: Session, mail: _CodeMail) -> None:
+        rate_limit.forget(session, [*counted, *mail.counted])
+        repository = RequestRepository(session)
+        request = repository.get(request_id)
+        verification.retire_codes(session, request, utcnow())
+        repository.add_event(request, "the new code could not be mailed", "personvern")
+
+    return undo
 
 
 def _verify(

@@ -136,6 +136,18 @@ class RequestRepository:
             query = query.where(DataSubjectRequest.id != exclude)
         return self.session.scalars(query).first()
 
+    def delete_unverified(self, request_id: str) -> None:
+        """Delete a request that never got past verification, with its history and codes."""
+        from personvern.store.models import VerificationChallenge
+
+        request = self.get(request_id)
+        if request.verified_at is not None:
+            raise ValueError("a verified request is never deleted this way")
+        for table in (VerificationChallenge, RequestEvent):
+            self.session.execute(sa.delete(table).where(table.request_id == request_id))
+        self.session.delete(request)
+        self.session.flush()
+
     def transition(
         self,
         request: DataSubjectRequest,
