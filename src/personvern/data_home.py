@@ -22,8 +22,9 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
+from typing import IO
 
 from personvern.errors import PersonvernError
 
@@ -81,11 +82,18 @@ def private_folder(path: Path) -> Path:
 
 def write_private_file(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically with mode 0600 (readers never see half a file)."""
-    partial = path.with_name(f".{path.name}.{secrets.token_hex(6)}.partial")
+    return write_private(path, lambda out: out.write(data))
+
+
+def write_private(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
+    """Have ``write`` fill ``path`` atomically, mode 0600 from the first byte."""
+    # A name of its own per writer: two writers of one file (a retry racing a slow first
+    # attempt) must not write into, or delete, each other's half-written file.
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         partial.replace(path)

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     smtp_from: str = Field("privacy@localhost", description="sender address of personvern's mail")
     smtp_starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
     smtp_tls: bool = Field(False, description="connect with TLS from the start (port 465)")
+    public_base_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="the address subjects reach personvern at, e.g. https://privacy.example.com; "
+        "download links in mails start with it (unset: links cannot be mailed)",
+    )
     four_eyes: Literal["off", "staff_verified", "all_erasures"] = Field(
         "staff_verified",
         description="which erasures a second person must approve before they run: those "

@@ -192,6 +192,11 @@ def demo(
         targets, datamap_path, mailbox_url=mailbox_url, mailbox_secret=mailbox_secret
     )
     environment["PERSONVERN_DATAMAP"] = str(datamap_path)
+    if mailbox_url and not os.environ.get("PERSONVERN_PUBLIC_BASE_URL"):
+        # Links in the answers personvern mails point at this server.
+        environment["PERSONVERN_PUBLIC_BASE_URL"] = (
+            f"http://{mailbox_host(listen_host)}:{listen_port}"
+        )
     # Before the app is created: request runs in the server read the systems from here.
     os.environ.update(environment)
     console.print("The data map reaches the demo through:", markup=False)
@@ -209,8 +214,8 @@ def demo(
     with _sigterm_unwinds(), ExitStack() as running:
         # Before the app is created: it reads PERSONVERN_SMTP_* from its settings.
         outbox = _start_outbox(settings, smtp_port, running)
-        if outbox is not None:
-            settings = load_settings(**overrides)
+        # Read again: the demo's mail server and public address are in the environment now.
+        settings = load_settings(**overrides)
         _write_cli_environment(settings.home, {**environment, **_smtp_environment(outbox)})
         _serve(
             settings,

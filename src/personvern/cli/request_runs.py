@@ -25,6 +25,7 @@ def register(request_app: typer.Typer) -> None:
     """Add `run`, `approve` and `export` to the `request` command group."""
     request_app.command("run")(request_run)
     request_app.command("approve")(request_approve)
+    request_app.command("send")(request_send)
     request_app.command("export")(request_export)
 
 
@@ -182,6 +183,45 @@ def request_approve(
             now=datetime.now(UTC),
         )
     console.print(f"{request_id}: plan approved by {engine.actor}", markup=False)
+
+
+def request_send(
+    request_id: str = typer.Argument(..., help="the finished request's id"),
+    days: int = typer.Option(7, "--days", min=1, max=30, help="how long the links work"),
+    datamap: Path | None = DatamapOption,
+) -> None:
+    """Mail the subject their answer: links to their files, or a letter saying what was done."""
+    from datetime import UTC, datetime
+
+    from personvern.mail import mailer_from_settings
+    from personvern.responses.handover import send_answer
+    from personvern.store.db import session_scope
+
+    engine = _engine(datamap)
+    mailer = mailer_from_settings(engine.settings)
+    if mailer is None:
+        fail(
+            "e-mail is not configured (PERSONVERN_SMTP_HOST): hand the answer over with "
+            "`personvern request export`",
+            code=EXIT_PROBLEMS,
+        )
+    with session_scope(engine.session_factory) as session:
+        sent = send_answer(
+            session,
+            engine.settings,
+            engine.datamap,
+            request_id,
+            sender=engine.actor,
+            token_id=None,
+            mailer=mailer,
+            now=datetime.now(UTC),
+            days=days,
+        )
+    extra = f" with {len(sent.links)} link(s)" if sent.links else ""
+    console.print(
+        f'{request_id}: mailed "{safe_text(sent.subject)}" to {safe_text(sent.address)}{extra}',
+        markup=False,
+    )
 
 
 def _fail_if_incomplete(plan: RequestPlan) -> None:

@@ -1,4 +1,4 @@
-"""Handing the answer over: issuing download links, taking them back, serving a download.
+"""Handing the answer over: issuing download links, mailing the answer, serving a download.
 
 Every link is a DownloadLink row (who made it, with which API token, until when) plus
 a signed token naming that row (personvern.responses.download_link). A download is
@@ -6,6 +6,12 @@ served only while the signature holds, the row is neither expired nor revoked, t
 token that created it still works, and the file is still kept; each download is
 counted and written into the request's history. So the history says who handed out
 what, and revoking a member of staff's token also takes back the links they gave out.
+
+``send_answer`` is the step where staff release the answer: with links (access,
+portability; they need PERSONVERN_PUBLIC_BASE_URL, the address subjects reach
+personvern at) or as a letter saying what was done (erasure, rectification,
+restriction, objection, withdrawal), mailed to the address the subject proved, in
+the answer's language. The receipt records when, by whom and with which links.
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from personvern.domain.datamap import DataMap
+from personvern.domain.requests.lifecycle import RequestState, RequestType
+from personvern.mail import Mailer
 from personvern.responses.download_link import sign, verify
 from personvern.responses.errors import (
     DownloadLinkError,
     DownloadLinkExpiredError,
     DownloadLinkRevokedError,
 )
+from personvern.settings import Settings
 from personvern.store.models import ApiToken, DownloadLink, RequestArtifact
 from personvern.store.requests import RequestRepository
 
@@ -209,3 +219,103 @@ def _creator_token_withdrawn(session: Session, link: DownloadLink, now: datetime
         return False
     token = session.get(ApiToken, link.token_id)
     return token is None or not token.is_active(now)
+
+
+class AnswerNotReadyError(DownloadLinkError):
+    """The request cannot be answered by mail (yet): not finished, no address, no base URL."""
+
+    http_status = 409
+    title = "Answer cannot be sent"
+
+
+@dataclass(frozen=True)
+class SentAnswer:
+    """What was mailed, for the caller to show."""
+
+    address: str
+    subject: str
+    links: tuple[IssuedLink, ...]
+
+
+def send_answer(
+    session: Session,
+    settings: Settings,
+    datamap: DataMap,
+    request_id: str,
+    *,
+    sender: str,
+    token_id: int | None,
+    mailer: Mailer,
+    now: datetime,
+    days: int = DEFAULT_LINK_DAYS,
+) -> SentAnswer:
+    """Mail the subject their answer (links or a letter) and record it in the receipt."""
+    from personvern.intake.verification import verification_address
+    from personvern.responses.answer_letter import LinkLine, answer_letter
+
+    repository = RequestRepository(session)
+    request = repository.get(request_id)
+    state = RequestState(request.state)
+    if state not in (RequestState.COMPLETED, RequestState.PARTIALLY_COMPLETED):
+        raise AnswerNotReadyError(
+            f"request {request_id} is {state.value}; only a finished request has an answer",
+            hint="run it first (`personvern request run`)",
+        )
+    address = verification_address(request)
+    if address is None:
+        raise AnswerNotReadyError(
+            f"request {request_id} has no e-mail address to send the answer to",
+            hint="hand the answer over another way (`personvern request export`)",
+        )
+    request_type = RequestType(request.type)
+    links: list[IssuedLink] = []
+    base = (settings.public_base_url or "").rstrip("/")
+    if request_type in (RequestType.ACCESS, RequestType.PORTABILITY):
+        if not base:
+            raise AnswerNotReadyError(
+                "links can be mailed only when personvern knows its public address",
+                hint="set PERSONVERN_PUBLIC_BASE_URL, e.g. https://privacy.example.com",
+            )
+        links = issue_links(
+            session,
+            settings.secret(),
+            request_id,
+            created_by=sender,
+            token_id=token_id,
+            now=now,
+            days=days,
+        )
+        if not links:
+            raise AnswerNotReadyError(f"request {request_id} has no files to send")
+    receipt = dict(request.receipt or {})
+    letter = answer_letter(
+        datamap,
+        request_id=request_id,
+        request_type=request_type,
+        language=request.language,
+        receipt=receipt,
+        details=request.details or {},
+        links=[LinkLine(link.name, link.size, f"{base}{link.path}") for link in links],
+        links_expire=links[0].expires_at if links else None,
+    )
+    receipt.setdefault("answers_sent", []).append(
+        {
+            "at": now.isoformat(timespec="seconds"),
+            "by": sender,
+            "language": request.language,
+            "links": [link.link_id for link in links],
+        }
+    )
+    repository.save_receipt(request, receipt)
+    local, _, domain = address.partition("@")
+    repository.add_event(
+        request,
+        f"answer mailed to {local[:1]}***@{domain} in {request.language}"
+        + (f" with {len(links)} link(s)" if links else ""),
+        sender,
+        now,
+    )
+    # Last: if the mail server refuses, the caller's rollback undoes the links and the
+    # record, and staff simply send again.
+    mailer.send(address, letter.subject, letter.body)
+    return SentAnswer(address=address, subject=letter.subject, links=tuple(links))

@@ -9,13 +9,12 @@ a run killed half-way leaves no truncated file behind and the next run writes it
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from personvern.data_home import write_private
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.collected import CollectedData
 from personvern.domain.requests.lifecycle import RequestType
@@ -117,17 +116,5 @@ def _bytes(data: bytes) -> Callable[[IO[bytes]], object]:
 
 
 def _atomic(out_dir: Path, name: str, write: Callable[[IO[bytes]], object]) -> Path:
-    target = out_dir / name
-    # A name of its own per writer: two runs of one request (a retry racing a slow
-    # first attempt) must not write into, or delete, each other's half-written file.
-    partial = out_dir / f".{name}.{secrets.token_hex(8)}.partial"
-    try:
-        with partial.open("wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.replace(target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return target
+    # Answers are the most sensitive copy of a person's data: 0600 from the first byte.
+    return write_private(out_dir / name, write)

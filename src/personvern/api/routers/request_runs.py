@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, DataMapDep, require
 from personvern.domain.roles import Permission
 from personvern.engine.runner import RequestEngine
 from personvern.jobs.queue import JobQueue
+from personvern.responses.handover import IssuedLink
 from personvern.security.principal import Principal
 
 router = APIRouter(tags=["requests"])
@@ -174,17 +176,7 @@ def get_downloads(
             now=datetime.now(UTC),
             days=days,
         )
-    return [
-        DownloadLink(
-            name=link.name,
-            media_type=link.media_type,
-            sha256=link.sha256,
-            size=link.size,
-            url=link.path,
-            expires_at=link.expires_at,
-        )
-        for link in issued
-    ]
+    return _links_out(issued)
 
 
 @router.post("/requests/{request_id}/downloads/withdraw")
@@ -200,3 +192,67 @@ def withdraw_downloads(
     with session_scope(context.session_factory) as session:
         count = revoke_links(session, request_id, actor=principal.subject, now=datetime.now(UTC))
     return {"withdrawn": count}
+
+
+class AnswerSent(BaseModel):
+    """The answer went out by mail."""
+
+    request_id: str
+    sent_to: str = Field(description="the address, partly hidden")
+    subject: str
+    links: list[DownloadLink]
+
+
+@router.post("/requests/{request_id}/send-answer")
+def send_answer(
+    request_id: str,
+    context: ContextDep,
+    datamap: DataMapDep,
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
+    days: Annotated[int, Query(ge=1, le=30, description="how long the links work")] = 7,
+) -> AnswerSent:
+    """Release the answer: mail the subject their links, or a letter saying what was done."""
+    from personvern.mail import mailer_from_settings
+    from personvern.responses.handover import AnswerNotReadyError
+    from personvern.responses.handover import send_answer as send
+    from personvern.store.db import session_scope
+
+    mailer = mailer_from_settings(context.settings)
+    if mailer is None:
+        raise AnswerNotReadyError(
+            "e-mail is not configured, so the answer cannot be mailed",
+            hint="set PERSONVERN_SMTP_HOST, or hand the answer over another way",
+        )
+    with session_scope(context.session_factory) as session:
+        sent = send(
+            session,
+            context.settings,
+            datamap,
+            request_id,
+            sender=principal.subject,
+            token_id=principal.token_id,
+            mailer=mailer,
+            now=datetime.now(UTC),
+            days=days,
+        )
+    local, _, domain = sent.address.partition("@")
+    return AnswerSent(
+        request_id=request_id,
+        sent_to=f"{local[:1]}***@{domain}",
+        subject=sent.subject,
+        links=_links_out(sent.links),
+    )
+
+
+def _links_out(issued: Sequence[IssuedLink]) -> list[DownloadLink]:
+    return [
+        DownloadLink(
+            name=link.name,
+            media_type=link.media_type,
+            sha256=link.sha256,
+            size=link.size,
+            url=link.path,
+            expires_at=link.expires_at,
+        )
+        for link in issued
+    ]
