@@ -15,12 +15,12 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,demo]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 .PHONY: install
-install: $(STAMP) ## create .venv and install personvern with its dev tools
+install: $(STAMP) ## create .venv and install personvern with its dev tools and the demo
 
 .PHONY: demo
 demo: $(STAMP) ## seed the demo company and serve it on http://127.0.0.1:8000

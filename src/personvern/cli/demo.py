@@ -117,6 +117,7 @@ def demo(
     ),
 ) -> None:
     """Seed the demo company's databases and files (once), then serve personvern on them."""
+    _require_demo_extra()
     from personvern.datamap.loader import load_datamap
     from personvern.demo import demo_environment, find_example_datamap, seed_demo_company
     from personvern.demo.targets import targets_from_urls
@@ -227,6 +228,30 @@ def demo(
             outbox=outbox,
             example_email=_example_email(targets),
             targets=targets,
+        )
+
+
+#: What `pip install 'personvern[demo]'` adds, by the module each package provides.
+DEMO_EXTRA = {"faker": "Faker", "aiosmtpd": "aiosmtpd"}
+
+
+def _require_demo_extra() -> None:
+    """Refuse with one clear line when the demo's own packages are not installed."""
+    import importlib
+
+    missing = []
+    for module, name in DEMO_EXTRA.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        from personvern.cli.output import fail
+
+        fail(
+            f"the demo needs {' and '.join(missing)}, which a plain installation leaves out: "
+            "pip install 'personvern[demo]' (make demo does)",
+            code=2,
         )
 
 
