@@ -1,6 +1,6 @@
 """Run the benchmarks and print their figures.
 
-    python -m bench [--only documents|seed|requests|intake] [--customers 10000] [--repeat 20]
+    python -m bench [--only cli|documents|seed|requests|intake] [--customers 10000] [--repeat 20]
                     [--sizes 10000,100000,1000000] [--dbs postgresql,mariadb]
                     [--requests 20] [--celery] [--no-embedded] [--trgm] [--poll-ms 2]
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "workspace-company"
-BENCHMARKS = ("documents", "seed", "intake", "requests")
+BENCHMARKS = ("cli", "documents", "seed", "intake", "requests")
 DATABASES = ("postgresql", "mariadb")
 
 
@@ -63,6 +63,28 @@ def bench_documents(repeat: int) -> None:
     print(f"{'documents':<28}{'median ms':>12}{'p95 ms':>12}")
     for name, (median, p95) in rows:
         print(f"{name:<28}{median:>12.2f}{p95:>12.2f}")
+
+
+def bench_cli_startup(repeat: int) -> None:
+    """`personvern --help` and `--version` against a bare interpreter (`python -c pass`)."""
+    import subprocess
+    import sys
+
+    script = str(Path(sys.executable).parent / "personvern")
+
+    def run(*command: str) -> Callable[[], object]:
+        return lambda: subprocess.run(command, capture_output=True, check=True)
+
+    bare, _ = timed(run(sys.executable, "-c", "pass"), repeat)
+    rows = [
+        ("python -c pass", bare),
+        ("personvern --version", timed(run(script, "--version"), repeat)[0]),
+        ("personvern --help", timed(run(script, "--help"), repeat)[0]),
+        ("personvern request --help", timed(run(script, "request", "--help"), repeat)[0]),
+    ]
+    print(f"\n{'command line start-up':<28}{'median ms':>12}{'x bare':>10}")
+    for name, median in rows:
+        print(f"{name:<28}{median:>12.0f}{median / bare:>10.1f}")
 
 
 def bench_demo_seed(customers: int) -> None:
@@ -161,6 +183,8 @@ def main() -> None:
         requests.print_report(requests.load_json(args.from_json), args.poll_ms)
         return
     only = set(args.only or BENCHMARKS)
+    if "cli" in only:
+        bench_cli_startup(min(args.repeat, 10))
     if "documents" in only:
         bench_documents(args.repeat)
     if "seed" in only:

@@ -60,3 +60,31 @@ def test_the_demo_without_its_extra_says_how_to_get_it(
         "personvern: error: the demo needs Faker, which a plain installation leaves out: "
         "pip install 'personvern[demo]' (make demo does)\n"
     ) == result.stderr
+
+
+def test_the_command_listing_says_what_each_command_says_of_itself() -> None:
+    from personvern.cli import COMMANDS, load_command
+
+    for name, (_module, listed) in COMMANDS.items():
+        own = (load_command(name).help or "").strip().splitlines()[0]
+        assert own == listed, name
+
+
+def test_help_and_version_import_no_command_module() -> None:
+    probe = (
+        "import sys\n"
+        "from personvern.cli import main\n"
+        "sys.argv = ['personvern', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('sqlalchemy', 'alembic', 'fastapi', 'personvern.datamap',\n"
+        "         'personvern.cli.requests')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "Commands:" in result.stdout
+    assert "[]\n" == result.stderr
