@@ -77,7 +77,60 @@ def test_import_fides_writes_a_file(personvern_cli: list[str], tmp_path: Path) -
     assert 0 == result.returncode, result.stderr
     assert "systems:\n- key: shop_db\n" in out.read_text(encoding="utf-8")
     missing = run(personvern_cli, "import-fides", str(tmp_path / "nope.yml"))
-    assert (2, f"personvern: error: {tmp_path / 'nope.yml'}: no such file\n") == (
+    assert (2, f"personvern: error: {tmp_path / 'nope.yml'}: no such file or folder\n") == (
         missing.returncode,
         missing.stderr,
     )
+
+
+def test_import_fides_reads_a_folder_and_prints_each_note_on_stderr(
+    personvern_cli: list[str], tmp_path: Path
+) -> None:
+    project = Path(__file__).resolve().parents[1] / "fixtures" / "fides" / "project"
+    out = tmp_path / "imported.yaml"
+
+    result = run(personvern_cli, "import-fides", str(project), "--out", str(out))
+
+    assert 0 == result.returncode, result.stderr
+    assert f"wrote {out}\n" == result.stdout
+    notes = [
+        "systems.yml: no top-level 'dataset:' list; skipped",
+        "billing_db: subjects default to [customer]; adjust per dataset",
+        "crm_db: subjects default to [customer]; adjust per dataset",
+        "crm_db.contact.ad_audience_id: reference to marketing_warehouse.audience.member_id "
+        "dropped: dataset 'marketing_warehouse' is not among the imported files (import the "
+        "folder that holds it too)",
+    ]
+    assert [f"note: {note}" for note in notes] == result.stderr.splitlines()
+    written = out.read_text(encoding="utf-8").splitlines()
+    assert [f"# NOTE: {note}" for note in notes] == written[3:7]
+    assert "references: crm_db.contact.billing_account_id" in out.read_text(encoding="utf-8")
+
+
+def test_import_fides_to_stdout_keeps_the_notes_out_of_the_yaml_stream(
+    personvern_cli: list[str], tmp_path: Path
+) -> None:
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "fides" / "saas_newsletter.yml"
+
+    result = run(personvern_cli, "import-fides", str(fixture))
+
+    assert 0 == result.returncode, result.stderr
+    assert "- key: saas_newsletter\n" in result.stdout
+    assert 12 == len(result.stderr.splitlines())
+    assert all(line.startswith("note: saas_newsletter") for line in result.stderr.splitlines())
+
+
+def test_import_fides_refuses_an_unreadable_file_in_one_line(
+    personvern_cli: list[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("dataset:\n  - fides_key: a\n    collections: [\n", encoding="utf-8")
+
+    result = run(personvern_cli, "import-fides", str(broken))
+
+    assert 2 == result.returncode
+    assert [
+        f"personvern: error: {broken}:4:1: invalid YAML: expected the node content, "
+        "but found '<stream end>' while parsing a flow node"
+    ] == result.stderr.splitlines()
+    assert "" == result.stdout

@@ -42,7 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "import-fides": (
         "check",
-        "Convert a Fides dataset file into personvern systems (purposes left to fill in).",
+        "Convert Fides dataset files into personvern systems (purposes left to fill in).",
     ),
     "notice": ("documents", "Render the customer privacy notice (GDPR Art. 13) from the data map."),
     "request": ("requests", "Data subject requests (GDPR Art. 15-22)."),

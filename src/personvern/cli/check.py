@@ -12,9 +12,10 @@ from personvern.cli.output import (
     console,
     errors,
     fail,
+    safe_text,
     write_text,
 )
-from personvern.datamap.errors import DataMapNotFoundError
+from personvern.datamap.errors import DataMapError, DataMapNotFoundError
 from personvern.datamap.loader import check_datamap, resolve_datamap_path
 from personvern.domain.datamap import SystemKind
 
@@ -56,21 +57,31 @@ def check(
 
 
 def import_fides(
-    dataset_file: Path = typer.Argument(..., help="a Fides dataset YAML file"),
+    path: Path = typer.Argument(
+        ..., help="a Fides dataset YAML file, or a folder of them read as one project"
+    ),
     kind: SystemKind = typer.Option(SystemKind.POSTGRESQL, help="kind of the imported systems"),
     out: Path | None = typer.Option(None, "--out", "-o", help="write here instead of stdout"),
 ) -> None:
-    """Convert a Fides dataset file into personvern systems (purposes left to fill in)."""
+    """Convert Fides dataset files into personvern systems (purposes left to fill in)."""
     from personvern.datamap.fides_import import import_fides_dataset
 
-    if not dataset_file.is_file():
-        fail(f"{dataset_file}: no such file", code=EXIT_BAD_INPUT)
-    converted = import_fides_dataset(dataset_file, kind)
+    if not path.exists():
+        fail(f"{path}: no such file or folder", code=EXIT_BAD_INPUT)
+    try:
+        converted = import_fides_dataset(path, kind)
+    except DataMapError as exc:
+        fail(str(exc), code=EXIT_BAD_INPUT)
     text = converted.to_yaml()
     if out is None:
         write_text(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"{out}: cannot write the data map: {exc.strerror}", code=EXIT_BAD_INPUT)
         console.print(f"wrote {out}", markup=False)
-        for note in converted.notes:
-            errors.print(f"note: {note}", markup=False)
+    # The notes are also comments at the top of the output; on stderr they reach whoever
+    # ran the import even when the YAML goes straight into a file or a pipe.
+    for note in converted.notes:
+        errors.print(f"note: {safe_text(note)}", markup=False)
