@@ -1,0 +1,1 @@
+"""Requests on the second test company, on SQLite, PostgreSQL and MariaDB."""

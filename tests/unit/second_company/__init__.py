@@ -1,0 +1,1 @@
+"""The second test company's generator."""
