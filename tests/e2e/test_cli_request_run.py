@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import zipfile
 from datetime import date
@@ -237,3 +238,91 @@ def test_what_the_cli_prints_cannot_drive_the_terminal(
         for raw in ("\x1b", "\x07", "\u202e"):
             assert raw not in result.stdout, args
         assert "\\x1b" in result.stdout, args
+
+
+def test_a_restriction_leaves_tasks_that_request_done_completes(
+    personvern_cli: list[str], company: tuple[dict[str, str], int, str], tmp_path: Path
+) -> None:
+    # Before, a restriction ran to `completed` and changed nothing in any system.
+    environ, first, _ = company
+    env = _env(environ, tmp_path / "home")
+    # Another customer than the first, whom an erasure above may have emptied.
+    crm = sa.create_engine(environ["PERSONVERN_DEMO_CRM_URL"])
+    with crm.connect() as conn:
+        customer_id, email = conn.execute(
+            sa.select(schema.customers.c.id, schema.customers.c.email)
+            .where(schema.customers.c.id != first)
+            .order_by(schema.customers.c.id)
+            .limit(1)
+        ).one()
+    crm.dispose()
+    created = _run(
+        personvern_cli,
+        env,
+        "create",
+        "--type",
+        "restriction",
+        "--identity",
+        f"email={email}",
+        "--verified-by",
+        "staff_known_contact",
+        "--note",
+        "called back on the contract's number",
+    )
+    assert 0 == created.returncode, created.stderr
+    request_id = created.stdout.strip()
+    ran = _run(personvern_cli, env, "run", request_id, "--yes")
+    assert (1, True) == (ran.returncode, f"{request_id}: partially_completed: " in ran.stdout)
+    crm = sa.create_engine(environ["PERSONVERN_DEMO_CRM_URL"])
+    with crm.connect() as conn:
+        restricted = conn.execute(
+            sa.select(schema.customers.c.id).where(schema.customers.c.restricted_at.is_not(None))
+        ).all()
+    crm.dispose()
+    assert [(customer_id,)] == restricted
+
+    shown = _run(personvern_cli, env, "show", request_id)
+    assert "restricted crm.customers: 1 (restricted_at set)" in shown.stdout
+    tasks = re.findall(r"^task (\d+): open: (.*)$", shown.stdout, flags=re.MULTILINE)
+    # E-mail is not connected here: restricting there is left to a person, like telling
+    # the recipients (Art. 19).
+    assert (
+        "restrict the subject's records in Microsoft 365 e-mail (email) by hand: personvern "
+        "could not search it (Microsoft 365 e-mail is not connected: "
+        "PERSONVERN_M365_WEBHOOK_URL is not set)"
+    ) in [description for _, description in tasks]
+    assert any(d.startswith("tell Debt collection agency (NO) of") for _, d in tasks)
+
+    *others, (last, _) = tasks
+    for task_id, _ in others:
+        done = _run(personvern_cli, env, "done", request_id, task_id, "--note", "done by hand")
+        assert 0 == done.returncode, done.stderr
+        assert f"request {request_id}: task {task_id} done; partially_completed, " in done.stdout
+    hidden = _run(personvern_cli, env, "done", request_id, last, "--note", "x\x1b[2J")
+    assert (2, "personvern: error: the note contains an ESC (escape) character") == (
+        hidden.returncode,
+        hidden.stderr[: len("personvern: error: the note contains an ESC (escape) character")],
+    )
+    done = _run(personvern_cli, env, "done", request_id, last, "--note", "Told them by phone")
+    assert (0, f"request {request_id}: task {last} done; completed\n") == (
+        done.returncode,
+        done.stdout,
+    )
+    again = _run(personvern_cli, env, "done", request_id, last, "--note", "again")
+    login = shown.stdout.split("channel: cli, by ", 1)[1].split("\n", 1)[0]
+    assert (
+        2,
+        f"personvern: error: task {last} of request {request_id} is already done (by {login}) "
+        "(`personvern request show` lists the tasks still open)\n",
+    ) == (again.returncode, again.stderr)
+    unknown = _run(personvern_cli, env, "done", request_id, "999999", "--note", "x")
+    assert (2, f"personvern: error: request {request_id} has no task 999999") == (
+        unknown.returncode,
+        unknown.stderr.split(" (", 1)[0],
+    )
+
+    shown = _run(personvern_cli, env, "show", request_id)
+    assert "state: completed" in shown.stdout
+    assert f"task {last}: done: " in shown.stdout
+    assert f"(done by {login}, " in shown.stdout
+    assert f"all tasks done\t{login}" in shown.stdout

@@ -71,7 +71,12 @@ def print_plan(plan: RequestPlan) -> None:
             str(part.found),
             str(len(part.export)),
             str(len(part.delete)),
-            str(len(part.erase_fields) or len(part.rectify) or len(part.stop_marketing)),
+            str(
+                len(part.erase_fields)
+                or len(part.rectify)
+                or len(part.stop_marketing)
+                or (len(part.restrict) if part.restrict_field else 0)
+            ),
             str(len(part.redact)),
             str(len(part.keep)),
             part.keep_reason or "",
@@ -88,6 +93,8 @@ def print_plan(plan: RequestPlan) -> None:
         )
     if plan.recipients:
         console.print("recipients to notify (Art. 19): " + ", ".join(plan.recipients))
+    for step in plan.manual_steps:
+        console.print(f"by hand: {safe_text(step.description)}", markup=False)
 
 
 def request_run(
@@ -145,12 +152,18 @@ def request_run(
     console.print(
         f"{request_id}: {outcome.state.value}: {safe_text(outcome.message)}", markup=False
     )
-    if outcome.state in (
-        RequestState.WAITING_FOR_SYSTEM,
-        RequestState.NEEDS_REVIEW,
-        RequestState.PARTIALLY_COMPLETED,
+    # Open tasks (telling recipients, steps by hand) are the normal end of many runs;
+    # a system that could not be searched, a wait or a review is a problem to act on.
+    if outcome.state in (RequestState.WAITING_FOR_SYSTEM, RequestState.NEEDS_REVIEW) or (
+        outcome.plan is not None and outcome.plan.unavailable
     ):
         raise typer.Exit(EXIT_PROBLEMS)
+    if outcome.state is RequestState.PARTIALLY_COMPLETED:
+        console.print(
+            f"open tasks: `personvern request show {request_id}` lists them, "
+            f"`personvern request done {request_id} TASK --note ...` marks one done",
+            markup=False,
+        )
 
 
 def request_approve(
@@ -161,11 +174,11 @@ def request_approve(
     """Approve an erasure's plan as the second person (four eyes); the run executes it."""
     from datetime import UTC, datetime
 
-    from personvern.intake.approval import approve
+    from personvern.intake.approval import answer_of, approve
     from personvern.store.db import session_scope
 
     engine = _engine(datamap)
-    plan = engine.dry_run(request_id)
+    plan, found = engine.preview(request_id)
     print_plan(plan)
     _fail_if_incomplete(plan)
     if not yes:
@@ -181,6 +194,7 @@ def request_approve(
             plan.to_json(),
             approver=engine.actor,
             now=datetime.now(UTC),
+            answer=answer_of(found),
         )
     console.print(f"{request_id}: plan approved by {engine.actor}", markup=False)
 

@@ -1,4 +1,4 @@
-"""`personvern request ...`: file, list, show, verify and reject data subject requests.
+"""`personvern request ...`: file, list, show, verify and reject requests, and mark tasks done.
 
 The command line is a staff channel: whoever runs it can read the store. A request
 created with ``--verified-by`` is verified at once (with a note saying how); without
@@ -30,8 +30,10 @@ from personvern.cli.output import (
     safe_text,
 )
 from personvern.domain.datamap import DataMap
+from personvern.domain.requests.tasks import TaskStatus
 from personvern.errors import PersonvernError
 from personvern.settings import Settings, load_settings
+from personvern.store.models import MAX_INTEGER_ID, RequestTask
 
 request_app = typer.Typer(help="Data subject requests (GDPR Art. 15-22).", no_args_is_help=True)
 
@@ -200,6 +202,7 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
                 (f"file {a.name}", f"{a.media_type}, {a.size} bytes, sha256 {a.sha256}")
                 for a in view.artifacts
             )
+            facts.extend(_task_facts(view.tasks))
             facts = [(name, safe_text(value)) for name, value in facts]
             events = [
                 (_when(e.at), e.state, safe_text(e.message), safe_text(e.actor))
@@ -222,6 +225,56 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
     for event in events:
         history.add_row(*event)
     console.print(history)
+
+
+@request_app.command("done")
+def request_done(
+    request_id: str = typer.Argument(..., help="the request's id"),
+    task_id: int | None = typer.Argument(
+        None, min=1, max=MAX_INTEGER_ID, help="the task's number, as `request show` lists it"
+    ),
+    note: str = typer.Option(
+        ...,
+        "--note",
+        "-n",
+        help="what was done: who was told, when and how, or which records were restricted",
+    ),
+    all_open: bool = typer.Option(
+        False, "--all-open", help="mark every open task of the request done with this note"
+    ),
+) -> None:
+    """Mark a task of a request done; the last open task completes the request."""
+    from personvern.intake.tasks import mark_task_done
+
+    if (task_id is None) == (not all_open):
+        errors.print(
+            "personvern: error: name one task (see `request show`) or give --all-open",
+            markup=False,
+        )
+        raise SystemExit(EXIT_BAD_INPUT)
+    with _handled():
+        settings = _settings()
+        with _session(settings) as session:
+            if task_id is not None:
+                chosen = [task_id]
+            else:
+                from personvern.intake import views
+
+                view = views.request_view(session, request_id)
+                chosen = [t.id for t in view.request.tasks if t.status == TaskStatus.OPEN]
+                if not chosen:
+                    errors.print(f"request {request_id} has no open tasks", markup=False)
+                    return
+            for number in chosen:
+                task = mark_task_done(session, request_id, number, note, actor=cli_actor())
+            request = task.request
+            state = request.state
+            left = sum(1 for t in request.tasks if t.status == TaskStatus.OPEN)
+    done = ", ".join(str(number) for number in chosen)
+    summary = f"request {request_id}: task{'s' if len(chosen) != 1 else ''} {done} done; {state}"
+    if left:
+        summary += f", {left} task{'s' if left != 1 else ''} still open"
+    console.print(summary, markup=False)
 
 
 @request_app.command("wait")
@@ -426,14 +479,32 @@ def _receipt_facts(receipt: dict[str, Any]) -> list[tuple[str, str]]:
         facts.append((f"kept {name}", f"{kept['records']} ({kept.get('reason') or 'no reason'})"))
     for name, reason in receipt.get("not_connected", {}).items():
         facts.append((f"not connected {name}", reason))
+    for name, restricted in receipt.get("restricted", {}).items():
+        facts.append((f"restricted {name}", f"{restricted['records']} ({restricted['field']} set)"))
     tasks = receipt.get("notify_recipients", [])
     if tasks:
+        # Receipts written before tasks existed name no task and say "to do".
         facts.append(
             (
                 "tell recipients (Art. 19)",
-                ", ".join(f"{t['name']} ({t['status']})" for t in tasks),
+                ", ".join(
+                    f"{t['name']} ({t['status']}"
+                    + (f", task {t['task']})" if t.get("task") is not None else ")")
+                    for t in tasks
+                ),
             )
         )
+    return facts
+
+
+def _task_facts(tasks: Sequence[RequestTask]) -> list[tuple[str, str]]:
+    """One line per task: its number (for `request done`), status and what to do."""
+    facts = []
+    for task in tasks:
+        value = f"{task.status}: {task.description}"
+        if task.done_at is not None:
+            value += f" (done by {task.done_by}, {_when(task.done_at)} UTC: {task.note})"
+        facts.append((f"task {task.id}", value))
     return facts
 
 

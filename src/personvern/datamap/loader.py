@@ -28,6 +28,7 @@ from personvern.domain.findings import DocPath, Finding
 from personvern.domain.localized_names import label_findings
 from personvern.domain.policy_lint import lint
 from personvern.domain.requests.answer_profile import answer_profile_findings
+from personvern.domain.requests.restriction import restriction_findings
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
 
 DEFAULT_LOCATIONS = (Path("personvern.yaml"), Path("datamap"))
@@ -40,6 +41,7 @@ _PATTERN_MESSAGES = {
     "country": "country must be an ISO 3166-1 alpha-2 code in capitals, e.g. NO, SE, US",
     "hosting_country": "hosting_country must be an ISO 3166-1 alpha-2 code, e.g. NO",
     "name": "names of tables and fields may use letters, digits and '_' only",
+    "field": "names of fields may use letters, digits and '_' only",
 }
 
 
@@ -103,6 +105,8 @@ def check_datamap(
     # What answers to subjects read from the map: labels, their language and controller.
     found += label_findings(datamap)
     found += answer_profile_findings(datamap)
+    # How restriction requests mark records (Art. 18).
+    found += restriction_findings(datamap)
     located = [source.locate_finding(f) for f in found]
     valid = not any(p.finding.is_error for p in located)
     return (datamap if valid else None), source, located

@@ -415,6 +415,8 @@ class DemoCompanyGenerator:
                 "contract_end": end,
                 "last_contact_at": self._moment(self._between(start, active_until)),
                 "created_at": self._moment(start - timedelta(days=rng.randrange(1, 30))),
+                # Nobody has asked for restriction yet; a restriction request sets it.
+                "restricted_at": None,
             },
         )
         employees = self._employees(bundle, customer_id, country, domain, start, contact.language)

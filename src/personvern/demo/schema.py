@@ -63,6 +63,8 @@ customers = Table(
     Column("contract_end", Date),
     Column("last_contact_at", DateTime),
     Column("created_at", DateTime, nullable=False),
+    # When processing was restricted (Art. 18): the data map's `restriction` field.
+    Column("restricted_at", DateTime),
 )
 
 designated_employees = Table(

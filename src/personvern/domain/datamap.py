@@ -219,6 +219,27 @@ class FileSet(Strict):
     media_type: str = "application/octet-stream"
 
 
+class RestrictionMark(StrEnum):
+    """What a dataset's restriction field is set to when a subject's records are restricted."""
+
+    #: The time of the restriction (a timestamp column, like a stop field's ``unsubscribed_at``).
+    TIMESTAMP = "timestamp"
+    #: ``true`` (a boolean flag column).
+    FLAG = "flag"
+
+
+class Restriction(Strict):
+    """How the system marks a record restricted (Art. 18): kept, but not otherwise processed.
+
+    personvern sets ``field`` on the subject's records (through the connector's rectify,
+    for a webhook system its ``rectify`` operation); the system must then stop using
+    records so marked for anything but storage.
+    """
+
+    field: Identifier
+    mark: RestrictionMark = RestrictionMark.TIMESTAMP
+
+
 class Dataset(Strict):
     """A table, collection or group of files within a system."""
 
@@ -229,6 +250,9 @@ class Dataset(Strict):
     subjects: list[Key] = Field(min_length=1)
     fields: list[DataField] = Field(min_length=1)
     files: FileSet | None = None
+    #: How a restriction request restricts the subject's records here; without it, a
+    #: person does it by hand (the request lists a manual step).
+    restriction: Restriction | None = None
 
 
 class SystemKind(StrEnum):

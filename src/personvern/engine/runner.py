@@ -6,6 +6,12 @@ requests execute the plan stored by the first run, one system at a time, each in
 transaction, and record each system as done; a run that dies half-way (a killed
 worker) resumes with the systems not yet recorded, and a system that was changed but
 not recorded is changed again with no effect, because the plan names the same rows.
+
+What a run cannot do itself it leaves as tasks of the request: telling the recipients
+of an erasure, rectification or restriction (Art. 19), restricting records where the
+data map declares no restriction field, working in a system that could not be
+searched. With any task open the request ends ``partially_completed``; the last task
+marked done (personvern.intake.tasks) completes it.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from personvern.connectors.port import (
     Redaction,
 )
 from personvern.connectors.registry import ConnectorPool, connector_for
-from personvern.domain.datamap import DataMap, ErasureStrategy, IdentityKind
+from personvern.domain.datamap import DataMap, ErasureStrategy, IdentityKind, RestrictionMark
 from personvern.domain.requests.collected import CollectedData
 from personvern.domain.requests.identity import (
     InvalidIdentityError,
@@ -37,14 +43,22 @@ from personvern.domain.requests.identity import (
 )
 from personvern.domain.requests.lifecycle import RequestState, RequestType, VerificationMethod
 from personvern.domain.requests.request_plan import DatasetPlan, RequestPlan, build_plan
+from personvern.domain.requests.restriction import restriction_value
 from personvern.domain.requests.subject_graph import SubjectGraph
+from personvern.domain.requests.tasks import (
+    TaskKind,
+    TaskStatus,
+    open_tasks_text,
+    planned_tasks,
+    state_after_run,
+)
 from personvern.domain.text_input import UnsafeTextError
 from personvern.engine.search import SearchResult, search_subject
 from personvern.intake.approval import check_may_run
 from personvern.security.pseudonym import pseudonymiser
 from personvern.settings import Settings
 from personvern.store.db import SessionFactory, session_scope
-from personvern.store.models import DataSubjectRequest
+from personvern.store.models import DataSubjectRequest, RequestTask
 from personvern.store.requests import RequestRepository
 
 if TYPE_CHECKING:
@@ -158,12 +172,18 @@ class RequestEngine:
 
     def dry_run(self, request_id: str) -> RequestPlan:
         """What a run would do now, computed without changing anything anywhere."""
+        return self.preview(request_id)[0]
+
+    def preview(self, request_id: str) -> tuple[RequestPlan, CollectedData]:
+        """The plan a run would follow now, and what it found (to decide who answers)."""
+        from personvern.engine.delivery import collect
+
         with session_scope(self.session_factory) as session:
             request = RequestRepository(session).get(request_id)
             session.expunge(request)
         with self.connectors() as (connectors, missing):
             result = self._search(request, connectors)
-        return build_plan(
+        plan = build_plan(
             RequestType(request.type),
             self.graph,
             result.walk,
@@ -172,6 +192,9 @@ class RequestEngine:
             details=request.details,
             unavailable=missing,
         )
+        # No connectors: only the records, never the files, are needed to decide.
+        found = collect(request, self._identities(request), plan, result.walk, {}, self.datamap)
+        return plan, found
 
     # -- running -------------------------------------------------------------------
 
@@ -240,7 +263,8 @@ class RequestEngine:
         if request_type.changes_data and stored is not None and not stored.conflicts:
             # Resume: the first run's plan is the contract; searching again would miss
             # the rows a crashed run had already erased and report them as never found.
-            plan = stored
+            # A system it can no longer connect to becomes a manual step, not a silent skip.
+            plan = stored.with_unavailable(missing, self.datamap)
         else:
             result = self._search(request, connectors)
             plan = build_plan(
@@ -265,12 +289,23 @@ class RequestEngine:
             assert result is not None
             collected = self._collect(request, plan, result, connectors)
             artifacts = self._deliver(request.id, collected)
-        elif request_type is RequestType.ERASURE:
+        elif result is not None:
+            # The letter confirming an erasure (or other change) goes to the same person
+            # from the same company in the same language as an access answer would.
+            from personvern.engine.delivery import collect
+
+            self.settle_answer(
+                request.id,
+                collect(request, self._identities(request), plan, result.walk, {}, self.datamap),
+            )
+        if request_type is RequestType.ERASURE:
             outcomes = self._erase(request.id, plan, connectors)
         elif request_type is RequestType.RECTIFICATION:
             outcomes = self._rectify(request.id, plan, connectors)
         elif request_type in (RequestType.OBJECTION, RequestType.WITHDRAW_CONSENT):
             outcomes = self._stop_marketing(request.id, plan, connectors)
+        elif request_type is RequestType.RESTRICTION:
+            outcomes = self._restrict(request.id, plan, connectors)
         if request_type in (
             RequestType.RESTRICTION,
             RequestType.OBJECTION,
@@ -378,6 +413,27 @@ class RequestEngine:
             outcomes[part.name] = self._once(request_id, f"stop:{part.name}", act)
         return outcomes
 
+    def _restrict(
+        self, request_id: str, plan: RequestPlan, connectors: Mapping[str, Connector]
+    ) -> dict[str, Any]:
+        """Mark the subject's records restricted where the data map says how (Art. 18)."""
+        outcomes: dict[str, Any] = {}
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        for part in plan.datasets:
+            if not part.restrict or not part.restrict_field or part.system not in connectors:
+                continue
+
+            def act(part: DatasetPlan = part) -> dict[str, Any]:
+                assert part.restrict_field is not None
+                value = restriction_value(part.restrict_mark or RestrictionMark.TIMESTAMP, now)
+                changed = connectors[part.system].rectify(
+                    part.dataset, part.restrict, {part.restrict_field: value}
+                )
+                return {"restricted": changed, "field": part.restrict_field}
+
+            outcomes[part.name] = self._once(request_id, f"restrict:{part.name}", act)
+        return outcomes
+
     def _flag(
         self, request: DataSubjectRequest, plan: RequestPlan, result: SearchResult | None
     ) -> None:
@@ -415,20 +471,31 @@ class RequestEngine:
         result: SearchResult,
         connectors: Mapping[str, Connector],
     ) -> CollectedData:
-        from personvern.engine.delivery import answer_note, collect
+        from personvern.engine.delivery import collect
 
         collected = collect(
             request, self._identities(request), plan, result.walk, connectors, self.datamap
         )
-        # The answer's language is decided from the subject's records; stored on the request,
-        # it is also the language of the mails that follow (the answer, an extension notice).
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
-            stored = repo.get(request.id)
-            stored.language = collected.language
-            repo.add_event(stored, answer_note(collected), self._actor(request.id))
+        self.settle_answer(request.id, collected)
         request.language = collected.language
         return collected
+
+    def settle_answer(self, request_id: str, collected: CollectedData) -> None:
+        """Record who answers the request, in which language and why (from its records).
+
+        Stored on the request, the language is also that of the mails that follow (the
+        answer, a letter, an extension notice), and the profile goes into the receipt.
+        """
+        from personvern.engine.delivery import answer_note
+        from personvern.responses.receipt import answer_summary
+
+        with session_scope(self.session_factory) as session:
+            repo = RequestRepository(session)
+            stored = repo.get(request_id)
+            stored.language = collected.language
+            if collected.profile is not None:
+                stored.answer_profile = answer_summary(collected.profile)
+            repo.add_event(stored, answer_note(collected), self._actor(request_id))
 
     def _store_artifacts(
         self, request_id: str, written: Sequence[WrittenArtifact]
@@ -490,18 +557,23 @@ class RequestEngine:
         outcomes: Mapping[str, Any],
         artifacts: list[dict[str, Any]],
     ) -> RunOutcome:
-        partial = bool(plan.unavailable)
-        target = RequestState.PARTIALLY_COMPLETED if partial else RequestState.COMPLETED
-        receipt = _receipt(self.datamap, plan, outcomes, artifacts)
         if plan.found_nothing:
             message = "no data about the subject was found in any connected system"
         else:
             message = f"{sum(d.found for d in plan.datasets)} records found"
-        if partial:
-            message += "; not connected: " + ", ".join(sorted(plan.unavailable))
         with session_scope(self.session_factory) as session:
             repo = RequestRepository(session)
             request = repo.get(request_id)
+            # The tasks, the receipt and the final state in one transaction: a run that
+            # dies here leaves none of them, and the resumed run adds each task once.
+            tasks = [repo.add_task(request_id, task) for task in planned_tasks(self.datamap, plan)]
+            still_open = [(t.id, t.description) for t in tasks if t.status == TaskStatus.OPEN]
+            target = state_after_run(len(still_open))
+            if still_open:
+                message += "; " + open_tasks_text(still_open)
+            receipt = _receipt(plan, outcomes, artifacts, tasks)
+            if request.answer_profile:
+                receipt["answer"] = dict(request.answer_profile)
             repo.save_receipt(request, receipt)
             # The spelled-out identities were needed to redact mentions; once the request
             # is done they are personal data kept for no purpose.
@@ -531,27 +603,33 @@ def _erasure_step(part: DatasetPlan, needles: tuple[str, ...]) -> ErasureStep:
     )
 
 
-def _notifications(datamap: DataMap, plan: RequestPlan) -> list[dict[str, str]]:
-    """One task per recipient to tell of the erasure, rectification or restriction (Art. 19)."""
-    recipients = {recipient.key: recipient for recipient in datamap.recipients}
+def _notifications(tasks: Sequence[RequestTask]) -> list[dict[str, Any]]:
+    """One entry per recipient to tell of the erasure, rectification or restriction (Art. 19).
+
+    Each names its task, whose status it shows ("open" until marked done). Receipts
+    written before tasks existed say "to do" and name no task.
+    """
     return [
-        {
-            "recipient": key,
-            "name": recipients[key].name,
-            "country": recipients[key].country,
-            "tell": plan.request_type.value,
-            "status": "to do",
-        }
-        for key in plan.recipients
-        if key in recipients
+        {**task.details, "status": task.status, "task": task.id}
+        for task in tasks
+        if task.kind == TaskKind.NOTIFY_RECIPIENT
+    ]
+
+
+def _manual_steps(tasks: Sequence[RequestTask]) -> list[dict[str, Any]]:
+    """The manual steps left to people, with their tasks' ids and status."""
+    return [
+        {"task": task.id, "key": task.key, "description": task.description, "status": task.status}
+        for task in tasks
+        if task.kind == TaskKind.MANUAL_STEP
     ]
 
 
 def _receipt(
-    datamap: DataMap,
     plan: RequestPlan,
     outcomes: Mapping[str, Any],
     artifacts: list[dict[str, Any]],
+    tasks: Sequence[RequestTask],
 ) -> dict[str, Any]:
     return {
         "request_type": plan.request_type.value,
@@ -573,6 +651,12 @@ def _receipt(
         },
         "outcomes": dict(outcomes),
         "sent": artifacts,
+        "restricted": {
+            d.name: {"records": len(d.restrict), "field": d.restrict_field}
+            for d in plan.datasets
+            if d.restrict and d.restrict_field
+        },
         "not_connected": dict(plan.unavailable),
-        "notify_recipients": _notifications(datamap, plan),
+        "notify_recipients": _notifications(tasks),
+        "manual_steps": _manual_steps(tasks),
     }

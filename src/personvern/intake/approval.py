@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from personvern.domain.requests.collected import CollectedData
 from personvern.domain.requests.four_eyes import (
     ApprovalError,
     FourEyesPolicy,
@@ -53,8 +54,14 @@ def approve(
     *,
     approver: str,
     now: datetime,
+    answer: tuple[str, dict[str, Any] | None] | None = None,
 ) -> DataSubjectRequest:
-    """Record ``approver``'s approval of ``plan`` (the dry run they reviewed) for the request."""
+    """Record ``approver``'s approval of ``plan`` (the dry run they reviewed) for the request.
+
+    ``answer``, when given, is the language and profile decided from the same search:
+    the approved plan is what the run executes, so the run does not search (or decide)
+    again.
+    """
     repository = RequestRepository(session)
     request = repository.get(request_id)
     if RequestState(request.state) is not RequestState.VERIFIED:
@@ -76,6 +83,8 @@ def approve(
     verified_by = request.created_by if request.verification_method else None
     check_approver(approver, filed_by=request.created_by, verified_by=verified_by)
     repository.save_plan(request, plan)
+    if answer is not None:
+        request.language, request.answer_profile = answer
     request.approved_by = approver
     request.approved_at = now
     datasets = plan.get("datasets", [])
@@ -88,3 +97,11 @@ def approve(
         now,
     )
     return request
+
+
+def answer_of(found: CollectedData) -> tuple[str, dict[str, Any] | None]:
+    """The language and answer profile decided from what a preview found."""
+    from personvern.responses.receipt import answer_summary
+
+    profile = answer_summary(found.profile) if found.profile is not None else None
+    return found.language, profile

@@ -1,4 +1,4 @@
-"""Reading requests back for staff: listings and one request with its history."""
+"""Reading requests back for staff: listings and one request with its history and tasks."""
 
 from __future__ import annotations
 
@@ -13,17 +13,23 @@ from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.intake.service import parse_request_state, parse_request_type
 from personvern.store.base import utcnow
-from personvern.store.models import DataSubjectRequest, RequestArtifact, RequestEvent
+from personvern.store.models import (
+    DataSubjectRequest,
+    RequestArtifact,
+    RequestEvent,
+    RequestTask,
+)
 from personvern.store.requests import RequestRepository
 
 
 @dataclass(frozen=True)
 class RequestView:
-    """A request with its history and delivered files."""
+    """A request with its history, delivered files and the tasks its run left."""
 
     request: DataSubjectRequest
     events: Sequence[RequestEvent]
     artifacts: Sequence[RequestArtifact]
+    tasks: Sequence[RequestTask] = ()
 
 
 def deadline_in_force(request: DataSubjectRequest) -> date:
@@ -61,11 +67,12 @@ def list_requests(
 
 
 def request_view(session: Session, request_id: str) -> RequestView:
-    """One request with its events and artifacts, or RecordNotFoundError."""
+    """One request with its events, artifacts and tasks, or RecordNotFoundError."""
     repository = RequestRepository(session)
     request = repository.get(request_id)
     return RequestView(
         request=request,
         events=repository.events(request.id),
         artifacts=repository.artifacts(request.id),
+        tasks=repository.tasks(request.id),
     )

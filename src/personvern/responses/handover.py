@@ -288,6 +288,8 @@ def send_answer(
         if not links:
             raise AnswerNotReadyError(f"request {request_id} has no files to send")
     receipt = dict(request.receipt or {})
+    if request.answer_profile:
+        receipt["answer"] = dict(request.answer_profile)
     letter = answer_letter(
         datamap,
         request_id=request_id,

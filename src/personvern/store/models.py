@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from personvern.store.base import Base, UTCDateTime, utcnow
 
@@ -26,6 +26,7 @@ __all__ = [
     "RequestArtifact",
     "RequestEvent",
     "RequestStep",
+    "RequestTask",
     "SubjectFlag",
     "VerificationChallenge",
 ]
@@ -79,6 +80,9 @@ class DataSubjectRequest(Base):
     language: Mapped[str] = mapped_column(sa.String(8))
     #: The language the subject or staff asked for when filing; None if they did not say.
     requested_language: Mapped[str | None] = mapped_column(sa.String(8))
+    #: Who answers (controller), in which language, with which complaint route, and why:
+    #: decided from the subject's records when a run or an approval first sees them.
+    answer_profile: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     #: The subject's normalised identities, [{"kind": ..., "value": ...}].
     identities: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
     #: Keyed hash of the identities, to find open duplicates without reading every row.
@@ -106,6 +110,10 @@ class DataSubjectRequest(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: What the run left to people (Art. 19 notifications, manual steps), oldest first.
+    tasks: Mapped[list[RequestTask]] = relationship(
+        back_populates="request", order_by="RequestTask.id", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"DataSubjectRequest(id={self.id!r}, type={self.type!r}, state={self.state!r})"
@@ -135,6 +143,43 @@ class RequestStep(Base):
     step: Mapped[str] = mapped_column(sa.String(200))
     outcome: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     done_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+#: The largest integer id every supported database holds (PostgreSQL's integer): a
+#: larger one asked for names no row, and is refused before it reaches the database.
+MAX_INTEGER_ID = 2**31 - 1
+
+
+class RequestTask(Base):
+    """Work a run left to a person, open until someone marks it done with a note.
+
+    The description is neutral English for staff; ``kind``, ``key`` and ``details``
+    hold the same facts structured, so an answer can say them in the subject's language.
+    """
+
+    __tablename__ = "request_tasks"
+    # One task per thing to do: a resumed run that finishes again adds nothing.
+    __table_args__ = (sa.UniqueConstraint("request_id", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(sa.ForeignKey("data_subject_requests.id"), index=True)
+    #: notify_recipient (Art. 19) or manual_step (personvern.domain.requests.tasks.TaskKind).
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    #: The recipient's key, or "system.dataset" (a system's key for a whole system).
+    key: Mapped[str] = mapped_column(sa.String(255))
+    description: Mapped[str] = mapped_column(sa.Text)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    #: open or done.
+    status: Mapped[str] = mapped_column(sa.String(16))
+    done_by: Mapped[str | None] = mapped_column(sa.String(200))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: What was done, in the words of whoever did it.
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    request: Mapped[DataSubjectRequest] = relationship(back_populates="tasks")
+
+    def __repr__(self) -> str:
+        return f"RequestTask(id={self.id!r}, kind={self.kind!r}, status={self.status!r})"
 
 
 class RequestArtifact(Base):

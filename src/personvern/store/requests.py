@@ -1,4 +1,4 @@
-"""Persistence of data subject requests, their history, steps, files and subject flags.
+"""Persistence of data subject requests, their history, steps, tasks, files and subject flags.
 
 Rules (which transitions are allowed, what a deadline is) live in
 personvern.domain.requests; this module only reads and writes rows within the caller's
@@ -22,6 +22,7 @@ from personvern.domain.requests.lifecycle import (
     RequestType,
     check_transition,
 )
+from personvern.domain.requests.tasks import PlannedTask, TaskStatus
 from personvern.store.base import utcnow
 from personvern.store.errors import RecordNotFoundError
 from personvern.store.models import (
@@ -29,6 +30,7 @@ from personvern.store.models import (
     RequestArtifact,
     RequestEvent,
     RequestStep,
+    RequestTask,
     SubjectFlag,
 )
 
@@ -86,9 +88,13 @@ class RequestRepository:
         self._event(request, f"received through {channel}", created_by, received_at)
         return request
 
-    def get(self, request_id: str) -> DataSubjectRequest:
-        """The request with ``request_id``, or RecordNotFoundError."""
-        request = self.session.get(DataSubjectRequest, request_id)
+    def get(self, request_id: str, *, for_update: bool = False) -> DataSubjectRequest:
+        """The request with ``request_id``, or RecordNotFoundError.
+
+        ``for_update`` locks its row until the transaction ends (where the database
+        has row locks; SQLite serialises writers anyway).
+        """
+        request = self.session.get(DataSubjectRequest, request_id, with_for_update=for_update)
         if request is None:
             raise RecordNotFoundError(
                 f"no data subject request with id '{request_id}'",
@@ -215,6 +221,65 @@ class RequestRepository:
         self.session.add(RequestStep(request_id=request_id, step=step, outcome=dict(outcome)))
         self.session.flush()
         return dict(outcome)
+
+    def add_task(self, request_id: str, planned: PlannedTask) -> RequestTask:
+        """Record an open task; the same kind and key again returns the task already there."""
+        task = self.session.scalars(
+            sa.select(RequestTask).where(
+                RequestTask.request_id == request_id,
+                RequestTask.kind == planned.kind.value,
+                RequestTask.key == planned.key,
+            )
+        ).first()
+        if task is not None:
+            return task
+        task = RequestTask(
+            request_id=request_id,
+            kind=planned.kind.value,
+            key=planned.key,
+            description=planned.description,
+            details=dict(planned.details),
+            status=TaskStatus.OPEN.value,
+            created_at=utcnow(),
+        )
+        self.session.add(task)
+        self.session.flush()
+        return task
+
+    def tasks(self, request_id: str) -> Sequence[RequestTask]:
+        """The request's tasks, in the order they were created."""
+        query = (
+            sa.select(RequestTask)
+            .where(RequestTask.request_id == request_id)
+            .order_by(RequestTask.id)
+        )
+        return self.session.scalars(query).all()
+
+    def task(self, request_id: str, task_id: int) -> RequestTask:
+        """Task ``task_id`` of the request, or RecordNotFoundError (also for another's task)."""
+        task = self.session.scalars(
+            sa.select(RequestTask).where(
+                RequestTask.id == task_id, RequestTask.request_id == request_id
+            )
+        ).first()
+        if task is None:
+            raise RecordNotFoundError(
+                f"request {request_id} has no task {task_id}",
+                hint=f"`personvern request show {request_id}` lists its tasks",
+            )
+        return task
+
+    def open_tasks(self, request_id: str) -> int:
+        """How many of the request's tasks are still open."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(RequestTask)
+            .where(
+                RequestTask.request_id == request_id,
+                RequestTask.status == TaskStatus.OPEN.value,
+            )
+        )
+        return int(self.session.scalar(query) or 0)
 
     def add_artifact(
         self, request_id: str, name: str, media_type: str, sha256: str, size: int, path: str

@@ -123,7 +123,13 @@ def test_request_waiting_for_a_system_is_retried_until_it_is_back(
     assert 2 == result.attempts
     assert result.last_error is None
     assert result.next_attempt_at is None
-    assert ["verified", "in_progress", "waiting_for_system", "in_progress", "completed"] == [
-        state for state, _message in result.events
-    ][1:]
+    # The second in_progress step is the run deciding who answers (language, company).
+    assert [
+        "verified",
+        "in_progress",
+        "waiting_for_system",
+        "in_progress",
+        "in_progress",
+        "completed",
+    ] == [state for state, _message in result.events][1:]
     store.dispose()

@@ -157,3 +157,42 @@ def test_an_erasure_is_confirmed_by_a_letter_naming_what_the_law_keeps(
             assert kept["reason"] in text, name
     assert "Vennlig hilsen" in text
     client.__exit__(None, None, None)
+
+
+def test_a_british_customers_approved_erasure_is_confirmed_in_english_by_the_uk_company(
+    company: Company, inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from personvern.demo import schema
+
+    client, staff = make_client(company, inbox, tmp_path / "home", monkeypatch)
+    with session_scope(client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+        second = issue_token(session, name="second", role=Role.PRIVACY_OFFICER).token
+    email = str(company.customers(schema.customers.c.country == "GB")[0].email)
+    filed = client.post(
+        "/api/v1/requests",
+        headers=staff,
+        json={
+            "type": "erasure",
+            "identities": [{"kind": "email", "value": email}],
+            "verification_method": "staff_known_contact",
+            "verification_note": "called back on the number in the contract",
+        },
+    ).json()
+    approved = client.post(
+        f"/api/v1/requests/{filed['id']}/approve",
+        headers={"Authorization": f"Bearer {second}"},
+    )
+    assert 200 == approved.status_code, approved.text
+    finished = finish(client, staff, filed["id"])
+    assert ("en", "nws-uk") == (finished["language"], finished["receipt"]["answer"]["controller"])
+    inbox.clear()
+
+    assert (
+        200 == client.post(f"/api/v1/requests/{filed['id']}/send-answer", headers=staff).status_code
+    )
+    [mail] = inbox.to(email)
+    text = text_of(mail)
+    assert "We have erased your personal data" == mail["Subject"]
+    assert "Information Commissioner's Office" in text
+    assert text.rstrip().endswith("Nordic Workspace Ltd")
+    client.__exit__(None, None, None)

@@ -135,10 +135,11 @@ def approve_request(
     The plan is computed afresh, shown back, and stored: the run executes exactly it.
     Whoever filed or verified the request cannot approve it.
     """
-    from personvern.intake.approval import approve
+    from personvern.intake.approval import answer_of, approve
     from personvern.store.db import session_scope
 
-    plan = request_engine(context).dry_run(request_id).to_json()
+    planned, found = request_engine(context).preview(request_id)
+    plan = planned.to_json()
     with session_scope(context.session_factory) as session:
         approve(
             session,
@@ -147,6 +148,7 @@ def approve_request(
             plan,
             approver=principal.subject,
             now=datetime.now(UTC),
+            answer=answer_of(found),
         )
     return plan
 

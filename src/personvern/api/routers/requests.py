@@ -2,7 +2,8 @@
 
 Public (``public_router``): filing a request and proving identity with the e-mailed
 code; a staff token with requests:write on the filing call makes it a staff filing.
-Protected (``router``): listing, reading and rejecting requests.
+Protected (``router``): listing, reading and rejecting requests, and marking the tasks
+a run left (Art. 19 notifications, manual steps) done.
 
 Public answers say only what the caller gave or proved: never whether the company
 holds data about anyone, nor whether someone already filed for the same identities.
@@ -34,6 +35,7 @@ from personvern.domain.requests.lifecycle import (
     RequestType,
     VerificationMethod,
 )
+from personvern.domain.requests.tasks import MAX_NOTE, TaskKind, TaskStatus
 from personvern.domain.roles import Permission
 from personvern.intake import service, views
 from personvern.intake.details import (
@@ -47,7 +49,7 @@ from personvern.intake.rate_limit import wait_hint
 from personvern.intake.verification import verification_address
 from personvern.security.auth import authenticate
 from personvern.security.principal import Principal
-from personvern.store.models import DataSubjectRequest
+from personvern.store.models import MAX_INTEGER_ID, DataSubjectRequest
 
 public_router = APIRouter(tags=["requests"])
 router = APIRouter(tags=["requests"])
@@ -133,6 +135,12 @@ class ExtendIn(_Input):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class TaskDoneIn(_Input):
+    """What was done for the task: who was told, when and how, or why it was not needed."""
+
+    note: str = Field(min_length=1, max_length=MAX_NOTE)
+
+
 class FiledOut(BaseModel):
     """A filed request. ``code_sent_to`` is set when a code was e-mailed."""
 
@@ -192,6 +200,21 @@ class ArtifactOut(BaseModel):
     media_type: str
     sha256: str
     size: int
+
+
+class TaskOut(BaseModel):
+    """Work the run left to a person: tell a recipient (Art. 19) or a manual step."""
+
+    id: int
+    kind: TaskKind
+    key: str = Field(description="the recipient's key, or system.dataset (a system's key)")
+    description: str
+    details: dict[str, Any]
+    status: TaskStatus
+    done_by: str | None
+    done_at: datetime | None
+    note: str | None
+    created_at: datetime
 
 
 class RequestSummaryOut(BaseModel):
@@ -263,6 +286,9 @@ class RequestDetailOut(BaseModel):
     completed_at: datetime | None
     events: list[EventOut]
     artifacts: list[ArtifactOut]
+    tasks: list[TaskOut] = Field(
+        description="what the run left to people; the request completes when all are done"
+    )
 
     @classmethod
     def of(cls, view: views.RequestView) -> RequestDetailOut:
@@ -301,6 +327,21 @@ class RequestDetailOut(BaseModel):
             artifacts=[
                 ArtifactOut(name=a.name, media_type=a.media_type, sha256=a.sha256, size=a.size)
                 for a in view.artifacts
+            ],
+            tasks=[
+                TaskOut(
+                    id=t.id,
+                    kind=TaskKind(t.kind),
+                    key=t.key,
+                    description=t.description,
+                    details=t.details or {},
+                    status=TaskStatus(t.status),
+                    done_by=t.done_by,
+                    done_at=t.done_at,
+                    note=t.note,
+                    created_at=t.created_at,
+                )
+                for t in view.tasks
             ],
         )
 
@@ -532,4 +573,27 @@ def extend_request(
     from personvern.intake.extension import extend_deadline
 
     extend_deadline(session, settings, datamap, request_id, body.reason, actor=principal.subject)
+    return RequestDetailOut.of(views.request_view(session, request_id))
+
+
+@router.post(
+    "/requests/{request_id}/tasks/{task_id}/done",
+    response_model=RequestDetailOut,
+    responses={
+        404: {"description": "no such request, or the task is not one of its tasks"},
+        409: {"description": "the task is already done"},
+        422: {"description": "the note is empty, too long or holds control characters"},
+    },
+)
+def mark_task_done(
+    request_id: RequestIdPath,
+    task_id: Annotated[int, Path(ge=1, le=MAX_INTEGER_ID, description="the task's id")],
+    body: TaskDoneIn,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
+) -> RequestDetailOut:
+    """Mark a task done with a note; the last open task completes the request."""
+    from personvern.intake.tasks import mark_task_done as mark_done
+
+    mark_done(session, request_id, task_id, body.note, actor=principal.subject)
     return RequestDetailOut.of(views.request_view(session, request_id))

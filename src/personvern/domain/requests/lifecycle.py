@@ -2,8 +2,10 @@
 
 A request is received, its identity verified (Art. 12(6): only where there is
 reasonable doubt, so staff may record another verification), then run, and ends
-completed, partially completed (some store could not be reached or part of the data
-is kept by law) or rejected with a reason the subject is told (Art. 12(4)). A run that
+completed, partially completed (work is left to people: a store could not be reached,
+records must be restricted by hand, recipients told under Art. 19) or rejected with a
+reason the subject is told (Art. 12(4)). A partially completed request becomes
+completed when the last of those tasks is marked done, and in no other way. A run that
 finds identities pointing at different people stops in ``needs_review``: merging two
 people's data into one answer would disclose one to the other.
 """
@@ -114,7 +116,8 @@ _TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     ),
     RequestState.NEEDS_REVIEW: frozenset({RequestState.VERIFIED, RequestState.REJECTED}),
     RequestState.COMPLETED: frozenset(),
-    RequestState.PARTIALLY_COMPLETED: frozenset(),
+    # Only through its tasks: the last one marked done completes the request.
+    RequestState.PARTIALLY_COMPLETED: frozenset({RequestState.COMPLETED}),
     RequestState.REJECTED: frozenset(),
 }
 

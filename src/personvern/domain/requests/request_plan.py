@@ -10,13 +10,19 @@ Per dataset, an erasure deletes the subject's rows, or, where a field is marked
 ``erasure: keep`` (a company name on a customer record), keeps the row and erases the
 personal fields by their strategy. Rows under a legal hold are kept with the hold's
 reference; rows that only mention the subject in free text have the mention redacted.
+
+A restriction sets the field the dataset's ``restriction`` names on the subject's own
+records. What a run cannot do itself is a manual step of the plan: restricting the
+records of a dataset that declares no restriction, and every request's part in a
+system that could not be searched. Each becomes a task a person marks done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from personvern.domain.datamap import (
@@ -30,6 +36,7 @@ from personvern.domain.datamap import (
 from personvern.domain.identities.email import canonical_email_or_none
 from personvern.domain.requests.legal_hold import LegalHold, legal_holds
 from personvern.domain.requests.lifecycle import RequestType
+from personvern.domain.requests.restriction import is_restricted
 from personvern.domain.requests.subject_graph import (
     DatasetNode,
     MatchKind,
@@ -67,6 +74,12 @@ class DatasetPlan:
     rectify_changes: Mapping[str, Any] = field(default_factory=dict)
     stop_marketing: tuple[Any, ...] = ()
     stop_field: str | None = None
+    #: Records to mark restricted (Art. 18) by setting ``restrict_field``; without a
+    #: field (the data map declares none) a person restricts them by hand.
+    restrict: tuple[Any, ...] = ()
+    restrict_field: str | None = None
+    #: What ``restrict_field`` is set to: "timestamp" (the time) or "flag" (true).
+    restrict_mark: str | None = None
 
     @property
     def name(self) -> str:
@@ -77,8 +90,35 @@ class DatasetPlan:
     def changes(self) -> bool:
         """Whether this dataset's part of the plan writes anything."""
         return bool(
-            self.delete or self.erase_fields or self.redact or self.rectify or self.stop_marketing
+            self.delete
+            or self.erase_fields
+            or self.redact
+            or self.rectify
+            or self.stop_marketing
+            or (self.restrict and self.restrict_field)
         )
+
+
+class ManualReason(StrEnum):
+    """Why a part of a request is left to a person."""
+
+    #: The system could not be searched (its connection is not configured).
+    NOT_CONNECTED = "not_connected"
+    #: The dataset declares no ``restriction``, so personvern cannot mark its records.
+    NO_RESTRICTION = "no_restriction"
+
+
+@dataclass(frozen=True)
+class ManualStep:
+    """Work a run cannot do itself: a person does it and marks its task done."""
+
+    #: "system.dataset", or the system's key when the whole system could not be searched.
+    key: str
+    reason: str
+    #: What to do, in plain English (the task's description).
+    description: str
+    #: The subject's records the step concerns, where they are known.
+    records: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,6 +136,8 @@ class RequestPlan:
     unavailable: Mapping[str, str] = field(default_factory=dict)
     #: Recipients to tell about the erasure, rectification or restriction (Art. 19).
     recipients: tuple[str, ...] = ()
+    #: What a person must do by hand (see ManualStep).
+    manual_steps: tuple[ManualStep, ...] = ()
 
     @property
     def found_nothing(self) -> bool:
@@ -109,6 +151,26 @@ class RequestPlan:
     def systems(self) -> list[str]:
         """The systems this plan touches, in the order they appear."""
         return list(dict.fromkeys(d.system for d in self.datasets))
+
+    def with_unavailable(self, missing: Mapping[str, str], datamap: DataMap) -> RequestPlan:
+        """This plan with systems that cannot be reached now added as manual steps.
+
+        A resumed run executes the stored plan; a system it can no longer connect to
+        would otherwise be skipped in silence, its part of the plan never done.
+        """
+        added = {
+            system: reason
+            for system, reason in missing.items()
+            if system not in self.unavailable
+            and any(d.system == system and d.changes for d in self.datasets)
+        }
+        if not added:
+            return self
+        return replace(
+            self,
+            unavailable={**self.unavailable, **added},
+            manual_steps=self.manual_steps + _unconnected_steps(self.request_type, datamap, added),
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (keys and counts, never record contents)."""
@@ -137,6 +199,8 @@ class RequestPlan:
             conflicts=tuple(data.get("conflicts", ())),
             unavailable=dict(data.get("unavailable", {})),
             recipients=tuple(data.get("recipients", ())),
+            # Plans stored before manual steps existed have none.
+            manual_steps=tuple(ManualStep(**step) for step in data.get("manual_steps", ())),
         )
 
 
@@ -206,6 +270,48 @@ def _stop_field(datamap: DataMap, name: str) -> str | None:
             and rule.trigger_field
         ),
         None,
+    )
+
+
+#: What a person does by hand, per request type, in a system that could not be searched.
+_BY_HAND: Mapping[RequestType, str] = {
+    RequestType.ACCESS: "find the subject's records in {system} and add them to the answer",
+    RequestType.PORTABILITY: "find the subject's records in {system} and add them to the export",
+    RequestType.ERASURE: "erase the subject's records in {system}",
+    RequestType.RECTIFICATION: "correct the subject's records in {system}",
+    RequestType.RESTRICTION: "restrict the subject's records in {system}",
+    RequestType.OBJECTION: "stop the processing objected to in {system}",
+    RequestType.WITHDRAW_CONSENT: "stop the processing based on the withdrawn consent in {system}",
+}
+
+
+def _system_name(datamap: DataMap, key: str) -> str:
+    system = datamap.system(key)
+    return f"{system.name} ({key})" if system is not None and system.name != key else key
+
+
+def _unconnected_steps(
+    request_type: RequestType, datamap: DataMap, unavailable: Mapping[str, str]
+) -> tuple[ManualStep, ...]:
+    return tuple(
+        ManualStep(
+            key=system,
+            reason=ManualReason.NOT_CONNECTED.value,
+            description=_BY_HAND[request_type].format(system=_system_name(datamap, system))
+            + f" by hand: personvern could not search it ({reason})",
+        )
+        for system, reason in sorted(unavailable.items())
+    )
+
+
+def _restriction_step(datamap: DataMap, system: str, dataset: str, records: int) -> ManualStep:
+    noun = "record" if records == 1 else "records"
+    return ManualStep(
+        key=f"{system}.{dataset}",
+        reason=ManualReason.NO_RESTRICTION.value,
+        description=f"restrict {records} {noun} in {_system_name(datamap, system)}, "
+        f"dataset {dataset}, by hand: the data map declares no restriction field there",
+        records=records,
     )
 
 
@@ -363,6 +469,15 @@ def build_plan(
             if stop:
                 targets = tuple(k for k in ordered if k in own and records[k][0].get(stop) is None)
                 plan = _replace(plan, stop_marketing=targets, stop_field=stop)
+        elif request_type is RequestType.RESTRICTION:
+            # The records an erasure would take as the subject's: a mention in someone
+            # else's ticket, or a colleague under the customer's account, is not theirs.
+            plan = _restricted(
+                plan,
+                dataset,
+                tuple(k for k in ordered if k in subject_rows and k not in others),
+                records,
+            )
         plans[node.name] = plan
 
     _protect_parents_of_kept_rows(graph, plans, walk)
@@ -379,6 +494,40 @@ def build_plan(
         conflicts=tuple(walk.conflicts()),
         unavailable=dict(unavailable or {}),
         recipients=notify,
+        manual_steps=(
+            *(
+                _restriction_step(datamap, d.system, d.dataset, len(d.restrict))
+                for d in plans.values()
+                if d.restrict and d.restrict_field is None
+            ),
+            *_unconnected_steps(request_type, datamap, unavailable or {}),
+        ),
+    )
+
+
+def _restricted(
+    plan: DatasetPlan,
+    dataset: Dataset,
+    keys: tuple[Any, ...],
+    records: Mapping[Any, tuple[Mapping[str, Any], MatchKind]],
+) -> DatasetPlan:
+    """The dataset's part of a restriction: the records ``keys`` to mark, and the field.
+
+    Without a declared field the keys are still listed: a person restricts those
+    records by hand (a manual step of the plan).
+    """
+    restriction = dataset.restriction
+    if restriction is None:
+        return _replace(plan, restrict=keys)
+    # Records whose field marks them restricted already keep the time they were.
+    targets = tuple(
+        k for k in keys if not is_restricted(records[k][0].get(restriction.field), restriction.mark)
+    )
+    return _replace(
+        plan,
+        restrict=targets,
+        restrict_field=restriction.field,
+        restrict_mark=restriction.mark.value,
     )
 
 

@@ -1,0 +1,187 @@
+"""What a run leaves to people, through the API: listed with the request, marked done with a note.
+
+Before, a restriction ended ``completed`` having changed nothing, and the Art. 19
+notifications of an erasure were a "to do" in the receipt that nobody could ever tick
+off. Now they are tasks of the request: it ends ``partially_completed`` while any is
+open, each is marked done by someone with a note, and the last one completes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from personvern.api.app import create_app
+from personvern.demo import ground_truth
+from personvern.domain.roles import Role
+from personvern.security.tokens import issue_token
+from personvern.settings import Settings
+from personvern.store.db import session_scope
+from tests.conftest import EXAMPLE_DATAMAP
+from tests.integration.request_flow.test_who_did_what import Staff
+from tests.support.company import Company, _company
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Company]:
+    """The demo company in SQLite (the tasks live in personvern's own store)."""
+    home = tmp_path_factory.mktemp("company")
+    with _company("sqlite", f"sqlite:///{home / 'company.sqlite'}", home) as seeded:
+        yield seeded
+
+
+@pytest.fixture
+def staff(company: Company, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Staff]:
+    """The app on a fresh store, with an agent's and a privacy officer's token."""
+    for name, value in company.environ.items():
+        monkeypatch.setenv(name, value)
+    app = create_app(Settings(home=tmp_path / "home"), EXAMPLE_DATAMAP)
+    with TestClient(app) as client:
+        with session_scope(app.state.context.session_factory) as session:
+            agent = issue_token(session, name="agent", role=Role.AGENT)
+            dpo = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER)
+        yield Staff(client, (agent.info.id, agent.token), (dpo.info.id, dpo.token))
+
+
+def _customer(company: Company, index: int) -> str:
+    """The e-mail of a customer with invoices (a dataset that declares no restriction)."""
+    emails = [
+        str(email)
+        for customer_id, email, _phone in company.customers()[:30]
+        if ground_truth(company.targets, customer_id)["billing.invoices"]
+    ]
+    return emails[index]
+
+
+def _done(staff: Staff, request_id: str, task_id: int, note: str, **kw: Any) -> Any:
+    return staff.client.post(
+        f"/api/v1/requests/{request_id}/tasks/{task_id}/done",
+        headers=kw.get("headers", staff.agent),
+        json={"note": note},
+    )
+
+
+def _run(staff: Staff, request_id: str) -> dict[str, Any]:
+    ran = staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.agent)
+    assert 202 == ran.status_code, ran.text
+    return staff.wait(request_id)
+
+
+def test_a_restriction_lists_its_tasks_and_completes_when_they_are_done(
+    staff: Staff, company: Company
+) -> None:
+    request_id = staff.file("restriction", _customer(company, 0))
+    finished = _run(staff, request_id)
+    assert "partially_completed" == finished["state"]
+    tasks = finished["tasks"]
+    kinds = {task["key"]: task["kind"] for task in tasks}
+    assert "manual_step" == kinds["billing.invoices"]
+    assert "notify_recipient" == kinds["collection-agency"]
+    assert "crm.customers" not in kinds  # restricted by personvern itself
+    assert {("open", None, None)} == {(t["status"], t["done_by"], t["note"]) for t in tasks}
+    assert finished["events"][-1]["message"].split("; ", 1)[1].startswith(f"{len(tasks)} tasks")
+    first_completed = finished["completed_at"]
+
+    *others, last = tasks
+    for task in others:
+        marked = _done(staff, request_id, task["id"], "Restricted in the billing system.\n")
+        assert 200 == marked.status_code, marked.text
+        assert "partially_completed" == marked.json()["state"]
+    agent = f"api-token:{staff.agent_id}"
+    body = _done(staff, request_id, last["id"], "Told them by e-mail, ref. 1234", headers=staff.dpo)
+    assert 200 == body.status_code, body.text
+    done = body.json()
+    assert "completed" == done["state"]
+    completed_at = datetime.fromisoformat(done["completed_at"])
+    assert datetime.fromisoformat(first_completed) < completed_at
+    assert ("all tasks done", f"api-token:{staff.dpo_id}") == (
+        done["events"][-1]["message"],
+        done["events"][-1]["actor"],
+    )
+    by = {task["id"]: (task["status"], task["done_by"], task["note"]) for task in done["tasks"]}
+    assert ("done", agent, "Restricted in the billing system.") == by[others[0]["id"]]
+    assert ("done", f"api-token:{staff.dpo_id}", "Told them by e-mail, ref. 1234") == by[last["id"]]
+    assert f"task {last['id']} done: {last['kind']} {last['key']}" in [
+        event["message"] for event in done["events"]
+    ]
+    # The receipt shows the status of each task it lists.
+    receipt = done["receipt"]
+    assert {"done"} == {e["status"] for e in receipt["notify_recipients"] + receipt["manual_steps"]}
+    assert completed_at.replace(microsecond=0) == datetime.fromisoformat(receipt["completed_at"])
+
+    again = _done(staff, request_id, last["id"], "once more")
+    assert (409, "Task already done") == (again.status_code, again.json()["title"])
+    assert again.json()["detail"].startswith(f"task {last['id']} of request {request_id} is")
+
+
+def test_tasks_are_refused_with_a_bad_note_or_under_another_request(
+    staff: Staff, company: Company
+) -> None:
+    request_id = staff.file("restriction", _customer(company, 1))
+    task_id = _run(staff, request_id)["tasks"][0]["id"]
+    other = staff.file("access", _customer(company, 1))
+
+    assert 404 == _done(staff, other, task_id, "wrong request").status_code
+    assert 404 == _done(staff, "0" * 32, task_id, "no request").status_code
+    assert 404 == _done(staff, request_id, 2**31 - 1, "no such task").status_code
+    assert 422 == _done(staff, request_id, 2**31, "too large an id").status_code
+    hidden = _done(staff, request_id, task_id, "done\x1b]0;owned\x07")
+    assert (422, "the note contains an ESC (escape) character, which is not allowed") == (
+        hidden.status_code,
+        hidden.json()["detail"],
+    )
+    assert 422 == _done(staff, request_id, task_id, "").status_code
+    assert 422 == _done(staff, request_id, task_id, "   ").status_code
+    assert 422 == _done(staff, request_id, task_id, "x" * 2001).status_code
+    unknown = {"Authorization": "Bearer nope"}
+    assert 401 == _done(staff, request_id, task_id, "who?", headers=unknown).status_code
+    with session_scope(staff.client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+        auditor = issue_token(session, name="auditor", role=Role.AUDITOR).token
+    reading = _done(
+        staff, request_id, task_id, "looked", headers={"Authorization": f"Bearer {auditor}"}
+    )
+    assert 403 == reading.status_code
+    task = next(
+        t
+        for t in staff.client.get(f"/api/v1/requests/{request_id}", headers=staff.dpo).json()[
+            "tasks"
+        ]
+        if t["id"] == task_id
+    )
+    assert ("open", None) == (task["status"], task["note"])
+
+
+def test_an_erasures_art_19_tasks_appear_and_can_be_done(staff: Staff, company: Company) -> None:
+    request_id = staff.file("erasure", _customer(company, 2))
+    approved = staff.client.post(f"/api/v1/requests/{request_id}/approve", headers=staff.dpo)
+    assert 200 == approved.status_code, approved.text
+    finished = _run(staff, request_id)
+    assert "partially_completed" == finished["state"]
+    tasks = finished["tasks"]
+    # Every system is connected here: only the recipients are left to tell.
+    assert {"notify_recipient"} == {task["kind"] for task in tasks}
+    assert "collection-agency" in {task["key"] for task in tasks}
+    agency = next(t for t in tasks if t["key"] == "collection-agency")
+    assert (
+        "tell Debt collection agency (NO) of the erasure (Art. 19)",
+        {"recipient": "collection-agency", "name": "Debt collection agency", "country": "NO"},
+    ) == (
+        agency["description"],
+        {k: agency["details"][k] for k in ("recipient", "name", "country")},
+    )
+    entries = {e["recipient"]: e for e in finished["receipt"]["notify_recipients"]}
+    assert ("open", agency["id"]) == (
+        entries["collection-agency"]["status"],
+        entries["collection-agency"]["task"],
+    )
+
+    for task in tasks:
+        assert 200 == _done(staff, request_id, task["id"], "Sent the erasure notice").status_code
+    done = staff.client.get(f"/api/v1/requests/{request_id}", headers=staff.dpo).json()
+    assert "completed" == done["state"]
+    assert {f"api-token:{staff.agent_id}"} == {task["done_by"] for task in done["tasks"]}
