@@ -76,7 +76,11 @@ def ensure_home(home: Path) -> Path:
 
 def private_folder(path: Path) -> Path:
     """Create ``path`` and its missing parents with mode 0700 (an answer's folder, say)."""
-    path.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+    # mkdir(parents=True) would give the parents the default mode (0755): each is made
+    # here instead, outermost first.
+    for folder in [*reversed(path.parents), path]:
+        if not folder.exists():
+            folder.mkdir(mode=HOME_MODE, exist_ok=True)
     return path
 
 

@@ -4,8 +4,9 @@ Three kinds of data pile up in personvern's home and store while it answers requ
 
 - **Answer files** (reports, exports, recordings a subject was sent): deleted once the
   request has been closed for ``PERSONVERN_ANSWER_RETENTION_DAYS`` and no link to them
-  still works. The receipt keeps each file's SHA-256, so what was sent stays provable;
-  the request's history records the deletion.
+  still works (a link whose issuer's token was revoked does not), or at once when the
+  same subject's erasure has completed since. The receipt keeps each file's SHA-256,
+  so what was sent stays provable; the request's history records the deletion.
 - **Unverified requests**: someone gave identities but never proved them. After
   ``PERSONVERN_UNVERIFIED_RETENTION_DAYS`` such a request is deleted with its history
   and codes: it is an unproven claim about a person, kept for no purpose.
@@ -27,9 +28,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from personvern.domain.requests.lifecycle import RequestState
+from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.settings import Settings
 from personvern.store.models import (
+    ApiToken,
     DataSubjectRequest,
     DownloadLink,
     IntakeAttempt,
@@ -88,12 +90,37 @@ def _answer_files(
     dry_run: bool,
 ) -> None:
     days = settings.answer_retention_days
+    # A link whose issuer's token was revoked or has expired no longer works: it keeps
+    # nothing alive.
+    dead_issuer = (
+        sa.select(ApiToken.id)
+        .where(
+            ApiToken.id == DownloadLink.token_id,
+            sa.or_(ApiToken.revoked_at.is_not(None), ApiToken.expires_at <= now),
+        )
+        .exists()
+    )
     live_link = (
         sa.select(DownloadLink.id)
         .where(
             DownloadLink.request_id == RequestArtifact.request_id,
             DownloadLink.revoked_at.is_(None),
             DownloadLink.expires_at > now,
+            ~dead_issuer,
+        )
+        .exists()
+    )
+    # The subject has since had their data erased: the copies personvern handed them
+    # before are personal data too, and go at once, whatever their links.
+    erasure = sa.orm.aliased(DataSubjectRequest)
+    erased_since = (
+        sa.select(erasure.id)
+        .where(
+            erasure.subject_key == DataSubjectRequest.subject_key,
+            erasure.type == RequestType.ERASURE.value,
+            erasure.state.in_(_CLOSED),
+            erasure.rejection_reason.is_(None),
+            erasure.completed_at > RequestArtifact.created_at,
         )
         .exists()
     )
@@ -103,8 +130,10 @@ def _answer_files(
         .where(
             RequestArtifact.deleted_at.is_(None),
             DataSubjectRequest.state.in_(_CLOSED),
-            DataSubjectRequest.completed_at <= now - timedelta(days=days),
-            ~live_link,
+            sa.or_(
+                sa.and_(DataSubjectRequest.completed_at <= now - timedelta(days=days), ~live_link),
+                erased_since,
+            ),
         )
         .order_by(RequestArtifact.request_id, RequestArtifact.name)
     ).all()
@@ -129,8 +158,8 @@ def _answer_files(
         shutil.rmtree(home / "exports" / request_id, ignore_errors=True)
         repository.add_event(
             repository.get(request_id),
-            f"{len(artifacts)} answer file(s) deleted: kept {days} days after the request "
-            "closed (their SHA-256 stay in the receipt)",
+            f"{len(artifacts)} answer file(s) deleted: their retention ended, or the subject's "
+            "data has since been erased (their SHA-256 stay in the receipt)",
             "personvern",
             now,
         )
@@ -196,7 +225,9 @@ def _counters(
     *,
     dry_run: bool,
 ) -> None:
-    cutoff = now - timedelta(seconds=settings.intake_rate_window_seconds)
+    # The longest window any limit counts in: the per-address day.
+    window = max(timedelta(seconds=settings.intake_rate_window_seconds), timedelta(days=1))
+    cutoff = now - window
     old = sa.select(sa.func.count()).select_from(IntakeAttempt).where(IntakeAttempt.at <= cutoff)
     report.counters = int(session.execute(old).scalar_one())
     if dry_run:

@@ -74,10 +74,10 @@ class Settings(BaseSettings):
         description="the address subjects reach personvern at, e.g. https://privacy.example.com; "
         "download links in mails start with it (unset: links cannot be mailed)",
     )
-    four_eyes: Literal["off", "staff_verified", "all_erasures"] = Field(
+    four_eyes: Literal["off", "staff_verified", "all"] = Field(
         "staff_verified",
-        description="which erasures a second person must approve before they run: those "
-        "whose identity staff verified (default), all, or none",
+        description="which erasures and rectifications a second person must approve before they "
+        "run: those whose identity staff verified (default), all, or none",
     )
     answer_retention_days: int = Field(
         30,
@@ -95,7 +95,13 @@ class Settings(BaseSettings):
         64 * 1024, ge=1024, description="largest request body the API reads, in bytes"
     )
     intake_codes_per_address: int = Field(
-        5, ge=1, description="verification codes sent to one address per rate-limit window"
+        5,
+        ge=1,
+        description="verification codes sent to one address from one client network per "
+        "rate-limit window",
+    )
+    intake_codes_per_address_daily: int = Field(
+        20, ge=1, description="verification codes sent to one address per day, all networks"
     )
     intake_codes_per_client: int = Field(
         20, ge=1, description="verification codes requested from one client IP per window"

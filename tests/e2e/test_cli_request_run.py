@@ -326,3 +326,40 @@ def test_a_restriction_leaves_tasks_that_request_done_completes(
     assert f"task {last}: done: " in shown.stdout
     assert f"(done by {login}, " in shown.stdout
     assert f"all tasks done\t{login}" in shown.stdout
+
+
+def test_stored_text_is_never_read_as_markup_in_a_terminal(
+    personvern_cli: list[str], company: tuple[dict[str, str], int, str], tmp_path: Path
+) -> None:
+    from personvern.store.db import make_engine, make_session_factory, session_scope
+    from personvern.store.migrate import upgrade_to_head
+    from personvern.store.requests import RequestRepository
+
+    environ, _, _ = company
+    home = tmp_path / "home"
+    # A terminal, as staff run it (tables are drawn only there).
+    env = _env(environ, home) | {"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1"}
+    url = f"sqlite:///{home / 'personvern.db'}"
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    # Filed before identities were checked as strictly: Rich markup in stored values.
+    with session_scope(make_session_factory(engine)) as session:
+        request = RequestRepository(session).add(
+            type="access",  # type: ignore[arg-type]
+            identities=[
+                {"kind": "email", "value": "a@evil.[/b][link=https://evil.example]x[/link]"}
+            ],
+            subject_key="0" * 64,
+            language="nb",
+            channel="public",
+            created_by="[link=https://evil.example/reset]click-here[/link]",
+            deadline=date(2026, 12, 1),
+        )
+        request_id = request.id
+    engine.dispose()
+    for args in (("list",), ("show", request_id)):
+        result = _run(personvern_cli, env, *args)
+        assert (0, "") == (result.returncode, result.stderr), args
+        # No hyperlink escape (OSC 8) reaches the terminal; the text shows as written.
+        assert "\x1b]8;" not in result.stdout, args
+    assert "[link=https://evil.example/reset]click-here[/link]" in result.stdout.replace("\n", "")

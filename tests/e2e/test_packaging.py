@@ -88,3 +88,18 @@ def test_help_and_version_import_no_command_module() -> None:
     )
     assert "Commands:" in result.stdout
     assert "[]\n" == result.stderr
+
+
+def test_the_command_lines_actor_is_the_account_not_what_the_environment_claims() -> None:
+    import pwd
+
+    env = {**os.environ, "LOGNAME": "colleague", "USER": "colleague", "USERNAME": "colleague"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from personvern.cli.output import cli_actor; print(cli_actor())"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert f"cli:{pwd.getpwuid(os.getuid()).pw_name}\n" == result.stdout

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from personvern import __version__
+from personvern.api.access_log import redact_download_links
 from personvern.api.context import AppContext
 from personvern.api.deps import get_principal
 from personvern.api.docs import install_docs
@@ -141,6 +142,8 @@ def _housekeeper(context: AppContext) -> Periodic | None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     context: AppContext = app.state.context
     housekeeper: Periodic | None = None
+    # Here, not in create_app: the server configures its logging after the app is built.
+    redact_download_links()
     try:
         if context.settings.should_auto_migrate:
             # Migrations block; keep the event loop free while they run.

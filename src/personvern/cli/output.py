@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
+from collections.abc import Iterable
 from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -61,10 +62,28 @@ def safe_text(value: object) -> str:
 
 
 def cli_actor() -> str:
-    """Who runs this command, as recorded in a request's history: ``cli:<login name>``."""
+    """Who runs this command, as recorded in a request's history: ``cli:<account name>``.
+
+    The account of the process's user id, never LOGNAME or USER: those are whatever the
+    caller sets, and with them anyone could approve their own erasure "as a colleague".
+    """
+    import os
+    import pwd
+
+    uid = os.getuid()
     try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        # No login name (a container without a passwd entry): still say it was the CLI.
-        return "cli"
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        # No passwd entry (a container): the numeric id still tells people apart.
+        user = f"uid{uid}"
     return safe_text(f"cli:{user}")[:200]
+
+
+def plain(cells: Iterable[str]) -> list[Text]:
+    """Table cells shown as written: never read as Rich markup.
+
+    A value from the store such as ``[link=https://evil.example]click[/link]`` would
+    otherwise become a live hyperlink in a staff member's terminal, and ``[/b]`` would
+    crash the listing for everyone.
+    """
+    return [Text(safe_text(cell)) for cell in cells]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from personvern.cli.output import (
     EXIT_BAD_INPUT,
@@ -67,7 +68,7 @@ def print_plan(plan: RequestPlan) -> None:
         )
     for part in plan.datasets:
         table.add_row(
-            part.name,
+            Text(part.name),
             str(part.found),
             str(len(part.export)),
             str(len(part.delete)),
@@ -79,7 +80,7 @@ def print_plan(plan: RequestPlan) -> None:
             ),
             str(len(part.redact)),
             str(len(part.keep)),
-            part.keep_reason or "",
+            Text(part.keep_reason or ""),
         )
     console.print(table)
     if plan.found_nothing:

@@ -27,6 +27,7 @@ from personvern.cli.output import (
     cli_actor,
     console,
     errors,
+    plain,
     safe_text,
 )
 from personvern.domain.datamap import DataMap
@@ -153,7 +154,7 @@ def request_list(
         return
     table = Table(*header, caption="times in UTC")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*plain(row))
     console.print(table)
 
 
@@ -219,11 +220,11 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
     table.add_column(style="bold")
     table.add_column()
     for name, value in facts:
-        table.add_row(name, value)
+        table.add_row(*plain((name, value)))
     console.print(table)
     history = Table("at (UTC)", "state", "event", "by", title="History")
     for event in events:
-        history.add_row(*event)
+        history.add_row(*plain(event))
     console.print(history)
 
 
@@ -459,7 +460,18 @@ def _plan_facts(plan: dict[str, Any]) -> list[tuple[str, str]]:
         facts.append(("identities conflict in", ", ".join(plan["conflicts"])))
     if plan.get("unavailable"):
         facts.append(("not searched", ", ".join(sorted(plan["unavailable"]))))
+    if plan.get("unreadable"):
+        facts.append(_unreadable_fact(plan["unreadable"]))
     return facts
+
+
+def _unreadable_fact(where: list[str]) -> tuple[str, str]:
+    """Identity values the search could not read, so a person looks at them."""
+    return (
+        "could not read",
+        "some identity values could not be read and were not searched for; check "
+        + ", ".join(where),
+    )
 
 
 def _receipt_facts(receipt: dict[str, Any]) -> list[tuple[str, str]]:
@@ -479,6 +491,8 @@ def _receipt_facts(receipt: dict[str, Any]) -> list[tuple[str, str]]:
         facts.append((f"kept {name}", f"{kept['records']} ({kept.get('reason') or 'no reason'})"))
     for name, reason in receipt.get("not_connected", {}).items():
         facts.append((f"not connected {name}", reason))
+    if receipt.get("unreadable"):
+        facts.append(_unreadable_fact(receipt["unreadable"]))
     for name, restricted in receipt.get("restricted", {}).items():
         facts.append((f"restricted {name}", f"{restricted['records']} ({restricted['field']} set)"))
     tasks = receipt.get("notify_recipients", [])

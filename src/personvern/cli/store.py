@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from personvern.cli.output import console, errors, safe_text
+from personvern.cli.output import console, errors, plain, safe_text
 from personvern.domain.roles import Role, parse_role
 from personvern.settings import Settings, load_settings
 from personvern.store.base import utcnow
@@ -107,7 +107,7 @@ def token_list() -> None:
         return
     table = Table(*header, caption="times in UTC")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*plain(row))
     console.print(table)
 
 

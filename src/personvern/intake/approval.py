@@ -1,4 +1,4 @@
-"""A second person's approval of an erasure plan (four eyes), and the check before a run.
+"""A second person's approval of an erasure or rectification plan (four eyes), and the check.
 
 The approver reviews the plan as computed at that moment (what is deleted, emptied,
 redacted and kept); the approved plan is stored with the request and is exactly what
@@ -39,7 +39,7 @@ def check_may_run(request: DataSubjectRequest, settings: Settings) -> None:
     """Raise ApprovalError if the request waits for a second person's approval."""
     if request.approved_at is None and approval_needed(request, settings):
         raise ApprovalError(
-            f"erasure {request.id} needs a second person's approval before it runs",
+            f"{request.type} {request.id} needs a second person's approval before it runs",
             hint=f"someone other than {request.created_by} approves the plan: "
             f"`personvern request approve {request.id}` or POST "
             f"/api/v1/requests/{request.id}/approve",
@@ -88,14 +88,14 @@ def approve(
     request.approved_by = approver
     request.approved_at = now
     datasets = plan.get("datasets", [])
-    deleted = sum(len(d.get("delete", [])) for d in datasets)
-    kept = sum(len(d.get("keep", [])) for d in datasets)
-    repository.add_event(
-        request,
-        f"erasure plan approved: {deleted} records to delete, {kept} kept",
-        approver,
-        now,
-    )
+    if RequestType(request.type) is RequestType.ERASURE:
+        deleted = sum(len(d.get("delete", [])) for d in datasets)
+        kept = sum(len(d.get("keep", [])) for d in datasets)
+        summary = f"erasure plan approved: {deleted} records to delete, {kept} kept"
+    else:
+        changed = sum(len(d.get("rectify", [])) for d in datasets)
+        summary = f"{request.type} plan approved: {changed} records to change"
+    repository.add_event(request, summary, approver, now)
     return request
 
 

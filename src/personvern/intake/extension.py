@@ -19,7 +19,7 @@ from personvern.domain.requests.lifecycle import RequestState
 from personvern.domain.text_input import refuse_control_characters
 from personvern.intake.errors import InvalidRequestError
 from personvern.intake.verification import verification_address
-from personvern.mail import Mailer, mailer_from_settings
+from personvern.mail import MailDeliveryError, Mailer, mailer_from_settings
 from personvern.settings import Settings
 from personvern.store.base import utcnow
 from personvern.store.models import DataSubjectRequest
@@ -99,8 +99,26 @@ def extend_deadline(
     request.extended_deadline = extended
     request.extension_reason = reason
     repository.add_event(request, f"deadline extended to {extended}", actor, at=now)
-    authority = datamap.organization.supervisory_authority.name
-    _tell_the_subject(settings, request, reason, extended, authority, mailer)
+    # The complaint route of the company that answers this subject, once a run decided it.
+    authority = (request.answer_profile or {}).get(
+        "supervisory_authority", datamap.organization.supervisory_authority.name
+    )
+    # Committed before the mail goes: a transaction on the embedded store holds its one
+    # write lock, which must not wait for a mail server. If the reasons cannot be mailed,
+    # the extension is taken back: it counts only once the subject has been told.
+    session.commit()
+    try:
+        _tell_the_subject(settings, request, reason, extended, str(authority), mailer)
+    except MailDeliveryError:
+        session.rollback()
+        request = repository.get(request_id)
+        request.extended_deadline = None
+        request.extension_reason = None
+        repository.add_event(
+            request, "extension withdrawn: the reasons could not be mailed", actor, at=now
+        )
+        session.commit()
+        raise
     return request
 
 

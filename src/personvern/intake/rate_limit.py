@@ -13,7 +13,8 @@ callers queue and the limit holds exactly. A burst of 40 filings at once used to
 
 Clients are keyed by network, not by address: IPv4 by the address, IPv6 by its /64,
 the block one household or server is normally given, so that rotating through the
-addresses of one's own /64 does not multiply the limit.
+addresses of one's own /64 does not multiply the limit; an IPv6 site (/48) is also
+counted, at five clients' worth, so that rotating through its /64s does not either.
 """
 
 from __future__ import annotations
@@ -55,6 +56,26 @@ def client_network(client_ip: str) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
     return str(address)
+
+
+#: A site (an IPv6 /48, what a provider gives a company or a hosting customer) counts
+#: this many clients' worth: rotating through the /64s of one's own /48 (or a 6to4 /48)
+#: must not multiply the limit by 65,536.
+SITE_PREFIX = 48
+SITE_SCALE = 5
+
+
+def client_networks(client_ip: str) -> list[tuple[str, int]]:
+    """The networks a client is counted in, each with how many clients' worth it may use."""
+    network = client_network(client_ip)
+    try:
+        address = ipaddress.ip_address(client_ip.strip().split("%", 1)[0])
+    except ValueError:
+        return [(network, 1)]
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        site = str(ipaddress.ip_network(f"{address}/{SITE_PREFIX}", strict=False))
+        return [(network, 1), (site, SITE_SCALE)]
+    return [(network, 1)]
 
 
 def take(session: Session, limits: Sequence[Limit], window: timedelta, now: datetime) -> list[int]:

@@ -153,7 +153,7 @@ def file_request(
     counted: list[int] = []
     if not channel.is_staff and client_ip:
         counted = rate_limit.take(
-            session, [_client_limit(settings, secret, client_ip)], _window(settings), now
+            session, _client_limits(settings, secret, client_ip), _window(settings), now
         )
 
     request = repository.add(
@@ -183,7 +183,7 @@ def file_request(
     repository.transition(
         request, RequestState.AWAITING_VERIFICATION, "waiting for the e-mail code", actor, at=now
     )
-    prepared = _prepare_code(session, settings, datamap, request, address, now)
+    prepared = _prepare_code(session, settings, datamap, request, address, client_ip, now)
     if isinstance(prepared, timedelta):
         return FiledRequest(request, challenge_sent=False, code_wait=prepared)
     _mail_after_commit(session, code_mailer, prepared, undo=_forget_filing(request.id, counted))
@@ -212,9 +212,7 @@ def verify(
     if client_ip:
         # Every guess from a network counts, right or wrong, taken before the code is
         # compared: guesses spread over many requests cannot outrun it either.
-        rate_limit.take(
-            session, [_guess_limit(settings, secret, client_ip)], _window(settings), now
-        )
+        rate_limit.take(session, _guess_limits(settings, secret, client_ip), _window(settings), now)
     verification.check_code(session, secret, request, code, now)
     _verify(repository, request, VerificationMethod.EMAIL_CODE, None, actor, now)
     _close_if_duplicate(repository, request, actor, now)
@@ -244,10 +242,10 @@ def resend_code(
     counted: list[int] = []
     if client_ip:
         counted = rate_limit.take(
-            session, [_client_limit(settings, secret, client_ip)], _window(settings), now
+            session, _client_limits(settings, secret, client_ip), _window(settings), now
         )
     repository.add_event(request, "a new e-mail code was asked for", actor, now)
-    prepared = _prepare_code(session, settings, datamap, request, address, now)
+    prepared = _prepare_code(session, settings, datamap, request, address, client_ip, now)
     if isinstance(prepared, timedelta):
         # Asked for explicitly: the caller must learn when to ask again (429).
         raise RateLimitedError(
@@ -385,31 +383,57 @@ def _window(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.intake_rate_window_seconds)
 
 
-def _address_limit(settings: Settings, secret: str, address: str) -> rate_limit.Limit:
-    return rate_limit.Limit(
-        "address",
-        identity_hash(secret, "email", address),
-        settings.intake_codes_per_address,
-        "too many codes have been sent to this e-mail address",
+def _address_limits(
+    settings: Settings, secret: str, address: str, client_ip: str | None
+) -> tuple[rate_limit.Limit, rate_limit.Limit]:
+    """Codes to an address from one network per window, and to the address per day.
+
+    Per network, so that someone filing for a stranger's address from their own network
+    uses up only their own share, never the stranger's; per day in all, so that no number
+    of networks floods an inbox.
+    """
+    network = rate_limit.client_network(client_ip) if client_ip else "staff"
+    return (
+        rate_limit.Limit(
+            "address",
+            keyed_hash(secret, "address-network", f"{address}\x00{network}"),
+            settings.intake_codes_per_address,
+            "too many codes have been sent to this e-mail address",
+        ),
+        rate_limit.Limit(
+            "address-day",
+            identity_hash(secret, "email", address),
+            settings.intake_codes_per_address_daily,
+            "too many codes have been sent to this e-mail address today",
+        ),
     )
 
 
-def _client_limit(settings: Settings, secret: str, client_ip: str) -> rate_limit.Limit:
-    return rate_limit.Limit(
-        "client",
-        keyed_hash(secret, "client", rate_limit.client_network(client_ip)),
-        settings.intake_codes_per_client,
-        "too many requests have been filed from your network",
+def _client_limits(settings: Settings, secret: str, client_ip: str) -> list[rate_limit.Limit]:
+    return _network_limits(
+        "client", settings, secret, client_ip, "too many requests have been filed from your network"
     )
 
 
-def _guess_limit(settings: Settings, secret: str, client_ip: str) -> rate_limit.Limit:
-    return rate_limit.Limit(
-        "guess",
-        keyed_hash(secret, "client", rate_limit.client_network(client_ip)),
-        settings.intake_codes_per_client,
-        "too many codes were entered from your network",
+def _guess_limits(settings: Settings, secret: str, client_ip: str) -> list[rate_limit.Limit]:
+    return _network_limits(
+        "guess", settings, secret, client_ip, "too many codes were entered from your network"
     )
+
+
+def _network_limits(
+    kind: str, settings: Settings, secret: str, client_ip: str, message: str
+) -> list[rate_limit.Limit]:
+    """One limit per network the client is counted in (its /64, and its site's /48)."""
+    return [
+        rate_limit.Limit(
+            kind if scale == 1 else f"{kind}-site",
+            keyed_hash(secret, "client", network),
+            settings.intake_codes_per_client * scale,
+            message,
+        )
+        for network, scale in rate_limit.client_networks(client_ip)
+    ]
 
 
 @dataclass(frozen=True)
@@ -429,14 +453,21 @@ def _prepare_code(
     datamap: DataMap,
     request: DataSubjectRequest,
     address: str,
+    client_ip: str | None,
     now: datetime,
 ) -> timedelta | _CodeMail:
     """Issue a code and record it; or, if the address has had its share, the wait."""
     secret = settings.secret()
     repository = RequestRepository(session)
-    taken = rate_limit.try_take(
-        session, _address_limit(settings, secret, address), _window(settings), now
-    )
+    network_limit, daily_limit = _address_limits(settings, secret, address, client_ip)
+    taken = rate_limit.try_take(session, network_limit, _window(settings), now)
+    if not isinstance(taken, timedelta):
+        daily = rate_limit.try_take(session, daily_limit, timedelta(days=1), now)
+        if isinstance(daily, timedelta):
+            rate_limit.forget(session, taken)
+            taken = daily
+        else:
+            taken += daily
     if isinstance(taken, timedelta):
         repository.add_event(
             request,

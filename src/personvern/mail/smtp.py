@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -15,6 +16,11 @@ log = logging.getLogger("personvern.mail")
 
 #: Seconds to wait for the mail server: a subject is waiting for the HTTP answer.
 DEFAULT_TIMEOUT = 10.0
+
+
+#: One address, nothing a header parser reads as more: no spaces, brackets, commas,
+#: quotes, parentheses or a domain literal.
+_ONE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\@]+@[^\s<>()\[\],;:\"\\@]+")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,13 @@ class SmtpMailer:
 
     def send(self, to: str, subject: str, body_text: str) -> None:
         """Deliver one plain-text message, or raise MailDeliveryError."""
+        if not _ONE_ADDRESS.fullmatch(to):
+            # A To header is parsed as a list: "a<x@evil>" or "a,b@c" would deliver the
+            # code somewhere other than the address that asked for it.
+            raise MailDeliveryError(
+                "the e-mail was not sent: the recipient is not one plain address",
+                hint="only addresses of the form name@example.com receive mail",
+            )
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to
@@ -45,7 +58,8 @@ class SmtpMailer:
                     smtp.starttls(context=ssl.create_default_context())
                 if self.username:
                     smtp.login(self.username, self.password or "")
-                smtp.send_message(message)
+                # The envelope names the one address, whatever a header parser makes of it.
+                smtp.send_message(message, to_addrs=[to])
         except (smtplib.SMTPException, OSError) as exc:
             # Only the kind of failure and the server: SMTP replies quote the recipient.
             code = getattr(exc, "smtp_code", None)

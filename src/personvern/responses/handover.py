@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.lifecycle import RequestState, RequestType
-from personvern.mail import Mailer
+from personvern.mail import MailDeliveryError, Mailer
 from personvern.responses.download_link import sign, verify
 from personvern.responses.errors import (
     DownloadLinkError,
@@ -100,6 +100,11 @@ def issue_links(
     """A new link for every file the request delivered, recorded with who asked for it."""
     repository = RequestRepository(session)
     request = repository.get(request_id)
+    state = RequestState(request.state)
+    if state not in (RequestState.COMPLETED, RequestState.PARTIALLY_COMPLETED):
+        raise AnswerNotReadyError(
+            f"request {request_id} is {state.value}; links are issued for a finished answer"
+        )
     expires_at = now.replace(microsecond=0) + timedelta(days=min(max(days, 1), MAX_LINK_DAYS))
     issued: list[IssuedLink] = []
     for artifact in repository.artifacts(request_id):
@@ -317,7 +322,40 @@ def send_answer(
         sender,
         now,
     )
-    # Last: if the mail server refuses, the caller's rollback undoes the links and the
-    # record, and staff simply send again.
-    mailer.send(address, letter.subject, letter.body)
+    # Committed before the mail goes: on the embedded store a transaction holds the one
+    # write lock, which must not wait for a mail server. If the mail cannot go, the
+    # links are withdrawn and the record says so; staff simply send again.
+    session.commit()
+    try:
+        mailer.send(address, letter.subject, letter.body)
+    except MailDeliveryError:
+        session.rollback()
+        _undo_send(session, request_id, [link.link_id for link in links], sender, now)
+        session.commit()
+        raise
     return SentAnswer(address=address, subject=letter.subject, links=tuple(links))
+
+
+def _undo_send(
+    session: Session, request_id: str, link_ids: list[str], sender: str, now: datetime
+) -> None:
+    repository = RequestRepository(session)
+    request = repository.get(request_id)
+    if link_ids:
+        session.execute(
+            sa.update(DownloadLink)
+            .where(DownloadLink.id.in_(link_ids))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    receipt = dict(request.receipt or {})
+    sent = [
+        entry
+        for entry in receipt.get("answers_sent", [])
+        if entry.get("at") != now.isoformat(timespec="seconds") or entry.get("by") != sender
+    ]
+    receipt["answers_sent"] = sent
+    repository.save_receipt(request, receipt)
+    repository.add_event(
+        request, "the answer could not be mailed; its links were withdrawn", sender, now
+    )

@@ -157,3 +157,59 @@ def test_a_store_fault_shows_an_incident_id_not_the_store(
         assert leak not in response.text
     logged = [r.getMessage() for r in caplog.records]
     assert any(problem["incident"] in m and "cannot use the store" in m for m in logged)
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        # The body that made a regular expression over strings take 12 s: one pass now.
+        (b'"' + b'\\"' * 32_000, 0),
+        (b'["\\"[[[", ["\\\\"], [[]]]', 3),
+        (b'{"a": "\\\\"}' + b"[[", 2),
+    ],
+)
+def test_escapes_inside_strings_are_followed(body: bytes, depth: int) -> None:
+    assert depth == json_depth(body, stop_at=32)
+
+
+def test_a_body_trickled_in_slowly_is_cut_off(
+    settings: Settings, example_datamap_path: Path
+) -> None:
+    from personvern.api.limits import RequestLimits
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the app must not see a body that never arrived")
+
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    limits = RequestLimits(app, body_seconds=0.2)  # type: ignore[arg-type]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        await asyncio.sleep(0.1)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/api/v1/requests", "headers": []}
+    # A thread of its own: a browser test's event loop may still be running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, limits(scope, receive, send)).result(timeout=10)  # type: ignore[arg-type]
+    assert 408 == sent[0]["status"]
+
+
+def test_a_second_content_type_header_is_refused(server: tuple[str, int]) -> None:
+    # The limits read one Content-Type and the framework another: 5,000 levels got through.
+    body = b"[" * 5000 + b"]" * 5000
+    with socket.create_connection(server, timeout=10) as conn:
+        conn.sendall(
+            b"POST /api/v1/requests HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 ")

@@ -137,16 +137,20 @@ def test_a_burst_of_filings_sends_an_address_exactly_its_share_of_codes(
     store_engine: Engine, settings: Settings, datamap: DataMap
 ) -> None:
     outbox = Outbox()
+    # From one network: five codes (the rest are registered, their codes held back).
+    outcomes = together(
+        20, lambda i: file_public(store_engine, settings, datamap, outbox, client_ip="198.51.100.7")
+    )
+    assert ({"ok": 20}, 5) == (dict(outcomes), len(outbox.sent))
+    # From forty networks at once: the day's share for the address, twenty, and no more.
     outcomes = together(
         40,
-        lambda i: file_public(store_engine, settings, datamap, outbox, client_ip=f"198.51.100.{i}"),
+        lambda i: file_public(store_engine, settings, datamap, outbox, client_ip=f"203.0.113.{i}"),
     )
-    # Every filing is registered; only five codes go out.
-    assert {"ok": 40} == dict(outcomes)
-    assert 5 == len(outbox.sent)
+    assert ({"ok": 40}, 20) == (dict(outcomes), len(outbox.sent))
     with store_engine.connect() as connection:
         filed = connection.execute(sa.text("SELECT COUNT(*) FROM data_subject_requests"))
-        assert 40 == filed.scalar_one()
+        assert 60 == filed.scalar_one()
 
 
 def test_a_burst_from_one_network_files_exactly_its_share(
@@ -172,3 +176,23 @@ def test_a_burst_from_one_network_files_exactly_its_share(
         store_engine, settings, datamap, outbox, address="x@example.no", client_ip="2001:db8:1:3::1"
     )
     assert 21 == len(outbox.sent)
+
+
+def test_rotating_through_the_64s_of_one_site_does_not_multiply_the_limit(
+    store_engine: Engine, tmp_path: Path, datamap: DataMap
+) -> None:
+    settings = make_settings(tmp_path / "home", None, intake_codes_per_client=2)
+    outbox = Outbox()
+    outcomes = together(
+        30,
+        lambda i: file_public(
+            store_engine,
+            settings,
+            datamap,
+            outbox,
+            address=f"site{i}@example.no",
+            client_ip=f"2001:db8:7:{i:x}::1",  # thirty /64s of one /48
+        ),
+    )
+    # Two per /64, but the site as a whole five clients' worth: ten.
+    assert {"ok": 10, RateLimitedError.__name__: 20} == dict(outcomes)

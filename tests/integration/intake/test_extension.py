@@ -123,3 +123,39 @@ def test_the_api_extends_and_shows_the_new_deadline(
         json={"reason": "x"},
     )
     assert 403 == auditor.status_code
+
+
+class _DownMailer:
+    """A mail server that refuses everything."""
+
+    def send(self, to: str, subject: str, body_text: str) -> None:
+        """Refuse."""
+        from personvern.mail import MailDeliveryError
+
+        raise MailDeliveryError("the e-mail could not be sent")
+
+
+def test_an_extension_whose_reasons_cannot_be_mailed_is_taken_back(
+    sqlite_session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    from personvern.mail import MailDeliveryError
+    from personvern.store.requests import RequestRepository
+
+    request_id = _staff_request(sqlite_session, settings, datamap)
+    with pytest.raises(MailDeliveryError):
+        extend_deadline(
+            sqlite_session,
+            settings,
+            datamap,
+            request_id,
+            "Vi henter opplysninger fra elleve systemer.",
+            actor="dpo",
+            now=RECEIVED + timedelta(days=10),
+            mailer=_DownMailer(),
+        )
+    repository = RequestRepository(sqlite_session)
+    request = repository.get(request_id)
+    assert (None, None) == (request.extended_deadline, request.extension_reason)
+    assert "extension withdrawn: the reasons could not be mailed" == (
+        repository.events(request_id)[-1].message
+    )

@@ -160,6 +160,7 @@ def test_a_code_expires_after_ten_minutes(
 def test_codes_per_address_are_limited_but_filing_is_not(
     sqlite_session: Session, settings: Settings, datamap: DataMap, inbox: Inbox
 ) -> None:
+    attacker = "198.51.100.66"
     types = ["access", "portability", "erasure", "restriction", "objection"]
     for minute, request_type in enumerate(types):
         public(
@@ -168,13 +169,13 @@ def test_codes_per_address_are_limited_but_filing_is_not(
             datamap,
             request_type=request_type,
             now=T0 + timedelta(minutes=minute),
-            client_ip=f"198.51.100.{minute}",
+            client_ip=attacker,
         )
     sqlite_session.commit()
-    # Someone filed five times for Kari's address: Kari can still file, and the request
-    # counts from today; only the code waits until the address may receive one again.
+    # Someone filed five times for Kari's address from their network: a sixth from there
+    # is registered, but its code waits until that network's share frees.
     held = public(
-        sqlite_session, settings, datamap, now=T0 + timedelta(minutes=5), client_ip="192.0.2.9"
+        sqlite_session, settings, datamap, now=T0 + timedelta(minutes=5), client_ip=attacker
     )
     sqlite_session.commit()
     assert (False, timedelta(minutes=55), "awaiting_verification", date(2026, 4, 10)) == (
@@ -186,7 +187,12 @@ def test_codes_per_address_are_limited_but_filing_is_not(
     assert 5 == len(inbox.to(KARI))
     with pytest.raises(RateLimitedError) as caught:
         resend_code(
-            sqlite_session, settings, datamap, held.request.id, now=T0 + timedelta(minutes=6)
+            sqlite_session,
+            settings,
+            datamap,
+            held.request.id,
+            client_ip=attacker,
+            now=T0 + timedelta(minutes=6),
         )
     assert (429, 54 * 60, "too many codes have been sent to this e-mail address") == (
         caught.value.http_status,
@@ -195,23 +201,33 @@ def test_codes_per_address_are_limited_but_filing_is_not(
     )
     assert "try again in 54 minutes" == caught.value.hint
     sqlite_session.rollback()
-    # Once the first code leaves the hour, the held-back request gets its code.
-    resend_code(
-        sqlite_session,
-        settings,
-        datamap,
-        held.request.id,
-        now=T0 + timedelta(minutes=60, seconds=1),
+    # Kari, from her own network, is not locked out by what the attacker did.
+    own = public(
+        sqlite_session, settings, datamap, now=T0 + timedelta(minutes=7), client_ip="192.0.2.9"
     )
-    assert 6 == len(inbox.to(KARI))
+    sqlite_session.commit()
+    assert (True, 6) == (own.challenge_sent, len(inbox.to(KARI)))
     verify(
         sqlite_session,
         settings,
-        held.request.id,
+        own.request.id,
         inbox.last_code(KARI),
-        now=T0 + timedelta(minutes=61),
+        now=T0 + timedelta(minutes=8),
     )
-    assert "verified" == held.request.state
+    assert "verified" == own.request.state
+
+
+def test_codes_per_address_are_limited_per_day_across_networks(
+    sqlite_session: Session, tmp_path: Path, datamap: DataMap, inbox: Inbox
+) -> None:
+    settings = make_settings(tmp_path / "home", inbox, intake_codes_per_address_daily=3)
+    for n in range(3):
+        assert public(
+            sqlite_session, settings, datamap, client_ip=f"203.0.113.{n}", now=T0
+        ).challenge_sent
+    held = public(sqlite_session, settings, datamap, client_ip="203.0.113.99", now=T0)
+    assert (False, timedelta(days=1)) == (held.challenge_sent, held.code_wait)
+    assert 3 == len(inbox.to(KARI))
 
 
 def test_codes_per_client_ip_are_limited(

@@ -75,3 +75,24 @@ def test_the_settings_choose_the_mailer(tmp_path: Path, inbox: Inbox) -> None:
     assert "s3cret" not in repr(mailer)
     with pytest.raises(MailConfigurationError):
         mailer_from_settings(make_settings(tmp_path, inbox, smtp_tls=True, smtp_starttls=True))
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "a<attacker@evil.example>",
+        "root,victim@example.org",
+        "(1)victim@example.org",
+        "v@[127.0.0.1]",
+    ],
+)
+def test_a_recipient_a_header_parser_reads_as_more_than_one_address_gets_no_mail(
+    inbox: Inbox, recipient: str
+) -> None:
+    from personvern.mail import MailDeliveryError
+    from personvern.mail.smtp import SmtpMailer
+
+    mailer = SmtpMailer(host=inbox.host, port=inbox.port)
+    with pytest.raises(MailDeliveryError):
+        mailer.send(recipient, "Your code", "123456")
+    assert [] == inbox.messages

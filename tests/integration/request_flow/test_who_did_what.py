@@ -103,7 +103,7 @@ def test_an_erasure_verified_by_staff_needs_someone_else_to_approve_it(
     refused = staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.agent)
     assert (409, "Approval needed") == (refused.status_code, refused.json()["title"])
     own = staff.client.post(f"/api/v1/requests/{request_id}/approve", headers=staff.agent)
-    assert (403, f"{agent} filed or verified this request and cannot also approve its erasure") == (
+    assert (403, f"{agent} filed or verified this request and cannot also approve it") == (
         own.status_code,
         own.json()["detail"],
     )
@@ -172,3 +172,51 @@ def test_links_record_their_creator_and_die_with_the_creators_token(
     # Every link issued is withdrawn (the agent's had died with their token already).
     assert {"withdrawn": len(agents.json()) + len(dpos.json())} == withdrawn.json()
     assert 410 == staff.client.get(dpo_link).status_code
+
+
+def test_a_staff_verified_rectification_needs_someone_else_too(
+    staff: Staff, company: Company
+) -> None:
+    # Changing the e-mail on file would send the next access answer to a new address: one
+    # agent alone could hand a customer's data to themselves.
+    email = str(company.customers()[3].email)
+    filed = staff.client.post(
+        "/api/v1/requests",
+        headers=staff.agent,
+        json={
+            "type": "rectification",
+            "identities": [{"kind": "email", "value": email}],
+            "details": {"corrections": {"user.contact.email": "mallory@evil.example"}},
+            "verification_method": "staff_known_contact",
+            "verification_note": "called back",
+        },
+    ).json()
+    refused = staff.client.post(f"/api/v1/requests/{filed['id']}/run", headers=staff.agent)
+    assert (409, "Approval needed") == (refused.status_code, refused.json()["title"])
+    own = staff.client.post(f"/api/v1/requests/{filed['id']}/approve", headers=staff.agent)
+    assert 403 == own.status_code
+    approved = staff.client.post(f"/api/v1/requests/{filed['id']}/approve", headers=staff.dpo)
+    assert 200 == approved.status_code, approved.text
+    run = staff.client.post(f"/api/v1/requests/{filed['id']}/run", headers=staff.agent)
+    assert 202 == run.status_code
+    assert staff.wait(filed["id"])["state"] in ("completed", "partially_completed")
+
+
+def test_only_staff_who_may_act_issue_links_and_only_for_a_finished_answer(
+    staff: Staff, company: Company
+) -> None:
+    request_id = staff.file("access", str(company.customers()[4].email))
+    early = staff.client.get(f"/api/v1/requests/{request_id}/downloads", headers=staff.dpo)
+    assert (409, "Answer cannot be sent") == (early.status_code, early.json()["title"])
+    assert (
+        202
+        == staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.dpo).status_code
+    )
+    staff.wait(request_id)
+    with session_scope(staff.client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+        auditor = issue_token(session, name="auditor", role=Role.AUDITOR).token
+    # Read-only means read-only: an auditor sees the request but hands out nothing.
+    refused = staff.client.get(
+        f"/api/v1/requests/{request_id}/downloads", headers={"Authorization": f"Bearer {auditor}"}
+    )
+    assert 403 == refused.status_code

@@ -77,9 +77,13 @@ def add_answer(session: Session, settings: Settings, request_id: str) -> Path:
     folder.mkdir(parents=True)
     path = folder / "export.zip"
     path.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
-    RequestRepository(session).add_artifact(
+    artifact = RequestRepository(session).add_artifact(
         request_id, "export.zip", "application/zip", "a" * 64, path.stat().st_size, "export.zip"
     )
+    # Written when its request closed, on the test's clock, not the machine's.
+    request = session.get(DataSubjectRequest, request_id)
+    assert request is not None
+    artifact.created_at = request.completed_at or NOW
     return path
 
 
@@ -130,8 +134,8 @@ def test_answers_go_after_their_retention_unless_a_link_still_works(
     assert "a" * 64 == artifact.sha256  # the receipt's proof stays
     last = RequestRepository(session).events(old.id)[-1]
     assert (
-        "1 answer file(s) deleted: kept 30 days after the request closed "
-        "(their SHA-256 stay in the receipt)",
+        "1 answer file(s) deleted: their retention ended, or the subject's data has since "
+        "been erased (their SHA-256 stay in the receipt)",
         "personvern",
     ) == (last.message, last.actor)
     # Nothing left to do the second time.
@@ -158,7 +162,7 @@ def test_unverified_requests_are_purged_with_their_codes_and_history(
         session, state=RequestState.AWAITING_VERIFICATION, received=NOW - timedelta(days=2)
     )
     proven = add_request(session, state=RequestState.VERIFIED, received=NOW - timedelta(days=60))
-    session.add(IntakeAttempt(kind="address", key_hash="k", at=NOW - timedelta(hours=2)))
+    session.add(IntakeAttempt(kind="address", key_hash="k", at=NOW - timedelta(hours=25)))
     session.add(IntakeAttempt(kind="address", key_hash="k", at=NOW - timedelta(minutes=5)))
     session.commit()
 
@@ -206,3 +210,54 @@ def test_a_store_engine_for_sqlite_creates_a_private_file(tmp_path: Path) -> Non
         s.execute(sa.text("SELECT 1"))
     engine.dispose()
     assert 0o600 == stat.S_IMODE((tmp_path / "new" / "store.db").stat().st_mode)
+
+
+def test_a_link_from_a_revoked_token_keeps_nothing_alive(
+    session: Session, settings: Settings
+) -> None:
+    from personvern.domain.roles import Role
+    from personvern.security.tokens import issue_token, revoke_token
+
+    old = add_request(
+        session,
+        state=RequestState.COMPLETED,
+        received=NOW - timedelta(days=40),
+        closed=NOW - timedelta(days=31),
+    )
+    path = add_answer(session, settings, old.id)
+    token = issue_token(session, name="leaver", role=Role.AGENT, now=NOW - timedelta(days=2))
+    issue_links(
+        session,
+        "housekeeping-secret-0123456789abcdef",
+        old.id,
+        created_by=f"api-token:{token.info.id}",
+        token_id=token.info.id,
+        now=NOW - timedelta(days=1),
+    )
+    session.commit()
+    assert 0 == sweep(session, settings, NOW, dry_run=True).answer_files
+    revoke_token(session, token.info.id, now=NOW - timedelta(hours=1))
+    session.commit()
+    assert 1 == sweep(session, settings, NOW).answer_files
+    assert not path.exists()
+
+
+def test_an_erasure_takes_the_subjects_earlier_answers_with_it(
+    session: Session, settings: Settings
+) -> None:
+    answered = add_request(
+        session,
+        state=RequestState.COMPLETED,
+        received=NOW - timedelta(days=3),
+        closed=NOW - timedelta(days=2),
+    )
+    path = add_answer(session, settings, answered.id)
+    session.commit()
+    assert 0 == sweep(session, settings, NOW, dry_run=True).answer_files
+    erasure = add_request(
+        session, state=RequestState.COMPLETED, received=NOW - timedelta(days=1), closed=NOW
+    )
+    erasure.type = RequestType.ERASURE.value
+    session.commit()
+    report = sweep(session, settings, NOW + timedelta(minutes=1))
+    assert ([answered.id], False) == (report.answered_requests, path.exists())

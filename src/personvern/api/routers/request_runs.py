@@ -157,7 +157,7 @@ def approve_request(
 def get_downloads(
     request_id: str,
     context: ContextDep,
-    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_READ))],
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
     days: Annotated[int, Query(ge=1, le=30, description="how long the links work")] = 7,
 ) -> list[DownloadLink]:
     """New signed links to the request's files, to send to the subject; they expire.

@@ -1,11 +1,12 @@
-"""Four eyes on erasure: when a second person must approve a plan before it runs.
+"""Four eyes on erasure and rectification: when a second person must approve a plan.
 
-An erasure cannot be undone. When one member of staff both vouches for who the
-subject is and runs the erasure, nobody checks either; a mistaken or malicious
-identification then destroys someone else's data. The rule: under the default policy,
-an erasure whose identity staff verified themselves (rather than the subject proving
-their address with a mailed code) runs only once someone else has approved its plan.
-A company may require approval of every erasure, or switch it off.
+An erasure cannot be undone, and a rectification can redirect a person's data: one
+that changes the e-mail address on file hands the next access answer to whoever owns
+the new address. When one member of staff both vouches for who the subject is and
+runs such a request, nobody checks either. The rule: under the default policy, an
+erasure or rectification whose identity staff verified themselves (rather than the
+subject proving their address with a mailed code) runs only once someone else has
+approved its plan. A company may require approval of every one, or switch it off.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from personvern.domain.requests.lifecycle import RequestType, VerificationMethod
 
 
 class FourEyesPolicy(StrEnum):
-    """Which erasures need a second person's approval."""
+    """Which erasures and rectifications need a second person's approval."""
 
     OFF = "off"
-    #: Erasures whose identity was verified by staff (the default).
+    #: Erasures and rectifications whose identity was verified by staff (the default).
     STAFF_VERIFIED = "staff_verified"
-    ALL_ERASURES = "all_erasures"
+    ALL = "all"
 
 
 #: Verifications staff record themselves: the ones a second person must look at.
@@ -33,6 +34,10 @@ STAFF_VERIFICATIONS = frozenset(
         VerificationMethod.STAFF_ID_DOCUMENT,
     }
 )
+
+
+#: The request types a second person approves: the ones that destroy or redirect data.
+GUARDED = frozenset({RequestType.ERASURE, RequestType.RECTIFICATION})
 
 
 class ApprovalError(DomainError):
@@ -53,9 +58,9 @@ def needs_approval(
     policy: FourEyesPolicy, request_type: RequestType, verification: VerificationMethod | None
 ) -> bool:
     """Whether a request of ``request_type`` verified by ``verification`` waits for approval."""
-    if request_type is not RequestType.ERASURE or policy is FourEyesPolicy.OFF:
+    if request_type not in GUARDED or policy is FourEyesPolicy.OFF:
         return False
-    return policy is FourEyesPolicy.ALL_ERASURES or verification in STAFF_VERIFICATIONS
+    return policy is FourEyesPolicy.ALL or verification in STAFF_VERIFICATIONS
 
 
 def check_approver(approver: str, *, filed_by: str, verified_by: str | None) -> None:
@@ -63,6 +68,6 @@ def check_approver(approver: str, *, filed_by: str, verified_by: str | None) -> 
     involved = {filed_by, verified_by} - {None}
     if approver in involved:
         raise SelfApprovalError(
-            f"{approver} filed or verified this request and cannot also approve its erasure",
+            f"{approver} filed or verified this request and cannot also approve it",
             hint="another member of staff with requests:write must approve it",
         )

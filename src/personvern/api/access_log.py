@@ -1,0 +1,36 @@
+"""The server's access log never records a download link: the link is the credential.
+
+uvicorn logs every request line, ``GET /api/v1/downloads/<token>`` included, so anyone
+who reads the log (or wherever a log shipper sends it) could fetch a subject's export
+for as long as the link works. This filter replaces the token before the line is
+written. A reverse proxy in front of personvern needs the same care in its own log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+ACCESS_LOGGER = "uvicorn.access"
+_TOKEN = re.compile(r"(/downloads/)[^/?\s]+")
+
+
+class RedactDownloadLinks(logging.Filter):
+    """Replaces download tokens in access-log records with ``<link>``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments (uvicorn passes the path as one of them)."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN.sub(r"\1<link>", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = _TOKEN.sub(r"\1<link>", record.msg)
+        return True
+
+
+def redact_download_links() -> None:
+    """Install the filter on uvicorn's access logger (once)."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not any(isinstance(f, RedactDownloadLinks) for f in logger.filters):
+        logger.addFilter(RedactDownloadLinks())
