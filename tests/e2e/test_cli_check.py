@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
+
+from tests.integration.datamap.broken_map import break_in_ten_places
 
 
 def run(cli: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -134,3 +137,23 @@ def test_import_fides_refuses_an_unreadable_file_in_one_line(
         "but found '<stream end>' while parsing a flow node"
     ] == result.stderr.splitlines()
     assert "" == result.stdout
+
+
+def test_every_error_of_a_map_is_printed_in_one_run(
+    personvern_cli: list[str], example_datamap_copy: Path
+) -> None:
+    expected = break_in_ten_places(example_datamap_copy)
+
+    result = run(personvern_cli, "check", str(example_datamap_copy))
+
+    assert (1, "") == (result.returncode, result.stdout)
+    assert "Traceback" not in result.stderr
+    *problems, summary = [
+        line for line in result.stderr.splitlines() if not line.startswith("    hint: ")
+    ]
+    printed = [re.fullmatch(r"(.+):(\d+):\d+: (.+)", line) for line in problems]
+    assert [(str(e.file), str(e.line), e.text) for e in expected] == [
+        match.groups() if match else (line, "", "")
+        for match, line in zip(printed, problems, strict=True)
+    ]
+    assert f"{example_datamap_copy}: 10 error(s), 0 warning(s)" == summary

@@ -1,10 +1,20 @@
-"""Files in a folder tree, described by JSON sidecars: call recordings, scanned documents.
+"""Files in a folder tree: call recordings, scanned documents.
 
 A file dataset (``files:`` in the data map) is a glob under the store's root, such as
-``recordings/**/*.wav``; beside each file lies a JSON sidecar whose name replaces the
-file's suffix (``<id>.wav`` -> ``<id>.json``) and whose keys are the dataset's declared
-fields. The sidecar is the record: its primary key field is the record's key, and the
-files sharing its stem are the record's content.
+``recordings/**/*.wav``. Whom each file belongs to, and so its record, comes from its
+owner rule (personvern.domain.file_ownership):
+
+* a JSON sidecar (the default): beside each file lies a sidecar whose name replaces the
+  file's suffix (``<id>.wav`` -> ``<id>.json``) and whose keys are the dataset's
+  declared fields. The sidecar is the record: its primary key field is the record's
+  key, and the files sharing its stem are the record's content;
+* its path (``owner.path``): the file is the record, its fields read from its path;
+* a row naming it (``owner.column``): the file is the record, its key its path under
+  the root; the engine finds it by the paths the rows it found name.
+
+Files the owner rule attributes to nobody are counted (``unattributed``), never
+guessed at; the engine reports them (personvern.connectors.files_attribution). Files
+without sidecars have nothing beside them to change: an erasure deletes them whole.
 
 The folder is treated as hostile input. Sidecars that are not a JSON object with a
 usable primary key are skipped and counted, never guessed at; symbolic links that lead
@@ -46,6 +56,7 @@ from personvern.connectors.files_index import (
     text_of,
 )
 from personvern.connectors.port import (
+    ConnectorDataError,
     ConnectorError,
     ConnectorUnavailableError,
     Criteria,
@@ -68,6 +79,7 @@ from personvern.domain.datamap import (
     System,
     SystemKind,
 )
+from personvern.domain.identities.kinds import SPELLED, exact_lookup
 
 __all__ = [
     "DEFAULT_MAX_INDEX_RECORDS",
@@ -158,6 +170,7 @@ class FileConnector:
         with self._index(ds) as index:
             layout = index.layout
             for group in index.find(exact, mentions, excluded):
+                self._check_owners(ds, index, group)
                 matched = frozenset(
                     name
                     for item in group
@@ -180,11 +193,9 @@ class FileConnector:
             return
         media_type = ds.files.media_type
         with self._index(ds) as index:
-            found = [
-                (item.key, path)
-                for item in index.records_of(keys)
-                for path in index.content_paths(item)
-            ]
+            items = index.records_of(keys)
+            self._check_owners(ds, index, items)
+            found = [(item.key, path) for item in items for path in index.content_paths(item)]
         # Yielded outside the lock: the caller may take its time over each file.
         for key, path in found:
             assert key is not None
@@ -213,7 +224,7 @@ class FileConnector:
                 outcomes.append(ErasureOutcome(step.dataset))
                 continue
             with self._index(ds) as index, self._changing(), index.changing():
-                deleted = self._delete(index, step.delete)
+                deleted = self._delete(ds, index, step.delete)
                 gone = {str(k) for k in step.delete}
                 updated, redacted = self._rewrite(ds, index, step, gone, pseudonymise)
             outcomes.append(ErasureOutcome(step.dataset, deleted, updated, redacted))
@@ -228,6 +239,12 @@ class FileConnector:
             raise ConnectorError(f"{self.system.key}.{dataset}: the primary key cannot be changed")
         if not keys or not changes:
             return 0
+        if self._owned_without_sidecar(ds):
+            raise ConnectorError(
+                f"{self.system.key}.{dataset}: the values of files owned by their path or "
+                "a row are not stored beside them, so personvern cannot change them",
+                hint="rename or move the files by hand",
+            )
         try:
             # As the sidecar will hold them (a datetime becomes its ISO text), so that a
             # repeated call compares equal and changes nothing.
@@ -249,6 +266,21 @@ class FileConnector:
                     changed.add(str(item.key))
         return len(changed)
 
+    def unattributed(self, dataset: str) -> int:
+        """Files ``dataset``'s pattern lists that its owner rule attributes to nobody.
+
+        Files without a usable sidecar, or on a path the owner path does not match. For
+        files owned by a column, whether a row names each is for the rows' system to say
+        (personvern.connectors.files_attribution asks it).
+        """
+        with self._index(self._dataset(dataset)) as index:
+            return index.unattributed
+
+    def keys(self, dataset: str) -> list[Key]:
+        """The key of every record of ``dataset`` (for files owned by a column, their paths)."""
+        with self._index(self._dataset(dataset)) as index:
+            return list(index.keys())
+
     def close(self) -> None:
         """Forget the indexes (every call opens and closes its own files)."""
         for slot in self._slots.values():
@@ -267,14 +299,32 @@ class FileConnector:
         if ds.files is None:
             raise ConnectorError(
                 f"{self.system.key}.{ds.name} has no files: section",
-                hint="a files system describes each dataset by a glob and its sidecars",
+                hint="a files system describes each dataset by a glob and its owner rule",
             )
-        if not re.fullmatch(r"\.[A-Za-z0-9_.\-]+", ds.files.sidecar):
+        if ds.files.owner is None and not re.fullmatch(r"\.[A-Za-z0-9_.\-]+", ds.files.sidecar):
             raise ConnectorError(
                 f"{self.system.key}.{ds.name}: sidecar suffix {ds.files.sidecar!r} is unusable",
                 hint='a suffix such as ".json"',
             )
         return ds.files
+
+    def _owned_without_sidecar(self, ds: Dataset) -> bool:
+        return self._fileset(ds).owner is not None
+
+    def _check_owners(self, ds: Dataset, index: DatasetIndex, items: Sequence[Any]) -> None:
+        """Refuse files sharing a key under different owners (see DatasetIndex.conflicting)."""
+        by_key: dict[str, list[Any]] = {}
+        for item in items:
+            by_key.setdefault(str(item.key), []).append(item)
+        for key, group in by_key.items():
+            if index.conflicting(group):
+                raise ConnectorDataError(
+                    self.system.key,
+                    ds.name,
+                    [key],
+                    f"{len(group)} files carry this key on paths naming different owners; "
+                    "rename them so that each key is one file's",
+                )
 
     def _check_fields(self, ds: Dataset, names: Sequence[str]) -> None:
         declared = {f.name for f in ds.fields}
@@ -367,9 +417,18 @@ class FileConnector:
     @staticmethod
     def _exact_sets(ds: Dataset, criteria: Criteria) -> dict[str, set[str]]:
         emails = {f.name for f in ds.fields if f.identity is IdentityKind.EMAIL}
+        # Phone numbers and national ids are looked up in every spelling asked for (the
+        # index keeps sidecar values as written), each one that reads as the identity.
+        spelled = {
+            f.name: f.identity
+            for f in ds.fields
+            if f.identity in SPELLED and f.identity is not IdentityKind.EMAIL
+        }
         # Compared as text_of() keeps the sidecars' values: e-mail in canonical form.
         return {
-            name: {t for v in values if (t := text_of(v, name in emails)) is not None}
+            name: set(exact_lookup(spelled[name], values).spellings)
+            if name in spelled
+            else {t for v in values if (t := text_of(v, name in emails)) is not None}
             for name, values in criteria.exact.items()
             if values
         }
@@ -378,6 +437,14 @@ class FileConnector:
 
     def _check_updates(self, ds: Dataset, step: ErasureStep) -> None:
         self._check_fields(ds, [*step.update_fields, *(r.field for r in step.redactions)])
+        if self._owned_without_sidecar(ds) and (
+            (step.update and step.update_fields) or step.redactions
+        ):
+            raise ConnectorError(
+                f"{self.system.key}.{ds.name}: files owned by their path or a row are erased "
+                "whole; they have no fields stored beside them to erase or redact",
+                hint="remove erasure strategies and free_text from the dataset's fields",
+            )
         pk = self._primary_key(ds)
         if pk.name in step.update_fields:
             raise ConnectorError(f"{self.system.key}.{ds.name}: the primary key cannot be erased")
@@ -387,10 +454,11 @@ class FileConnector:
                 "not update_fields"
             )
 
-    @staticmethod
-    def _delete(index: DatasetIndex, keys: Sequence[Key]) -> int:
+    def _delete(self, ds: Dataset, index: DatasetIndex, keys: Sequence[Key]) -> int:
         deleted: set[str] = set()
-        for item in index.records_of(keys):
+        items = index.records_of(keys)
+        self._check_owners(ds, index, items)
+        for item in items:
             index.touch(item)
             # Content first, sidecar last: an interrupted run leaves the sidecar, which is
             # found again and finishes the job next time.
@@ -400,6 +468,9 @@ class FileConnector:
                     deleted.add(str(item.key))
                 except FileNotFoundError:
                     pass
+            if not index.layout.sidecars:
+                index.forget(item)
+                continue
             sidecar = index.sidecar_path(item)
             sidecar.with_name(sidecar.name + TEMP_SUFFIX).unlink(missing_ok=True)
             try:

@@ -29,6 +29,12 @@ object and its name (~180), its places in the folder, key and look-up tables (~1
 stamps and inode (~65). Longer values (free text) cost their own size on top. See
 ``FileConnector.max_index_records`` for the cap beyond which nothing is kept.
 
+Files without sidecars (owned by their path or by a row naming them) are indexed the
+same way, each file its own record: its values come from its path (and ``modified_at``
+from its stamps), so nothing is read but folders. A file whose path gives no record
+(the owner path does not match) is counted, like a file without a sidecar
+(``unattributed``), never matched.
+
 The index is not thread-safe: its owner serialises calls (FileConnector holds a lock
 per dataset).
 """
@@ -45,6 +51,7 @@ import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase, translate
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -57,6 +64,13 @@ from personvern.connectors.port import (
     mention_search_terms,
 )
 from personvern.domain.datamap import DataField, Dataset, FileSet, IdentityKind
+from personvern.domain.file_ownership import (
+    MODIFIED_AT,
+    InvalidOwnerPathError,
+    OwnerPath,
+    OwnerRule,
+    owner_rule,
+)
 from personvern.domain.identities.email import ascii_lower, canonical_email_or_none
 
 log = logging.getLogger("personvern.connectors.files")
@@ -219,11 +233,31 @@ class Layout:
     #: Fields looked up through a table (identities and references); the primary key is
     #: looked up through the records by key unless it is an e-mail address.
     indexed: tuple[int, ...]
+    #: Files owned by their path: the path their fields are read from.
+    owner_path: OwnerPath | None = None
+    #: Files owned by a row naming them: the primary key is the file's path.
+    path_is_key: bool = False
+    #: Where ``modified_at`` (the file's modification time) is, for files without a sidecar.
+    modified: int | None = None
+
+    @property
+    def sidecars(self) -> bool:
+        """Whether records are JSON sidecars beside the files (else the files themselves)."""
+        return self.owner_path is None and not self.path_is_key
 
     @classmethod
     def of(cls, ds: Dataset, fileset: FileSet, pk: DataField) -> Layout:
         """The layout of ``ds``; raises ConnectorError for a glob outside the root."""
         segments = split_pattern(fileset.pattern)
+        rule = owner_rule(fileset)
+        owner_path = None
+        if rule is OwnerRule.PATH:
+            assert fileset.owner is not None
+            assert fileset.owner.path is not None
+            try:
+                owner_path = OwnerPath.parse(fileset.owner.path)
+            except InvalidOwnerPathError as exc:
+                raise ConnectorError(f"{ds.name}: {exc.message}", hint=exc.hint) from exc
         prefix: list[str] = []
         for segment in segments[:-1]:
             if segment == "**" or _WILDCARD.search(segment):
@@ -241,12 +275,18 @@ class Layout:
             segments=segments,
             stem_segments=(*segments[:-1], strip_suffix(segments[-1])),
             prefix=tuple(prefix),
-            suffix=fileset.sidecar,
+            # Without sidecars the record is the file itself, found by its whole name.
+            suffix=fileset.sidecar if rule is OwnerRule.SIDECAR else "",
             names=names,
             position={name: i for i, name in enumerate(names)},
             pk=pk_at,
             emails=emails,
             indexed=indexed,
+            owner_path=owner_path,
+            path_is_key=rule is OwnerRule.COLUMN,
+            modified=names.index(MODIFIED_AT)
+            if rule is not OwnerRule.SIDECAR and MODIFIED_AT in names
+            else None,
         )
 
 
@@ -441,6 +481,8 @@ class DatasetIndex:
         self.skipped = 0
         #: Content files without a usable sidecar.
         self.orphaned = 0
+        #: Files without sidecars whose path gives no usable record (owner path unmatched).
+        self.unowned = 0
         #: Links leading outside the root.
         self.refused = 0
         #: Sidecars read since the owner last asked (take_reads).
@@ -488,6 +530,32 @@ class DatasetIndex:
         """Sidecars read since the last call."""
         reads, self._reads = self._reads, 0
         return reads
+
+    @property
+    def unattributed(self) -> int:
+        """Files the pattern lists that the owner rule attributes to nobody (here).
+
+        Without a usable sidecar, or on a path the owner path does not match. Whether a
+        row names a file owned by a column is for the rows' system to say.
+        """
+        return self.orphaned + self.unowned
+
+    def keys(self) -> list[str]:
+        """The key of every record held, as text, sorted."""
+        return sorted(self.by_key)
+
+    def conflicting(self, group: Sequence[_Item]) -> bool:
+        """Whether files sharing a key are owned by different values (files owned by path).
+
+        Copies of a sidecar are one record; two files whose paths give one key but
+        different owners (``a/1/x.pdf``, ``a/2/x.pdf``) are not, and treating them as one
+        would hand over or erase one person's file on another's request.
+        """
+        if self.layout.owner_path is None or len(group) < 2:
+            return False
+        skip = self.layout.modified
+        owners = {tuple(v for i, v in enumerate(item.values) if i != skip) for item in group}
+        return len(owners) > 1
 
     def _unavailable(self, exc: OSError) -> ConnectorUnavailableError:
         return ConnectorUnavailableError(
@@ -562,6 +630,8 @@ class DatasetIndex:
 
     def _classify(self, folder: _Folder, entries: Sequence[os.DirEntry[str]]) -> _Listing:
         """Sort a folder's entries into sidecars, content files, refused links, subfolders."""
+        if not self.layout.sidecars:
+            return self._classify_files(folder, entries)
         sidecar_names, content_names = self._matchers_for(folder.states)
         suffix = self.layout.suffix
         listing = _Listing()
@@ -611,6 +681,35 @@ class DatasetIndex:
                 listing.sidecars[base] = (entry.inode(), link)
             else:
                 listing.contents.setdefault(base, []).append(name[len(base) :])
+        return listing
+
+    def _classify_files(self, folder: _Folder, entries: Sequence[os.DirEntry[str]]) -> _Listing:
+        """The same for files without sidecars: each file the pattern lists is a record."""
+        _sidecar_names, content_names = self._matchers_for(folder.states)
+        listing = _Listing()
+        known = folder.items
+        for entry in entries:
+            name = entry.name
+            item = known.get(name)
+            if item is not None and item.ino == entry.inode():
+                listing.sidecars[name] = (item.ino, item.link)
+                listing.contents[name] = [""]
+                continue
+            link = entry.is_symlink()
+            if _is_dir(entry):
+                if not link:
+                    states = _advance(folder.states, name, self.layout.segments)
+                    if any(i < len(self.layout.segments) for i in states):
+                        listing.children[name] = states
+                continue
+            if content_names is None or not content_names.match(name):
+                continue
+            if link and not inside(entry.path, self.real_root):
+                listing.refused.add(name)
+            else:
+                # The record is the file: its name is its base and it has no suffix of its own.
+                listing.sidecars[name] = (entry.inode(), link)
+                listing.contents[name] = [""]
         return listing
 
     def _update_children(
@@ -710,14 +809,17 @@ class DatasetIndex:
 
     def _set_suffixes(self, item: _Item, suffixes: Iterable[str]) -> None:
         ordered = self._shared(suffixes)
-        if item.key is None:
+        if item.key is None and self.layout.sidecars:
             self.orphaned += len(ordered) - len(item.suffixes)
         item.suffixes = ordered
 
     def _attach(self, item: _Item) -> None:
         if item.key is None:
-            self.skipped += 1
-            self.orphaned += len(item.suffixes)
+            if self.layout.sidecars:
+                self.skipped += 1
+                self.orphaned += len(item.suffixes)
+            else:
+                self.unowned += 1
             self._malformed.add(item)
             return
         self.records += 1
@@ -729,8 +831,11 @@ class DatasetIndex:
 
     def _detach(self, item: _Item) -> None:
         if item.key is None:
-            self.skipped -= 1
-            self.orphaned -= len(item.suffixes)
+            if self.layout.sidecars:
+                self.skipped -= 1
+                self.orphaned -= len(item.suffixes)
+            else:
+                self.unowned -= 1
             self._malformed.discard(item)
             return
         self.records -= 1
@@ -742,6 +847,9 @@ class DatasetIndex:
 
     def _load(self, item: _Item) -> None:
         """Read a detached item's sidecar and attach it with what it now holds."""
+        if not self.layout.sidecars:
+            self._load_file(item)
+            return
         path = os.path.join(item.folder.path, item.base + self.layout.suffix)  # noqa: PTH118
         observed = time.time_ns()
         st, data = _read(path)
@@ -768,6 +876,47 @@ class DatasetIndex:
             self._racy.add(item)
         else:
             self._racy.discard(item)
+
+    def _load_file(self, item: _Item) -> None:
+        """Attach a file without a sidecar with the values its path (and stamps) give."""
+        path = os.path.join(item.folder.path, item.base)  # noqa: PTH118
+        observed = time.time_ns()
+        try:
+            st: os.stat_result | None = os.stat(path)  # noqa: PTH116
+        except OSError:
+            st = None
+        item.sig = _file_sig(st) if st is not None else 0
+        values = self._path_values(item.stem(), st)
+        if values is None:
+            item.key, item.values = None, ()
+        else:
+            key = values[self.layout.pk]
+            item.key, item.values = key, tuple(values)
+        self._attach(item)
+        if st is not None and _racy(st, observed):
+            self._racy.add(item)
+        else:
+            self._racy.discard(item)
+
+    def _path_values(self, rel: str, st: os.stat_result | None) -> list[Any] | None:
+        """A file's declared values from its path under the root, None if it gives no key."""
+        layout = self.layout
+        found: dict[str, Any]
+        if layout.owner_path is not None:
+            matched = layout.owner_path.match(rel)
+            if matched is None:
+                return None
+            found = dict(matched)
+            if not usable_key(found.get(layout.names[layout.pk])):
+                return None
+        else:
+            # Owned by a row naming it: the path is the key, however long.
+            found = {layout.names[layout.pk]: rel}
+        if layout.modified is not None:
+            found[MODIFIED_AT] = (
+                datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC) if st is not None else None
+            )
+        return [found.get(name) for name in layout.names]
 
     def _forget(self, item: _Item) -> None:
         self._detach(item)

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from personvern.domain.datamap import DataField, Dataset, ErasureStrategy, System
 from personvern.domain.identities.email import (
@@ -204,6 +204,19 @@ class Connector(Protocol):
         ...
 
 
+@runtime_checkable
+class FileInventory(Protocol):
+    """A connector that can list a file dataset's files, to count those nobody owns."""
+
+    def unattributed(self, dataset: str) -> int:
+        """Files the dataset's pattern lists that its owner rule attributes to nobody."""
+        ...
+
+    def keys(self, dataset: str) -> list[Key]:
+        """The key of every record of the dataset (for files owned by a column, the paths)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ConnectorContext:
     """What a connector factory needs besides the system: where to put temporary files."""
@@ -215,6 +228,12 @@ class ConnectorContext:
 #: Combining marks in the blocks Latin, Greek and Cyrillic text uses: a mark right after
 #: a mention makes it another word ("kari@x.no" + U+0301 is "kari@x.nó").
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+
+
+#: URL-encoded characters that end what comes before a mention, as their plain forms do:
+#: a blank, " & ( , / : ; < = > ? [ (``epost%3Dkari%40example.no``). Never %2B (+), %2E (.)
+#: or %2D (-): those continue an address or a number.
+_ENCODED_BOUNDARIES = "20|22|26|28|2C|2F|3A|3B|3C|3D|3E|3F|5B"
 
 
 def mention_pattern(needles: Iterable[str]) -> re.Pattern[str]:
@@ -237,9 +256,12 @@ def mention_pattern(needles: Iterable[str]) -> re.Pattern[str]:
     alternatives = "|".join(_needle_pattern(v) for v in variants)
     # Not preceded by a character that could continue an address or a number, and not
     # followed by one (a full stop ending the sentence is fine; ".no" continuing is not).
-    # The boundaries use Unicode's \w, so "ø" continues a word; only the needles
-    # themselves are matched with ASCII-only case folding, in the scoped (?ai:...).
-    return re.compile(rf"(?<![\w.%+\-{_MARKS}])(?:{alternatives})(?![\w\-{_MARKS}])(?!\.\w)")
+    # "=", "&", "?" and "/" end what comes before, so "?email=kari%40example.no&x=1" in
+    # a logged URL mentions the address; so do some of them URL-encoded, as in a URL
+    # inside a URL. The boundaries use Unicode's \w, so "ø" continues a word; only the
+    # needles themselves are matched with ASCII-only case folding, in the scoped (?ai:...).
+    before = rf"(?:(?<![\w.%+\-{_MARKS}])|(?<=%(?ai:{_ENCODED_BOUNDARIES})))"
+    return re.compile(rf"{before}(?:{alternatives})(?![\w\-{_MARKS}])(?!\.\w)")
 
 
 def mention_search_terms(needles: Iterable[str]) -> set[str]:

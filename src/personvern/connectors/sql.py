@@ -18,8 +18,12 @@ whose default collations already ignore case. The database is asked for every sp
 of the canonical address it may keep (personvern.domain.identities.email), and its
 answer is then confirmed in Python with the canonical comparison, so a looser
 comparison (MySQL also ignores accents and trailing spaces, PostgreSQL's lower() folds
-every letter) never hands another person's row to the engine or to an erasure. Free
-text is searched the same way: LIKE finds candidates, mention_pattern confirms them.
+every letter) never hands another person's row to the engine or to an erasure. Phone
+numbers and national identity numbers in text columns are asked for the same way, in
+every spelling the search sends (``971 55 337``, ``+47 971 55 337``, ``DDMMYY NNNNN``,
+still one ``col IN (...)`` an index serves), and a row counts only if its value reads,
+in canonical form, as one asked for (personvern.domain.identities.kinds). Free text is
+searched the same way: LIKE finds candidates, mention_pattern confirms them.
 
 A row the driver cannot decode (text that is not valid UTF-8) is not an outage that
 retrying cures: ``locate`` finds which rows of the search cannot be read, by reading
@@ -65,7 +69,7 @@ from personvern.connectors.port import (
     mention_search_terms,
 )
 from personvern.domain.datamap import ErasureStrategy, IdentityKind, System
-from personvern.domain.identities.email import canonical_email_or_none, stored_spellings
+from personvern.domain.identities.kinds import SPELLED, ExactLookup, exact_lookup
 from personvern.domain.requests.identity import SubjectIdentity
 
 #: What a masked text field holds after erasure (the same in every connector).
@@ -123,8 +127,11 @@ class _Dataset:
     key: sa.Column[Any]
     #: Declared field name -> column, in the data map's order.
     fields: dict[str, sa.Column[Any]]
-    #: E-mail identity fields held in text columns: compared by their canonical form.
+    #: E-mail identity fields held in text columns (compared without case).
     emails: frozenset[str]
+    #: Identity fields of the spelled kinds (e-mail, phone, national id) held in text
+    #: columns: asked for in every spelling, compared by their canonical form.
+    spelled: Mapping[str, IdentityKind]
     #: Columns whose values must be unique (primary key, unique constraints and indexes).
     unique: frozenset[str]
 
@@ -163,15 +170,23 @@ class SqlConnector:
     def locate(self, dataset: str, criteria: Criteria) -> list[Record]:
         """The records of ``dataset`` matching ``criteria``, in one SELECT (none if empty)."""
         ds = self._dataset(dataset)
-        # Per field, what a row must equal (canonical addresses for e-mail fields), and
-        # what the database is asked for (every spelling a store may keep them in).
+        # Per field, what a row must equal (identities of the spelled kinds by their
+        # canonical form), and what the database is asked for (every spelling a store
+        # may keep them in, in one IN list an index serves).
         exact: dict[str, set[Any]] = {}
         asked: dict[str, set[Any]] = {}
+        lookups: dict[str, ExactLookup] = {}
         for name, given in criteria.exact.items():
             column = self._column(ds, name)
-            if name in ds.emails:
-                wanted = {c for v in given if (c := canonical_email_or_none(v)) is not None}
-                spellings = _coerce_all(column, (s for c in wanted for s in stored_spellings(c)))
+            kind = ds.spelled.get(name)
+            if kind is not None:
+                lookup = lookups[name] = exact_lookup(kind, given)
+                wanted: set[Any] = set(lookup.wanted)
+                spellings = _coerce_all(column, lookup.spellings)
+                if name in ds.emails:
+                    # For lower(column) IN (...): lower() of every spelling, as Python's
+                    # lower() gives it, for databases whose lower() folds every letter.
+                    spellings |= {s.lower() for s in spellings}
             else:
                 wanted = spellings = _coerce_all(column, given)
             if wanted and spellings:
@@ -206,17 +221,24 @@ class SqlConnector:
 
         key_index = [c.name for c in columns].index(ds.key.name)
         confirm = {
-            name: {_normal(v, email=name in ds.emails) for v in w} for name, w in exact.items()
+            name: {_normal(v) for v in w} for name, w in exact.items() if name not in lookups
         }
         records = []
         for row in rows:
             values = {name: row[i] for i, name in enumerate(ds.fields)}
-            matched = {
-                name
-                for name, wanted in confirm.items()
-                if values[name] is not None
-                and _normal(values[name], email=name in ds.emails) in wanted
-            } | {name for name, needles in mentions.items() if _mentions(values[name], needles)}
+            matched = (
+                {
+                    name
+                    for name, wanted in confirm.items()
+                    if values[name] is not None and _normal(values[name]) in wanted
+                }
+                | {
+                    name
+                    for name, lookup in lookups.items()
+                    if name in exact and lookup.matches(values[name])
+                }
+                | {name for name, needles in mentions.items() if _mentions(values[name], needles)}
+            )
             # The database may compare more loosely than intended (collations ignoring
             # accents or trailing spaces); only rows the intended comparison confirms count.
             if matched:
@@ -527,6 +549,11 @@ class SqlConnector:
                     for f in dataset.fields
                     if f.identity is IdentityKind.EMAIL and _is_text(fields[f.name])
                 ),
+                spelled={
+                    f.name: f.identity
+                    for f in dataset.fields
+                    if f.identity in SPELLED and _is_text(fields[f.name])
+                },
                 unique=_unique_columns(table) | {keys[0]},
             )
         return datasets
@@ -837,7 +864,45 @@ def _contains_any(column: sa.Column[Any], needles: Iterable[str]) -> sa.ColumnEl
     # half the scan time where no index serves them. mention_pattern confirms every row.
     wanted = sorted(mention_search_terms(needles))
     minimal = [n for n in wanted if not any(o != n and o in n for o in wanted)]
-    return sa.or_(*(lowered.contains(needle, autoescape=True) for needle in minimal))
+    return sa.or_(*(lowered.like(pattern, escape="/") for pattern in _like_patterns(minimal)))
+
+
+#: Characters that separate the groups of a number people write: "010170 12343",
+#: "010170-12343" and "971.55.337" are one term with a one-character wildcard between.
+_SEPARATORS = frozenset(" -.")
+
+
+def _like_patterns(terms: Sequence[str]) -> list[str]:
+    """LIKE patterns finding every term as a substring, terms of one spelling merged.
+
+    The scan tests every pattern on every row, so spellings of one identity share one
+    pattern where a wildcard covers them: the same digits with a blank or a hyphen
+    (``_``), an address plain and URL-encoded (``kari%example.no`` for ``kari@…`` and
+    ``kari%40…``). Broader than the terms; mention_pattern confirms every row.
+    """
+    remaining = list(dict.fromkeys(terms))
+    patterns: list[str] = []
+    for term in list(remaining):
+        prefix, at, suffix = term.partition("%40")
+        plain = f"{prefix}@{suffix}"
+        if at and prefix and suffix and plain in remaining and term in remaining:
+            remaining.remove(term)
+            remaining.remove(plain)
+            patterns.append(f"%{_like_literal(prefix)}%{_like_literal(suffix)}%")
+    by_shape: dict[str, list[str]] = {}
+    for term in remaining:
+        shape = "".join(" " if char in _SEPARATORS else char for char in term)
+        by_shape.setdefault(shape, []).append(term)
+    for same in by_shape.values():
+        columns = zip(*same, strict=True)
+        merged = "".join(_like_literal(c[0]) if len(set(c)) == 1 else "_" for c in columns)
+        patterns.append(f"%{merged}%")
+    return patterns
+
+
+def _like_literal(text: str) -> str:
+    """``text`` matched as written by LIKE ... ESCAPE '/'."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def _chunks(values: Collection[Any]) -> Iterator[list[Any]]:
@@ -902,13 +967,14 @@ def _replace(pattern: re.Pattern[str], replacement: str, text: str) -> str:
     return pattern.sub(lambda _match: replacement, text)
 
 
-def _normal(value: Any, *, email: bool) -> Any:
-    """A value as the intended comparison sees it: without trailing blanks; e-mail canonical."""
+def _normal(value: Any) -> Any:
+    """A value as the intended comparison sees it: without trailing blanks.
+
+    Identities of the spelled kinds are compared by their canonical form instead
+    (personvern.domain.identities.kinds.ExactLookup).
+    """
     if not isinstance(value, str):
         return value
-    if email:
-        # None for a value that is no address: it equals nothing that is asked for.
-        return canonical_email_or_none(value)
     # Trailing blanks do not make a different value (CHAR padding, SQL's PAD SPACE).
     return value.rstrip()
 

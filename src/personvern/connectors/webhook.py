@@ -68,6 +68,7 @@ from personvern.connectors.port import (
 )
 from personvern.domain.datamap import Dataset, ErasureStrategy, IdentityKind, System, SystemKind
 from personvern.domain.identities.email import address_spellings, canonical_email_or_none
+from personvern.domain.identities.kinds import exact_lookup
 
 #: Version tag at the start of every signed message; a new contract gets a new tag.
 CONTRACT = "personvern-webhook-v1"
@@ -207,6 +208,15 @@ def _pattern(needles: frozenset[str]) -> re.Pattern[str]:
     return mention_pattern(needles)
 
 
+def _spelled_fields(ds: Dataset) -> dict[str, IdentityKind]:
+    """Phone and national id fields: asked for in every spelling, compared canonical."""
+    return {
+        f.name: f.identity
+        for f in ds.fields
+        if f.identity is IdentityKind.PHONE_NUMBER or f.identity is IdentityKind.NATIONAL_ID
+    }
+
+
 def _email_spellings(values: frozenset[Key]) -> frozenset[Key]:
     """Every spelling of the canonical addresses the system may keep (A-label, NFD).
 
@@ -317,10 +327,17 @@ class WebhookConnector:
         if not criteria:
             return []
         emails = {f.name for f in ds.fields if f.identity is IdentityKind.EMAIL}
+        spelled = _spelled_fields(ds)
         payload = {
             "dataset": dataset,
             "exact": {
-                f: _sorted_keys(_email_spellings(v) if f in emails else v)
+                f: _sorted_keys(
+                    _email_spellings(v)
+                    if f in emails
+                    else exact_lookup(spelled[f], v).spellings
+                    if f in spelled
+                    else v
+                )
                 for f, v in criteria.exact.items()
                 if v
             },
@@ -468,12 +485,18 @@ class WebhookConnector:
     def _matched(ds: Dataset, criteria: Criteria, values: Mapping[str, Any]) -> frozenset[str]:
         """Which fields match, when the system did not say (same rules as the file store)."""
         emails = {f.name for f in ds.fields if f.identity is IdentityKind.EMAIL}
+        spelled = _spelled_fields(ds)
         matched: set[str] = set()
         for name, wanted in criteria.exact.items():
             value = values.get(name)
             if value is None or isinstance(value, list):
                 continue
-            if name in emails:
+            if name in spelled:
+                # A phone number or national id counts in any spelling that reads, in
+                # canonical form, as one asked for ("971 55 337" as +4797155337).
+                if exact_lookup(spelled[name], wanted).matches(value):
+                    matched.add(name)
+            elif name in emails:
                 # The system may compare more loosely (Unicode case folding takes "ſ"
                 # for "s"); only the canonical form says whose address it is.
                 canonical = canonical_email_or_none(value)

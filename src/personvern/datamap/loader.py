@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from personvern.datamap.errors import DataMapInvalidError, DataMapNotFoundError
 from personvern.datamap.source import (
@@ -23,7 +24,9 @@ from personvern.datamap.source import (
     merge_documents,
     read_yaml,
 )
+from personvern.datamap.staged import TrimmedMap, lost_explains, lost_sections, trim
 from personvern.domain.datamap import DataMap
+from personvern.domain.file_ownership import file_owner_findings
 from personvern.domain.findings import DocPath, Finding
 from personvern.domain.localized_names import label_findings
 from personvern.domain.policy_lint import lint
@@ -85,31 +88,47 @@ def check_datamap(
         raise DataMapNotFoundError(f"{path}: the folder holds no .yaml or .yml files")
     parts = []
     problems: list[LocatedFinding] = []
+    unreadable: list[Path] = []
     for file in files:
         try:
             data, positions = read_yaml(file)
         except YamlProblemError as exc:
             problems.append(exc.problem)
+            unreadable.append(file)
             continue
         parts.append((file, data, positions))
     merged, source, merge_problems = merge_documents(parts)
     problems += merge_problems
-    if problems:
-        return None, source, problems
+    errors: list[ErrorDetails] = []
     try:
-        datamap = DataMap.model_validate(merged)
+        datamap: DataMap | None = DataMap.model_validate(merged)
     except ValidationError as exc:
-        findings = [_finding_from_error(error) for error in exc.errors()]
-        return None, source, [source.locate_finding(f) for f in findings]
-    found = lint(datamap, taxonomy or fides_taxonomy(), today or date.today())
-    # What answers to subjects read from the map: labels, their language and controller.
-    found += label_findings(datamap)
-    found += answer_profile_findings(datamap)
-    # How restriction requests mark records (Art. 18).
-    found += restriction_findings(datamap)
-    located = [source.locate_finding(f) for f in found]
-    valid = not any(p.finding.is_error for p in located)
-    return (datamap if valid else None), source, located
+        datamap, errors = None, exc.errors()
+    invalid = bool(problems or errors)
+    trimmed: TrimmedMap | None = None
+    if invalid:
+        # Report every error at once: the schema's, and what the later checks find in the
+        # rest of the map once each error is set aside (see personvern.datamap.staged).
+        lost = lost_sections(unreadable, merge_problems)
+        reported = [_finding_from_error(e) for e in errors if not lost_explains(e, lost)]
+        problems += [source.locate_finding(f) for f in reported]
+        trimmed = trim(merged, errors, lost)
+        datamap = trimmed.datamap if trimmed is not None else None
+    found: list[Finding] = []
+    if datamap is not None:
+        found = lint(datamap, taxonomy or fides_taxonomy(), today or date.today())
+        # What answers to subjects read from the map: labels, their language and controller.
+        found += label_findings(datamap)
+        found += answer_profile_findings(datamap)
+        # How restriction requests mark records (Art. 18).
+        found += restriction_findings(datamap)
+        # Whom each file of a files dataset belongs to (sidecar, path or a row naming it).
+        found += file_owner_findings(datamap)
+    if trimmed is not None:
+        found = trimmed.as_written(found)
+    located = problems + [source.locate_finding(f) for f in found]
+    valid = not invalid and not any(p.finding.is_error for p in located)
+    return (datamap if valid else None), source, _in_reading_order(located, files)
 
 
 def load_datamap(
@@ -120,6 +139,21 @@ def load_datamap(
     if datamap is None:
         raise DataMapInvalidError(findings)
     return LoadedDataMap(datamap, source, path, [f for f in findings if not f.finding.is_error])
+
+
+def _in_reading_order(
+    findings: list[LocatedFinding], files: Sequence[Path]
+) -> list[LocatedFinding]:
+    """Findings by file, in the order the map is read, then line and column."""
+    order = {file: index for index, file in enumerate(files)}
+
+    def place(found: LocatedFinding) -> tuple[int, str, int, int]:
+        where = found.location
+        if where is None:
+            return len(order) + 1, "", 0, 0
+        return order.get(where.file, len(order)), str(where.file), where.line, where.column
+
+    return sorted(findings, key=place)
 
 
 def _finding_from_error(error: Any) -> Finding:

@@ -206,13 +206,29 @@ class DataField(Strict):
         return value
 
 
+class FileOwner(Strict):
+    """Whom a file belongs to when no sidecar says so: its path, or a row naming it.
+
+    Exactly one of the two (see personvern.domain.file_ownership, which checks it).
+    """
+
+    #: The file's path under the root with ``{field}`` placeholders, e.g.
+    #: "id-documents/{customer_id}/{document_id}.pdf".
+    path: str | None = None
+    #: "system.dataset.field" of another system whose value is each file's path under the root.
+    column: str | None = None
+
+
 class FileSet(Strict):
-    """Files belonging to a dataset in a file store, described by sidecar metadata."""
+    """Files belonging to a dataset in a file store, owned by a sidecar, their path or a row."""
 
     #: Glob relative to the store's root, e.g. "recordings/**/*.wav".
     pattern: str
-    #: Suffix of the JSON sidecar file next to each file holding the dataset's fields.
+    #: Suffix of the JSON sidecar file next to each file holding the dataset's fields
+    #: (when ``owner`` is absent).
     sidecar: str = ".json"
+    #: Whom each file belongs to without a sidecar (personvern.domain.file_ownership).
+    owner: FileOwner | None = None
     #: The category of the file's content itself (e.g. a call recording).
     content_category: Key
     content_purposes: list[Key] = Field(default_factory=list)

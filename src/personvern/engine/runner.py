@@ -10,8 +10,15 @@ not recorded is changed again with no effect, because the plan names the same ro
 What a run cannot do itself it leaves as tasks of the request: telling the recipients
 of an erasure, rectification or restriction (Art. 19), restricting records where the
 data map declares no restriction field, working in a system that could not be
-searched. With any task open the request ends ``partially_completed``; the last task
-marked done (personvern.intake.tasks) completes it.
+searched, checking files the request covers that no owner rule attributes to anyone.
+With any task open the request ends ``partially_completed``; the last task marked done
+(personvern.intake.tasks) completes it.
+
+An erasure works through the systems children first, as within a system: the files a
+row names (``files.owner.column``) are deleted before the row, so a run that dies
+between the two leaves a row naming a deleted file, which the resumed run, following
+the stored plan, then deletes. The receipt says where rows and files end apart for good
+(a row kept under a legal hold whose file was erased, a row naming a missing file).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from personvern.connectors.files_attribution import unattributed_files
 from personvern.connectors.port import (
     Connector,
     ConnectorError,
@@ -36,6 +44,7 @@ from personvern.connectors.port import (
 from personvern.connectors.registry import ConnectorPool, connector_for
 from personvern.domain.datamap import DataMap, ErasureStrategy, IdentityKind, RestrictionMark
 from personvern.domain.requests.collected import CollectedData
+from personvern.domain.requests.file_coverage import concerned_file_datasets
 from personvern.domain.requests.identity import (
     InvalidIdentityError,
     SubjectIdentity,
@@ -168,7 +177,19 @@ class RequestEngine:
     def _search(
         self, request: DataSubjectRequest, connectors: Mapping[str, Connector]
     ) -> SearchResult:
-        return search_subject(self.graph, self._search_identities(request), connectors)
+        country = self.datamap.organization.controllers[0].country
+        return search_subject(
+            self.graph, self._search_identities(request), connectors, country=country
+        )
+
+    def _unattributed(
+        self, request_type: RequestType, result: SearchResult, connectors: Mapping[str, Connector]
+    ) -> dict[str, int]:
+        """How many files nobody owns in each files dataset the request covers."""
+        covered = concerned_file_datasets(request_type, self.graph, result.walk, self.datamap)
+        if not covered:
+            return {}
+        return unattributed_files(self.datamap, connectors, covered)
 
     def dry_run(self, request_id: str) -> RequestPlan:
         """What a run would do now, computed without changing anything anywhere."""
@@ -183,6 +204,7 @@ class RequestEngine:
             session.expunge(request)
         with self.connectors() as (connectors, missing):
             result = self._search(request, connectors)
+            unattributed = self._unattributed(RequestType(request.type), result, connectors)
         plan = build_plan(
             RequestType(request.type),
             self.graph,
@@ -191,6 +213,7 @@ class RequestEngine:
             self.today(),
             details=request.details,
             unavailable=missing,
+            unattributed=unattributed,
         )
         # No connectors: only the records, never the files, are needed to decide.
         found = collect(request, self._identities(request), plan, result.walk, {}, self.datamap)
@@ -275,6 +298,7 @@ class RequestEngine:
                 self.today(),
                 details=request.details,
                 unavailable=missing,
+                unattributed=self._unattributed(request_type, result, connectors),
             )
             if plan.conflicts:
                 return self._review(request.id, plan)
@@ -350,13 +374,25 @@ class RequestEngine:
             RequestRepository(session).record_step(request_id, step, outcome)
         return outcome
 
+    def erasure_order(self, plan: RequestPlan) -> list[str]:
+        """The systems of ``plan`` in the order an erasure works through them.
+
+        Children first, as within a system: the files a row names go before the row, so
+        the row (found again by the plan) is never gone while its file stays.
+        """
+        order = [node.name for node in self.graph.children_first()]
+        return sorted(
+            plan.systems(),
+            key=lambda s: min(order.index(d.name) for d in plan.datasets if d.system == s),
+        )
+
     def _erase(
         self, request_id: str, plan: RequestPlan, connectors: Mapping[str, Connector]
     ) -> dict[str, Any]:
         pseudonymise = pseudonymiser(self.settings.secret().encode())
         order = [node.name for node in self.graph.children_first()]
         outcomes: dict[str, Any] = {}
-        for system in plan.systems():
+        for system in self.erasure_order(plan):
             if system not in connectors:
                 continue
             parts = sorted(
@@ -659,4 +695,20 @@ def _receipt(
         "not_connected": dict(plan.unavailable),
         "notify_recipients": _notifications(tasks),
         "manual_steps": _manual_steps(tasks),
+        # Identity values on the subject's records that could not be read (where, never
+        # what): they were not searched for, so a person should look at them.
+        "unreadable": list(plan.unreadable),
+        # Files nobody owns in the datasets the request covered (each non-zero count is
+        # a manual step), and rows and files that did not stay together.
+        "unattributed_files": dict(plan.unattributed_files),
+        "rows_and_files": [
+            {
+                "rows": m.rows,
+                "files": m.files,
+                "kind": m.kind,
+                "records": len(m.keys),
+                "description": m.description,
+            }
+            for m in plan.file_mismatches
+        ],
     }

@@ -28,10 +28,16 @@ def search_subject(
     graph: SubjectGraph,
     identities: Sequence[SubjectIdentity],
     connectors: Mapping[str, Connector],
+    *,
+    country: str = "NO",
 ) -> SearchResult:
-    """Find every record about the subject in the systems ``connectors`` reach."""
+    """Find every record about the subject in the systems ``connectors`` reach.
+
+    ``country`` is the controller's: phone numbers stored without a country code are
+    read as its numbers, and national identity numbers are checked by its rule.
+    """
     reachable = SubjectGraph(tuple(n for n in graph.nodes if n.system in connectors))
-    walk = SubjectWalk(reachable, tuple(identities))
+    walk = SubjectWalk(reachable, tuple(identities), country=country)
     result = SearchResult(walk)
     for _ in range(MAX_PASSES):
         asked = False

@@ -26,6 +26,11 @@ count as one person only where these rules say so:
 * RFC 5321 limits, in UTF-8 octets (``ø`` is two): 64 before the @, 255 for the
   domain and 63 per label (each counted in the longer of its Unicode and ASCII
   spellings, since a mail server may see either), 254 for the whole address.
+
+Like every identity module (personvern.domain.identities.kinds), it offers ``parse``,
+``canonical_or_none``, ``stored_spellings``, ``text_needles`` and ``home_country``;
+addresses need no country. Free text is also searched for an address URL-encoded, as
+a web log keeps it (``?email=kari%40example.no&``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
+from urllib.parse import quote
 
 import idna
 
@@ -125,15 +131,53 @@ def address_spellings(canonical: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(forms))
 
 
-def stored_spellings(canonical: str) -> tuple[str, ...]:
-    """Spellings a store may keep a canonical address in, as a lower-casing search sees them.
+def parse(value: str, country: str = "") -> str:
+    """The canonical form of an address typed at intake, or InvalidIdentityError."""
+    return canonical_email(value)
 
-    Every spelling of address_spellings, each also as Python's ``lower()`` gives it, for
-    databases whose ``lower()`` folds every letter. Only for finding candidates: a row
-    is the subject's only if its value's canonical form equals ``canonical``.
+
+def canonical_or_none(stored: object, country: str = "") -> str | None:
+    """The canonical form of an address read from a store, or None if it is no address."""
+    return canonical_email_or_none(stored)
+
+
+def stored_spellings(canonical: str, country: str = "") -> frozenset[str]:
+    """Spellings a store may keep a canonical address in, each the same address.
+
+    The spellings of address_spellings. A store comparing without case is asked for
+    these as its ``lower()`` gives them by the connector (personvern.connectors.sql):
+    ``lower()`` of ``Ørjan@bø.no`` is another person's address, so it is never one of
+    the subject's spellings, only a way to find candidates the canonical form confirms.
     """
-    forms = address_spellings(canonical)
-    return tuple(dict.fromkeys([*forms, *(form.lower() for form in forms)]))
+    return frozenset(address_spellings(canonical))
+
+
+def text_needles(canonical: str, country: str = "") -> frozenset[str]:
+    """Spellings of an address in free text: as written, and URL-encoded in a logged URL.
+
+    The URL-encoded forms (``kari%40example.no``, a ``+`` also as ``%2B``) are searched
+    only for a local part in ASCII: percent-encoding hides a letter's case from a
+    search that ignores the case of A to Z, and a local part outside ASCII keeps its
+    case (see the module's rules).
+    """
+    needles = {canonical}
+    local, _, _domain = canonical.rpartition("@")
+    if local and local.isascii():
+        for spelling in address_spellings(canonical):
+            if not unicodedata.is_normalized("NFC", spelling):
+                continue
+            _local, _, domain = spelling.rpartition("@")
+            encoded_domain = quote(domain, safe="")
+            needles.add(f"{quote(local, safe='')}%40{encoded_domain}")
+            if "+" in local:
+                # Some loggers leave "+" as it is, where a form would have encoded it.
+                needles.add(f"{quote(local, safe='+')}%40{encoded_domain}")
+    return frozenset(needles)
+
+
+def home_country(canonical: str) -> str:
+    """No country: an address is read the same everywhere."""
+    return ""
 
 
 def _refuse_unusable(value: str) -> None:

@@ -1,30 +1,28 @@
 """The identities a subject gives to be found by: checked, normalised, and spelled out.
 
 A request names its subject by one or more identities (an e-mail address, a phone
-number, a customer number, ...). Each is checked and normalised once here, so every
-connector compares like with like: e-mail addresses take the one canonical form of
-personvern.domain.identities.email, phone numbers become E.164, national identity
-numbers lose their spaces and must pass the check digits where the scheme is known.
-Control and invisible characters are refused in every kind before anything else
-(personvern.domain.text_input): identities reach mail headers and staff terminals.
-Stores keep values in other spellings, so an identity also lists the forms it is
-written in: exact forms for indexed equality lookups, and the forms people type in
-free text for mention searches.
+number, a customer number, ...). Each is checked and normalised once here, by the
+module of its kind (personvern.domain.identities.kinds), so every connector compares
+like with like: e-mail addresses take the one canonical form of
+personvern.domain.identities.email, phone numbers become E.164 (read with the
+controller's country as the default region), national identity numbers lose their
+separators and must pass the check digits where the scheme is known, other kinds are
+opaque keys. Control and invisible characters are refused in every kind before
+anything else (personvern.domain.text_input): identities reach mail headers and staff
+terminals. Stores keep values in other spellings, so an identity also lists the forms
+it is written in: exact forms for indexed equality lookups, and the forms people type
+in free text for mention searches.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import phonenumbers
-from stdnum.exceptions import ValidationError as StdnumValidationError
-from stdnum.no import fodselsnummer
-
 from personvern.domain.datamap import IdentityKind
-from personvern.domain.identities.email import canonical_email
+from personvern.domain.identities import keys, phone
 from personvern.domain.identities.errors import InvalidIdentityError
+from personvern.domain.identities.kinds import SPELLED, scheme
 from personvern.domain.text_input import refuse_control_characters
 
 __all__ = [
@@ -36,7 +34,6 @@ __all__ = [
     "phone_forms",
 ]
 
-_OPAQUE = re.compile(r"^[\w.:\-/+=@]{1,200}$")
 MAX_IDENTITIES = 20
 
 
@@ -68,42 +65,20 @@ class SubjectIdentity:
         keep = 2 if len(value) > 6 else 0
         return f"{self.kind.value}={'*' * (len(value) - keep)}{value[len(value) - keep :]}"
 
-    def exact_forms(self) -> list[str]:
+    def exact_forms(self, country: str = "NO") -> list[str]:
         """Spellings a store may keep this identity in, for indexed equality matches."""
-        if self.kind is IdentityKind.PHONE_NUMBER:
-            return phone_forms(self.value)
-        return [self.value]
+        return sorted(scheme(self.kind).stored_spellings(self.value, country))
 
-    def text_needles(self) -> list[str]:
+    def text_needles(self, country: str = "NO") -> list[str]:
         """Spellings people write this identity in, for mention searches in free text."""
-        if self.kind is IdentityKind.EMAIL:
-            return [self.value]
-        if self.kind is IdentityKind.PHONE_NUMBER:
-            return phone_forms(self.value)
-        if self.kind is IdentityKind.NATIONAL_ID:
-            digits = self.value
-            forms = [digits]
-            if len(digits) == 11:
-                forms.append(f"{digits[:6]} {digits[6:]}")
-            return forms
-        # Customer numbers and cookie ids are too short or too opaque to search text for:
-        # "42" would match every ticket that mentions a price.
-        return []
+        # Customer numbers and cookie ids have none: "42" would match every ticket that
+        # mentions a price.
+        return sorted(scheme(self.kind).text_needles(self.value, country))
 
 
-def phone_forms(e164: str) -> list[str]:
-    """Ways a phone number is written: +47 912 34 567, 912 34 567, 91234567, +4791234567."""
-    parsed = phonenumbers.parse(e164)
-    international = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    digits = "".join(ch for ch in national if ch.isdigit())
-    forms = [e164, international, national, digits]
-    if parsed.country_code == 47 and len(digits) == 8:
-        # Norwegians write mobile numbers 3-2-3 (912 34 567) whatever phonenumbers'
-        # grouping for the series is, so both groupings occur in real records.
-        grouped = f"{digits[:3]} {digits[3:5]} {digits[5:]}"
-        forms += [f"+47 {grouped}", grouped, f"0047{digits}"]
-    return list(dict.fromkeys(forms))
+def phone_forms(e164: str, country: str = "NO") -> list[str]:
+    """Ways a phone number is stored: +47 912 34 567, 912 34 567, 91234567, +4791234567, ..."""
+    return sorted(phone.stored_spellings(e164, country))
 
 
 def parse_identity(kind: str, raw: str, *, country: str = "NO") -> SubjectIdentity:
@@ -123,18 +98,11 @@ def parse_identity(kind: str, raw: str, *, country: str = "NO") -> SubjectIdenti
     value = raw.strip()
     if not value:
         raise InvalidIdentityError(f"the {identity_kind.value} is empty")
-    if identity_kind is IdentityKind.EMAIL:
-        return SubjectIdentity(identity_kind, _email(value))
-    if identity_kind is IdentityKind.PHONE_NUMBER:
-        return SubjectIdentity(identity_kind, _phone(value, country))
-    if identity_kind is IdentityKind.NATIONAL_ID:
-        return SubjectIdentity(identity_kind, _national_id(value, country))
-    if not _OPAQUE.match(value):
-        raise InvalidIdentityError(
-            f"the {identity_kind.value} contains characters no identifier has",
-            hint="letters, digits and . : - / + = @ only, at most 200",
-        )
-    return SubjectIdentity(identity_kind, value)
+    if identity_kind in SPELLED:
+        return SubjectIdentity(identity_kind, scheme(identity_kind).parse(value, country))
+    return SubjectIdentity(
+        identity_kind, keys.parse(value, country, what=f"the {identity_kind.value}")
+    )
 
 
 def parse_identities(
@@ -151,37 +119,3 @@ def parse_identities(
     if len(identities) > MAX_IDENTITIES:
         raise InvalidIdentityError(f"at most {MAX_IDENTITIES} identities per request")
     return identities
-
-
-def _email(value: str) -> str:
-    # One canonical form for intake, every connector and every text match; it also
-    # refuses addresses over the RFC 5321 limits, which break the mailbox search later.
-    return canonical_email(value)
-
-
-def _phone(value: str, country: str) -> str:
-    try:
-        parsed = phonenumbers.parse(value, country)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is None or not phonenumbers.is_valid_number(parsed):
-        raise InvalidIdentityError(
-            "that is not a valid phone number",
-            hint="include the country code, for example +47 912 34 567",
-        )
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _national_id(value: str, country: str) -> str:
-    compact = re.sub(r"[\s.-]", "", value)
-    if country == "NO":
-        try:
-            return str(fodselsnummer.validate(compact))
-        except StdnumValidationError:
-            raise InvalidIdentityError(
-                "that is not a valid Norwegian national identity number",
-                hint="11 digits, fødselsnummer or D-number",
-            ) from None
-    if not _OPAQUE.match(compact):
-        raise InvalidIdentityError("that is not a national identity number")
-    return compact

@@ -13,8 +13,15 @@ reference; rows that only mention the subject in free text have the mention reda
 
 A restriction sets the field the dataset's ``restriction`` names on the subject's own
 records. What a run cannot do itself is a manual step of the plan: restricting the
-records of a dataset that declares no restriction, and every request's part in a
-system that could not be searched. Each becomes a task a person marks done.
+records of a dataset that declares no restriction, every request's part in a system
+that could not be searched, and checking files that no owner rule attributes to anyone
+where the request covers them (personvern.domain.requests.file_coverage). Each becomes
+a task a person marks done.
+
+A file owned by a row naming it (``files.owner.column``) follows that row's person: a
+file named by another person's row is theirs too, and kept like the row. Where rows
+and the files they name do not stay together (a row names a missing file; an erasure
+keeps one of the two under a legal hold) the plan says so in ``file_mismatches``.
 """
 
 from __future__ import annotations
@@ -30,10 +37,14 @@ from personvern.domain.datamap import (
     DataMap,
     Dataset,
     ErasureStrategy,
-    IdentityKind,
     RetentionTrigger,
 )
-from personvern.domain.identities.email import canonical_email_or_none
+from personvern.domain.requests.file_coverage import (
+    FileMismatch,
+    concerned_file_datasets,
+    file_mismatches,
+    follow_rows,
+)
 from personvern.domain.requests.legal_hold import LegalHold, legal_holds
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.requests.restriction import is_restricted
@@ -106,6 +117,8 @@ class ManualReason(StrEnum):
     NOT_CONNECTED = "not_connected"
     #: The dataset declares no ``restriction``, so personvern cannot mark its records.
     NO_RESTRICTION = "no_restriction"
+    #: Files the request covers that no owner rule attributes to anyone.
+    UNATTRIBUTED_FILES = "unattributed_files"
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,14 @@ class RequestPlan:
     recipients: tuple[str, ...] = ()
     #: What a person must do by hand (see ManualStep).
     manual_steps: tuple[ManualStep, ...] = ()
+    #: Per files dataset the request covers ("system.dataset"), how many of its files no
+    #: owner rule attributes to anyone (each non-zero count is a manual step).
+    unattributed_files: Mapping[str, int] = field(default_factory=dict)
+    #: Rows and the files they name that do not stay together, and why.
+    file_mismatches: tuple[FileMismatch, ...] = ()
+    #: Identity fields of the subject's records whose value could not be read (a phone
+    #: number that is no number), as "system.dataset key field": a person should look.
+    unreadable: tuple[str, ...] = ()
 
     @property
     def found_nothing(self) -> bool:
@@ -201,6 +222,13 @@ class RequestPlan:
             recipients=tuple(data.get("recipients", ())),
             # Plans stored before manual steps existed have none.
             manual_steps=tuple(ManualStep(**step) for step in data.get("manual_steps", ())),
+            # Nor do plans stored before files had owner rules count unattributed files.
+            unattributed_files=dict(data.get("unattributed_files", {})),
+            file_mismatches=tuple(
+                FileMismatch(**{**item, "keys": tuple(item["keys"])})
+                for item in data.get("file_mismatches", ())
+            ),
+            unreadable=tuple(data.get("unreadable", ())),
         )
 
 
@@ -315,6 +343,30 @@ def _restriction_step(datamap: DataMap, system: str, dataset: str, records: int)
     )
 
 
+#: What a person does with the files nobody owns, per request type covering files.
+_FILES_BY_HAND: Mapping[RequestType, str] = {
+    RequestType.ACCESS: "add those that are the subject's to the answer",
+    RequestType.PORTABILITY: "add those that are the subject's to the export",
+    RequestType.ERASURE: "erase those that are the subject's",
+    RequestType.RESTRICTION: "restrict those that are the subject's",
+}
+
+
+def _unattributed_step(
+    request_type: RequestType, datamap: DataMap, name: str, files: int
+) -> ManualStep:
+    system, _, dataset = name.partition(".")
+    noun, them = ("file", "it") if files == 1 else ("files", "them")
+    return ManualStep(
+        key=name,
+        reason=ManualReason.UNATTRIBUTED_FILES.value,
+        description=f"{files} {noun} in {_system_name(datamap, system)}, dataset {dataset}, "
+        f"could not be attributed to anyone; check {them} by hand and "
+        + _FILES_BY_HAND.get(request_type, "act on those that are the subject's"),
+        records=files,
+    )
+
+
 #: Why records of other people found under the subject's record are not erased.
 ABOUT_ANOTHER_PERSON = "about another person (erased on that person's own request)"
 
@@ -326,24 +378,16 @@ def _names_someone_else(node: DatasetNode, values: Mapping[str, Any], walk: Subj
     its requester e-mail: correcting the subject's e-mail there would overwrite hers.
     """
     known = walk.harvested()
+    # In canonical form, as the walk learned them ("971 55 337" is +4797155337); None
+    # for a stored value that cannot be read: it is nobody's, the subject's least.
     carried = [
-        (kind, _comparable(kind, values.get(name)))
+        (kind, walk.canonical(kind, values.get(name)))
         for name, kind in node.identities.items()
         if values.get(name) not in (None, "")
     ]
     if not carried:
         return False
-    return not any(
-        value in {_comparable(kind, v) for v in known.get(kind, set())} for kind, value in carried
-    )
-
-
-def _comparable(kind: IdentityKind, value: Any) -> str | None:
-    """An identity value as the plan compares it: e-mail canonical, the rest case-folded."""
-    if kind is IdentityKind.EMAIL:
-        # None for a stored value that is no address: it is nobody's, the subject's least.
-        return canonical_email_or_none(value)
-    return str(value).strip().casefold()
+    return not any(value in known.get(kind, set()) for kind, value in carried)
 
 
 def _recipients(datamap: DataMap, categories: set[str], purposes: set[str]) -> tuple[str, ...]:
@@ -372,12 +416,20 @@ def build_plan(
     *,
     details: Mapping[str, Any] | None = None,
     unavailable: Mapping[str, str] | None = None,
+    unattributed: Mapping[str, int] | None = None,
 ) -> RequestPlan:
-    """The plan for ``request_type`` over what ``walk`` found."""
+    """The plan for ``request_type`` over what ``walk`` found.
+
+    ``unattributed`` counts, per files dataset, the files nobody owns (the engine asks
+    the stores); those the request covers are listed, and each non-zero count is a
+    manual step.
+    """
     details = details or {}
     holds = legal_holds(datamap)
     held: dict[str, set[Any]] = {}
     plans: dict[str, DatasetPlan] = {}
+    # Per dataset, the records that are other people's (never erased or corrected).
+    others_of: dict[str, set[Any]] = {}
     categories: set[str] = set()
     purposes: set[str] = set()
     corrections: Mapping[str, Any] = details.get("corrections", {})
@@ -387,27 +439,8 @@ def build_plan(
         if not records:
             continue
         dataset = _dataset(datamap, node)
-        mentions = {key for key, (_, match) in records.items() if match is MatchKind.MENTION}
-        # Other people under the subject's record (a client's designated employees, their
-        # security cards): part of an access answer, but never erased or corrected on
-        # the subject's word.
-        others = {
-            key
-            for key, (values, match) in records.items()
-            if key not in mentions
-            and (
-                (match is MatchKind.REFERENCE and node.is_person_record)
-                or walk.belongs_to_related_person(node, values)
-            )
-        }
-        own = {
-            key
-            for key, (values, match) in records.items()
-            if key not in mentions
-            and key not in others
-            and (match is MatchKind.IDENTITY or not _names_someone_else(node, values, walk))
-        }
-        subject_rows = set(records) - mentions
+        mentions, others, own, subject_rows = _whose(node, records, walk, datamap, others_of)
+        others_of[node.name] = others
         if subject_rows:
             personal = [f for f in dataset.fields if _personal(f) and f.category]
             categories |= {f.category for f in personal if f.category}
@@ -486,12 +519,13 @@ def build_plan(
         if request_type in (RequestType.ERASURE, RequestType.RECTIFICATION, RequestType.RESTRICTION)
         else ()
     )
-    return RequestPlan(
+    whole = RequestPlan(
         request_type=request_type,
         computed_on=today,
         datasets=tuple(plans.values()),
         needles=tuple(sorted(walk.needles())),
         conflicts=tuple(walk.conflicts()),
+        unreadable=tuple(walk.unreadable_values()),
         unavailable=dict(unavailable or {}),
         recipients=notify,
         manual_steps=(
@@ -502,6 +536,67 @@ def build_plan(
             ),
             *_unconnected_steps(request_type, datamap, unavailable or {}),
         ),
+    )
+    return _with_files(whole, graph, walk, datamap, unattributed or {})
+
+
+def _whose(
+    node: DatasetNode,
+    records: Mapping[Any, tuple[Mapping[str, Any], MatchKind]],
+    walk: SubjectWalk,
+    datamap: DataMap,
+    others_of: Mapping[str, set[Any]],
+) -> tuple[set[Any], set[Any], set[Any], set[Any]]:
+    """The records that mention the subject, are others', are the subject's, are not mentions."""
+    mentions = {key for key, (_, match) in records.items() if match is MatchKind.MENTION}
+    # Other people under the subject's record (a client's designated employees, their
+    # security cards): part of an access answer, but never erased or corrected on
+    # the subject's word.
+    others = {
+        key
+        for key, (values, match) in records.items()
+        if key not in mentions
+        and (
+            (match is MatchKind.REFERENCE and node.is_person_record)
+            or walk.belongs_to_related_person(node, values)
+        )
+    }
+    # A file named by another person's row is that person's too.
+    others |= follow_rows(datamap, walk, node.name, sorted(records, key=str), others_of)
+    own = {
+        key
+        for key, (values, match) in records.items()
+        if key not in mentions
+        and key not in others
+        and (match is MatchKind.IDENTITY or not _names_someone_else(node, values, walk))
+    }
+    return mentions, others, own, set(records) - mentions
+
+
+def _with_files(
+    plan: RequestPlan,
+    graph: SubjectGraph,
+    walk: SubjectWalk,
+    datamap: DataMap,
+    unattributed: Mapping[str, int],
+) -> RequestPlan:
+    """The plan with the files nobody owns it covers (manual steps), and rows and files apart."""
+    counted = {
+        name: unattributed[name]
+        for name in concerned_file_datasets(plan.request_type, graph, walk, datamap)
+        if name in unattributed
+    }
+    parts = {part.name: part for part in plan.datasets}
+    return replace(
+        plan,
+        manual_steps=plan.manual_steps
+        + tuple(
+            _unattributed_step(plan.request_type, datamap, name, files)
+            for name, files in counted.items()
+            if files
+        ),
+        unattributed_files=counted,
+        file_mismatches=file_mismatches(plan.request_type, graph, walk, datamap, parts),
     )
 
 

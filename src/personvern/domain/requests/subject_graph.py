@@ -16,10 +16,14 @@ contact details: the e-mail on a ticket under a company customer may be a collea
 and following it would answer with another person's data. Rows that only *mention*
 the subject in free text yield nothing and are redacted, not erased, on erasure.
 
-E-mail addresses are compared only in their canonical form
-(personvern.domain.identities.email), whoever compares them: the walk learns found
-addresses in that form, and does not take a connector's word that a row matched an
-e-mail field unless the row's address is, in that form, one it asked for.
+Identities are compared only in their canonical form (personvern.domain.identities:
+e-mail canonical, phones E.164 read with the controller's country, national identity
+numbers compact), whoever compares them: the walk learns found values in that form,
+asks the stores for every spelling of them, and does not take a connector's word that
+a row matched an identity field unless the row's value is, in that form, one it asked
+for. A value on the subject's own record that cannot be read (a phone number that is
+no number, a national identity number failing its check digits) is never a failure:
+the walk notes where it sits, and the plan tells the privacy officer to look.
 """
 
 from __future__ import annotations
@@ -30,16 +34,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers
-
 from personvern.domain.datamap import DataMap, Dataset, IdentityKind, System
-from personvern.domain.identities.email import canonical_email_or_none
-from personvern.domain.requests.identity import SubjectIdentity, phone_forms
+from personvern.domain.file_ownership import file_owner_references
+from personvern.domain.identities.kinds import SPELLED, scheme
+from personvern.domain.requests.identity import SubjectIdentity
 
 #: Identity kinds a record reached only by reference may lend to the search.
 _INHERITABLE = frozenset({IdentityKind.COOKIE_ID, IdentityKind.ACCOUNT_ID})
 #: Kinds whose spelled-out forms are searched in free text.
-_TEXT_KINDS = frozenset({IdentityKind.EMAIL, IdentityKind.PHONE_NUMBER, IdentityKind.NATIONAL_ID})
+_TEXT_KINDS = SPELLED
+#: Kinds whose values are not shown even as a record's key.
+_PERSONAL_KEYS = SPELLED
 
 
 class MatchKind(StrEnum):
@@ -90,7 +95,11 @@ def _node(system: System, dataset: Dataset) -> DatasetNode | None:
         dataset=dataset.name,
         key_field=keys[0],
         identities={f.name: f.identity for f in dataset.fields if f.identity is not None},
-        references={f.name: _qualify(system, f.references) for f in dataset.fields if f.references},
+        # A file owned by a column is reached from the row naming it, like a reference.
+        references={
+            **{f.name: _qualify(system, f.references) for f in dataset.fields if f.references},
+            **file_owner_references(dataset),
+        },
         free_text=tuple(f.name for f in dataset.fields if f.free_text),
     )
 
@@ -178,48 +187,95 @@ class SubjectWalk:
     own_people: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
     #: Per person-record dataset, records matched only by identities found on the way.
     people_found_on_the_way: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
+    #: The controller's country: the region phone numbers without a country code are
+    #: read in, and the rule national identity numbers are checked by.
+    country: str = "NO"
+    #: Identity fields of the subject's records whose value could not be read, as
+    #: (dataset, key, field); never the value.
+    unreadable: set[tuple[str, Any, str]] = field(default_factory=set)
+    #: Values read and spellings made in this walk, so each is worked out once. Kept
+    #: per walk, never per process: they are the subject's personal data.
+    _read: dict[tuple[IdentityKind, Any], str | None] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _spelled: dict[tuple[IdentityKind, str], frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for identity in self.given:
             self._learn(identity.kind, identity.value)
 
-    def _learn(self, kind: IdentityKind, value: Any) -> bool:
-        if value is None or value == "":
+    def canonical(self, kind: IdentityKind, value: Any) -> str | None:
+        """``value`` (found on a record, or asked for) in canonical form, or None; never raises."""
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            return scheme(kind).canonical_or_none(value, self.country)
+        read = self._read.get((kind, value), ...)
+        if read is ...:
+            read = self._read[kind, value] = scheme(kind).canonical_or_none(value, self.country)
+        return read
+
+    def _learn(
+        self, kind: IdentityKind, value: Any, where: tuple[str, Any, str] | None = None
+    ) -> bool:
+        if value is None or not str(value).strip():
             return False
-        text = str(value).strip()
-        if kind is IdentityKind.EMAIL:
-            canonical = canonical_email_or_none(text)
-            if canonical is None:
-                # A stored value that is no address widens the search to nobody.
-                return False
-            text = canonical
+        canonical = self.canonical(kind, value)
+        if canonical is None:
+            # Unreadable widens the search to nobody; the plan says where it sits.
+            if where is not None:
+                self.unreadable.add(where)
+            return False
         before = len(self.known[kind])
-        self.known[kind].add(text)
+        self.known[kind].add(canonical)
         return len(self.known[kind]) > before
+
+    def _spellings(
+        self, kind: IdentityKind, canonical: str, *, text: bool = False
+    ) -> frozenset[str]:
+        """The stored spellings (or, with ``text``, the text needles) of one identity."""
+        key = (kind, f"~{canonical}" if text else canonical)
+        spellings = self._spelled.get(key)
+        if spellings is None:
+            kinds = scheme(kind)
+            make = kinds.text_needles if text else kinds.stored_spellings
+            spellings = self._spelled[key] = make(canonical, self.country)
+        return spellings
 
     def exact_values(self, kind: IdentityKind) -> set[str]:
         """Every spelling of every known identity of ``kind``, for equality matches."""
         values: set[str] = set()
-        for value in self.known.get(kind, set()):
-            if kind is IdentityKind.PHONE_NUMBER and value.startswith("+"):
-                try:
-                    values.update(phone_forms(value))
-                except phonenumbers.NumberParseException:
-                    # A stored oddity is matched as it is written.
-                    values.add(value)
-            else:
-                values.add(value)
+        for canonical in self.known.get(kind, set()):
+            values |= self._spellings(kind, canonical)
         return values
 
     def needles(self) -> set[str]:
         """What to search free text for: the written forms of contact and national ids."""
         needles: set[str] = set()
         for kind in _TEXT_KINDS:
-            for value in self.known.get(kind, set()):
-                needles.update(SubjectIdentity(kind, value).text_needles())
+            for canonical in self.known.get(kind, set()):
+                needles |= self._spellings(kind, canonical, text=True)
         # As written: mention_pattern ignores the case of A-Z only, and lower-casing an
         # address with letters outside ASCII would make it another person's.
         return {needle for needle in needles if len(needle) >= 6}
+
+    def unreadable_values(self) -> list[str]:
+        """Identity fields of the subject's records that cannot be read: "dataset key field"."""
+        shown = []
+        for dataset, key, name in sorted(self.unreadable, key=str):
+            kind = self._key_kind(dataset)
+            # A key that is itself contact details is masked, as in connector messages.
+            key_text = SubjectIdentity(kind, str(key)).masked.partition("=")[2] if kind else key
+            shown.append(f"{dataset} {key_text} {name}")
+        return shown
+
+    def _key_kind(self, dataset: str) -> IdentityKind | None:
+        try:
+            node = self.graph.node(dataset)
+        except KeyError:
+            return None
+        kind = node.identities.get(node.key_field)
+        return kind if kind in _PERSONAL_KEYS else None
 
     def _reference_values(self, target: str) -> set[str]:
         dataset, _, target_field = target.rpartition(".")
@@ -303,19 +359,21 @@ class SubjectWalk:
             if match is MatchKind.IDENTITY or (
                 match is MatchKind.REFERENCE and kind in _INHERITABLE
             ):
-                self._learn(kind, values.get(name))
+                self._learn(kind, values.get(name), (node.name, key, name))
 
     def _confirmed(self, node: DatasetNode, name: str, value: Any) -> bool:
         """Whether a field the connector says matched matches by the canonical comparison.
 
-        Only e-mail fields are checked: a store comparing loosely (case-folding ``ſ`` to
-        ``s``) must not make another person's address the subject's.
+        Fields of the spelled kinds (e-mail, phone, national id) are checked: a store
+        comparing loosely (case-folding ``ſ`` to ``s``) must not make another person's
+        address the subject's, nor a careless one another person's number.
         """
-        if node.identities.get(name) is not IdentityKind.EMAIL:
+        kind = node.identities.get(name)
+        if kind not in SPELLED:
             return True
-        canonical = canonical_email_or_none(value)
+        canonical = self.canonical(kind, value)
         asked = self.asked.get(node.name, {}).get(name, set())
-        return canonical is not None and any(canonical_email_or_none(a) == canonical for a in asked)
+        return canonical is not None and any(self.canonical(kind, a) == canonical for a in asked)
 
     def _someone_elses(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
         """Whether the record points at a person record that is not the subject's own."""
@@ -342,15 +400,9 @@ class SubjectWalk:
     def _carries(
         self, node: DatasetNode, values: Mapping[str, Any], identity: SubjectIdentity
     ) -> bool:
-        if identity.kind is IdentityKind.EMAIL:
-            return any(
-                kind is IdentityKind.EMAIL
-                and canonical_email_or_none(values.get(name)) == identity.value
-                for name, kind in node.identities.items()
-            )
-        forms = {form.casefold() for form in identity.exact_forms()}
+        # By canonical form: "971 55 337" on the record carries +4797155337.
         return any(
-            kind is identity.kind and str(values.get(name, "")).strip().casefold() in forms
+            kind is identity.kind and self.canonical(kind, values.get(name)) == identity.value
             for name, kind in node.identities.items()
         )
 

@@ -7,7 +7,8 @@ from typing import Any
 
 ANN = "ann.berg@kunde.example"
 ANN_PHONE = "+4791234567"
-ANN_NATIONAL_ID = "01017012345"
+# A valid fødselsnummer: one failing its check digits is unreadable, and searched for nowhere.
+ANN_NATIONAL_ID = "01017012343"
 TODAY = date(2026, 11, 25)
 
 
@@ -112,7 +113,7 @@ def company_rows() -> dict[str, list[dict[str, Any]]]:
                 "customer_id": 2,
                 "requester_email": "bo@dahl.example",
                 "subject": "Annet",
-                "body": "Fnr 010170 12345 står her",
+                "body": "Fnr 010170 12343 står her",
             },
         ],
         "analytics.web_events": [
