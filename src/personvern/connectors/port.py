@@ -253,15 +253,25 @@ def mention_pattern(needles: Iterable[str]) -> re.Pattern[str]:
     variants = sorted(_variants(needles), key=lambda v: (-len(v), v))
     if not variants:
         return re.compile(r"(?!)")
-    alternatives = "|".join(_needle_pattern(v) for v in variants)
     # Not preceded by a character that could continue an address or a number, and not
     # followed by one (a full stop ending the sentence is fine; ".no" continuing is not).
     # "=", "&", "?" and "/" end what comes before, so "?email=kari%40example.no&x=1" in
     # a logged URL mentions the address; so do some of them URL-encoded, as in a URL
     # inside a URL. The boundaries use Unicode's \w, so "ø" continues a word; only the
     # needles themselves are matched with ASCII-only case folding, in the scoped (?ai:...).
-    before = rf"(?:(?<![\w.%+\-{_MARKS}])|(?<=%(?ai:{_ENCODED_BOUNDARIES})))"
-    return re.compile(rf"{before}(?:{alternatives})(?![\w\-{_MARKS}])(?!\.\w)")
+    encoded = rf"(?<=%(?ai:{_ENCODED_BOUNDARIES}))"
+    before = rf"(?:(?<![\w.%+\-{_MARKS}])|{encoded})"
+    # Before an address, the rest of RFC 5322's atext continues its local part too:
+    # "x!ola@firma.no" and "{ola@firma.no" are other addresses than "ola@firma.no".
+    before_address = rf"(?:(?<![\w.%+\-{_MARKS}!#$'*^`{{|}}~])|{encoded})"
+    addresses = [v for v in variants if "@" in v]
+    others = [v for v in variants if "@" not in v]
+    groups = [
+        f"{lead}(?:{'|'.join(_needle_pattern(v) for v in group)})"
+        for lead, group in ((before_address, addresses), (before, others))
+        if group
+    ]
+    return re.compile(rf"(?:{'|'.join(groups)})(?![\w\-{_MARKS}])(?!\.\w)")
 
 
 def mention_search_terms(needles: Iterable[str]) -> set[str]:

@@ -21,6 +21,18 @@ NEEDLES = ["ola@firma.no", "+47 912 34 567", "912 34 567", "01017012345"]
         ("1912 34 5678", False),
         ("010170123456", False),
         ("ola-ola@firma.no", False),
+        # Other atext before the address makes it another address.
+        ("x!ola@firma.no", False),
+        ("{ola@firma.no", False),
+        ("o'ola@firma.no", False),
+        ("#ola@firma.no", False),
+        # ... but a URL's separators end what comes before it.
+        ("/kontakt?epost=ola@firma.no&x=1", True),
+        ("/send/ola@firma.no", True),
+        ("a&ola@firma.no", True),
+        # A number after such a character is still the number.
+        ("tlf#912 34 567", True),
+        ("*912 34 567", True),
     ],
 )
 def test_whole_mentions_only(text: str, found: bool) -> None:

@@ -82,6 +82,7 @@ def canonical_email(value: str) -> str:
     local, _, domain = text.partition("@")
     if not local:
         raise _not_an_address(_HINT)
+    _refuse_unusual_local(local)
     if len(local.encode()) > MAX_LOCAL_OCTETS:
         raise InvalidIdentityError(
             f"the part before @ is longer than {MAX_LOCAL_OCTETS} characters",
@@ -194,6 +195,30 @@ def _refuse_unusable(value: str) -> None:
             raise _unusable()
 
 
+#: The characters of a dot-atom in ASCII (RFC 5322 atext): letters, digits and these.
+_ATEXT = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-"
+)
+#: An ASCII label of a domain name: letters, digits and inner hyphens (RFC 5321 sub-domain).
+_ASCII_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def _refuse_unusual_local(local: str) -> None:
+    """Refuse a part before @ that is no dot-atom of ASCII atext and letters beyond ASCII.
+
+    Quoted local parts, a dot at either end or two in a row, and punctuation or
+    symbols outside ASCII (a fullwidth @, a lookalike quote) are no address anyone
+    is given; accepting them would let one person's address hide inside another's.
+    """
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        raise _not_an_address("a dot cannot begin or end the part before @, or follow a dot")
+    for char in local:
+        if char == "." or char in _ATEXT:
+            continue
+        if char.isascii() or unicodedata.category(char)[0] not in "LMN":
+            raise _not_an_address(f"the character {char!r} cannot be in the part before @; {_HINT}")
+
+
 def _unusable() -> InvalidIdentityError:
     return _not_an_address("it contains spaces, control or invisible characters; type it again")
 
@@ -212,6 +237,11 @@ def _domain(domain: str) -> tuple[str, str]:
     for label in labels:
         if len(label.encode()) > MAX_LABEL_OCTETS:
             raise _long_label()
+        if label.isascii() and not _ASCII_LABEL.fullmatch(label):
+            raise _not_an_address(
+                "the part after @ is not a domain name: only letters, digits and "
+                "hyphens between dots"
+            )
         try:
             if label.isascii():
                 u_label = idna.decode(label) if label.startswith("xn--") else label
