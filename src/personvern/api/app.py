@@ -19,14 +19,12 @@ from personvern.api.docs import install_docs
 from personvern.api.limits import RequestLimits
 from personvern.api.problems import install_problem_handlers
 from personvern.api.routers import (
-    cookies,
     datamap,
+    documents,
     downloads,
     health,
-    notice,
     request_runs,
     requests,
-    ropa,
 )
 from personvern.data_home import ensure_home
 from personvern.datamap.loader import load_datamap, resolve_datamap_path
@@ -42,8 +40,7 @@ API_PREFIX = "/api/v1"
 #: Routers anyone may call: documents the company publishes, and filing a data subject
 #: request with its e-mail code (design: public endpoints).
 PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
-    notice.router,
-    cookies.router,
+    documents.public_router,
     requests.public_router,
     # The signed, expiring link is the authorisation.
     downloads.router,
@@ -52,7 +49,7 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
 #: route then states the permission it needs with ``require(...)``.
 PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     datamap.router,
-    ropa.router,
+    documents.router,
     requests.router,
     request_runs.router,
 )

@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 
+from personvern.datamap.documents import DOCUMENTS
 from personvern.errors import PersonvernError
 
 HELP = "Privacy operations as code: the data map drives notices, records and requests."
@@ -26,10 +27,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": (
         "check",
         "Validate the data map; print each problem as file:line:column and exit 1 if any.",
-    ),
-    "cookies": (
-        "documents",
-        "Render the cookie declaration from the data map's web sites and apps.",
     ),
     "db": ("store", "personvern's own database."),
     "demo": (
@@ -44,18 +41,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check",
         "Convert Fides dataset files into personvern systems (purposes left to fill in).",
     ),
-    "notice": ("documents", "Render the customer privacy notice (GDPR Art. 13) from the data map."),
     "request": ("requests", "Data subject requests (GDPR Art. 15-22)."),
-    "ropa": (
-        "documents",
-        "Render the record of processing activities (GDPR Art. 30(1)), one row per purpose.",
-    ),
     "serve": ("serve", "Serve the API on http://HOST:PORT (docs at /api/v1/docs)."),
     "token": ("store", "Scoped API tokens for the HTTP API."),
     "worker": (
         "worker",
         "Run requests queued through PERSONVERN_BROKER_URL, in the foreground (Ctrl-C stops).",
     ),
+    # One command per document the data map publishes (personvern.datamap.documents).
+    **{document.name: ("documents", document.summary) for document in DOCUMENTS},
 }
 
 

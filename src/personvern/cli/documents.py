@@ -1,77 +1,56 @@
-"""`personvern notice`, `ropa` and `cookies`: documents generated from the data map."""
+"""`personvern notice`, `ropa` and `cookies`: one command per published document.
+
+The commands are made from the registry (personvern.datamap.documents): each takes
+``--lang``, ``--format``, ``--datamap`` and ``--out``, and writes the document to
+standard output or the file.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import typer
 
 from personvern.cli.output import DatamapOption, fail, write_text
+from personvern.datamap.documents import DOCUMENTS, PublishedDocument
 from personvern.domain.datamap import DataMap
 
 OutOption = typer.Option(None, "--out", "-o", help="write to this file instead of standard output")
 
 
-LangOption = typer.Option(
-    None, "--lang", "-l", help="language, e.g. nb or en (default: the map's first language)"
-)
-TextFormatOption = typer.Option(
-    None, "--format", "-f", help="html, md or txt (default: from --out's suffix, else html)"
-)
-
-
 def register(app: typer.Typer) -> None:
-    """Add `notice`, `ropa` and `cookies` to ``app``."""
-    app.command("notice")(notice)
-    app.command("ropa")(ropa)
-    app.command("cookies")(cookies)
+    """Add one command per published document to ``app``."""
+    for document in DOCUMENTS:
+        app.command(document.name, help=document.summary)(_command(document))
 
 
-def notice(
-    lang: str | None = LangOption,
-    fmt: str | None = TextFormatOption,
-    datamap: Path | None = DatamapOption,
-    out: Path | None = OutOption,
-) -> None:
-    """Render the customer privacy notice (GDPR Art. 13) from the data map."""
-    from personvern.datamap.notice import NOTICE_FORMATS, render_notice
+def _command(document: PublishedDocument) -> Callable[..., None]:
+    """The command that renders ``document``."""
+    formats = ", ".join(document.formats)
 
-    chosen = _choose_format(fmt, out, NOTICE_FORMATS, default="html")
-    loaded = _load(datamap)
-    _emit(render_notice(loaded, loaded.organization.language_or_default(lang), chosen), out)
+    def command(
+        lang: str | None = typer.Option(
+            None,
+            "--lang",
+            "-l",
+            help="language, e.g. nb or en (default: the map's first language it comes in)",
+        ),
+        fmt: str | None = typer.Option(
+            None,
+            "--format",
+            "-f",
+            help=f"{formats} (default: from --out's suffix, else {document.cli_format})",
+        ),
+        datamap: Path | None = DatamapOption,
+        out: Path | None = OutOption,
+    ) -> None:
+        chosen = _choose_format(fmt, out, document.formats, default=document.cli_format)
+        _emit(document.build(_load(datamap), lang, chosen), out)
 
-
-def ropa(
-    fmt: str | None = typer.Option(
-        None, "--format", "-f", help="csv, json or html (default: from --out's suffix, else csv)"
-    ),
-    lang: str = typer.Option("en", "--lang", "-l", help="language of the record: en or nb"),
-    datamap: Path | None = DatamapOption,
-    out: Path | None = OutOption,
-) -> None:
-    """Render the record of processing activities (GDPR Art. 30(1)), one row per purpose."""
-    from personvern.datamap.ropa import ROPA_FORMATS, render_ropa
-
-    chosen = _choose_format(fmt, out, ROPA_FORMATS, default="csv")
-    _emit(render_ropa(_load(datamap), chosen, lang), out)
-
-
-def cookies(
-    lang: str | None = LangOption,
-    fmt: str | None = TextFormatOption,
-    datamap: Path | None = DatamapOption,
-    out: Path | None = OutOption,
-) -> None:
-    """Render the cookie declaration from the data map's web sites and apps."""
-    from personvern.datamap.cookies import COOKIE_FORMATS, render_cookie_declaration
-
-    chosen = _choose_format(fmt, out, COOKIE_FORMATS, default="html")
-    loaded = _load(datamap)
-    _emit(
-        render_cookie_declaration(loaded, loaded.organization.language_or_default(lang), chosen),
-        out,
-    )
+    command.__doc__ = document.summary
+    command.__name__ = document.name
+    return command
 
 
 def _choose_format(fmt: str | None, out: Path | None, formats: Sequence[str], default: str) -> str:

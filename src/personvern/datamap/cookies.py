@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from personvern.datamap.rendering import check_format, environment, require_template_language
+from personvern.datamap.rendering import check_format, require_template_language
 from personvern.domain.cookie_declaration import build_cookie_declaration
 from personvern.domain.datamap import DataMap
+from personvern.templating import environment
 
 COOKIE_FORMATS = ("html", "md", "txt")
 

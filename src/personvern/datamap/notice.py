@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from personvern.datamap.rendering import (
     check_format,
-    environment,
     require_template_language,
     template_languages,
 )
 from personvern.domain.datamap import DataMap
 from personvern.domain.notice import build_notice_content
+from personvern.templating import environment
 
 NOTICE_FORMATS = ("html", "md", "txt")
 

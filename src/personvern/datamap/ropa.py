@@ -6,9 +6,10 @@ import csv
 import io
 import json
 
-from personvern.datamap.rendering import check_format, environment
+from personvern.datamap.rendering import check_format
 from personvern.domain.datamap import DataMap
 from personvern.domain.ropa import ROPA_COLUMNS, ProcessingActivity, build_ropa
+from personvern.templating import environment
 
 ROPA_FORMATS = ("csv", "json", "html")
 

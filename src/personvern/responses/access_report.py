@@ -48,7 +48,7 @@ from personvern.domain.requests.collected import (
 )
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
 from personvern.responses.export_archive import ExportFile, export_files, record_order
-from personvern.responses.rendering import answer_profile, environment
+from personvern.responses.rendering import answer_profile
 from personvern.responses.values import (
     display_value,
     format_datetime,
@@ -56,6 +56,7 @@ from personvern.responses.values import (
     mask_national_id,
     zone_for_country,
 )
+from personvern.templating import environment
 
 _COUNTRY_CATEGORY = "user.contact.address.country"
 #: "nr. 3" / "no. 3": a record's number in the report, for references to it.

@@ -19,8 +19,8 @@ from personvern.domain.localized_names import dataset_label, localized
 from personvern.domain.requests.answer_profile import supervisory_authority_of
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.responses.errors import ResponseError
-from personvern.responses.rendering import environment, filesize
 from personvern.responses.values import format_date
+from personvern.templating import environment, filesize
 
 _SUBJECTS: dict[str, dict[RequestType, str]] = {
     "nb": {

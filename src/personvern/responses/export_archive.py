@@ -56,13 +56,14 @@ from personvern.domain.requests.collected import (
 )
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.taxonomy import fides_taxonomy
-from personvern.responses.rendering import answer_profile, environment
+from personvern.responses.rendering import answer_profile
 from personvern.responses.values import (
     csv_value,
     format_datetime,
     json_value,
     zone_for_country,
 )
+from personvern.templating import environment
 
 SCHEMA_FORMAT = "personvern-export"
 SCHEMA_VERSION = 1

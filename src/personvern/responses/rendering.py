@@ -1,61 +1,22 @@
-"""The Jinja2 environment of the answers, and who writes an answer in which language.
+"""Who writes an answer in which language.
 
-Templates live in ``templates/<document>/<lang>/`` inside this package; the shared
-stylesheet of the published documents is reused from :mod:`personvern.datamap`, so the
-report looks like the privacy notice it complements.
+The answers' templates live in ``templates/<document>/<lang>/`` inside this package and
+are rendered with the one environment of personvern.templating, which also holds the
+published documents' stylesheet, so the report looks like the notice it complements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
-
-from personvern.datamap.rendering import recipient_label
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.answer_profile import AnswerProfile, decide_answer_profile
 from personvern.domain.requests.collected import CollectedData, CollectedDataset
 from personvern.responses.errors import ResponseError
+from personvern.templating import environment
 
 #: Every answer document must exist in a language before an answer is written in it.
 _DOCUMENTS = ("access_report/{lang}/body.html.j2", "export/{lang}/README.txt.j2")
-
-
-@cache
-def environment() -> Environment:
-    """Package templates (ours, then the documents' for the stylesheet), HTML autoescaped."""
-    env = Environment(
-        loader=ChoiceLoader(
-            [
-                PackageLoader("personvern.responses", "templates"),
-                PackageLoader("personvern.datamap", "templates"),
-            ]
-        ),
-        # Record values come from the company's stores and may hold anything, "<script>"
-        # included: HTML is always escaped. README.txt is plain text and must not be.
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["recipient_label"] = recipient_label
-    env.filters["filesize"] = filesize
-    return env
-
-
-def filesize(size: int, lang: str = "en") -> str:
-    """A byte count for people: ``512 B``, ``1.4 MB`` (``1,4 MB`` in Norwegian)."""
-    units = ("B", "kB", "MB", "GB")
-    value = float(size)
-    unit = units[0]
-    for unit in units:
-        if value < 1000 or unit == units[-1]:
-            break
-        value /= 1000
-    text = f"{value:.0f}" if unit == "B" else f"{value:.1f}"
-    return f"{text.replace('.', ',') if lang == 'nb' else text} {unit}"
 
 
 def templated_languages() -> list[str]:

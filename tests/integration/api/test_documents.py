@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from personvern.datamap.documents import DOCUMENTS
 from personvern.datamap.loader import load_datamap
 from personvern.domain.roles import Role
 from tests.integration.api.conftest import TokenFactory, bearer
@@ -96,3 +98,40 @@ def test_openapi_and_docs_are_served_under_api_v1(client: TestClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert "personvern" == schema["info"]["title"]
     assert 200 == client.get("/api/v1/docs").status_code
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda d: d.name)
+def test_every_registered_document_is_a_route_and_a_command_that_agree(
+    client: TestClient, make_token: TokenFactory, example_datamap_path: Path, document: Any
+) -> None:
+    # The registry is the only place a document is declared: each one is served by the
+    # API (behind its permission, if any) and written by its command, identically.
+    from typer.testing import CliRunner
+
+    from personvern.cli import app as cli_app
+
+    path = f"/api/v1/{document.name}"
+    anonymous = client.get(path)
+    if document.permission is None:
+        assert 200 == anonymous.status_code
+        headers: dict[str, str] = {}
+    else:
+        assert 401 == anonymous.status_code
+        outsider = client.get(path, headers=bearer(make_token(Role.MARKETING_SYSTEM)))
+        assert 403 == outsider.status_code
+        headers = bearer(make_token(Role.PRIVACY_OFFICER))
+    for lang in ("nb", "en"):
+        for fmt in document.formats:
+            served = client.get(path, params={"lang": lang, "format": fmt}, headers=headers)
+            assert 200 == served.status_code, (lang, fmt, served.text)
+            written = CliRunner().invoke(
+                cli_app,
+                [document.name, "--lang", lang, "--format", fmt, "-d", str(example_datamap_path)],
+            )
+            assert (0, served.text) == (written.exit_code, written.stdout), (lang, fmt)
+    unknown = client.get(path, params={"lang": "xx"}, headers=headers)
+    assert (404, "application/problem+json") == (
+        unknown.status_code,
+        unknown.headers["content-type"],
+    )
+    assert "not available in 'xx'" in unknown.json()["detail"]
