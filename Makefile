@@ -27,10 +27,11 @@ demo: $(STAMP) ## seed the demo company and serve it on http://127.0.0.1:8000
 	$(BIN)/personvern demo $(DEMO_ARGS)
 
 .PHONY: lint
-lint: $(STAMP) ## ruff (lint + format check) and mypy --strict on src/
+lint: $(STAMP) ## ruff (lint + format check), mypy --strict on src/, the import layering
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports --no-cache
 
 .PHONY: format
 format: $(STAMP) ## apply ruff's fixes and formatting
