@@ -47,6 +47,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from personvern.connectors.base import ConnectorBase
 from personvern.connectors.files_index import (
     MAX_SIDECAR_BYTES,
     DatasetIndex,
@@ -115,7 +116,7 @@ class _Slot:
     warned: bool = False
 
 
-class FileConnector:
+class FileConnector(ConnectorBase):
     """A ``files`` system: one folder tree whose datasets are globs with JSON sidecars."""
 
     def __init__(

@@ -1,45 +1,117 @@
-"""Which connector serves which system: chosen by the system's kind in the data map."""
+"""Which connector serves which system: one entry per kind of system in the data map.
+
+Each entry says which settings its connector reads (so a missing one is named before
+anything is opened) and how to open it. The connector modules are imported only when
+a system of their kind is opened: the SQL one pulls in SQLAlchemy and its drivers.
+A new kind of store is a connector module (see docs/connectors.md) and one entry here.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from personvern.connectors.port import Connector, ConnectorNotConfiguredError
 from personvern.domain.datamap import System, SystemKind
 
-_SQL_KINDS = frozenset({SystemKind.POSTGRESQL, SystemKind.MYSQL, SystemKind.SQLITE})
+
+@dataclass(frozen=True)
+class ConnectorSetting:
+    """One environment variable a connector reads, named after the system's connection_env."""
+
+    #: Appended to connection_env ("" for the variable itself, "_SECRET" for its secret).
+    suffix: str
+    #: What the variable holds, for the message when it is missing.
+    holds: str
+    #: What to do when it is missing.
+    hint: str
+
+
+@dataclass(frozen=True)
+class ConnectorKind:
+    """How systems of some kinds are reached."""
+
+    kinds: frozenset[SystemKind]
+    settings: tuple[ConnectorSetting, ...]
+    #: Opens the connector from the system and its settings' values, in order.
+    open: Callable[[System, tuple[str, ...]], Connector]
+
+
+def _open_sql(system: System, values: tuple[str, ...]) -> Connector:
+    from personvern.connectors.sql import SqlConnector
+
+    return SqlConnector(system, values[0])
+
+
+def _open_files(system: System, values: tuple[str, ...]) -> Connector:
+    from personvern.connectors.files import FileConnector
+
+    return FileConnector(system, Path(values[0]))
+
+
+def _open_webhook(system: System, values: tuple[str, ...]) -> Connector:
+    from personvern.connectors.webhook import WebhookConnector
+
+    return WebhookConnector(system, values[0], values[1].encode())
+
+
+#: Every kind of connector personvern ships, by the system kinds it serves.
+CONNECTOR_KINDS: tuple[ConnectorKind, ...] = (
+    ConnectorKind(
+        frozenset({SystemKind.POSTGRESQL, SystemKind.MYSQL, SystemKind.SQLITE}),
+        (ConnectorSetting("", "the database URL", "set it to the database's SQLAlchemy URL"),),
+        _open_sql,
+    ),
+    ConnectorKind(
+        frozenset({SystemKind.FILES}),
+        (ConnectorSetting("", "the folder", "set it to the folder the files are under"),),
+        _open_files,
+    ),
+    ConnectorKind(
+        frozenset({SystemKind.WEBHOOK}),
+        (
+            ConnectorSetting("", "the receiver's base URL", "set it to the receiver's https URL"),
+            ConnectorSetting(
+                "_SECRET",
+                "the signing secret",
+                "the webhook contract signs every call; share a secret with the system",
+            ),
+        ),
+        _open_webhook,
+    ),
+)
+
+
+def connector_kind(kind: SystemKind) -> ConnectorKind | None:
+    """The connector kind serving systems of ``kind`` (None: such systems hold no records)."""
+    return next((entry for entry in CONNECTOR_KINDS if kind in entry.kinds), None)
 
 
 def connector_for(system: System, environ: Mapping[str, str]) -> Connector:
-    """A connector for ``system``, configured from the variable its connection_env names."""
+    """A connector for ``system``, configured from the variables its connection_env names."""
     variable = system.connection_env
-    target = environ.get(variable, "").strip() if variable else ""
-    if not variable or not target:
+    entry = connector_kind(system.kind)
+    if entry is None:
+        raise ConnectorNotConfiguredError(f"{system.name} ({system.kind.value}) holds no records")
+    if not variable:
         raise ConnectorNotConfiguredError(
-            f"{system.name} is not connected: {variable or 'connection_env'} is not set",
-            hint=f"set {variable} to the system's address, or handle its part by hand",
+            f"{system.name} is not connected: connection_env is not set",
+            hint="name the variable that holds the system's address, or handle it by hand",
         )
-    if system.kind in _SQL_KINDS:
-        from personvern.connectors.sql import SqlConnector
-
-        return SqlConnector(system, target)
-    if system.kind is SystemKind.FILES:
-        from personvern.connectors.files import FileConnector
-
-        return FileConnector(system, Path(target))
-    if system.kind is SystemKind.WEBHOOK:
-        from personvern.connectors.webhook import WebhookConnector
-
-        secret = environ.get(f"{variable}_SECRET", "")
-        if not secret:
+    values: list[str] = []
+    for setting in entry.settings:
+        name = f"{variable}{setting.suffix}"
+        value = environ.get(name, "").strip()
+        if not value:
+            what = "is not connected" if not setting.suffix else f"has no {setting.holds}"
             raise ConnectorNotConfiguredError(
-                f"{system.name} has no signing secret: {variable}_SECRET is not set",
-                hint="the webhook contract signs every call; share a secret with the system",
+                f"{system.name} {what}: {name} is not set",
+                hint=f"{setting.hint}, or handle its part by hand",
             )
-        return WebhookConnector(system, target, secret.encode())
-    raise ConnectorNotConfiguredError(f"{system.name} ({system.kind.value}) holds no records")
+        values.append(value)
+    return entry.open(system, tuple(values))
 
 
 class ConnectorPool:

@@ -53,6 +53,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from personvern.connectors.base import ConnectorBase
 from personvern.connectors.port import (
     ConnectorDataError,
     ConnectorError,
@@ -145,7 +146,7 @@ class _FieldErasure:
     pseudonymise: bool = False
 
 
-class SqlConnector:
+class SqlConnector(ConnectorBase):
     """A SQL system of the data map: locate, erase and rectify with set-based statements."""
 
     def __init__(self, system: System, url: str) -> None:

@@ -50,6 +50,7 @@ from pydantic import (
     field_validator,
 )
 
+from personvern.connectors.base import ConnectorBase
 from personvern.connectors.port import (
     ConnectorError,
     ConnectorNotConfiguredError,
@@ -248,7 +249,7 @@ class _Verifier:
         return hmac.compare_digest(f"sha256={self.mac.hexdigest()}", self.expected)
 
 
-class WebhookConnector:
+class WebhookConnector(ConnectorBase):
     """A ``webhook`` system: the company's own endpoint implementing the signed contract."""
 
     def __init__(
