@@ -14,7 +14,10 @@ nothing and reports zeros.
 E-mail identity fields are matched case-insensitively in a way an index serves:
 ``lower(col) IN (...)`` on PostgreSQL (an index on ``lower(col)``), ``col COLLATE NOCASE
 IN (...)`` on SQLite (a NOCASE index), and a plain ``col IN (...)`` on MySQL/MariaDB,
-whose default collations already ignore case. The database is asked for every spelling
+whose default collations already ignore case. A column the data map says is
+``stored_normalised`` (every address already in canonical form) is compared with a
+plain ``col IN (...)`` everywhere, which the column's own index serves. The database is
+asked for every spelling
 of the canonical address it may keep (personvern.domain.identities.email), and its
 answer is then confirmed in Python with the canonical comparison, so a looser
 comparison (MySQL also ignores accents and trailing spaces, PostgreSQL's lower() folds
@@ -127,8 +130,10 @@ class _Dataset:
     key: sa.Column[Any]
     #: Declared field name -> column, in the data map's order.
     fields: dict[str, sa.Column[Any]]
-    #: E-mail identity fields held in text columns (compared without case).
+    #: E-mail identity fields held in text columns.
     emails: frozenset[str]
+    #: Of those, the ones compared without case (not ``stored_normalised``).
+    caseless: frozenset[str]
     #: Identity fields of the spelled kinds (e-mail, phone, national id) held in text
     #: columns: asked for in every spelling, compared by their canonical form.
     spelled: Mapping[str, IdentityKind]
@@ -183,7 +188,7 @@ class SqlConnector:
                 lookup = lookups[name] = exact_lookup(kind, given)
                 wanted: set[Any] = set(lookup.wanted)
                 spellings = _coerce_all(column, lookup.spellings)
-                if name in ds.emails:
+                if name in ds.caseless:
                     # For lower(column) IN (...): lower() of every spelling, as Python's
                     # lower() gives it, for databases whose lower() folds every letter.
                     spellings |= {s.lower() for s in spellings}
@@ -202,9 +207,7 @@ class SqlConnector:
             return []
 
         conditions = [self._equals(ds, name, spellings) for name, spellings in asked.items()]
-        conditions += [
-            _contains_any(ds.fields[name], needles) for name, needles in mentions.items()
-        ]
+        conditions += [contains_any(ds.fields[name], needles) for name, needles in mentions.items()]
         where = sa.or_(*conditions)
         exclude = _coerce_all(ds.key, criteria.exclude)
         if exclude:
@@ -398,7 +401,7 @@ class SqlConnector:
             # "912 34 567"), matching whole mentions only.
             pattern = mention_pattern(needles)
             work.append((column, keys, pattern, redaction.replacement))
-            searches.append(sa.and_(ds.key.in_(keys), _contains_any(column, needles)))
+            searches.append(sa.and_(ds.key.in_(keys), contains_any(column, needles)))
         if not work:
             return 0
         columns = list(dict.fromkeys(column for column, *_ in work))
@@ -549,6 +552,13 @@ class SqlConnector:
                     for f in dataset.fields
                     if f.identity is IdentityKind.EMAIL and _is_text(fields[f.name])
                 ),
+                caseless=frozenset(
+                    f.name
+                    for f in dataset.fields
+                    if f.identity is IdentityKind.EMAIL
+                    and _is_text(fields[f.name])
+                    and not f.stored_normalised
+                ),
                 spelled={
                     f.name: f.identity
                     for f in dataset.fields
@@ -574,19 +584,8 @@ class SqlConnector:
 
     def _equals(self, ds: _Dataset, name: str, values: set[Any]) -> sa.ColumnElement[bool]:
         column = ds.fields[name]
-        if name not in ds.emails or not _is_text(column):
-            return column.in_(values)
-        dialect = self._engine.dialect.name
-        if dialect in {"mysql", "mariadb"}:
-            # The default collations compare case-insensitively already, and a plain
-            # comparison keeps the column's own index usable.
-            return column.in_(values)
-        if dialect == "sqlite":
-            # NOCASE folds ASCII exactly as SQLite's lower() does, and a NOCASE index
-            # (which, unlike an index on lower(), SQLite can describe) serves it.
-            return sa.collate(column, "NOCASE").in_(values)
-        # PostgreSQL and the rest: an index on lower(column) serves this.
-        return sa.func.lower(column).in_(values)
+        caseless = name in ds.caseless and _is_text(column)
+        return equals_any(self._engine.dialect.name, column, values, caseless=caseless)
 
     def _where(self, ds: _Dataset, name: str) -> str:
         return f"{self.system.key}.{ds.name}.{name}"
@@ -855,7 +854,23 @@ def _unless_null(column: sa.Column[Any], value: sa.ColumnElement[Any]) -> sa.Col
     return sa.case((column.is_(None), sa.null()), else_=value)
 
 
-def _contains_any(column: sa.Column[Any], needles: Iterable[str]) -> sa.ColumnElement[bool]:
+def equals_any(
+    dialect: str, column: sa.Column[Any], values: Collection[Any], *, caseless: bool
+) -> sa.ColumnElement[bool]:
+    """The comparison ``locate`` asks a column with: plain, or ignoring case (e-mail)."""
+    if not caseless or dialect in {"mysql", "mariadb"}:
+        # Plain: what every index on the column serves. MySQL's default collations
+        # compare case-insensitively already, so e-mail is compared plainly there too.
+        return column.in_(values)
+    if dialect == "sqlite":
+        # NOCASE folds ASCII exactly as SQLite's lower() does, and a NOCASE index
+        # (which, unlike an index on lower(), SQLite can describe) serves it.
+        return sa.collate(column, "NOCASE").in_(values)
+    # PostgreSQL and the rest: an index on lower(column) serves this.
+    return sa.func.lower(column).in_(values)
+
+
+def contains_any(column: sa.Column[Any], needles: Iterable[str]) -> sa.ColumnElement[bool]:
     """Case-insensitive substring search for candidates, LIKE wildcards in the needles escaped."""
     lowered = sa.func.lower(column)
     # Each needle as every store's lower() may show it (mention_search_terms); a term
