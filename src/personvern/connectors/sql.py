@@ -153,14 +153,15 @@ class _FieldErasure:
 class SqlConnector:
     """A SQL system of the data map: locate, erase and rectify with set-based statements."""
 
-    def __init__(self, system: System, url: str) -> None:
+    def __init__(self, system: System, url: str, *, read_only: bool = False) -> None:
+        """Connect lazily to ``url``; ``read_only`` sessions refuse every write (for checks)."""
         self.system = system
         #: Every SQL statement sent to the database (an executemany counts once).
         self.statements_issued = 0
         #: Of those, the statements that described the tables (once per connector).
         self.schema_statements = 0
         self._describing: Connection | None = None
-        self._engine = _create_engine(system.key, url)
+        self._engine = _create_engine(system.key, url, read_only=read_only)
         sa.event.listen(self._engine, "before_cursor_execute", self._count_statement)
         self._lock = threading.Lock()
         self._datasets: dict[str, _Dataset] | None = None
@@ -735,7 +736,17 @@ def _undecodable(exc: BaseException) -> str | None:
     return _NOT_UTF8 if getattr(cause, "sqlstate", None) in _UNTRANSLATABLE else None
 
 
-def _create_engine(system: str, raw_url: str) -> Engine:
+def read_only_engine(system: str, url: str) -> Engine:
+    """An engine for ``system`` whose sessions refuse every write (for checks, not requests)."""
+    return _create_engine(system, url, read_only=True)
+
+
+def failure_reason(exc: sa.exc.SQLAlchemyError) -> str:
+    """Why a database could not be reached, in words that name no host, user or value."""
+    return _reason(exc)
+
+
+def _create_engine(system: str, raw_url: str, *, read_only: bool = False) -> Engine:
     try:
         url = make_url(raw_url)
     except sa.exc.ArgumentError:
@@ -748,7 +759,7 @@ def _create_engine(system: str, raw_url: str) -> Engine:
     kwargs: dict[str, Any] = {"hide_parameters": True}
     backend = url.get_backend_name()
     if backend == "sqlite":
-        url = _sqlite_url(url)
+        url = _sqlite_url(url, mode="ro" if read_only else "rw")
         # Jobs may run on another thread than the one that opened a pooled connection.
         kwargs["connect_args"] = {"check_same_thread": False}
     else:
@@ -765,16 +776,18 @@ def _create_engine(system: str, raw_url: str) -> Engine:
         ) from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_foreign_keys)
+    if read_only:
+        sa.event.listen(engine, "connect", _read_only_session(_READ_ONLY.get(backend)))
     return engine
 
 
-def _sqlite_url(url: URL) -> URL:
-    """Open an existing file read-write only: a wrong path must fail, not create a database."""
+def _sqlite_url(url: URL, mode: str = "rw") -> URL:
+    """Open an existing file only (``rw`` or ``ro``): a wrong path must fail, not create one."""
     database = url.database or ""
     if database in {"", ":memory:"} or database.startswith("file:"):
         return url
     return url.set(
-        database=f"file:{quote(database)}", query={**url.query, "mode": "rw", "uri": "true"}
+        database=f"file:{quote(database)}", query={**url.query, "mode": mode, "uri": "true"}
     )
 
 
@@ -786,6 +799,32 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: object) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+#: What makes a session refuse writes, per SQLAlchemy backend.
+_READ_ONLY = {
+    "sqlite": "PRAGMA query_only = ON",
+    "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    "mysql": "SET SESSION TRANSACTION READ ONLY",
+    "mariadb": "SET SESSION TRANSACTION READ ONLY",
+}
+
+
+def _read_only_session(statement: str | None) -> Callable[[Any, object], None]:
+    """A connect listener asking the server to refuse writes for the whole session."""
+    if statement is None:
+        raise ConnectorError("personvern cannot open this kind of database read-only")
+
+    def listener(dbapi_connection: Any, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+        # Committed: a SET rolled back when the pool resets the connection is undone.
+        dbapi_connection.commit()
+
+    return listener
 
 
 def _reason(exc: sa.exc.SQLAlchemyError) -> str:
