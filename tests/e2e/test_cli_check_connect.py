@@ -115,6 +115,7 @@ def test_a_missing_column_and_an_unreachable_system_fail_without_a_traceback(
         for variable, value in seeded.environ().items()
     }
     environ[CONNECTIONS["faktura"]] = f"sqlite:///{tmp_path / 'gone.sqlite'}"
+    environ[CONNECTIONS["opptak"]] = str(tmp_path / "no-recordings")
 
     result = run(personvern_cli, environ, str(datamap))
 
@@ -125,5 +126,13 @@ def test_a_missing_column_and_an_unreachable_system_fail_without_a_traceback(
     ) in result.stdout
     assert "\nfaktura (postgresql): database file not found\n" in result.stdout
     assert "  error: faktura cannot be reached: database file not found\n" in result.stdout
+    assert (
+        f"  error: opptak cannot be reached: {tmp_path / 'no-recordings'} is missing\n"
+        f"    hint: check the address in {CONNECTIONS['opptak']} and that the system lets "
+        "personvern in\n"
+    ) in result.stdout
+    assert result.stdout.rstrip().endswith(
+        "connected to 5 of 7 system(s): 3 error(s), 4 warning(s), 6 note(s)"
+    )
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "gone.sqlite").exists()

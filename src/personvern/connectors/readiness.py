@@ -24,7 +24,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from personvern.connectors.files_attribution import unattributed_files
-from personvern.connectors.port import Connector, ConnectorError, FileInventory
+from personvern.connectors.port import (
+    Connector,
+    ConnectorError,
+    ConnectorUnavailableError,
+    FileInventory,
+)
 from personvern.connectors.registry import connector_for
 from personvern.connectors.sql import (
     SqlConnector,
@@ -118,13 +123,32 @@ def _report(
             return report
         connector = connectors[system.key] = connector_for(system, environ)
         return _other_report(system, connector)
+    except ConnectorUnavailableError as exc:
+        return _unreachable(system, exc.reason)
     except ConnectorError as exc:
         return SystemReport(
             system.key,
             system.kind,
             "not reached",
-            findings=[Readiness(Level.ERROR, system.key, str(exc), hint=exc.hint)],
+            findings=[Readiness(Level.ERROR, system.key, exc.message, hint=exc.hint)],
         )
+
+
+def _unreachable(system: System, reason: str) -> SystemReport:
+    return SystemReport(
+        system.key,
+        system.kind,
+        reason,
+        findings=[
+            Readiness(
+                Level.ERROR,
+                system.key,
+                f"{system.key} cannot be reached: {reason}",
+                hint=f"check the address in {system.connection_env} and that the system "
+                "lets personvern in",
+            )
+        ],
+    )
 
 
 def _other_report(system: System, connector: Connector) -> SystemReport:
@@ -145,32 +169,32 @@ def _sql_report(system: System, url: str) -> SystemReport:
         with engine.connect() as conn:
             dialect = engine.dialect.name
             facts = _facts(conn, system, dialect)
+            # SQLAlchemy calls MariaDB "mysql"; the officer knows which they run.
+            database = "mariadb" if getattr(engine.dialect, "is_mariadb", False) else dialect
     except (
         sa.exc.OperationalError,
         sa.exc.InterfaceError,
         sa.exc.DisconnectionError,
         sa.exc.TimeoutError,
     ) as exc:
-        reason = failure_reason(exc)
+        return _unreachable(system, failure_reason(exc))
+    except sa.exc.SQLAlchemyError as exc:
+        # Only the error's class: a driver's message may name hosts, users or values.
         return SystemReport(
             system.key,
             system.kind,
-            reason,
+            "refused",
             findings=[
                 Readiness(
                     Level.ERROR,
                     system.key,
-                    f"{system.key} cannot be reached: {reason}",
-                    hint=f"check the address in {system.connection_env} and that the "
-                    "database accepts personvern's connection",
+                    f"{system.key}: the database refused to describe its tables "
+                    f"({type(exc).__name__})",
+                    hint="personvern's user needs to read the tables the map names "
+                    "(requests read them too)",
                 )
             ],
         )
-    except sa.exc.SQLAlchemyError as exc:
-        # Only the error's class: a driver's message may name hosts, users or values.
-        raise ConnectorError(
-            f"{system.key}: the database refused to describe its tables ({type(exc).__name__})"
-        ) from None
     finally:
         engine.dispose()
     quote = engine.dialect.identifier_preparer.quote
@@ -178,7 +202,7 @@ def _sql_report(system: System, url: str) -> SystemReport:
         system.key,
         system.kind,
         "connected",
-        dialect,
+        database,
         rows={name: f.rows for name, f in facts.items() if f.rows is not None},
         findings=list(sql_readiness(system, dialect, facts, quote)),
     )
