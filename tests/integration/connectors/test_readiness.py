@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from personvern.connectors.readiness import SystemReport, check_connected
 from personvern.connectors.sql import read_only_engine
+from personvern.datamap.loader import load_datamap
 from personvern.domain.datamap import (
     DataField,
     DataMap,
@@ -89,8 +90,6 @@ def _system(*, fax: bool = False, tickets: bool = False) -> System:
 
 def _datamap(system: System) -> DataMap:
     # The example's organisation; the systems are the test's own.
-    from personvern.datamap.loader import load_datamap
-
     example = load_datamap(EXAMPLE_DATAMAP).datamap
     return example.model_copy(update={"systems": [system]})
 
@@ -180,6 +179,7 @@ def test_missing_indexes_are_reported_with_the_statement_that_adds_them(
         after = _report(url, _system())
 
     assert (True, {"customers": 5, "contacts": 3}) == (before.connected, before.rows)
+    assert kind == before.database
     assert EXPECTED_WARNINGS[kind] == _found(before, Level.WARNING)
     assert {} == _found(before, Level.ERROR)
     # No index serves a substring search on SQLite or MariaDB: said, nothing to fix.
@@ -253,3 +253,23 @@ def test_a_system_not_set_or_not_reached_is_reported(tmp_path: Path) -> None:
         f.message for f in refused.findings if f.level is Level.ERROR
     ]
     assert not (tmp_path / "nowhere.sqlite").exists()
+
+
+def test_a_webhook_system_is_asked_whether_it_is_up() -> None:
+    example = _datamap(_system())
+    email = next(s for s in load_datamap(EXAMPLE_DATAMAP).datamap.systems if s.key == "email")
+    datamap = example.model_copy(update={"systems": [email]})
+    variable = email.connection_env
+    assert variable is not None
+
+    [unsigned] = check_connected(datamap, {variable: "http://127.0.0.1:1"})
+    [refused] = check_connected(
+        datamap, {variable: "http://127.0.0.1:1", f"{variable}_SECRET": "s" * 40}
+    )
+
+    assert [f"Microsoft 365 e-mail has no signing secret: {variable}_SECRET is not set"] == [
+        f.message for f in unsigned.findings if f.level is Level.ERROR
+    ]
+    assert [
+        "email cannot be reached: POST /check at http://127.0.0.1:1 refused the connection"
+    ] == [f.message for f in refused.findings if f.level is Level.ERROR]
