@@ -243,6 +243,7 @@ def _facts(conn: Connection, system: System, dialect: str) -> dict[str, DatasetF
             rows=int(rows),
             served=served,
             ignores_case=_ignores_case(conn, dialect, system, dataset.name),
+            primary_key=tuple(column.name for column in table.primary_key.columns),
         )
     return facts
 

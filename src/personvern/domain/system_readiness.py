@@ -75,6 +75,8 @@ class DatasetFacts:
     served: Mapping[str, bool] = field(default_factory=dict)
     #: Per e-mail field on MySQL/MariaDB: whether the column's collation ignores case.
     ignores_case: Mapping[str, bool] = field(default_factory=dict)
+    #: The table's own primary key columns.
+    primary_key: tuple[str, ...] = ()
 
 
 def is_mysql(dialect: str) -> bool:
@@ -130,6 +132,21 @@ def sql_readiness(
             )
             continue
         missing = [f.name for f in dataset.fields if f.name not in known.columns]
+        declared = [f.name for f in dataset.fields if f.primary_key]
+        if len(declared or known.primary_key) != 1:
+            # The connector refuses the whole system then: every request fails on it.
+            found = (
+                f"the map marks {len(declared)}"
+                if declared
+                else f"the map marks none and the table has {len(known.primary_key)}"
+            )
+            yield Readiness(
+                Level.ERROR,
+                where,
+                f"{where} needs exactly one primary key field ({found}), so no request "
+                f"can search {system.key}",
+                hint="mark the one field that identifies a row with primary_key: true",
+            )
         for name in missing:
             yield Readiness(
                 Level.ERROR,

@@ -74,8 +74,22 @@ def test_stored_normalised_email_is_asked_plainly_and_free_text_is_not_asked_by_
 
 def test_a_dataset_requests_do_not_search_needs_no_index() -> None:
     system = _system(DataField(name="Epost", **EMAIL), key=False)
+    facts = {"Kunder": DatasetFacts(True, frozenset({"id", "Epost"}), 5, {}, {}, ("id",))}
 
-    assert [] == list(sql_readiness(system, "postgresql", _facts(Epost=False)))
+    assert [] == list(sql_readiness(system, "postgresql", facts))
+
+
+def test_a_table_without_one_key_the_map_does_not_name_is_an_error() -> None:
+    system = _system(DataField(name="Epost", **EMAIL), key=False)
+    facts = {"Kunder": DatasetFacts(True, frozenset({"id", "Epost"}), 5, {}, {}, ())}
+
+    [found] = sql_readiness(system, "postgresql", facts)
+
+    assert (Level.ERROR, "crm.Kunder") == (found.level, found.where)
+    assert found.message == (
+        "crm.Kunder needs exactly one primary key field (the map marks none and the table "
+        "has 0), so no request can search crm"
+    )
 
 
 def test_the_statement_quotes_names_as_the_database_wants_them() -> None:
