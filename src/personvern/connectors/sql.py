@@ -17,11 +17,11 @@ IN (...)`` on SQLite (a NOCASE index), and a plain ``col IN (...)`` on MySQL/Mar
 whose default collations already ignore case. A column the data map says is
 ``stored_normalised`` (every address already in canonical form) is compared with a
 plain ``col IN (...)`` everywhere, which the column's own index serves. The database is
-asked for every spelling
-of the canonical address it may keep (personvern.domain.identities.email), and its
-answer is then confirmed in Python with the canonical comparison, so a looser
-comparison (MySQL also ignores accents and trailing spaces, PostgreSQL's lower() folds
-every letter) never hands another person's row to the engine or to an erasure. Phone
+asked for every spelling of the canonical address it may keep
+(personvern.domain.identities.email), and its answer is then confirmed in Python with
+the canonical comparison, so a looser comparison (MySQL also ignores accents and
+trailing spaces, PostgreSQL's lower() folds every letter) never hands another person's
+row to the engine or to an erasure. Phone
 numbers and national identity numbers in text columns are asked for the same way, in
 every spelling the search sends (``971 55 337``, ``+47 971 55 337``, ``DDMMYY NNNNN``,
 still one ``col IN (...)`` an index serves), and a row counts only if its value reads,
