@@ -136,3 +136,18 @@ def test_a_missing_column_and_an_unreachable_system_fail_without_a_traceback(
     )
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "gone.sqlite").exists()
+
+
+def test_files_named_by_rows_of_a_system_not_reached_are_not_counted(
+    personvern_cli: list[str], company: tuple[Path, Seeded]
+) -> None:
+    datamap, seeded = company
+    environ = seeded.environ()
+    del environ[CONNECTIONS["telefoni"]]
+
+    result = run(personvern_cli, environ, str(datamap))
+
+    assert 0 == result.returncode, result.stderr
+    assert (
+        "  warning: opptak.samtaleopptak: files not counted, telefoni could not be reached\n"
+    ) in result.stdout

@@ -65,7 +65,7 @@ class SystemReport:
     kind: SystemKind
     #: "connected", or why not ("PERSONVERN_CRM_URL is not set", "connection refused").
     status: str
-    #: The kind of database reached (SQLAlchemy's name: postgresql, mysql, sqlite), if any.
+    #: The kind of database reached (postgresql, mysql, mariadb, sqlite), if any.
     database: str = ""
     #: Rows (for files datasets: records) per dataset, for those that could be counted.
     rows: dict[str, int] = field(default_factory=dict)
@@ -337,7 +337,12 @@ def _count_unattributed(
                 counts = unattributed_files(datamap, connectors, [where])
             except ConnectorError as exc:
                 report.findings.append(
-                    Readiness(Level.ERROR, where, f"{where}: files not counted: {exc}")
+                    Readiness(
+                        Level.ERROR,
+                        where,
+                        f"{where}: files not counted: {exc.message}",
+                        hint=exc.hint,
+                    )
                 )
                 continue
             count = counts.get(where)
