@@ -232,11 +232,13 @@ def _facts(conn: Connection, system: System, dialect: str) -> dict[str, DatasetF
                 continue
             text = isinstance(column.type, sa.String)
             condition = equals_any(dialect, column, [probe], caseless=caseless and text)
-            served[name] = _served(conn, dialect, table, condition)
-        for name in free_text_fields(dataset):
+            served[name] = _served(conn, dialect, table, condition, column)
+        # Only a PostgreSQL trigram index serves a substring search; elsewhere none can.
+        for name in free_text_fields(dataset) if dialect == "postgresql" else ():
             column = table.c.get(name)
             if column is not None and isinstance(column.type, sa.String):
-                served[name] = _served(conn, dialect, table, contains_any(column, [_PROBE_TEXT]))
+                searched = contains_any(column, [_PROBE_TEXT])
+                served[name] = _served(conn, dialect, table, searched, column)
         facts[dataset.name] = DatasetFacts(
             exists=True,
             columns=frozenset(table.c.keys()),
@@ -260,7 +262,11 @@ def _probe(column: sa.Column[Any]) -> object | None:
 
 
 def _served(
-    conn: Connection, dialect: str, table: sa.Table, condition: sa.ColumnElement[bool]
+    conn: Connection,
+    dialect: str,
+    table: sa.Table,
+    condition: sa.ColumnElement[bool],
+    column: sa.Column[Any],
 ) -> bool:
     """Whether the database's planner answers ``condition`` through an index."""
     query = sa.select(sa.literal(1)).select_from(table).where(condition)
@@ -278,15 +284,23 @@ def _served(
             return any(d.startswith("SEARCH") and " USING " in d for d in details)
         if is_mysql(dialect):
             explained = conn.exec_driver_sql(f"EXPLAIN {sql}").mappings().all()
-            # A unique index finding nothing makes the WHERE "impossible" before the plan
-            # names a key: it served the lookup all the same.
-            return any(
-                row.get("possible_keys") or "const tables" in str(row.get("Extra") or "")
-                for row in explained
-            )
+            if any("const tables" in str(row.get("Extra") or "") for row in explained):
+                # Read as a constant (a unique key found nothing, or the table has one
+                # row), the plan names no key: the table's indexes say it instead.
+                return _leads_an_index(table, column)
+            return any(row.get("possible_keys") for row in explained)
         return True  # a database personvern cannot ask: nothing said
     finally:
         conn.rollback()
+
+
+def _leads_an_index(table: sa.Table, column: sa.Column[Any]) -> bool:
+    """Whether ``column`` is the first column of the table's primary key or of an index."""
+    keys = list(table.primary_key.columns)
+    firsts = [list(index.columns)[:1] for index in table.indexes]
+    return (bool(keys) and keys[0].name == column.name) or any(
+        first and first[0].name == column.name for first in firsts
+    )
 
 
 def _uses_index_condition(plan: Any) -> bool:
