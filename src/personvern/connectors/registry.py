@@ -75,7 +75,7 @@ CONNECTOR_KINDS: tuple[ConnectorKind, ...] = (
             ConnectorSetting("", "the receiver's base URL", "set it to the receiver's https URL"),
             ConnectorSetting(
                 "_SECRET",
-                "the signing secret",
+                "signing secret",
                 "the webhook contract signs every call; share a secret with the system",
             ),
         ),

@@ -14,11 +14,14 @@ nothing and reports zeros.
 E-mail identity fields are matched case-insensitively in a way an index serves:
 ``lower(col) IN (...)`` on PostgreSQL (an index on ``lower(col)``), ``col COLLATE NOCASE
 IN (...)`` on SQLite (a NOCASE index), and a plain ``col IN (...)`` on MySQL/MariaDB,
-whose default collations already ignore case. The database is asked for every spelling
-of the canonical address it may keep (personvern.domain.identities.email), and its
-answer is then confirmed in Python with the canonical comparison, so a looser
-comparison (MySQL also ignores accents and trailing spaces, PostgreSQL's lower() folds
-every letter) never hands another person's row to the engine or to an erasure. Phone
+whose default collations already ignore case. A column the data map says is
+``stored_normalised`` (every address already in canonical form) is compared with a
+plain ``col IN (...)`` everywhere, which the column's own index serves. The database is
+asked for every spelling of the canonical address it may keep
+(personvern.domain.identities.email), and its answer is then confirmed in Python with
+the canonical comparison, so a looser comparison (MySQL also ignores accents and
+trailing spaces, PostgreSQL's lower() folds every letter) never hands another person's
+row to the engine or to an erasure. Phone
 numbers and national identity numbers in text columns are asked for the same way, in
 every spelling the search sends (``971 55 337``, ``+47 971 55 337``, ``DDMMYY NNNNN``,
 still one ``col IN (...)`` an index serves), and a row counts only if its value reads,
@@ -128,8 +131,10 @@ class _Dataset:
     key: sa.Column[Any]
     #: Declared field name -> column, in the data map's order.
     fields: dict[str, sa.Column[Any]]
-    #: E-mail identity fields held in text columns (compared without case).
+    #: E-mail identity fields held in text columns.
     emails: frozenset[str]
+    #: Of those, the ones compared without case (not ``stored_normalised``).
+    caseless: frozenset[str]
     #: Identity fields of the spelled kinds (e-mail, phone, national id) held in text
     #: columns: asked for in every spelling, compared by their canonical form.
     spelled: Mapping[str, IdentityKind]
@@ -149,14 +154,15 @@ class _FieldErasure:
 class SqlConnector(ConnectorBase):
     """A SQL system of the data map: locate, erase and rectify with set-based statements."""
 
-    def __init__(self, system: System, url: str) -> None:
+    def __init__(self, system: System, url: str, *, read_only: bool = False) -> None:
+        """Connect lazily to ``url``; ``read_only`` sessions refuse every write (for checks)."""
         self.system = system
         #: Every SQL statement sent to the database (an executemany counts once).
         self.statements_issued = 0
         #: Of those, the statements that described the tables (once per connector).
         self.schema_statements = 0
         self._describing: Connection | None = None
-        self._engine = _create_engine(system.key, url)
+        self._engine = _create_engine(system.key, url, read_only=read_only)
         sa.event.listen(self._engine, "before_cursor_execute", self._count_statement)
         self._lock = threading.Lock()
         self._datasets: dict[str, _Dataset] | None = None
@@ -184,7 +190,7 @@ class SqlConnector(ConnectorBase):
                 lookup = lookups[name] = exact_lookup(kind, given)
                 wanted: set[Any] = set(lookup.wanted)
                 spellings = _coerce_all(column, lookup.spellings)
-                if name in ds.emails:
+                if name in ds.caseless:
                     # For lower(column) IN (...): lower() of every spelling, as Python's
                     # lower() gives it, for databases whose lower() folds every letter.
                     spellings |= {s.lower() for s in spellings}
@@ -203,9 +209,7 @@ class SqlConnector(ConnectorBase):
             return []
 
         conditions = [self._equals(ds, name, spellings) for name, spellings in asked.items()]
-        conditions += [
-            _contains_any(ds.fields[name], needles) for name, needles in mentions.items()
-        ]
+        conditions += [contains_any(ds.fields[name], needles) for name, needles in mentions.items()]
         where = sa.or_(*conditions)
         exclude = _coerce_all(ds.key, criteria.exclude)
         if exclude:
@@ -399,7 +403,7 @@ class SqlConnector(ConnectorBase):
             # "912 34 567"), matching whole mentions only.
             pattern = mention_pattern(needles)
             work.append((column, keys, pattern, redaction.replacement))
-            searches.append(sa.and_(ds.key.in_(keys), _contains_any(column, needles)))
+            searches.append(sa.and_(ds.key.in_(keys), contains_any(column, needles)))
         if not work:
             return 0
         columns = list(dict.fromkeys(column for column, *_ in work))
@@ -550,6 +554,13 @@ class SqlConnector(ConnectorBase):
                     for f in dataset.fields
                     if f.identity is IdentityKind.EMAIL and _is_text(fields[f.name])
                 ),
+                caseless=frozenset(
+                    f.name
+                    for f in dataset.fields
+                    if f.identity is IdentityKind.EMAIL
+                    and _is_text(fields[f.name])
+                    and not f.stored_normalised
+                ),
                 spelled={
                     f.name: f.identity
                     for f in dataset.fields
@@ -575,19 +586,8 @@ class SqlConnector(ConnectorBase):
 
     def _equals(self, ds: _Dataset, name: str, values: set[Any]) -> sa.ColumnElement[bool]:
         column = ds.fields[name]
-        if name not in ds.emails or not _is_text(column):
-            return column.in_(values)
-        dialect = self._engine.dialect.name
-        if dialect in {"mysql", "mariadb"}:
-            # The default collations compare case-insensitively already, and a plain
-            # comparison keeps the column's own index usable.
-            return column.in_(values)
-        if dialect == "sqlite":
-            # NOCASE folds ASCII exactly as SQLite's lower() does, and a NOCASE index
-            # (which, unlike an index on lower(), SQLite can describe) serves it.
-            return sa.collate(column, "NOCASE").in_(values)
-        # PostgreSQL and the rest: an index on lower(column) serves this.
-        return sa.func.lower(column).in_(values)
+        caseless = name in ds.caseless and _is_text(column)
+        return equals_any(self._engine.dialect.name, column, values, caseless=caseless)
 
     def _where(self, ds: _Dataset, name: str) -> str:
         return f"{self.system.key}.{ds.name}.{name}"
@@ -737,7 +737,17 @@ def _undecodable(exc: BaseException) -> str | None:
     return _NOT_UTF8 if getattr(cause, "sqlstate", None) in _UNTRANSLATABLE else None
 
 
-def _create_engine(system: str, raw_url: str) -> Engine:
+def read_only_engine(system: str, url: str) -> Engine:
+    """An engine for ``system`` whose sessions refuse every write (for checks, not requests)."""
+    return _create_engine(system, url, read_only=True)
+
+
+def failure_reason(exc: sa.exc.SQLAlchemyError) -> str:
+    """Why a database could not be reached, in words that name no host, user or value."""
+    return _reason(exc)
+
+
+def _create_engine(system: str, raw_url: str, *, read_only: bool = False) -> Engine:
     try:
         url = make_url(raw_url)
     except sa.exc.ArgumentError:
@@ -750,7 +760,7 @@ def _create_engine(system: str, raw_url: str) -> Engine:
     kwargs: dict[str, Any] = {"hide_parameters": True}
     backend = url.get_backend_name()
     if backend == "sqlite":
-        url = _sqlite_url(url)
+        url = _sqlite_url(url, mode="ro" if read_only else "rw")
         # Jobs may run on another thread than the one that opened a pooled connection.
         kwargs["connect_args"] = {"check_same_thread": False}
     else:
@@ -767,16 +777,18 @@ def _create_engine(system: str, raw_url: str) -> Engine:
         ) from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_foreign_keys)
+    if read_only:
+        sa.event.listen(engine, "connect", _read_only_session(_READ_ONLY.get(backend)))
     return engine
 
 
-def _sqlite_url(url: URL) -> URL:
-    """Open an existing file read-write only: a wrong path must fail, not create a database."""
+def _sqlite_url(url: URL, mode: str = "rw") -> URL:
+    """Open an existing file only (``rw`` or ``ro``): a wrong path must fail, not create one."""
     database = url.database or ""
     if database in {"", ":memory:"} or database.startswith("file:"):
         return url
     return url.set(
-        database=f"file:{quote(database)}", query={**url.query, "mode": "rw", "uri": "true"}
+        database=f"file:{quote(database)}", query={**url.query, "mode": mode, "uri": "true"}
     )
 
 
@@ -788,6 +800,32 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: object) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+#: What makes a session refuse writes, per SQLAlchemy backend.
+_READ_ONLY = {
+    "sqlite": "PRAGMA query_only = ON",
+    "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    "mysql": "SET SESSION TRANSACTION READ ONLY",
+    "mariadb": "SET SESSION TRANSACTION READ ONLY",
+}
+
+
+def _read_only_session(statement: str | None) -> Callable[[Any, object], None]:
+    """A connect listener asking the server to refuse writes for the whole session."""
+    if statement is None:
+        raise ConnectorError("personvern cannot open this kind of database read-only")
+
+    def listener(dbapi_connection: Any, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+        # Committed: a SET rolled back when the pool resets the connection is undone.
+        dbapi_connection.commit()
+
+    return listener
 
 
 def _reason(exc: sa.exc.SQLAlchemyError) -> str:
@@ -856,7 +894,23 @@ def _unless_null(column: sa.Column[Any], value: sa.ColumnElement[Any]) -> sa.Col
     return sa.case((column.is_(None), sa.null()), else_=value)
 
 
-def _contains_any(column: sa.Column[Any], needles: Iterable[str]) -> sa.ColumnElement[bool]:
+def equals_any(
+    dialect: str, column: sa.Column[Any], values: Collection[Any], *, caseless: bool
+) -> sa.ColumnElement[bool]:
+    """The comparison ``locate`` asks a column with: plain, or ignoring case (e-mail)."""
+    if not caseless or dialect in {"mysql", "mariadb"}:
+        # Plain: what every index on the column serves. MySQL's default collations
+        # compare case-insensitively already, so e-mail is compared plainly there too.
+        return column.in_(values)
+    if dialect == "sqlite":
+        # NOCASE folds ASCII exactly as SQLite's lower() does, and a NOCASE index
+        # (which, unlike an index on lower(), SQLite can describe) serves it.
+        return sa.collate(column, "NOCASE").in_(values)
+    # PostgreSQL and the rest: an index on lower(column) serves this.
+    return sa.func.lower(column).in_(values)
+
+
+def contains_any(column: sa.Column[Any], needles: Iterable[str]) -> sa.ColumnElement[bool]:
     """Case-insensitive substring search for candidates, LIKE wildcards in the needles escaped."""
     lowered = sa.func.lower(column)
     # Each needle as every store's lower() may show it (mention_search_terms); a term

@@ -28,6 +28,7 @@ from personvern.datamap.staged import TrimmedMap, lost_explains, lost_sections, 
 from personvern.domain.datamap import DataMap
 from personvern.domain.file_ownership import file_owner_findings
 from personvern.domain.findings import DocPath, Finding
+from personvern.domain.identities.stored_form import stored_normalised_findings
 from personvern.domain.localized_names import label_findings
 from personvern.domain.policy_lint import lint
 from personvern.domain.requests.answer_profile import answer_profile_findings
@@ -124,6 +125,8 @@ def check_datamap(
         found += restriction_findings(datamap)
         # Whom each file of a files dataset belongs to (sidecar, path or a row naming it).
         found += file_owner_findings(datamap)
+        # Identity columns said to hold their canonical form only.
+        found += stored_normalised_findings(datamap)
     if trimmed is not None:
         found = trimmed.as_written(found)
     located = problems + [source.locate_finding(f) for f in found]

@@ -176,6 +176,10 @@ class DataField(Strict):
     purposes: list[Key] = Field(default_factory=list)
     source: Source = Source.PROVIDED
     identity: IdentityKind | None = None
+    #: The identity is stored in its canonical form only (an address lower-cased as
+    #: personvern.domain.identities.email writes it), so a store is asked with a plain
+    #: comparison a plain index serves, not one that ignores case.
+    stored_normalised: bool = False
     #: "dataset.field" in the same system, or "system.dataset.field" in another.
     references: str | None = None
     primary_key: bool = False

@@ -17,6 +17,7 @@ import pytest
 from stdnum.no import fodselsnummer
 
 from personvern.datamap.loader import check_datamap
+from personvern.domain.identities.email import canonical_email_or_none
 from tests.support.second_company.datamap import PROPOSED, data_map
 from tests.support.second_company.generator import (
     BUILT,
@@ -137,6 +138,21 @@ def test_phone_numbers_are_stored_in_all_six_spellings() -> None:
         spell_phone("+4797155337", PhoneSpelling.GROUPED),
         spell_phone("+4740347783", PhoneSpelling.DIGITS),
     }
+
+
+def test_the_columns_said_stored_normalised_hold_canonical_addresses_only() -> None:
+    # Otherwise the map's stored_normalised would make requests miss rows there.
+    flagged = [(a.dataset, a.field) for a in PROPOSED if a.feature is Feature.STORED_NORMALISED]
+    stored = [
+        row[column]
+        for dataset, column in flagged
+        for row in COMPANY.rows[dataset]
+        if column is not None and row[column] is not None
+    ]
+
+    assert [("crm.kontaktpersoner", "epost")] == flagged
+    assert len(stored) >= 10
+    assert [] == [value for value in stored if canonical_email_or_none(value) != value]
 
 
 def test_national_ids_are_valid_some_with_a_space_and_one_a_d_number() -> None:
