@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from personvern.connectors.files_attribution import unattributed_files
 from personvern.connectors.port import (
@@ -89,6 +89,16 @@ class RunOutcome:
     message: str
 
 
+class RunObserver(Protocol):
+    """Told where a run is, step by step (a test that kills a worker mid-run listens)."""
+
+    def step_done(self, request_id: str, step: str) -> None:
+        """The step's work is committed in the company's systems, not yet recorded."""
+
+    def step_recorded(self, request_id: str, step: str) -> None:
+        """The step is recorded as done: a resumed run skips it."""
+
+
 class RequestEngine:
     """Searches, plans and runs requests against the systems of one data map."""
 
@@ -102,6 +112,7 @@ class RequestEngine:
         today: Callable[[], date] | None = None,
         actor: str = "engine",
         pool: ConnectorPool | None = None,
+        observer: RunObserver | None = None,
     ) -> None:
         self.settings = settings
         self.datamap = datamap
@@ -116,6 +127,8 @@ class RequestEngine:
         self.pool = pool
         #: Statements (queries, calls) the connectors issued for this engine's work.
         self.statements = 0
+        #: Told of every step a run does (tests stop runs at known points with it).
+        self.observer = observer
 
     def _actor(self, request_id: str) -> str:
         return self._actors.get(request_id, self.actor)
@@ -370,8 +383,12 @@ class RequestEngine:
         if done is not None:
             return done
         outcome = action()
+        if self.observer is not None:
+            self.observer.step_done(request_id, step)
         with session_scope(self.session_factory) as session:
             RequestRepository(session).record_step(request_id, step, outcome)
+        if self.observer is not None:
+            self.observer.step_recorded(request_id, step)
         return outcome
 
     def erasure_order(self, plan: RequestPlan) -> list[str]:

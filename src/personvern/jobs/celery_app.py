@@ -23,11 +23,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +32,9 @@ from celery import Celery, Task
 
 from personvern.connectors.registry import ConnectorPool
 from personvern.domain.datamap import DataMap
-from personvern.domain.requests.lifecycle import RequestState
-from personvern.engine.runner import RETRY_AFTER, RequestEngine, RunOutcome
+from personvern.engine.runner import RequestEngine
 from personvern.errors import PersonvernError
+from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts, Verdict
 from personvern.settings import Settings
 from personvern.store.db import SessionFactory
 
@@ -48,12 +45,8 @@ DEFAULT_QUEUE = "personvern"
 #: Seconds before Redis hands an unacknowledged message to another worker: an hour,
 #: far above a run (seconds) plus the longest retry countdown (RETRY_AFTER).
 VISIBILITY_TIMEOUT = 3600
-#: First retry of a request waiting for a system; doubled per retry up to RETRY_AFTER.
-RETRY_BASE_SECONDS = 5
-MAX_RETRY_SECONDS = int(RETRY_AFTER.total_seconds())
-#: About a day of automatic retries; after that the request stays waiting_for_system
-#: (shown by `request show` and the API) until someone runs it again.
-MAX_RETRIES = 300
+#: When runs are retried: the same policy as the in-process runner's.
+POLICY = RetryPolicy()
 
 PAUSE_AFTER_STEP_ENV = "PERSONVERN_TEST_PAUSE_AFTER_STEP"
 PAUSE_BEFORE_RECORDING_ENV = "PERSONVERN_TEST_PAUSE_BEFORE_RECORDING"
@@ -120,7 +113,9 @@ def make_celery_app(
     runtime = _Runtime(settings)
 
     # shared=False: a shared task would be added to every Celery app made afterwards.
-    @app.task(bind=True, name=TASK_NAME, acks_late=True, max_retries=MAX_RETRIES, shared=False)
+    @app.task(
+        bind=True, name=TASK_NAME, acks_late=True, max_retries=POLICY.max_retries, shared=False
+    )
     def run_request(task: Task[Any, Any], request_id: str) -> dict[str, str]:
         """Run one data subject request; retried while a system is unreachable."""
         return _run_request(task, runtime, request_id)
@@ -144,11 +139,6 @@ def check_broker(app: Celery, timeout: int = 5) -> None:
         ) from exc
     finally:
         connection.release()
-
-
-def retry_countdown(retries: int) -> int:
-    """Seconds before retry number ``retries`` + 1: doubling from 5 s, at most RETRY_AFTER."""
-    return min(MAX_RETRY_SECONDS, RETRY_BASE_SECONDS << min(retries, 16))
 
 
 class CeleryJobs:
@@ -228,119 +218,36 @@ class _Runtime:
         return self._built
 
     def engine(self) -> RequestEngine:
-        """A request engine, with the test pause hook when one is configured."""
+        """A request engine, told of every step when a test hook wants a pause."""
         datamap, session_factory = self.get()
-        pause = _Pause.from_environ(self.settings)
-        if pause is not None:
-            return _PausingEngine(
-                pause,
-                settings=self.settings,
-                datamap=datamap,
-                session_factory=session_factory,
-                actor="worker",
-            )
         return RequestEngine(
             settings=self.settings,
             datamap=datamap,
             session_factory=session_factory,
             actor="worker",
             pool=self.pool,
+            observer=_Pause.from_environ(self.settings),
+        )
+
+    def attempts(self) -> RunAttempts:
+        """Attempts at runs, judged as the in-process runner judges them."""
+        return RunAttempts(
+            lambda request_id: self.engine().run(request_id),
+            AttemptRecords(lambda: self.get()[1]),
+            policy=POLICY,
+            actor="worker",
         )
 
 
 def _run_request(task: Task[Any, Any], runtime: _Runtime, request_id: str) -> dict[str, str]:
-    import sqlalchemy as sa
-
-    from personvern.store.errors import StoreUnavailableError
-
-    try:
-        state = _state(runtime, request_id)
-        if state is None:
-            log.warning("request %s does not exist; nothing to run", request_id)
-            return {"request_id": request_id, "state": "missing"}
-        if not state.is_runnable:
-            # A message delivered again after its run finished (a worker killed between
-            # the last commit and the ack), or a request someone else moved on.
-            log.info("request %s is %s; nothing to run", request_id, state.value)
-            return {"request_id": request_id, "state": state.value}
-        outcome = runtime.engine().run(request_id)
-    except (StoreUnavailableError, sa.exc.OperationalError) as exc:
-        # personvern's own store is down: nothing can be recorded, so try again later.
-        countdown = _countdown(task)
-        log.warning("request %s: the store is unavailable; retry in %d s", request_id, countdown)
-        raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from exc
-    except sa.exc.IntegrityError as exc:
-        # Another worker running the same request (submitted twice) recorded a step
-        # first; a later attempt finds the request done or resumes after that step.
-        countdown = _countdown(task)
-        log.warning("request %s runs elsewhere too; retry in %d s", request_id, countdown)
-        raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from exc
-    except PersonvernError as exc:
-        # Expected failures (an invalid data map, a connector refusing a step) need a
-        # person; retrying would fail the same way, so the error is kept on the request.
-        log.error("request %s failed: %s", request_id, exc)
-        _record_error(runtime, request_id, str(exc))
-        return {"request_id": request_id, "state": "failed", "error": str(exc)}
-    if outcome.state is RequestState.WAITING_FOR_SYSTEM:
-        return _retry_later(task, runtime, outcome)
-    return {"request_id": request_id, "state": outcome.state.value}
-
-
-def _countdown(task: Task[Any, Any]) -> int:
-    # Up to 20 % jitter, so requests stuck on the same system do not all retry at once.
-    countdown = retry_countdown(int(task.request.retries or 0))
-    return countdown + random.randint(0, countdown // 5)  # noqa: S311
-
-
-def _retry_later(task: Task[Any, Any], runtime: _Runtime, outcome: RunOutcome) -> dict[str, str]:
     retries = int(task.request.retries or 0)
-    if retries >= MAX_RETRIES:
-        log.warning(
-            "request %s still waits after %d retries; run it again when the system is back",
-            outcome.request_id,
-            retries,
-        )
-        return {"request_id": outcome.request_id, "state": outcome.state.value}
-    countdown = _countdown(task)
-    _record_next_attempt(runtime, outcome.request_id, countdown)
-    log.info("request %s retries in %d s: %s", outcome.request_id, countdown, outcome.message)
-    raise task.retry(countdown=countdown, max_retries=MAX_RETRIES)
-
-
-def _state(runtime: _Runtime, request_id: str) -> RequestState | None:
-    from personvern.store.db import session_scope
-    from personvern.store.errors import RecordNotFoundError
-    from personvern.store.requests import RequestRepository
-
-    _datamap, session_factory = runtime.get()
-    with session_scope(session_factory) as session:
-        try:
-            return RequestState(RequestRepository(session).get(request_id).state)
-        except RecordNotFoundError:
-            return None
-
-
-def _record_next_attempt(runtime: _Runtime, request_id: str, countdown: int) -> None:
-    """Make `request show` tell the real time of the next attempt, not the engine's default."""
-    from personvern.store.db import session_scope
-    from personvern.store.requests import RequestRepository
-
-    _datamap, session_factory = runtime.get()
-    with session_scope(session_factory) as session:
-        request = RequestRepository(session).get(request_id)
-        request.next_attempt_at = datetime.now(UTC) + timedelta(seconds=countdown)
-
-
-def _record_error(runtime: _Runtime, request_id: str, message: str) -> None:
-    from personvern.store.db import session_scope
-    from personvern.store.requests import RequestRepository
-
-    _datamap, session_factory = runtime.get()
-    with session_scope(session_factory) as session:
-        repo = RequestRepository(session)
-        request = repo.get(request_id)
-        request.last_error = message
-        repo.add_event(request, f"run failed: {message}", "worker")
+    attempt = runtime.attempts().attempt(request_id, retries)
+    if attempt.verdict is Verdict.RETRY and attempt.delay is not None:
+        raise task.retry(countdown=round(attempt.delay), max_retries=POLICY.max_retries)
+    result = {"request_id": request_id, "state": attempt.state}
+    if attempt.error is not None:
+        result["error"] = attempt.error
+    return result
 
 
 # -- the test-only pause hook -----------------------------------------------------------
@@ -373,6 +280,16 @@ class _Pause:
             )
         return cls(step=before or after, before_recording=bool(before), marker=Path(marker))
 
+    def step_done(self, request_id: str, step: str) -> None:
+        """Hold a run whose step is done but not yet recorded, if that is where to pause."""
+        if step == self.step and self.before_recording:
+            self.hold(request_id)
+
+    def step_recorded(self, request_id: str, step: str) -> None:
+        """Hold a run whose step is recorded, if that is where to pause."""
+        if step == self.step and not self.before_recording:
+            self.hold(request_id)
+
     def hold(self, request_id: str) -> None:
         """Tell the test where the run is, then sleep until killed (or the limit passes)."""
         partial = self.marker.with_name(self.marker.name + ".part")
@@ -389,33 +306,6 @@ class _Pause:
         log.warning("test hook: pause at %s ran out; continuing", self.step)
 
 
-class _PausingEngine(RequestEngine):
-    """The request engine with a pause at one step, for tests that kill workers mid-run."""
-
-    def __init__(self, pause: _Pause, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.pause = pause
-
-    def _once(self, request_id: str, step: str, action: Callable[[], dict[str, Any]]) -> Any:
-        if step != self.pause.step:
-            return super()._once(request_id, step, action)
-        ran = False
-
-        def act() -> dict[str, Any]:
-            nonlocal ran
-            outcome = action()
-            ran = True
-            if self.pause.before_recording:
-                self.pause.hold(request_id)
-            return outcome
-
-        result = super()._once(request_id, step, act)
-        # Only a run that did the step pauses; a resumed run that finds it done goes on.
-        if ran and not self.pause.before_recording:
-            self.pause.hold(request_id)
-        return result
-
-
 __all__ = [
     "DEFAULT_QUEUE",
     "TASK_NAME",
@@ -425,5 +315,4 @@ __all__ = [
     "CeleryJobs",
     "check_broker",
     "make_celery_app",
-    "retry_countdown",
 ]

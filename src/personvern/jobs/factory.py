@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from personvern.engine.runner import RequestEngine
+from personvern.jobs.attempts import AttemptRecords
 from personvern.jobs.queue import InProcessJobs, JobQueue
 from personvern.settings import Settings
 
@@ -18,4 +19,7 @@ def make_job_queue(settings: Settings, engine: Callable[[], RequestEngine]) -> J
         # The workers build their own engines from the same settings; ``engine`` is
         # only for runs in this process.
         return CeleryJobs(settings)
-    return InProcessJobs(lambda request_id: engine().run(request_id))
+    return InProcessJobs(
+        lambda request_id: engine().run(request_id),
+        records=AttemptRecords(lambda: engine().session_factory),
+    )

@@ -9,12 +9,7 @@ from pathlib import Path
 import pytest
 
 from personvern.engine.runner import RequestEngine
-from personvern.jobs.celery_app import (
-    MAX_RETRY_SECONDS,
-    BrokerUnavailableError,
-    CeleryJobs,
-    retry_countdown,
-)
+from personvern.jobs.celery_app import BrokerUnavailableError, CeleryJobs
 from personvern.jobs.factory import make_job_queue
 from personvern.jobs.queue import InProcessJobs
 from personvern.settings import Settings
@@ -50,9 +45,11 @@ def test_job_queue_is_celery_when_a_broker_is_set(tmp_path: Path) -> None:
         jobs.shutdown()
 
 
-def test_retries_back_off_from_five_seconds_to_the_engine_retry_interval() -> None:
-    assert [5, 10, 20, 40, 80, 160, 300, 300] == [retry_countdown(n) for n in range(8)]
-    assert MAX_RETRY_SECONDS == retry_countdown(10_000)
+def test_workers_retry_with_the_in_process_runners_policy() -> None:
+    from personvern.jobs.attempts import RetryPolicy
+    from personvern.jobs.celery_app import POLICY
+
+    assert RetryPolicy() == POLICY
 
 
 def test_submitting_without_a_reachable_broker_is_a_clear_error(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import threading
 
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.engine.runner import RunOutcome
+from personvern.jobs.attempts import RetryPolicy
 from personvern.jobs.queue import InProcessJobs
 
 
@@ -25,7 +26,7 @@ def test_a_waiting_run_is_tried_again_until_it_completes() -> None:
             done.set()
         return RunOutcome(request_id, state, None, state.value)
 
-    jobs = InProcessJobs(run, retry_first=0.01, retry_cap=0.02)
+    jobs = InProcessJobs(run, policy=RetryPolicy(first_seconds=0.01, cap_seconds=0.02))
     try:
         jobs.submit_run("r1")
         assert done.wait(5)
@@ -61,9 +62,38 @@ def test_shutdown_cancels_pending_retries() -> None:
         calls.append(request_id)
         return RunOutcome(request_id, RequestState.WAITING_FOR_SYSTEM, None, "waiting")
 
-    jobs = InProcessJobs(run, retry_first=0.2)
+    jobs = InProcessJobs(run, policy=RetryPolicy(first_seconds=0.2, jitter=0))
     jobs.submit_run("r1")
     jobs.wait("r1", timeout=5)
     jobs.shutdown()
     threading.Event().wait(0.4)
+    assert ["r1"] == calls
+
+
+def test_both_runners_back_off_from_five_seconds_to_five_minutes_with_jitter() -> None:
+    policy = RetryPolicy()
+    assert [5, 10, 20, 40, 80, 160, 300, 300] == [policy.base_delay(n) for n in range(8)]
+    assert 300 == policy.base_delay(10_000)
+    delays = [policy.delay(3) for _ in range(200)]
+    assert all(40 <= d <= 48 for d in delays)
+    assert len(set(delays)) > 1, "jitter spreads requests waiting on one system"
+
+
+def test_a_run_that_raises_is_reported_and_not_retried() -> None:
+    from personvern.errors import PersonvernError
+
+    calls: list[str] = []
+
+    def run(request_id: str) -> RunOutcome:
+        calls.append(request_id)
+        raise PersonvernError("the connector refused the step")
+
+    jobs = InProcessJobs(run, policy=RetryPolicy(first_seconds=0.01))
+    try:
+        jobs.submit_run("r1")
+        attempt = jobs.wait("r1", timeout=5)
+    finally:
+        jobs.shutdown()
+    assert attempt is not None
+    assert ("failed", "the connector refused the step") == (attempt.state, attempt.error)
     assert ["r1"] == calls
