@@ -68,7 +68,6 @@ from personvern.connectors.port import (
     Pseudonymiser,
     Record,
     declared_dataset,
-    mention_pattern,
     primary_key_field,
 )
 from personvern.domain.datamap import (
@@ -81,6 +80,7 @@ from personvern.domain.datamap import (
     SystemKind,
 )
 from personvern.domain.identities.kinds import SPELLED, exact_lookup
+from personvern.domain.identities.mentions import mention_pattern
 
 __all__ = [
     "DEFAULT_MAX_INDEX_RECORDS",

@@ -56,13 +56,7 @@ from fnmatch import fnmatchcase, translate
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from personvern.connectors.port import (
-    ConnectorError,
-    ConnectorUnavailableError,
-    Key,
-    mention_pattern,
-    mention_search_terms,
-)
+from personvern.connectors.port import ConnectorError, ConnectorUnavailableError, Key
 from personvern.domain.datamap import DataField, Dataset, FileSet, IdentityKind
 from personvern.domain.file_ownership import (
     MODIFIED_AT,
@@ -72,6 +66,7 @@ from personvern.domain.file_ownership import (
     owner_rule,
 )
 from personvern.domain.identities.email import ascii_lower, canonical_email_or_none
+from personvern.domain.identities.mentions import mention_pattern, mention_search_terms
 
 log = logging.getLogger("personvern.connectors.files")
 

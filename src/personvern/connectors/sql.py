@@ -69,11 +69,10 @@ from personvern.connectors.port import (
     Pseudonymiser,
     Record,
     Redaction,
-    mention_pattern,
-    mention_search_terms,
 )
 from personvern.domain.datamap import ErasureStrategy, IdentityKind, System
 from personvern.domain.identities.kinds import SPELLED, ExactLookup, exact_lookup
+from personvern.domain.identities.mentions import mention_pattern, mention_search_terms
 from personvern.domain.requests.identity import SubjectIdentity
 
 #: What a masked text field holds after erasure (the same in every connector).

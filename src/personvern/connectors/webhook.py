@@ -64,12 +64,12 @@ from personvern.connectors.port import (
     Pseudonymiser,
     Record,
     declared_dataset,
-    mention_pattern,
     primary_key_field,
 )
 from personvern.domain.datamap import Dataset, ErasureStrategy, IdentityKind, System, SystemKind
 from personvern.domain.identities.email import address_spellings, canonical_email_or_none
 from personvern.domain.identities.kinds import exact_lookup
+from personvern.domain.identities.mentions import mention_pattern
 
 #: Version tag at the start of every signed message; a new contract gets a new tag.
 CONTRACT = "personvern-webhook-v1"

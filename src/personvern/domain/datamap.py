@@ -186,6 +186,10 @@ class DataField(Strict):
     erasure: ErasureStrategy | None = None
     #: Free text that may mention people (searched and redacted, never deleted wholesale).
     free_text: bool = False
+    #: The free text names its own sender (a web form signed "Name: … E-mail: …", a URL
+    #: logged with the address typed): a record without an owner key whose text names
+    #: the subject first is the subject's own (personvern.domain.requests.named_sender).
+    names_sender: bool = False
     encrypted: bool = False
     #: Why this field is needed, required for national identity numbers (pol. § 12).
     need: Localized | None = None

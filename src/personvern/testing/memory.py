@@ -29,11 +29,11 @@ from personvern.connectors.port import (
     Pseudonymiser,
     Record,
     declared_dataset,
-    mention_pattern,
     primary_key_field,
 )
 from personvern.domain.datamap import Dataset, ErasureStrategy, System
 from personvern.domain.identities.kinds import SPELLED, exact_lookup
+from personvern.domain.identities.mentions import mention_pattern
 
 #: What a masked text field holds after erasure (the same in every connector).
 MASK = "***"

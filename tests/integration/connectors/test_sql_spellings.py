@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from personvern.connectors.port import Criteria, ErasureStep, Redaction, mention_pattern
+from personvern.connectors.port import Criteria, ErasureStep, Redaction
 from personvern.connectors.sql import SqlConnector, _like_patterns
 from personvern.datamap.loader import load_datamap
 from personvern.demo import schema
 from personvern.domain.datamap import IdentityKind, System
 from personvern.domain.identities.kinds import scheme
+from personvern.domain.identities.mentions import mention_pattern
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.support.servers import fresh_database
 

@@ -102,6 +102,7 @@ BUILT: frozenset[Feature] = frozenset(
         Feature.FILES_BY_PATH,
         Feature.FILES_BY_COLUMN,
         Feature.STORED_NORMALISED,
+        Feature.NAMES_SENDER,
     }
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personvern.connectors.port import mention_pattern, mention_search_terms
+from personvern.domain.identities.mentions import mention_pattern, mention_search_terms
 
 LONG_S = "\u017f"  # ſ
 KELVIN = "\u212a"  # K

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personvern.connectors.port import mention_pattern
+from personvern.domain.identities.mentions import mention_pattern
 
 NEEDLES = ["ola@firma.no", "+47 912 34 567", "912 34 567", "01017012345"]
 

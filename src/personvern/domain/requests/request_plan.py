@@ -10,6 +10,8 @@ Per dataset, an erasure deletes the subject's rows, or, where a field is marked
 ``erasure: keep`` (a company name on a customer record), keeps the row and erases the
 personal fields by their strategy. Rows under a legal hold are kept with the hold's
 reference; rows that only mention the subject in free text have the mention redacted.
+A row whose ``names_sender`` text names the subject as its sender (a signed web form)
+is theirs, erased like the rest (personvern.domain.requests.named_sender).
 
 A restriction sets the field the dataset's ``restriction`` names on the subject's own
 records. What a run cannot do itself is a manual step of the plan: restricting the
@@ -70,6 +72,8 @@ class DatasetPlan:
     by_identity: int = 0
     by_reference: int = 0
     by_mention: int = 0
+    #: Records whose text names the subject as their sender (``names_sender``).
+    by_sender: int = 0
     has_files: bool = False
     #: Records handed over (access, portability).
     export: tuple[Any, ...] = ()
@@ -455,6 +459,7 @@ def build_plan(
             by_identity=sum(1 for _, m in records.values() if m is MatchKind.IDENTITY),
             by_reference=sum(1 for _, m in records.values() if m is MatchKind.REFERENCE),
             by_mention=len(mentions),
+            by_sender=sum(1 for _, m in records.values() if m is MatchKind.SENDER),
             has_files=dataset.files is not None,
         )
         ordered = tuple(sorted(records, key=str))
@@ -568,7 +573,10 @@ def _whose(
         for key, (values, match) in records.items()
         if key not in mentions
         and key not in others
-        and (match is MatchKind.IDENTITY or not _names_someone_else(node, values, walk))
+        and (
+            match in (MatchKind.IDENTITY, MatchKind.SENDER)
+            or not _names_someone_else(node, values, walk)
+        )
     }
     return mentions, others, own, set(records) - mentions
 

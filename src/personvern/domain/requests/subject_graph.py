@@ -14,7 +14,11 @@ identities (customer number, phone, national id). A row reached by reference yie
 only device and account identifiers (the cookie of a signed-in web session), never
 contact details: the e-mail on a ticket under a company customer may be a colleague's,
 and following it would answer with another person's data. Rows that only *mention*
-the subject in free text yield nothing and are redacted, not erased, on erasure.
+the subject in free text yield nothing and are redacted, not erased, on erasure. A
+row of a field marked ``names_sender`` (a web form signed in its text, a URL logged
+with the address typed) that names the subject as its sender and has no owner key is
+the subject's own instead (personvern.domain.requests.named_sender); it yields nothing
+either.
 
 Identities are compared only in their canonical form (personvern.domain.identities:
 e-mail canonical, phones E.164 read with the controller's country, national identity
@@ -28,6 +32,7 @@ the walk notes where it sits, and the plan tells the privacy officer to look.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +42,9 @@ from typing import Any
 from personvern.domain.datamap import DataMap, Dataset, IdentityKind, System
 from personvern.domain.file_ownership import file_owner_references
 from personvern.domain.identities.kinds import SPELLED, scheme
+from personvern.domain.identities.mentions import mention_pattern
 from personvern.domain.requests.identity import SubjectIdentity
+from personvern.domain.requests.named_sender import has_owner_key, sent_by_subject
 
 #: Identity kinds a record reached only by reference may lend to the search.
 _INHERITABLE = frozenset({IdentityKind.COOKIE_ID, IdentityKind.ACCOUNT_ID})
@@ -54,6 +61,9 @@ class MatchKind(StrEnum):
     IDENTITY = "identity"
     #: It points at a record that was found (an invoice of the customer).
     REFERENCE = "reference"
+    #: Its text names the subject as its sender and nothing else says whose it is (a
+    #: web form signed in the text, a URL logged with the address typed).
+    SENDER = "sender"
     #: It mentions the subject in free text but is about someone or something else.
     MENTION = "mention"
 
@@ -69,6 +79,8 @@ class DatasetNode:
     #: field -> "system.dataset.field" it references.
     references: Mapping[str, str]
     free_text: tuple[str, ...]
+    #: Free-text fields that name the record's sender (``names_sender``).
+    names_sender: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -101,6 +113,7 @@ def _node(system: System, dataset: Dataset) -> DatasetNode | None:
             **file_owner_references(dataset),
         },
         free_text=tuple(f.name for f in dataset.fields if f.free_text),
+        names_sender=tuple(f.name for f in dataset.fields if f.free_text and f.names_sender),
     )
 
 
@@ -200,6 +213,9 @@ class SubjectWalk:
     )
     _spelled: dict[tuple[IdentityKind, str], frozenset[str]] = field(
         default_factory=dict, init=False, repr=False
+    )
+    _mentions: tuple[frozenset[str], re.Pattern[str]] | None = field(
+        default=None, init=False, repr=False
     )
 
     def __post_init__(self) -> None:
@@ -335,6 +351,8 @@ class SubjectWalk:
             match = MatchKind.IDENTITY
         elif matched & set(node.references) or not (matched & set(node.free_text)):
             match = MatchKind.REFERENCE
+        elif self._sent_by_subject(node, values, matched):
+            match = MatchKind.SENDER
         else:
             match = MatchKind.MENTION
         existing = self.found[node.name].get(key)
@@ -360,6 +378,28 @@ class SubjectWalk:
                 match is MatchKind.REFERENCE and kind in _INHERITABLE
             ):
                 self._learn(kind, values.get(name), (node.name, key, name))
+
+    def _sent_by_subject(
+        self, node: DatasetNode, values: Mapping[str, Any], matched: set[str]
+    ) -> bool:
+        """Whether a record found by its text is the subject's own: they are named its sender.
+
+        Decided with what the walk knows when the record comes back; a record whose
+        sender is an identity learned later is returned again for that identity's
+        needles, and decided again (personvern.domain.requests.named_sender).
+        """
+        if not matched & set(node.names_sender):
+            return False
+        if has_owner_key(values, node.references, node.identities):
+            return False
+        return sent_by_subject((values.get(name) for name in node.names_sender), self._pattern())
+
+    def _pattern(self) -> re.Pattern[str]:
+        """The subject's mentions as a pattern, compiled once for each set of needles."""
+        needles = frozenset(self.needles())
+        if self._mentions is None or self._mentions[0] != needles:
+            self._mentions = (needles, mention_pattern(needles))
+        return self._mentions[1]
 
     def _confirmed(self, node: DatasetNode, name: str, value: Any) -> bool:
         """Whether a field the connector says matched matches by the canonical comparison.
@@ -455,9 +495,16 @@ class SubjectWalk:
         return {k: (f.values, f.match) for k, f in self.found.get(dataset, {}).items()}
 
     def matched_fields(self, dataset: str, key: Any) -> frozenset[str]:
-        """The fields of a found record whose value matched the search."""
+        """The fields of a found record whose value matched the search.
+
+        None for a record that names the subject as its sender: an answer shows only
+        the matched text of a record found by its text (a mention), and this record is
+        theirs, shown whole like one found by reference.
+        """
         found = self.found.get(dataset, {}).get(key)
-        return found.matched if found is not None else frozenset()
+        if found is None or found.match is MatchKind.SENDER:
+            return frozenset()
+        return found.matched
 
     def found_any(self) -> bool:
         """Whether anything at all was found about the subject."""
@@ -469,7 +516,12 @@ class SubjectWalk:
 
 
 def _rank(match: MatchKind) -> int:
-    return {MatchKind.IDENTITY: 0, MatchKind.REFERENCE: 1, MatchKind.MENTION: 2}[match]
+    return {
+        MatchKind.IDENTITY: 0,
+        MatchKind.REFERENCE: 1,
+        MatchKind.SENDER: 2,
+        MatchKind.MENTION: 3,
+    }[match]
 
 
 def searchable_nodes(graph: SubjectGraph, walk: SubjectWalk) -> Sequence[DatasetNode]:
