@@ -565,7 +565,8 @@ def embedded_series(seeded: company_sql.Seeded, setup: Setup, series: Series) ->
         environment(env),
     ):
         home = Path(folder) / "home"
-        settings = Settings(home=home, secret_key=SECRET_KEY)
+        # Four eyes off: a second person's approval is a click, not the engine's work.
+        settings = Settings(home=home, secret_key=SECRET_KEY, four_eyes="off")
         app = create_app(settings, EXAMPLE)
         store = StoreCounter(app.state.context.engine)
         customers = Customers(seeded.url, seeded.customers, f"{setup.seed}-{series.db}")
@@ -639,6 +640,7 @@ def celery_series(seeded: company_sql.Seeded, setup: Setup, series: Series) -> N
             database_url=store_url,
             broker_url=setup.redis_url,
             auto_migrate=False,
+            four_eyes="off",
         )
         app = create_app(settings, EXAMPLE)
         # The production job queue on a queue of the bench's own, so that no other
@@ -652,6 +654,7 @@ def celery_series(seeded: company_sql.Seeded, setup: Setup, series: Series) -> N
                 "PERSONVERN_BROKER_URL": setup.redis_url,
                 "PERSONVERN_SECRET_KEY": SECRET_KEY,
                 "PERSONVERN_DATAMAP": str(EXAMPLE),
+                "PERSONVERN_FOUR_EYES": "off",
             },
             queue,
             Path(folder),
