@@ -5,8 +5,8 @@ tests/support/undecodable.py), seeded once for the module; erasures run on copie
 seeded afresh (:meth:`Nordavind.fresh_copy`), so every test starts from the same data.
 
 The data map is the base, plus each proposed addition of issue 7 that the loader
-accepts: none today. When a feature lands, its addition is used and the tests that
-need it pass, which their strict xfail markers then report.
+accepts (generator.BUILT lists the features built). When a feature lands, its addition
+is used and the tests that need it pass, which their strict xfail markers then report.
 """
 
 from __future__ import annotations
