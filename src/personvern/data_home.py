@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import IO
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 SECRET_KEY_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 ENVIRONMENT_FILE = "personvern.env"
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 class HomeError(PersonvernError):
     """The data directory or a file in it cannot be used safely."""
 
-    http_status = 500
+    kind = ErrorKind.FAILED
     title = "Data directory unusable"
 
 

@@ -9,13 +9,13 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from personvern.data_home import check_secret_key, default_home, read_or_create_secret_key
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 
 class SettingsError(PersonvernError):
     """The configuration is unusable."""
 
-    http_status = 500
+    kind = ErrorKind.FAILED
     title = "Configuration error"
 
 

@@ -7,7 +7,7 @@ PersonvernError
 
 from __future__ import annotations
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 
 class ApiError(PersonvernError):
@@ -17,5 +17,5 @@ class ApiError(PersonvernError):
 class DataMapUnavailableError(ApiError):
     """The data map failed to load when the server started; routes that need it refuse."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "Data map unavailable"

@@ -17,9 +17,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 PROBLEM_JSON = "application/problem+json"
+
+#: The HTTP status of each kind of error: the one place the API decides it.
+HTTP_STATUS: Mapping[ErrorKind, int] = {
+    ErrorKind.REFUSED: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.GONE: 410,
+    ErrorKind.INVALID: 422,
+    ErrorKind.TOO_MANY: 429,
+    ErrorKind.FAILED: 500,
+    ErrorKind.SYSTEM_FAILED: 502,
+    ErrorKind.UNAVAILABLE: 503,
+}
+
+
+def http_status(error: PersonvernError) -> int:
+    """The HTTP status the API answers ``error`` with."""
+    return HTTP_STATUS[error.kind]
+
 
 log = logging.getLogger("personvern.api")
 
@@ -60,16 +81,17 @@ async def _personvern_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PersonvernError)
     # Staff are told what failed (they can act on it, and see the same in the logs);
     # anonymous callers only that something did, and which incident to quote.
+    status = http_status(exc)
     if not exc.shows_detail and getattr(request.state, "principal", None) is None:
         incident = _incident()
         log.error("incident %s: %s %s: %s", incident, request.method, request.url.path, exc)
-        return _incident_problem(exc.http_status, incident, request=request, title=exc.title)
-    if exc.http_status >= 500:
+        return _incident_problem(status, incident, request=request, title=exc.title)
+    if status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
     # RFC 9110: a 401 must say which authentication scheme would work.
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return problem(
-        exc.http_status,
+        status,
         exc.message,
         request=request,
         title=exc.title,

@@ -10,12 +10,20 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from personvern.errors import ErrorKind, PersonvernError
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_BAD_INPUT = 2
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def exit_code(error: PersonvernError) -> int:
+    """The exit code for ``error``: 2 when the input was at fault, 1 for everything else."""
+    caller = not error.kind.is_ours and error.kind is not ErrorKind.TOO_MANY
+    return EXIT_BAD_INPUT if caller else EXIT_PROBLEMS
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:

@@ -27,6 +27,7 @@ from personvern.cli.output import (
     cli_actor,
     console,
     errors,
+    exit_code,
     plain,
     safe_text,
 )
@@ -387,8 +388,7 @@ def _handled() -> Iterator[None]:
     try:
         yield
     except PersonvernError as exc:
-        status = exc.http_status
-        code = EXIT_BAD_INPUT if 400 <= status < 500 and status != 429 else EXIT_PROBLEMS
+        code = exit_code(exc)
         errors.print(f"personvern: error: {safe_text(exc)}", markup=False)
         raise SystemExit(code) from None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from personvern.domain.datamap import DataField, Dataset, ErasureStrategy, System
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 #: A record's primary key value.
 Key = int | str
@@ -27,14 +27,14 @@ Key = int | str
 class ConnectorError(PersonvernError):
     """A connector could not do what the engine asked."""
 
-    http_status = 502
+    kind = ErrorKind.SYSTEM_FAILED
     title = "Connected system failed"
 
 
 class ConnectorUnavailableError(ConnectorError):
     """The system cannot be reached now; the request waits and retries."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "Connected system unavailable"
 
     def __init__(self, system: str, reason: str) -> None:
@@ -76,7 +76,7 @@ class ConnectorDataError(ConnectorError):
 class ConnectorNotConfiguredError(ConnectorError):
     """The data map names a connection variable that is not set."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "Connected system not configured"
 
 

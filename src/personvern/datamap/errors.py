@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 if TYPE_CHECKING:
     from personvern.datamap.source import LocatedFinding
@@ -22,14 +22,14 @@ if TYPE_CHECKING:
 class DataMapError(PersonvernError):
     """The data map cannot be used."""
 
-    http_status = 422
+    kind = ErrorKind.INVALID
     title = "Invalid data map"
 
 
 class DataMapNotFoundError(DataMapError):
     """There is no data map at the given place."""
 
-    http_status = 500
+    kind = ErrorKind.FAILED
     title = "Data map not found"
 
 

@@ -6,11 +6,11 @@ PersonvernError
 
 from __future__ import annotations
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 
 class DemoError(PersonvernError):
     """The demo company cannot be seeded or described as asked."""
 
-    http_status = 500
+    kind = ErrorKind.FAILED
     title = "Demo company unavailable"

@@ -50,6 +50,7 @@ from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from personvern.demo.errors import DemoError
+from personvern.errors import ErrorKind
 
 #: The system and dataset of the data map that the mailbox serves.
 MAILBOX_SYSTEM = "email"
@@ -102,14 +103,14 @@ _TEXT_FIELDS = frozenset({"sender", "recipients", "body"})
 class MailboxRequestError(DemoError):
     """A verified call the mailbox cannot answer: unknown dataset or field, wrong value type."""
 
-    http_status = 422
+    kind = ErrorKind.INVALID
     title = "Call outside the webhook contract"
 
 
 class MailboxUnavailableError(DemoError):
     """The mailbox database cannot be read or written now; personvern waits and retries."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "Demo mailbox unavailable"
 
 
@@ -345,8 +346,9 @@ class Mailbox:
 
     def _problem(self, operation: str, request_id: str, exc: DemoError) -> Response:
         # The message names fields and datasets, never values: they may be personal data.
-        problem = {"title": exc.title, "status": exc.http_status, "detail": exc.message}
-        return self._signed(operation, request_id, exc.http_status, problem)
+        status = 503 if exc.kind is ErrorKind.UNAVAILABLE else 422
+        problem = {"title": exc.title, "status": status, "detail": exc.message}
+        return self._signed(operation, request_id, status, problem)
 
     # -- the contract's operations (verified calls) -------------------------------------
 

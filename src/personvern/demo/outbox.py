@@ -42,6 +42,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse
 
 from personvern.demo.errors import DemoError
+from personvern.errors import ErrorKind
 
 #: Where the demo mounts the reader.
 OUTBOX_PREFIX = "/demo/outbox"
@@ -69,21 +70,21 @@ _SERVER_NAME = "outbox.personvern.localhost"
 class OutboxError(DemoError):
     """The demo outbox cannot be started, written or read."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "Demo outbox unavailable"
 
 
 class OutboxForbiddenError(DemoError):
     """A caller that is not on this machine asked for the outbox."""
 
-    http_status = 403
+    kind = ErrorKind.FORBIDDEN
     title = "Demo outbox is local only"
 
 
 class OutboxMessageNotFoundError(DemoError):
     """No message with this id is in the outbox (never sent, or pruned)."""
 
-    http_status = 404
+    kind = ErrorKind.NOT_FOUND
     title = "No such message"
 
 

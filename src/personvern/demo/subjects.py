@@ -17,6 +17,7 @@ from personvern.demo import schema
 from personvern.demo.errors import DemoError
 from personvern.demo.outbox import loopback_only
 from personvern.demo.targets import DemoTargets
+from personvern.errors import ErrorKind
 
 SUBJECT_PATH = "/demo/subject"
 
@@ -24,7 +25,7 @@ SUBJECT_PATH = "/demo/subject"
 class NoDemoSubjectError(DemoError):
     """The demo CRM has no customer of the kind asked for."""
 
-    http_status = 404
+    kind = ErrorKind.NOT_FOUND
     title = "No such demo customer"
 
 

@@ -7,7 +7,7 @@ PersonvernError
 
 from __future__ import annotations
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 
 class DomainError(PersonvernError):
@@ -17,5 +17,5 @@ class DomainError(PersonvernError):
 class UnknownLanguageError(DomainError):
     """A document was asked for in a language the data map does not declare."""
 
-    http_status = 404
+    kind = ErrorKind.NOT_FOUND
     title = "Language not available"

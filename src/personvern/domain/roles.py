@@ -11,6 +11,7 @@ import difflib
 from enum import StrEnum
 
 from personvern.domain.errors import DomainError
+from personvern.errors import ErrorKind
 
 
 class Role(StrEnum):
@@ -40,7 +41,7 @@ class Permission(StrEnum):
 class UnknownRoleError(DomainError):
     """A role name that is not one of :class:`Role`."""
 
-    http_status = 422
+    kind = ErrorKind.INVALID
     title = "Unknown role"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import unicodedata
 
 from personvern.domain.errors import DomainError
+from personvern.errors import ErrorKind
 
 #: Format characters that reorder or hide text (category Cf), refused everywhere.
 _HIDING = frozenset(
@@ -48,7 +49,7 @@ _NAMES = {
 class UnsafeTextError(DomainError):
     """Text a person typed holds control or invisible characters that could mislead or break."""
 
-    http_status = 422
+    kind = ErrorKind.INVALID
     title = "Invisible or control characters"
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 
 class IntakeError(PersonvernError):
     """A data subject request could not be filed or verified."""
 
-    http_status = 422
+    kind = ErrorKind.INVALID
     title = "Request not accepted"
 
 
@@ -39,14 +39,14 @@ class InvalidRequestError(IntakeError):
 class StaffOnlyError(IntakeError):
     """Something only an authenticated agent may do was asked for without their rights."""
 
-    http_status = 403
+    kind = ErrorKind.FORBIDDEN
     title = "Staff only"
 
 
 class VerificationUnavailableError(IntakeError):
     """A code would be needed but no mail server is configured."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "Verification unavailable"
     public_detail = True
 
@@ -54,7 +54,7 @@ class VerificationUnavailableError(IntakeError):
 class RateLimitedError(IntakeError):
     """Too many codes for one address or from one client within the window."""
 
-    http_status = 429
+    kind = ErrorKind.TOO_MANY
     title = "Too many requests"
 
     def __init__(self, message: str, *, retry_after: float, hint: str | None = None) -> None:
@@ -66,14 +66,14 @@ class RateLimitedError(IntakeError):
 class RequestNotFoundError(IntakeError):
     """No request with this id."""
 
-    http_status = 404
+    kind = ErrorKind.NOT_FOUND
     title = "Request not found"
 
 
 class NotAwaitingVerificationError(IntakeError):
     """The request is not waiting for a code."""
 
-    http_status = 409
+    kind = ErrorKind.CONFLICT
     title = "No code expected"
 
 
@@ -86,12 +86,12 @@ class WrongCodeError(IntakeError):
 class CodeExpiredError(IntakeError):
     """The code was sent too long ago."""
 
-    http_status = 410
+    kind = ErrorKind.GONE
     title = "Code expired"
 
 
 class CodeLockedError(IntakeError):
     """The code was entered wrongly too often and no longer works."""
 
-    http_status = 410
+    kind = ErrorKind.GONE
     title = "Code locked"

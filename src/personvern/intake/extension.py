@@ -17,6 +17,7 @@ from personvern.domain.errors import DomainError
 from personvern.domain.requests.deadline import CountryHolidays, RequestClock
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.domain.text_input import refuse_control_characters
+from personvern.errors import ErrorKind
 from personvern.intake.errors import InvalidRequestError
 from personvern.intake.verification import verification_address
 from personvern.mail import MailDeliveryError, Mailer, mailer_from_settings
@@ -48,7 +49,7 @@ _MESSAGES = {
 class ExtensionRefusedError(DomainError):
     """The deadline cannot be extended (again, too late, or the request is closed)."""
 
-    http_status = 409
+    kind = ErrorKind.CONFLICT
     title = "Deadline cannot be extended"
 
 

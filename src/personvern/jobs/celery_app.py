@@ -33,7 +33,7 @@ from celery import Celery, Task
 from personvern.connectors.registry import ConnectorPool
 from personvern.domain.datamap import DataMap
 from personvern.engine.runner import RequestEngine
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts, Verdict
 from personvern.settings import Settings
 from personvern.store.db import SessionFactory
@@ -60,7 +60,7 @@ _REDIS_SCHEMES = ("redis", "rediss", "sentinel")
 class BrokerError(PersonvernError):
     """The job broker cannot be used."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "Job broker unavailable"
 
 

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 from personvern.settings import Settings
 
 
 class MailError(PersonvernError):
     """Sending e-mail failed."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "E-mail unavailable"
 
 
 class MailConfigurationError(MailError):
     """The mail settings cannot work together."""
 
-    http_status = 500
+    kind = ErrorKind.FAILED
     title = "E-mail misconfigured"
 
 

@@ -11,32 +11,32 @@ PersonvernError
 from __future__ import annotations
 
 from personvern.domain.errors import DomainError
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 
 class ResponseError(PersonvernError):
     """The report or export for a request could not be written."""
 
-    http_status = 500
+    kind = ErrorKind.FAILED
     title = "Answer could not be written"
 
 
 class DownloadLinkError(DomainError):
     """A download link is malformed or its signature does not match (tampered or foreign)."""
 
-    http_status = 403
+    kind = ErrorKind.FORBIDDEN
     title = "Download link not valid"
 
 
 class DownloadLinkExpiredError(DownloadLinkError):
     """A correctly signed download link whose validity has run out."""
 
-    http_status = 410
+    kind = ErrorKind.GONE
     title = "Download link expired"
 
 
 class DownloadLinkRevokedError(DownloadLinkError):
     """A genuine link that was withdrawn, directly or by revoking the token that made it."""
 
-    http_status = 410
+    kind = ErrorKind.GONE
     title = "Download link withdrawn"

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.lifecycle import RequestState, RequestType
+from personvern.errors import ErrorKind
 from personvern.mail import MailDeliveryError, Mailer
 from personvern.responses.download_link import sign, verify
 from personvern.responses.errors import (
@@ -53,14 +54,14 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class DownloadNotFoundError(DownloadLinkError):
     """The link is genuine but names a file the request does not have."""
 
-    http_status = 404
+    kind = ErrorKind.NOT_FOUND
     title = "File not found"
 
 
 class DownloadGoneError(DownloadLinkError):
     """The link is genuine but the file is no longer kept."""
 
-    http_status = 410
+    kind = ErrorKind.GONE
     title = "File no longer available"
 
 
@@ -229,7 +230,7 @@ def _creator_token_withdrawn(session: Session, link: DownloadLink, now: datetime
 class AnswerNotReadyError(DownloadLinkError):
     """The request cannot be answered by mail (yet): not finished, no address, no base URL."""
 
-    http_status = 409
+    kind = ErrorKind.CONFLICT
     title = "Answer cannot be sent"
 
 

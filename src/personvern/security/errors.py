@@ -9,7 +9,7 @@ PersonvernError
 
 from __future__ import annotations
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 
 class SecurityError(PersonvernError):
@@ -19,19 +19,19 @@ class SecurityError(PersonvernError):
 class AuthError(SecurityError):
     """The caller is not authenticated."""
 
-    http_status = 401
+    kind = ErrorKind.UNAUTHENTICATED
     title = "Authentication required"
 
 
 class ForbiddenError(AuthError):
     """The caller is authenticated but their role lacks the permission."""
 
-    http_status = 403
+    kind = ErrorKind.FORBIDDEN
     title = "Forbidden"
 
 
 class TokenRequestError(SecurityError):
     """An API token cannot be issued with the given name, role or expiry."""
 
-    http_status = 422
+    kind = ErrorKind.INVALID
     title = "Invalid token request"

@@ -12,20 +12,20 @@ never need to import SQLAlchemy to handle a store failure.
 
 from __future__ import annotations
 
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 
 
 class StoreError(PersonvernError):
     """personvern's own database failed."""
 
-    http_status = 500
+    kind = ErrorKind.FAILED
     title = "Store error"
 
 
 class StoreUnavailableError(StoreError):
     """The database cannot be reached, or it has not been migrated yet."""
 
-    http_status = 503
+    kind = ErrorKind.UNAVAILABLE
     title = "Store unavailable"
 
 
@@ -38,5 +38,5 @@ class MigrationError(StoreError):
 class RecordNotFoundError(StoreError):
     """No record with the given id."""
 
-    http_status = 404
+    kind = ErrorKind.NOT_FOUND
     title = "Not found"

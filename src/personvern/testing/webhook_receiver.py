@@ -34,6 +34,7 @@ from personvern.connectors.webhook import (
     TIMESTAMP_HEADER,
     sign,
 )
+from personvern.errors import ErrorKind
 
 _OPERATIONS = frozenset({"check", "locate", "erase", "rectify", "files", "files/content"})
 
@@ -137,7 +138,7 @@ def _handler(receiver: _Receiver) -> type[BaseHTTPRequestHandler]:
             try:
                 result = receiver.answer(operation, json.loads(body))
             except ConnectorError as exc:
-                status = 503 if getattr(exc, "http_status", 502) == 503 else 422
+                status = 503 if exc.kind is ErrorKind.UNAVAILABLE else 422
                 self._send(status, json.dumps({"detail": exc.message}).encode(), operation)
                 return
             if isinstance(result, bytes):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.identity import InvalidIdentityError
 from personvern.domain.requests.lifecycle import RequestState
-from personvern.errors import PersonvernError
+from personvern.errors import ErrorKind, PersonvernError
 from personvern.intake import Channel, file_request, reject, resend_code, verify
 from personvern.intake.errors import (
     CodeExpiredError,
@@ -194,8 +194,12 @@ def test_codes_per_address_are_limited_but_filing_is_not(
             client_ip=attacker,
             now=T0 + timedelta(minutes=6),
         )
-    assert (429, 54 * 60, "too many codes have been sent to this e-mail address") == (
-        caught.value.http_status,
+    assert (
+        ErrorKind.TOO_MANY,
+        54 * 60,
+        "too many codes have been sent to this e-mail address",
+    ) == (
+        caught.value.kind,
         caught.value.retry_after,
         caught.value.message,
     )
@@ -445,7 +449,7 @@ def test_bad_input_is_refused_before_anything_is_stored(
     with pytest.raises(error) as caught:
         public(sqlite_session, settings, datamap, **changes)
     assert message == caught.value.message
-    assert caught.value.http_status in {403, 422}
+    assert caught.value.kind in {ErrorKind.FORBIDDEN, ErrorKind.INVALID}
     assert EMPTY == row_counts(sqlite_session)
     assert [] == inbox.messages
 
@@ -481,7 +485,7 @@ def test_when_the_mail_server_is_down_nothing_is_stored(
     )
     with pytest.raises(MailDeliveryError) as caught:
         public(sqlite_session, settings, datamap)
-    assert 503 == caught.value.http_status
+    assert ErrorKind.UNAVAILABLE is caught.value.kind
     sqlite_session.rollback()  # what the API and CLI sessions do with an error
     assert EMPTY == row_counts(sqlite_session)
 
@@ -492,8 +496,8 @@ def test_without_a_mail_server_a_code_cannot_be_sent(
     settings = make_settings(tmp_path / "home", None)
     with pytest.raises(VerificationUnavailableError) as caught:
         public(sqlite_session, settings, datamap)
-    assert (503, "e-mail verification is not configured") == (
-        caught.value.http_status,
+    assert (ErrorKind.UNAVAILABLE, "e-mail verification is not configured") == (
+        caught.value.kind,
         caught.value.message,
     )
     assert EMPTY == row_counts(sqlite_session)

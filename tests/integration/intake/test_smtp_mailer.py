@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from personvern.errors import ErrorKind
 from personvern.mail import MailConfigurationError, MailDeliveryError, mailer_from_settings
 from personvern.mail.smtp import SmtpMailer
 from tests.integration.intake.conftest import make_settings
@@ -45,7 +46,7 @@ def test_a_refused_recipient_is_a_delivery_error_that_logs_no_address(
         pytest.raises(MailDeliveryError) as caught,
     ):
         SmtpMailer(host=server.host, port=server.port).send(RECIPIENT, "s", "b")
-    assert 503 == caught.value.http_status
+    assert ErrorKind.UNAVAILABLE is caught.value.kind
     assert RECIPIENT not in caplog.text
     assert RECIPIENT not in str(caught.value)
     assert "SMTPRecipientsRefused" in caplog.text

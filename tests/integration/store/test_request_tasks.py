@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.domain.requests.tasks import PlannedTask, TaskAlreadyDoneError, TaskKind
+from personvern.errors import ErrorKind
 from personvern.intake.tasks import mark_task_done
 from personvern.store.db import make_session_factory, session_scope
 from personvern.store.errors import RecordNotFoundError
@@ -72,9 +73,9 @@ def test_a_task_is_found_only_under_its_own_request(store_engine: Engine) -> Non
         pytest.raises(RecordNotFoundError) as caught,
     ):
         RequestRepository(session).task(other, task_id)
-    assert (f"request {other} has no task {task_id}", 404) == (
+    assert (f"request {other} has no task {task_id}", ErrorKind.NOT_FOUND) == (
         caught.value.message,
-        caught.value.http_status,
+        caught.value.kind,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from personvern.errors import ErrorKind
 from personvern.store.errors import RecordNotFoundError
 from personvern.store.models import ApiToken
 from personvern.store.tokens import ApiTokenRepository
@@ -87,7 +88,7 @@ def test_get_of_an_unknown_id_says_where_to_find_ids(session: Session) -> None:
     with pytest.raises(RecordNotFoundError) as caught:
         ApiTokenRepository(session).get(4711)
     assert "no API token with id 4711" == caught.value.message
-    assert caught.value.http_status == 404
+    assert ErrorKind.NOT_FOUND is caught.value.kind
 
 
 def test_find_by_prefix_returns_every_token_sharing_the_prefix(session: Session) -> None:

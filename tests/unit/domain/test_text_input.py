@@ -7,6 +7,7 @@ import re
 import pytest
 
 from personvern.domain.text_input import UnsafeTextError, refuse_control_characters
+from personvern.errors import ErrorKind
 
 #: Each refused character, and how the message names it.
 REFUSED = [
@@ -42,7 +43,7 @@ def test_control_and_hiding_characters_are_refused(
     with pytest.raises(UnsafeTextError, match=re.escape(named)) as refused:
         refuse_control_characters(f"kari{char}@example.no", "the e-mail address")
     assert refused.value.message.startswith("the e-mail address contains")
-    assert 422 == refused.value.http_status
+    assert ErrorKind.INVALID is refused.value.kind
     with pytest.raises(UnsafeTextError):
         refuse_control_characters(f"Storgata 1{char}", "the new value", allow_newlines=True)
 

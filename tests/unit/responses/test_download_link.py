@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from personvern.errors import ErrorKind
 from personvern.responses.download_link import sign, verify
 from personvern.responses.errors import DownloadLinkError, DownloadLinkExpiredError
 
@@ -30,7 +31,7 @@ def test_a_link_expires() -> None:
     )
     with pytest.raises(DownloadLinkExpiredError) as raised:
         verify(SECRET, token, EXPIRES)
-    assert 410 == raised.value.http_status
+    assert ErrorKind.GONE is raised.value.kind
 
 
 def _forge(token: str, **changes: object) -> str:
@@ -57,7 +58,7 @@ def test_a_changed_payload_is_refused(change: dict[str, object]) -> None:
     token = sign(SECRET, "lnk1", "req_Q2xh9vY3pT", "export.zip", EXPIRES)
     with pytest.raises(DownloadLinkError) as raised:
         verify(SECRET, _forge(token, **change), NOW)
-    assert 403 == raised.value.http_status
+    assert ErrorKind.FORBIDDEN is raised.value.kind
     assert not isinstance(raised.value, DownloadLinkExpiredError)
 
 

@@ -27,7 +27,7 @@ from personvern.api.deps import (
     remember_principal,
     require,
 )
-from personvern.api.problems import problem
+from personvern.api.problems import http_status, problem
 from personvern.domain.requests.identity import MAX_IDENTITIES
 from personvern.domain.requests.lifecycle import (
     RejectionReason,
@@ -384,7 +384,7 @@ def _masked_address(request: DataSubjectRequest) -> str | None:
 def _too_many(request: Request, exc: RateLimitedError) -> Response:
     # Here rather than in the shared handler: only this error carries a Retry-After.
     return problem(
-        exc.http_status,
+        http_status(exc),
         exc.message,
         request=request,
         title=exc.title,

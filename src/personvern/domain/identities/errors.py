@@ -8,10 +8,11 @@ PersonvernError
 from __future__ import annotations
 
 from personvern.domain.errors import DomainError
+from personvern.errors import ErrorKind
 
 
 class InvalidIdentityError(DomainError):
     """An identity a subject or agent gave cannot be used to find anyone."""
 
-    http_status = 422
+    kind = ErrorKind.INVALID
     title = "Invalid identity"

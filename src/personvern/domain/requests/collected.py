@@ -60,6 +60,7 @@ from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
 from personvern.domain.transfers import is_third_country
+from personvern.errors import ErrorKind
 
 if TYPE_CHECKING:
     from personvern.domain.requests.answer_profile import AnswerProfile
@@ -73,7 +74,7 @@ PORTABLE_SOURCES = frozenset({Source.PROVIDED, Source.OBSERVED})
 class UnknownDatasetError(DomainError):
     """Collected data names a system or dataset the data map does not declare."""
 
-    http_status = 500
+    kind = ErrorKind.FAILED
     title = "Collected data does not match the data map"
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from personvern.domain.errors import DomainError
 from personvern.domain.requests.lifecycle import RequestType, VerificationMethod
+from personvern.errors import ErrorKind
 
 
 class FourEyesPolicy(StrEnum):
@@ -43,14 +44,14 @@ GUARDED = frozenset({RequestType.ERASURE, RequestType.RECTIFICATION})
 class ApprovalError(DomainError):
     """An approval that the four-eyes rule does not allow, or one that is missing."""
 
-    http_status = 409
+    kind = ErrorKind.CONFLICT
     title = "Approval needed"
 
 
 class SelfApprovalError(ApprovalError):
     """Whoever filed or verified a request cannot also approve it."""
 
-    http_status = 403
+    kind = ErrorKind.FORBIDDEN
     title = "Approval by someone else needed"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from personvern.domain.errors import DomainError
+from personvern.errors import ErrorKind
 
 
 class RequestType(StrEnum):
@@ -147,7 +148,7 @@ class VerificationMethod(StrEnum):
 class InvalidTransitionError(DomainError):
     """A request was asked to move to a state it cannot reach from where it is."""
 
-    http_status = 409
+    kind = ErrorKind.CONFLICT
     title = "Request is not in a state that allows this"
 
 

@@ -20,6 +20,7 @@ from personvern.domain.errors import DomainError
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.domain.requests.request_plan import RequestPlan
 from personvern.domain.text_input import refuse_control_characters
+from personvern.errors import ErrorKind
 
 #: The longest note a task may be marked done with.
 MAX_NOTE = 2000
@@ -57,14 +58,14 @@ class PlannedTask:
 class TaskAlreadyDoneError(DomainError):
     """A task was marked done a second time."""
 
-    http_status = 409
+    kind = ErrorKind.CONFLICT
     title = "Task already done"
 
 
 class InvalidTaskNoteError(DomainError):
     """A task was to be marked done without a usable note of what was done."""
 
-    http_status = 422
+    kind = ErrorKind.INVALID
     title = "Invalid note"
 
 

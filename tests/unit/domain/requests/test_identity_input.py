@@ -14,6 +14,7 @@ from personvern.domain.requests.identity import (
     parse_identity,
 )
 from personvern.domain.text_input import UnsafeTextError
+from personvern.errors import ErrorKind
 
 #: A valid example of every kind, with a place where a character can be slipped in.
 VALID = [
@@ -57,7 +58,7 @@ def test_control_and_invisible_characters_are_refused_in_every_kind(
     }[where]
     with pytest.raises(UnsafeTextError) as refused:
         parse_identity(kind, slipped)
-    assert 422 == refused.value.http_status
+    assert ErrorKind.INVALID is refused.value.kind
     # The message names what was refused and never repeats the value.
     assert value not in refused.value.message
 

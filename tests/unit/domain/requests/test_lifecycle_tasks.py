@@ -32,6 +32,7 @@ from personvern.domain.requests.tasks import (
     task_note,
 )
 from personvern.domain.text_input import UnsafeTextError
+from personvern.errors import ErrorKind
 from tests.unit.domain.sample_datamap import sample_datamap
 
 S = RequestState
@@ -155,14 +156,14 @@ def test_a_note_that_says_nothing_or_hides_something_is_refused(
     with pytest.raises(error) as caught:
         task_note(note)
     assert str(caught.value).startswith(message)
-    assert 422 == getattr(caught.value, "http_status", None)
+    assert ErrorKind.INVALID is getattr(caught.value, "kind", None)
 
 
 def test_a_task_is_done_once() -> None:
     check_may_mark_done("r1", 4, "open", None)
     with pytest.raises(TaskAlreadyDoneError) as caught:
         check_may_mark_done("r1", 4, "done", "api-token:3")
-    assert ("task 4 of request r1 is already done (by api-token:3)", 409) == (
+    assert ("task 4 of request r1 is already done (by api-token:3)", ErrorKind.CONFLICT) == (
         caught.value.message,
-        caught.value.http_status,
+        caught.value.kind,
     )
