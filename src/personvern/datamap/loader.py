@@ -31,6 +31,7 @@ from personvern.domain.findings import DocPath, Finding
 from personvern.domain.localized_names import label_findings
 from personvern.domain.policy_lint import lint
 from personvern.domain.requests.answer_profile import answer_profile_findings
+from personvern.domain.requests.belongs_to import belongs_to_findings
 from personvern.domain.requests.restriction import restriction_findings
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
 
@@ -124,6 +125,8 @@ def check_datamap(
         found += restriction_findings(datamap)
         # Whom each file of a files dataset belongs to (sidecar, path or a row naming it).
         found += file_owner_findings(datamap)
+        # Persons who belong to another (a business customer's contacts).
+        found += belongs_to_findings(datamap)
     if trimmed is not None:
         found = trimmed.as_written(found)
     located = problems + [source.locate_finding(f) for f in found]

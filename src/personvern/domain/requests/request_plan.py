@@ -439,7 +439,14 @@ def build_plan(
         if not records:
             continue
         dataset = _dataset(datamap, node)
-        mentions, others, own, subject_rows = _whose(node, records, walk, datamap, others_of)
+        mentions, others, own, subject_rows = _whose(
+            node,
+            records,
+            walk,
+            datamap,
+            others_of,
+            erasing=request_type is RequestType.ERASURE,
+        )
         others_of[node.name] = others
         if subject_rows:
             personal = [f for f in dataset.fields if _personal(f) and f.category]
@@ -546,19 +553,27 @@ def _whose(
     walk: SubjectWalk,
     datamap: DataMap,
     others_of: Mapping[str, set[Any]],
+    *,
+    erasing: bool = False,
 ) -> tuple[set[Any], set[Any], set[Any], set[Any]]:
     """The records that mention the subject, are others', are the subject's, are not mentions."""
     mentions = {key for key, (_, match) in records.items() if match is MatchKind.MENTION}
     # Other people under the subject's record (a client's designated employees, their
     # security cards): part of an access answer, but never erased or corrected on
-    # the subject's word.
+    # the subject's word, unless the data map says they go with the subject on erasure
+    # (belongs_to with erased_with_it).
+    related = walk.related_people(erasing=erasing)
     others = {
         key
         for key, (values, match) in records.items()
         if key not in mentions
         and (
-            (match is MatchKind.REFERENCE and node.is_person_record)
-            or walk.belongs_to_related_person(node, values)
+            (
+                match is MatchKind.REFERENCE
+                and node.is_person_record
+                and key in related.get(node.name, set())
+            )
+            or walk.points_at(node, values, related)
         )
     }
     # A file named by another person's row is that person's too.

@@ -69,6 +69,10 @@ class DatasetNode:
     #: field -> "system.dataset.field" it references.
     references: Mapping[str, str]
     free_text: tuple[str, ...]
+    #: The field referencing the person each record belongs to (``belongs_to``), if any.
+    belongs_to: str | None = None
+    #: Whether erasing that person erases these records too (``erased_with_it``).
+    erased_with_owner: bool = False
 
     @property
     def name(self) -> str:
@@ -101,6 +105,8 @@ def _node(system: System, dataset: Dataset) -> DatasetNode | None:
             **file_owner_references(dataset),
         },
         free_text=tuple(f.name for f in dataset.fields if f.free_text),
+        belongs_to=dataset.belongs_to.field if dataset.belongs_to else None,
+        erased_with_owner=bool(dataset.belongs_to and dataset.belongs_to.erased_with_it),
     )
 
 
@@ -187,6 +193,9 @@ class SubjectWalk:
     own_people: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
     #: Per person-record dataset, records matched only by identities found on the way.
     people_found_on_the_way: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
+    #: The identities given and those on the subject's own person records (canonical): a
+    #: record carrying one is the subject's, whatever record it is filed under.
+    own_identities: dict[IdentityKind, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: The controller's country: the region phone numbers without a country code are
     #: read in, and the rule national identity numbers are checked by.
     country: str = "NO"
@@ -205,6 +214,7 @@ class SubjectWalk:
     def __post_init__(self) -> None:
         for identity in self.given:
             self._learn(identity.kind, identity.value)
+            self.own_identities[identity.kind].add(identity.value)
 
     def canonical(self, kind: IdentityKind, value: Any) -> str | None:
         """``value`` (found on a record, or asked for) in canonical form, or None; never raises."""
@@ -341,9 +351,15 @@ class SubjectWalk:
         if existing is not None and _rank(existing.match) <= _rank(match):
             return
         by_given = any(self._carries(node, values, identity) for identity in self.given)
-        if match is MatchKind.IDENTITY and not by_given and self._someone_elses(node, values):
-            # Found only through a device identifier (a browser cookie) that another
-            # signed-in person used too: the row says whose it is, and it is not ours.
+        if (
+            match is MatchKind.IDENTITY
+            and not self._carries_own(node, values)
+            and self._someone_elses(node, values)
+        ):
+            # Found only through an identifier found on the way (a browser cookie) that
+            # another signed-in person used too: the row says whose it is, and it is not
+            # ours. One carrying an identity of the subject's own record is theirs (a
+            # designated employee's call from their own phone, under their firm).
             if existing is None:
                 return
             match = existing.match
@@ -355,11 +371,22 @@ class SubjectWalk:
                 # number typed into someone's own record) proves nothing: it lends no
                 # identities, and conflicts() sends the request for review.
                 return
+        own_record = node.is_person_record and match is MatchKind.IDENTITY
         for name, kind in node.identities.items():
             if match is MatchKind.IDENTITY or (
                 match is MatchKind.REFERENCE and kind in _INHERITABLE
             ):
                 self._learn(kind, values.get(name), (node.name, key, name))
+                canonical = self.canonical(kind, values.get(name)) if own_record else None
+                if canonical is not None:
+                    self.own_identities[kind].add(canonical)
+
+    def _carries_own(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
+        """Whether the record carries an identity given or on the subject's own person record."""
+        return any(
+            self.canonical(kind, values.get(name)) in self.own_identities.get(kind, set())
+            for name, kind in node.identities.items()
+        )
 
     def _confirmed(self, node: DatasetNode, name: str, value: Any) -> bool:
         """Whether a field the connector says matched matches by the canonical comparison.
@@ -421,23 +448,72 @@ class SubjectWalk:
             or self.people_found_on_the_way[dataset] - self.own_people[dataset]
         )
 
-    def related_people(self) -> dict[str, set[Any]]:
-        """Person records reached by reference: other people under the subject's record."""
-        return {
+    def related_people(self, *, erasing: bool = False) -> dict[str, set[Any]]:
+        """Person records reached by reference: other people under the subject's record.
+
+        With ``erasing``, less those the data map says go with the subject (``belongs_to``
+        with ``erased_with_it``): an erasure takes them as the subject's own.
+        """
+        related = {
             dataset: {k for k, f in found.items() if f.match is MatchKind.REFERENCE}
             for dataset, found in self.found.items()
             if self._is_person_dataset(dataset)
         }
+        if erasing:
+            for dataset, keys in self.belonging_people().items():
+                if self.graph.node(dataset).erased_with_owner:
+                    related[dataset] = related.get(dataset, set()) - keys
+        return related
 
-    def belongs_to_related_person(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
+    def belonging_people(self) -> dict[str, set[Any]]:
+        """Per ``belongs_to`` dataset, the persons found who belong to the subject.
+
+        Those reached by reference through the ``belongs_to`` field from a record the
+        subject's identities matched (the contacts of the business customer who asks);
+        one matched by an identity is that person asking, and entirely theirs.
+        """
+        belonging: dict[str, set[Any]] = {}
+        for node in self.graph.nodes:
+            field_ = node.belongs_to
+            target = node.references.get(field_) if field_ is not None else None
+            if field_ is None or target is None or not self.found.get(node.name):
+                continue
+            dataset, _, target_field = target.rpartition(".")
+            unproven = self.people_found_on_the_way.get(dataset, set()) - self.own_people.get(
+                dataset, set()
+            )
+            owners = {
+                str(value)
+                for key, found in self.found.get(dataset, {}).items()
+                if found.match is MatchKind.IDENTITY
+                and key not in unproven
+                and (value := found.values.get(target_field)) is not None
+            }
+            keys = {
+                key
+                for key, found in self.found[node.name].items()
+                if found.match is MatchKind.REFERENCE and str(found.values.get(field_)) in owners
+            }
+            if keys:
+                belonging[node.name] = keys
+        return belonging
+
+    def belongs_to_related_person(
+        self, node: DatasetNode, values: Mapping[str, Any], *, erasing: bool = False
+    ) -> bool:
         """Whether the record points at one of the related people (an employee's card)."""
-        related = self.related_people()
+        return self.points_at(node, values, self.related_people(erasing=erasing))
+
+    def points_at(
+        self, node: DatasetNode, values: Mapping[str, Any], people: Mapping[str, set[Any]]
+    ) -> bool:
+        """Whether the record references one of ``people`` (found records, per dataset)."""
         for name, target in node.references.items():
             dataset, _, target_field = target.rpartition(".")
             value = values.get(name)
-            if value is None or dataset not in related:
+            if value is None or not people.get(dataset):
                 continue
-            keys = {str(self.found[dataset][k].values.get(target_field)) for k in related[dataset]}
+            keys = {str(self.found[dataset][k].values.get(target_field)) for k in people[dataset]}
             if str(value) in keys:
                 return True
         return False
