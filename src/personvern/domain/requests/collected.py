@@ -241,7 +241,9 @@ def visible_fields(dataset: Dataset, record: Record) -> tuple[DataField, ...]:
 
     The key of a record that only mentions the subject (a ticket number) is the company's
     reference, not the other person's data, and lets the subject point at the record
-    when they ask for a correction or an erasure.
+    when they ask for a correction or an erasure. A record of a person belonging to the
+    subject (a business customer's contact) shows what the data map's ``belongs_to``
+    says (``Record.shown_fields``).
     """
     if record.shown_fields is not None:
         # Another person's record the data map shows the subject in part (belongs_to).

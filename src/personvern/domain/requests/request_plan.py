@@ -10,6 +10,9 @@ Per dataset, an erasure deletes the subject's rows, or, where a field is marked
 ``erasure: keep`` (a company name on a customer record), keeps the row and erases the
 personal fields by their strategy. Rows under a legal hold are kept with the hold's
 reference; rows that only mention the subject in free text have the mention redacted.
+Other people under the subject's record (a client's designated employees) are kept as
+another person's, unless the data map says they belong to the subject and are erased
+with it (``belongs_to`` with ``erased_with_it``): then they go as the subject's rows do.
 
 A restriction sets the field the dataset's ``restriction`` names on the subject's own
 records. What a run cannot do itself is a manual step of the plan: restricting the

@@ -16,6 +16,15 @@ contact details: the e-mail on a ticket under a company customer may be a collea
 and following it would answer with another person's data. Rows that only *mention*
 the subject in free text yield nothing and are redacted, not erased, on erasure.
 
+A row found only through an identity found on the way and filed under a person that is
+not the subject (another customer's signed-in session on a shared browser) is not the
+subject's, unless it carries an identity of the subject's own person record and is
+filed under the record that one points at (a designated employee's call from their own
+phone under their firm's customer number). Persons reached through a ``belongs_to``
+field from the subject's own record (a business customer's contacts) are named by
+:meth:`SubjectWalk.belonging_people`: the plan erases them with the subject when the
+map says so, and the answer shows the subject only part of them.
+
 Identities are compared only in their canonical form (personvern.domain.identities:
 e-mail canonical, phones E.164 read with the controller's country, national identity
 numbers compact), whoever compares them: the walk learns found values in that form,
@@ -353,13 +362,14 @@ class SubjectWalk:
         by_given = any(self._carries(node, values, identity) for identity in self.given)
         if (
             match is MatchKind.IDENTITY
-            and not self._carries_own(node, values)
-            and self._someone_elses(node, values)
+            and not by_given
+            and self._someone_elses(node, values, through_own=self._carries_own(node, values))
         ):
             # Found only through an identifier found on the way (a browser cookie) that
             # another signed-in person used too: the row says whose it is, and it is not
-            # ours. One carrying an identity of the subject's own record is theirs (a
-            # designated employee's call from their own phone, under their firm).
+            # ours. One carrying an identity of the subject's own record, filed under the
+            # customer that record belongs to, is theirs (a designated employee's call
+            # from their own phone, under their firm's customer number).
             if existing is None:
                 return
             match = existing.match
@@ -402,8 +412,14 @@ class SubjectWalk:
         asked = self.asked.get(node.name, {}).get(name, set())
         return canonical is not None and any(self.canonical(kind, a) == canonical for a in asked)
 
-    def _someone_elses(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
-        """Whether the record points at a person record that is not the subject's own."""
+    def _someone_elses(
+        self, node: DatasetNode, values: Mapping[str, Any], *, through_own: bool = False
+    ) -> bool:
+        """Whether the record points at a person record that is not the subject's own.
+
+        With ``through_own`` (the record carries an identity of the subject's own), a
+        record the subject's own person records point at (their firm) counts as theirs.
+        """
         for name, target in node.references.items():
             value = values.get(name)
             dataset, _, target_field = target.rpartition(".")
@@ -414,9 +430,28 @@ class SubjectWalk:
                 for found in self.found.get(dataset, {}).values()
                 if found.match is MatchKind.IDENTITY
             }
+            if through_own:
+                own |= self._referenced_by_own_people(target)
             if str(value) not in own:
                 return True
         return False
+
+    def _referenced_by_own_people(self, target: str) -> set[str]:
+        """The values of ``target`` ("system.dataset.field") the subject's own records point at."""
+        values: set[str] = set()
+        for dataset, keys in self.own_people.items():
+            try:
+                node = self.graph.node(dataset)
+            except KeyError:
+                continue
+            for name, referenced in node.references.items():
+                if referenced != target:
+                    continue
+                for key in keys:
+                    value = self.found[dataset][key].values.get(name)
+                    if value is not None:
+                        values.add(str(value))
+        return values
 
     def _is_person_dataset(self, dataset: str) -> bool:
         try:
