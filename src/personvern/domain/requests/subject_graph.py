@@ -203,7 +203,7 @@ class SubjectWalk:
     #: Per person-record dataset, records matched only by identities found on the way.
     people_found_on_the_way: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
     #: The identities given and those on the subject's own person records (canonical): a
-    #: record carrying one is the subject's, whatever record it is filed under.
+    #: record carrying one, filed under a record those point at (their firm), is theirs.
     own_identities: dict[IdentityKind, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: The controller's country: the region phone numbers without a country code are
     #: read in, and the rule national identity numbers are checked by.
