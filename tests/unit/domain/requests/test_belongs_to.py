@@ -182,3 +182,44 @@ def test_a_phone_typed_into_ones_own_record_reaches_no_other_customers_calls(
 
     # Mallory's record names Eva's phone, but not the customer Eva's call is filed under.
     assert {} == walk.records("telephony.call_recordings")
+
+
+def _customers_deleted(datamap: DataMap) -> DataMap:
+    """``datamap`` with crm.customers naming no erasure strategy: its rows are deleted."""
+    systems = []
+    for system in datamap.systems:
+        datasets = [
+            dataset.model_copy(
+                update={"fields": [f.model_copy(update={"erasure": None}) for f in dataset.fields]}
+            )
+            if (system.key, dataset.name) == ("crm", "customers")
+            else dataset
+            for dataset in system.datasets
+        ]
+        systems.append(system.model_copy(update={"datasets": datasets}))
+    return datamap.model_copy(update={"systems": systems})
+
+
+def test_a_contact_kept_as_another_persons_keeps_the_customer_row_but_not_its_data(
+    example: DataMap,
+) -> None:
+    datamap = _customers_deleted(example)
+
+    plan = _plan(datamap, RequestType.ERASURE, ("email", ANN))
+
+    # Eva stays, and her row needs Ann's to exist: the row stays, Ann's data in it goes.
+    assert ((), (), (10,)) == _parts(plan, "crm.designated_employees")
+    assert ((), (1,), ()) == _parts(plan, "crm.customers")
+    customers = plan.dataset("crm.customers")
+    assert customers is not None
+    assert {"contact_name", "email", "phone", "national_id", "address"} <= set(customers.strategies)
+    assert customers.keep_reason is None
+
+
+def test_with_erased_with_it_a_deleted_customer_is_deleted(example: DataMap) -> None:
+    datamap = _belonging(_customers_deleted(example), erased_with_it=True)
+
+    plan = _plan(datamap, RequestType.ERASURE, ("email", ANN))
+
+    assert ((10,), (), ()) == _parts(plan, "crm.designated_employees")
+    assert ((1,), (), ()) == _parts(plan, "crm.customers")
