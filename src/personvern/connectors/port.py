@@ -112,6 +112,9 @@ class Record:
     values: Mapping[str, Any]
     #: Fields whose value matched the criteria (exact or mention).
     matched_fields: frozenset[str] = frozenset()
+    #: The only fields the subject may see, for a record about another person that the
+    #: data map shows them in part (a business customer's contact); None: all of them.
+    shown_fields: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

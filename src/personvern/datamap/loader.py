@@ -32,6 +32,7 @@ from personvern.domain.identities.stored_form import stored_normalised_findings
 from personvern.domain.localized_names import label_findings
 from personvern.domain.policy_lint import lint
 from personvern.domain.requests.answer_profile import answer_profile_findings
+from personvern.domain.requests.belongs_to import belongs_to_findings
 from personvern.domain.requests.named_sender import named_sender_findings
 from personvern.domain.requests.restriction import restriction_findings
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
@@ -130,6 +131,8 @@ def check_datamap(
         found += stored_normalised_findings(datamap)
         # Free text that names its sender (a signed web form, a logged URL).
         found += named_sender_findings(datamap)
+        # Persons who belong to another (a business customer's contacts).
+        found += belongs_to_findings(datamap)
     if trimmed is not None:
         found = trimmed.as_written(found)
     located = problems + [source.locate_finding(f) for f in found]

@@ -77,6 +77,7 @@ _TAXONOMY_SECTIONS = tuple(Taxonomies.model_fields)
 _UNUSED = "no field, file or cookie serves it"  # policy_lint._field_rules, at ("purposes", i)
 _NO_RETENTION = "has no retention rule"  # policy_lint._retention_coverage, at a field
 _NO_PRIMARY_KEY = "has no primary_key"  # answer_profile._marked_field, at a marker
+_NOT_PERSONS = "whose records are not persons"  # belongs_to._findings, at its field
 
 
 @dataclass
@@ -471,6 +472,16 @@ def _need(datamap: DataMap, finding: Finding) -> _Need | None:
             | ("systems", int(si), "datasets", int(di), "files", "owner", "path")
         ):
             need = _own_fields(datamap, si, di)
+        case ("systems", int(si), "datasets", int(di), "belongs_to", "field") if (
+            _NOT_PERSONS in message
+        ):
+            need = _belongs_to_target(datamap, si, di)
+        case (
+            ("systems", int(si), "datasets", int(di), "belongs_to")
+            | ("systems", int(si), "datasets", int(di), "belongs_to", "field")
+            | ("systems", int(si), "datasets", int(di), "belongs_to", "shown_to_it", int())
+        ):
+            need = _own_fields(datamap, si, di)
         case ("systems", int(si), "datasets", int(di), "fields", int(), str(marker)) if (
             marker in {"subject_language", "subject_country"} and _NO_PRIMARY_KEY in message
         ):
@@ -482,6 +493,19 @@ def _need(datamap: DataMap, finding: Finding) -> _Need | None:
         ):
             need = _Covered()
     return need
+
+
+def _belongs_to_target(datamap: DataMap, si: int, di: int) -> _Table | None:
+    """The dataset a ``belongs_to`` field references: its key may have been set aside."""
+    system, dataset = datamap.systems[si], datamap.systems[si].datasets[di]
+    field = next(
+        (f for f in dataset.fields if dataset.belongs_to and f.name == dataset.belongs_to.field),
+        None,
+    )
+    parts = field.references.split(".") if field and field.references else []
+    if len(parts) == 2:
+        parts = [system.key, *parts]
+    return _Table(parts[0], parts[1], None) if len(parts) == 3 else None
 
 
 def _own_fields(datamap: DataMap, si: int, di: int) -> _Table:

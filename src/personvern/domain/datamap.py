@@ -264,6 +264,23 @@ class Restriction(Strict):
     mark: RestrictionMark = RestrictionMark.TIMESTAMP
 
 
+class BelongsTo(Strict):
+    """The persons of a dataset belong to a person of another (a business customer's contacts).
+
+    Each of them is still a person who can make their own request; what the person
+    they belong to may see of them, and whether they go when it is erased, is said here
+    (personvern.domain.requests.belongs_to checks it and reads it).
+    """
+
+    #: The field referencing the person they belong to (e.g. ``customer_id``).
+    field: Identifier
+    #: Erasing that person erases these records too, as their own erasure would.
+    erased_with_it: bool = False
+    #: The fields that person's access answer shows of them (besides the key and ``field``);
+    #: omitted, their names and job titles only.
+    shown_to_it: list[Identifier] | None = None
+
+
 class Dataset(Strict):
     """A table, collection or group of files within a system."""
 
@@ -277,6 +294,8 @@ class Dataset(Strict):
     #: How a restriction request restricts the subject's records here; without it, a
     #: person does it by hand (the request lists a manual step).
     restriction: Restriction | None = None
+    #: Each record is a person belonging to a person of another dataset (see BelongsTo).
+    belongs_to: BelongsTo | None = None
 
 
 class SystemKind(StrEnum):

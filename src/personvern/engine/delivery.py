@@ -12,6 +12,7 @@ from pathlib import Path
 
 from personvern.connectors.port import Connector, ExportedFile, Record
 from personvern.domain.datamap import DataMap
+from personvern.domain.requests.belongs_to import partly_shown
 from personvern.domain.requests.collected import CollectedData, CollectedDataset
 from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RequestType
@@ -32,10 +33,21 @@ def collect(
 ) -> CollectedData:
     """The records and files found about the subject, dataset by dataset, and their language."""
     datasets = []
+    # Others' records the subject sees in part (a business customer's contacts): only the
+    # fields shown are read out of the walk, so no answer can show more (Art. 15(4)).
+    partial = partly_shown(datamap, walk)
     for part in plan.datasets:
         found = walk.records(part.name)
+        shown = partial.get(part.name, {})
         records = tuple(
-            Record(key=key, values=values, matched_fields=walk.matched_fields(part.name, key))
+            Record(
+                key=key,
+                values={k: v for k, v in values.items() if k in shown[key]}
+                if key in shown
+                else values,
+                matched_fields=walk.matched_fields(part.name, key),
+                shown_fields=shown.get(key),
+            )
             for key, (values, _match) in sorted(found.items(), key=lambda item: str(item[0]))
         )
         files: tuple[ExportedFile, ...] = ()

@@ -339,3 +339,78 @@ def test_single_file_map(tmp_path: Path) -> None:
     assert [] == findings
     assert datamap is not None
     assert "NO" == datamap.organization.controllers[0].country
+
+
+_BELONGS_TO = (
+    "belongs_to: {field: customer_id, erased_with_it: false, shown_to_it: [name, job_title]}"
+)
+
+
+def test_belongs_to_names_a_field_of_the_dataset(example_datamap_copy: Path) -> None:
+    crm = example_datamap_copy / "systems" / "crm.yaml"
+    replace_in(crm, _BELONGS_TO, "belongs_to: {field: customer, shown_to_it: [name, job_titel]}")
+
+    findings = findings_for(example_datamap_copy)
+
+    missing = only(findings, "belongs_to field 'customer' is not a field")
+    assert "crm.designated_employees" in missing.finding.message
+    assert "did you mean 'customer_id'?" == missing.finding.hint
+    assert (crm, line_of(crm, "belongs_to: {field: customer,")) == (
+        missing.location.file,
+        missing.location.line,
+    )
+    shown = only(findings, "shown_to_it field 'job_titel' is not a field")
+    assert "did you mean 'job_title'?" == shown.finding.hint
+    assert load_fails(example_datamap_copy)
+
+
+def test_belongs_to_field_must_reference_the_person_they_belong_to(
+    example_datamap_copy: Path,
+) -> None:
+    crm = example_datamap_copy / "systems" / "crm.yaml"
+    replace_in(crm, _BELONGS_TO, "belongs_to: {field: name}")
+
+    problem = only(findings_for(example_datamap_copy), "references nothing")
+
+    assert (
+        "belongs_to field crm.designated_employees.name references nothing: it must point "
+        "at the person the records belong to"
+    ) == problem.finding.message
+    assert problem.finding.is_error
+
+
+def test_belongs_to_is_for_persons_belonging_to_persons(example_datamap_copy: Path) -> None:
+    # Invoice lines are no persons, and neither are the invoices they point at.
+    billing = example_datamap_copy / "systems" / "billing.yaml"
+    replace_in(
+        billing,
+        "        label: {nb: Fakturalinjer, en: Invoice lines}\n",
+        "        label: {nb: Fakturalinjer, en: Invoice lines}\n"
+        "        belongs_to: {field: invoice_id, erased_with_it: true}\n",
+    )
+
+    findings = findings_for(example_datamap_copy)
+
+    assert only(findings, "billing.invoice_lines declares belongs_to, but its records are not")
+    target = only(findings, "references billing.invoices, whose records are not persons")
+    assert target.finding.is_error
+
+
+def test_showing_a_contacts_identity_to_the_customer_is_a_warning(
+    example_datamap_copy: Path,
+) -> None:
+    crm = example_datamap_copy / "systems" / "crm.yaml"
+    replace_in(crm, _BELONGS_TO, "belongs_to: {field: customer_id, shown_to_it: [name, email]}")
+
+    datamap, _source, findings = check_datamap(example_datamap_copy, today=TODAY)
+
+    problem = only(findings, "shown_to_it shows crm.designated_employees.email (email)")
+    assert "warning" == problem.finding.severity
+    assert datamap is not None
+
+
+def load_fails(root: Path) -> bool:
+    """Whether loading the map at ``root`` refuses it."""
+    with pytest.raises(DataMapInvalidError):
+        load_datamap(root, today=TODAY)
+    return True

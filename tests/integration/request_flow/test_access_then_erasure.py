@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from personvern.api.app import create_app
-from personvern.demo import ground_truth
+from personvern.demo import ground_truth, schema
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
@@ -128,6 +129,27 @@ def _export_keys(archive: bytes, company: Company) -> dict[str, set[str]]:
     return keys
 
 
+def _exported(archive: bytes, name: str) -> list[dict[str, Any]]:
+    """The objects of one dataset's JSON in the export (none when it holds none)."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        if name not in zipped.namelist():
+            return []
+        records: list[dict[str, Any]] = json.loads(zipped.read(name))
+        return records
+
+
+def _employee_emails(company: Company, customer_id: int) -> list[str]:
+    """The e-mail addresses of the customer's designated employees, read with plain SQL."""
+    employees = schema.designated_employees
+    engine = sa.create_engine(company.targets.url("crm"))
+    try:
+        with engine.connect() as conn:
+            query = sa.select(employees.c.email).where(employees.c.customer_id == customer_id)
+            return [email for email in conn.execute(query).scalars() if email]
+    finally:
+        engine.dispose()
+
+
 def test_access_then_erasure_as_a_new_user_would(
     company: Company, client: TestClient, inbox: Inbox
 ) -> None:
@@ -158,6 +180,15 @@ def test_access_then_erasure_as_a_new_user_would(
     )
     report = files["access-report.html"].decode("utf-8")
     assert "Datatilsynet" in report
+    # Its designated employees belong to it (belongs_to): by name and job title only,
+    # their cards by number and whose they are, none of their e-mail addresses (Art. 15(4)).
+    assert truth["crm.designated_employees"]
+    employees = _exported(files["export.zip"], "export/crm/designated_employees.json")
+    assert all(set(e) <= {"id", "customer_id", "name", "job_title"} for e in employees)
+    cards = _exported(files["export.zip"], "export/access_control/security_cards.json")
+    held = [c for c in cards if c.get("employee_id") is not None]
+    assert all(set(c) == {"id", "customer_id", "employee_id"} for c in held)
+    assert not [a for a in _employee_emails(company, customer_id) if a.lower() in report.lower()]
 
     # Erasure: staff file it, the plan keeps recent invoices under the bookkeeping act.
     filed = client.post(

@@ -32,7 +32,7 @@ from personvern.store.requests import RequestRepository
 from tests.integration.second_company.conftest import Nordavind
 from tests.support.company import file_request
 from tests.support.second_company.datamap import primary_keys
-from tests.support.second_company.generator import BUILT, Feature, HardCase, generate
+from tests.support.second_company.generator import BUILT, HardCase, generate
 from tests.support.second_company.seed import Seeded, read_files, read_rows, unreadable_keys
 from tests.support.second_company.truth import (
     PSEUDONYM,
@@ -48,15 +48,7 @@ EXPECTATIONS = expectations(COMPANY)
 PRIMARY_KEYS = primary_keys()
 
 #: Expectations that fail today for a reason none of issue 7's features covers, by scenario.
-_OWN_CALLS_DROPPED = (
-    "bug (no issue 7 feature): a designated employee's own calls, logged under their "
-    "firm's customer number, are dropped when found by the phone number on their own "
-    "contact record (SubjectWalk.absorb treats every identity found on the way like a "
-    "shared browser cookie and drops rows pointing at a customer that is not the subject)"
-)
-KNOWN_BUGS: dict[str, dict[Aspect, str]] = {
-    "shared-office-calls-under-firm": dict.fromkeys(Aspect, _OWN_CALLS_DROPPED),
-}
+KNOWN_BUGS: dict[str, dict[Aspect, str]] = {}
 
 
 def _cases(aspect: Aspect) -> list[Any]:
@@ -266,7 +258,6 @@ def test_erasure_run_leaves_exactly_what_the_truth_says_remains(
         assert remains == actual, _differences(remains, actual)
 
 
-@pytest.mark.xfail(strict=True, reason=Feature.BELONGS_TO.reason)
 def test_a_business_customer_sees_of_its_contacts_only_what_shown_to_it(
     nordavind: Nordavind,
 ) -> None:

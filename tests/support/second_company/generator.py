@@ -103,6 +103,7 @@ BUILT: frozenset[Feature] = frozenset(
         Feature.FILES_BY_COLUMN,
         Feature.STORED_NORMALISED,
         Feature.NAMES_SENDER,
+        Feature.BELONGS_TO,
     }
 )
 

@@ -238,12 +238,17 @@ def is_mention(dataset: Dataset, record: Record) -> bool:
 
 
 def visible_fields(dataset: Dataset, record: Record) -> tuple[DataField, ...]:
-    """The fields of ``record`` the subject may see: all, or the key and the text mentioning them.
+    """The fields of ``record`` the subject may see: all, those shown, or the key and mention.
 
     The key of a record that only mentions the subject (a ticket number) is the company's
     reference, not the other person's data, and lets the subject point at the record
-    when they ask for a correction or an erasure.
+    when they ask for a correction or an erasure. A record of a person belonging to the
+    subject (a business customer's contact) shows what the data map's ``belongs_to``
+    says (``Record.shown_fields``).
     """
+    if record.shown_fields is not None:
+        # Another person's record the data map shows the subject in part (belongs_to).
+        return tuple(f for f in dataset.fields if f.name in record.shown_fields)
     if is_mention(dataset, record):
         return tuple(f for f in dataset.fields if f.primary_key or f.name in record.matched_fields)
     return tuple(dataset.fields)

@@ -12,6 +12,10 @@ personal fields by their strategy. Rows under a legal hold are kept with the hol
 reference; rows that only mention the subject in free text have the mention redacted.
 A row whose ``names_sender`` text names the subject as its sender (a signed web form)
 is theirs, erased like the rest (personvern.domain.requests.named_sender).
+Other people under the subject's record (a client's designated employees) are kept as
+another person's, unless the data map says they belong to the subject and are erased
+with it (``belongs_to`` with ``erased_with_it``): then they go as the subject's rows do.
+Kept, they still need the subject's row to point at: it stays, its personal fields erased.
 
 A restriction sets the field the dataset's ``restriction`` names on the subject's own
 records. What a run cannot do itself is a manual step of the plan: restricting the
@@ -251,6 +255,11 @@ def _strategies(dataset: Dataset) -> dict[str, str] | None:
     explicit = {f.erasure for f in dataset.fields if f.erasure is not None}
     if not explicit & (_FIELD_STRATEGIES | {ErasureStrategy.KEEP}):
         return None
+    return _field_strategies(dataset)
+
+
+def _field_strategies(dataset: Dataset) -> dict[str, str]:
+    """How each personal field of a record that stays is erased (``null`` unless it says)."""
     strategies: dict[str, str] = {}
     for f in dataset.fields:
         if _personal(f) and f.erasure is not ErasureStrategy.KEEP:
@@ -443,7 +452,14 @@ def build_plan(
         if not records:
             continue
         dataset = _dataset(datamap, node)
-        mentions, others, own, subject_rows = _whose(node, records, walk, datamap, others_of)
+        mentions, others, own, subject_rows = _whose(
+            node,
+            records,
+            walk,
+            datamap,
+            others_of,
+            erasing=request_type is RequestType.ERASURE,
+        )
         others_of[node.name] = others
         if subject_rows:
             personal = [f for f in dataset.fields if _personal(f) and f.category]
@@ -518,7 +534,7 @@ def build_plan(
             )
         plans[node.name] = plan
 
-    _protect_parents_of_kept_rows(graph, plans, walk)
+    _protect_parents_of_kept_rows(graph, plans, walk, datamap, others_of, held)
     notify = (
         _recipients(datamap, categories, purposes)
         if request_type in (RequestType.ERASURE, RequestType.RECTIFICATION, RequestType.RESTRICTION)
@@ -551,19 +567,27 @@ def _whose(
     walk: SubjectWalk,
     datamap: DataMap,
     others_of: Mapping[str, set[Any]],
+    *,
+    erasing: bool = False,
 ) -> tuple[set[Any], set[Any], set[Any], set[Any]]:
     """The records that mention the subject, are others', are the subject's, are not mentions."""
     mentions = {key for key, (_, match) in records.items() if match is MatchKind.MENTION}
     # Other people under the subject's record (a client's designated employees, their
     # security cards): part of an access answer, but never erased or corrected on
-    # the subject's word.
+    # the subject's word, unless the data map says they go with the subject on erasure
+    # (belongs_to with erased_with_it).
+    related = walk.related_people(erasing=erasing)
     others = {
         key
         for key, (values, match) in records.items()
         if key not in mentions
         and (
-            (match is MatchKind.REFERENCE and node.is_person_record)
-            or walk.belongs_to_related_person(node, values)
+            (
+                match is MatchKind.REFERENCE
+                and node.is_person_record
+                and key in related.get(node.name, set())
+            )
+            or walk.points_at(node, values, related)
         )
     }
     # A file named by another person's row is that person's too.
@@ -641,38 +665,59 @@ def _replace(plan: DatasetPlan, **changes: Any) -> DatasetPlan:
 
 
 def _protect_parents_of_kept_rows(
-    graph: SubjectGraph, plans: dict[str, DatasetPlan], walk: SubjectWalk
+    graph: SubjectGraph,
+    plans: dict[str, DatasetPlan],
+    walk: SubjectWalk,
+    datamap: DataMap,
+    others_of: Mapping[str, set[Any]],
+    held: Mapping[str, set[Any]],
 ) -> None:
-    """A row that a kept row of the same system points at is kept too.
+    """A row that a kept row of the same system points at stays too.
 
     Deleting it would break the kept row's foreign key (an invoice line kept for the
     Bookkeeping Act needs its invoice) and the database would refuse the whole step.
+    A row kept under a legal hold keeps the row it points at as it is. A row kept only
+    because it is another person's (a designated employee under the customer) needs no
+    more than the row to exist: its personal fields are erased, as if the dataset kept
+    its rows on erasure, so the subject's own data does not stay with it.
     """
     for node in graph.nodes:
         child = plans.get(node.name)
         if child is None or not child.keep:
             continue
-        kept = set(child.keep)
+        # Kept only because they are other people's, not under a legal hold.
+        for_others = set(child.keep) & others_of.get(node.name, set()) - held.get(node.name, set())
+        records = walk.records(node.name)
         for name, target in node.references.items():
             parent_name, _, parent_field = target.rpartition(".")
             parent = plans.get(parent_name)
             if parent is None or parent.system != node.system or not parent.delete:
                 continue
             pointed = {
+                str(values.get(name)) for key, (values, _) in records.items() if key in child.keep
+            }
+            pointed_by_held = {
                 str(values.get(name))
-                for key, (values, _) in walk.records(node.name).items()
-                if key in kept
+                for key, (values, _) in records.items()
+                if key in child.keep and key not in for_others
             }
             parent_records = walk.records(parent_name)
-            protect = {
-                key
-                for key in parent.delete
-                if str(parent_records[key][0].get(parent_field)) in pointed
-            }
-            if protect:
-                plans[parent_name] = _replace(
-                    parent,
-                    delete=tuple(k for k in parent.delete if k not in protect),
-                    keep=tuple(sorted(set(parent.keep) | protect, key=str)),
-                    keep_reason=parent.keep_reason or child.keep_reason,
-                )
+            value = {key: str(parent_records[key][0].get(parent_field)) for key in parent.delete}
+            held_parent = {key for key in parent.delete if value[key] in pointed_by_held}
+            others_parent = {key for key in parent.delete if value[key] in pointed} - held_parent
+            if parent.has_files:
+                # A file has no fields to erase: it stays whole with the row naming it.
+                held_parent, others_parent = held_parent | others_parent, set()
+            if not held_parent and not others_parent:
+                continue
+            strategies = dict(parent.strategies)
+            if others_parent and not strategies:
+                strategies = _field_strategies(_dataset(datamap, graph.node(parent_name)))
+            plans[parent_name] = _replace(
+                parent,
+                delete=tuple(k for k in parent.delete if k not in held_parent | others_parent),
+                erase_fields=tuple(sorted(set(parent.erase_fields) | others_parent, key=str)),
+                strategies=strategies,
+                keep=tuple(sorted(set(parent.keep) | held_parent, key=str)),
+                keep_reason=parent.keep_reason or (child.keep_reason if held_parent else None),
+            )

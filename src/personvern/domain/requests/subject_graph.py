@@ -20,6 +20,15 @@ with the address typed) that names the subject as its sender and has no owner ke
 the subject's own instead (personvern.domain.requests.named_sender); it yields nothing
 either.
 
+A row found only through an identity found on the way and filed under a person that is
+not the subject (another customer's signed-in session on a shared browser) is not the
+subject's, unless it carries an identity of the subject's own person record and is
+filed under the record that one points at (a designated employee's call from their own
+phone under their firm's customer number). Persons reached through a ``belongs_to``
+field from the subject's own record (a business customer's contacts) are named by
+:meth:`SubjectWalk.belonging_people`: the plan erases them with the subject when the
+map says so, and the answer shows the subject only part of them.
+
 Identities are compared only in their canonical form (personvern.domain.identities:
 e-mail canonical, phones E.164 read with the controller's country, national identity
 numbers compact), whoever compares them: the walk learns found values in that form,
@@ -81,6 +90,10 @@ class DatasetNode:
     free_text: tuple[str, ...]
     #: Free-text fields that name the record's sender (``names_sender``).
     names_sender: tuple[str, ...] = ()
+    #: The field referencing the person each record belongs to (``belongs_to``), if any.
+    belongs_to: str | None = None
+    #: Whether erasing that person erases these records too (``erased_with_it``).
+    erased_with_owner: bool = False
 
     @property
     def name(self) -> str:
@@ -114,6 +127,8 @@ def _node(system: System, dataset: Dataset) -> DatasetNode | None:
         },
         free_text=tuple(f.name for f in dataset.fields if f.free_text),
         names_sender=tuple(f.name for f in dataset.fields if f.free_text and f.names_sender),
+        belongs_to=dataset.belongs_to.field if dataset.belongs_to else None,
+        erased_with_owner=bool(dataset.belongs_to and dataset.belongs_to.erased_with_it),
     )
 
 
@@ -200,6 +215,9 @@ class SubjectWalk:
     own_people: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
     #: Per person-record dataset, records matched only by identities found on the way.
     people_found_on_the_way: dict[str, set[Any]] = field(default_factory=lambda: defaultdict(set))
+    #: The identities given and those on the subject's own person records (canonical): a
+    #: record carrying one, filed under a record those point at (their firm), is theirs.
+    own_identities: dict[IdentityKind, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: The controller's country: the region phone numbers without a country code are
     #: read in, and the rule national identity numbers are checked by.
     country: str = "NO"
@@ -221,6 +239,7 @@ class SubjectWalk:
     def __post_init__(self) -> None:
         for identity in self.given:
             self._learn(identity.kind, identity.value)
+            self.own_identities[identity.kind].add(identity.value)
 
     def canonical(self, kind: IdentityKind, value: Any) -> str | None:
         """``value`` (found on a record, or asked for) in canonical form, or None; never raises."""
@@ -359,9 +378,16 @@ class SubjectWalk:
         if existing is not None and _rank(existing.match) <= _rank(match):
             return
         by_given = any(self._carries(node, values, identity) for identity in self.given)
-        if match is MatchKind.IDENTITY and not by_given and self._someone_elses(node, values):
-            # Found only through a device identifier (a browser cookie) that another
-            # signed-in person used too: the row says whose it is, and it is not ours.
+        if (
+            match is MatchKind.IDENTITY
+            and not by_given
+            and self._someone_elses(node, values, through_own=self._carries_own(node, values))
+        ):
+            # Found only through an identifier found on the way (a browser cookie) that
+            # another signed-in person used too: the row says whose it is, and it is not
+            # ours. One carrying an identity of the subject's own record, filed under the
+            # customer that record belongs to, is theirs (a designated employee's call
+            # from their own phone, under their firm's customer number).
             if existing is None:
                 return
             match = existing.match
@@ -373,11 +399,22 @@ class SubjectWalk:
                 # number typed into someone's own record) proves nothing: it lends no
                 # identities, and conflicts() sends the request for review.
                 return
+        own_record = node.is_person_record and match is MatchKind.IDENTITY
         for name, kind in node.identities.items():
             if match is MatchKind.IDENTITY or (
                 match is MatchKind.REFERENCE and kind in _INHERITABLE
             ):
                 self._learn(kind, values.get(name), (node.name, key, name))
+                canonical = self.canonical(kind, values.get(name)) if own_record else None
+                if canonical is not None:
+                    self.own_identities[kind].add(canonical)
+
+    def _carries_own(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
+        """Whether the record carries an identity given or on the subject's own person record."""
+        return any(
+            self.canonical(kind, values.get(name)) in self.own_identities.get(kind, set())
+            for name, kind in node.identities.items()
+        )
 
     def _sent_by_subject(
         self, node: DatasetNode, values: Mapping[str, Any], matched: set[str]
@@ -415,8 +452,14 @@ class SubjectWalk:
         asked = self.asked.get(node.name, {}).get(name, set())
         return canonical is not None and any(self.canonical(kind, a) == canonical for a in asked)
 
-    def _someone_elses(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
-        """Whether the record points at a person record that is not the subject's own."""
+    def _someone_elses(
+        self, node: DatasetNode, values: Mapping[str, Any], *, through_own: bool = False
+    ) -> bool:
+        """Whether the record points at a person record that is not the subject's own.
+
+        With ``through_own`` (the record carries an identity of the subject's own), a
+        record the subject's own person records point at (their firm) counts as theirs.
+        """
         for name, target in node.references.items():
             value = values.get(name)
             dataset, _, target_field = target.rpartition(".")
@@ -427,9 +470,28 @@ class SubjectWalk:
                 for found in self.found.get(dataset, {}).values()
                 if found.match is MatchKind.IDENTITY
             }
+            if through_own:
+                own |= self._referenced_by_own_people(target)
             if str(value) not in own:
                 return True
         return False
+
+    def _referenced_by_own_people(self, target: str) -> set[str]:
+        """The values of ``target`` ("system.dataset.field") the subject's own records point at."""
+        values: set[str] = set()
+        for dataset, keys in self.own_people.items():
+            try:
+                node = self.graph.node(dataset)
+            except KeyError:
+                continue
+            for name, referenced in node.references.items():
+                if referenced != target:
+                    continue
+                for key in keys:
+                    value = self.found[dataset][key].values.get(name)
+                    if value is not None:
+                        values.add(str(value))
+        return values
 
     def _is_person_dataset(self, dataset: str) -> bool:
         try:
@@ -461,23 +523,72 @@ class SubjectWalk:
             or self.people_found_on_the_way[dataset] - self.own_people[dataset]
         )
 
-    def related_people(self) -> dict[str, set[Any]]:
-        """Person records reached by reference: other people under the subject's record."""
-        return {
+    def related_people(self, *, erasing: bool = False) -> dict[str, set[Any]]:
+        """Person records reached by reference: other people under the subject's record.
+
+        With ``erasing``, less those the data map says go with the subject (``belongs_to``
+        with ``erased_with_it``): an erasure takes them as the subject's own.
+        """
+        related = {
             dataset: {k for k, f in found.items() if f.match is MatchKind.REFERENCE}
             for dataset, found in self.found.items()
             if self._is_person_dataset(dataset)
         }
+        if erasing:
+            for dataset, keys in self.belonging_people().items():
+                if self.graph.node(dataset).erased_with_owner:
+                    related[dataset] = related.get(dataset, set()) - keys
+        return related
 
-    def belongs_to_related_person(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
+    def belonging_people(self) -> dict[str, set[Any]]:
+        """Per ``belongs_to`` dataset, the persons found who belong to the subject.
+
+        Those reached by reference through the ``belongs_to`` field from a record the
+        subject's identities matched (the contacts of the business customer who asks);
+        one matched by an identity is that person asking, and entirely theirs.
+        """
+        belonging: dict[str, set[Any]] = {}
+        for node in self.graph.nodes:
+            field_ = node.belongs_to
+            target = node.references.get(field_) if field_ is not None else None
+            if field_ is None or target is None or not self.found.get(node.name):
+                continue
+            dataset, _, target_field = target.rpartition(".")
+            unproven = self.people_found_on_the_way.get(dataset, set()) - self.own_people.get(
+                dataset, set()
+            )
+            owners = {
+                str(value)
+                for key, found in self.found.get(dataset, {}).items()
+                if found.match is MatchKind.IDENTITY
+                and key not in unproven
+                and (value := found.values.get(target_field)) is not None
+            }
+            keys = {
+                key
+                for key, found in self.found[node.name].items()
+                if found.match is MatchKind.REFERENCE and str(found.values.get(field_)) in owners
+            }
+            if keys:
+                belonging[node.name] = keys
+        return belonging
+
+    def belongs_to_related_person(
+        self, node: DatasetNode, values: Mapping[str, Any], *, erasing: bool = False
+    ) -> bool:
         """Whether the record points at one of the related people (an employee's card)."""
-        related = self.related_people()
+        return self.points_at(node, values, self.related_people(erasing=erasing))
+
+    def points_at(
+        self, node: DatasetNode, values: Mapping[str, Any], people: Mapping[str, set[Any]]
+    ) -> bool:
+        """Whether the record references one of ``people`` (found records, per dataset)."""
         for name, target in node.references.items():
             dataset, _, target_field = target.rpartition(".")
             value = values.get(name)
-            if value is None or dataset not in related:
+            if value is None or not people.get(dataset):
                 continue
-            keys = {str(self.found[dataset][k].values.get(target_field)) for k in related[dataset]}
+            keys = {str(self.found[dataset][k].values.get(target_field)) for k in people[dataset]}
             if str(value) in keys:
                 return True
         return False
