@@ -97,7 +97,7 @@ _FEATURES = {
 
 #: The features of issue 7 that are built: their expectations are no longer xfail.
 BUILT: frozenset[Feature] = frozenset(
-    {Feature.SPELLINGS, Feature.FILES_BY_PATH, Feature.FILES_BY_COLUMN}
+    {Feature.SPELLINGS, Feature.FILES_BY_PATH, Feature.FILES_BY_COLUMN, Feature.DUPLICATES}
 )
 
 

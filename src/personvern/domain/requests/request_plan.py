@@ -119,6 +119,8 @@ class ManualReason(StrEnum):
     NO_RESTRICTION = "no_restriction"
     #: Files the request covers that no owner rule attributes to anyone.
     UNATTRIBUTED_FILES = "unattributed_files"
+    #: A record that cannot be read, left out of the request in a review.
+    NOT_READABLE = "not_readable"
 
 
 @dataclass(frozen=True)
