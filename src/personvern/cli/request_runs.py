@@ -253,6 +253,13 @@ def request_approve(
     engine = _engine(datamap)
     plan, found = engine.preview(request_id)
     print_plan(plan)
+    if engine.hold_for_review(request_id, plan, engine.actor):
+        fail(
+            f"the plan cannot be approved: the identities point at different people in "
+            f"{', '.join(plan.conflicts)}; the request now needs review: "
+            f"`personvern request resolve {request_id}`",
+            code=EXIT_PROBLEMS,
+        )
     _fail_if_incomplete(plan)
     if not yes:
         if not sys.stdin.isatty():

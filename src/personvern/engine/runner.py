@@ -335,12 +335,7 @@ class RequestEngine:
                 unattributed=self._unattributed(request_type, result, connectors),
             )
             if plan.conflicts:
-                candidates = [
-                    Candidate(dataset, key)
-                    for dataset, keys in result.walk.review_candidates().items()
-                    for key in keys
-                ]
-                return self._review(request.id, plan, candidates)
+                return self._review(request.id, plan)
             plan = self._with_review(request, plan)
             with session_scope(self.session_factory) as session:
                 repo = RequestRepository(session)
@@ -383,9 +378,25 @@ class RequestEngine:
             self._deliver_pdf(request.id, collected)
         return finished
 
-    def _review(
-        self, request_id: str, plan: RequestPlan, candidates: Sequence[Candidate]
-    ) -> RunOutcome:
+    def hold_for_review(self, request_id: str, plan: RequestPlan, actor: str) -> bool:
+        """Send a verified request whose ``plan`` has conflicts to review, unrun.
+
+        An erasure that waits for a second person's approval cannot run, and a plan
+        with conflicts cannot be approved: the approver sends it to review instead.
+        Returns whether it was sent (not for a request in any other state).
+        """
+        with session_scope(self.session_factory) as session:
+            state = RequestState(RequestRepository(session).get(request_id).state)
+        if not plan.conflicts or state is not RequestState.VERIFIED:
+            return False
+        self._actors[request_id] = actor
+        self._review(request_id, plan)
+        return True
+
+    def _review(self, request_id: str, plan: RequestPlan) -> RunOutcome:
+        candidates = [
+            Candidate(dataset, key) for dataset, keys in plan.candidates.items() for key in keys
+        ]
         message = (
             "the identities given point at different people in "
             + ", ".join(plan.conflicts)

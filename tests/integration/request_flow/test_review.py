@@ -85,7 +85,7 @@ def test_staff_decide_each_record_and_the_run_goes_on_with_the_decisions(
 ) -> None:
     request_id, first, second, stopped = _stopped(staff, company)
     records = sorted(f"{c['dataset']}:{c['key']}" for c in stopped["review"]["candidates"])
-    assert f"crm.customers:{first}" in records and f"crm.customers:{second}" in records
+    assert {f"crm.customers:{first}", f"crm.customers:{second}"} <= set(records)
     others = [r for r in records if r != f"crm.customers:{first}"]
 
     resolved = _review(
@@ -158,7 +158,7 @@ def test_a_decision_the_review_refuses_is_a_problem_and_changes_nothing(
 def test_only_a_request_in_review_is_resolved_and_only_with_write_access(
     staff: Staff, company: Company
 ) -> None:
-    request_id, first, second, stopped = _stopped(staff, company)
+    request_id, _, _, stopped = _stopped(staff, company)
     records = [f"{c['dataset']}:{c['key']}" for c in stopped["review"]["candidates"]]
     body = {"attach": [], "exclude": records, "reason": "neither is the subject"}
 
@@ -172,3 +172,48 @@ def test_only_a_request_in_review_is_resolved_and_only_with_write_access(
         again.status_code,
     ), again.text
     assert "not needs_review" in again.json()["detail"]
+
+
+def test_an_erasure_waiting_for_approval_goes_to_review_approval_and_run(
+    staff: Staff, company: Company
+) -> None:
+    (first, email, _), (second, _, _) = company.customers()[2:4]
+    filed = staff.client.post(
+        "/api/v1/requests",
+        headers=staff.agent,
+        json={
+            "type": "erasure",
+            "identities": [
+                {"kind": "email", "value": email},
+                {"kind": "customer_id", "value": str(second)},
+            ],
+            "verification_method": "staff_in_person",
+            "verification_note": "passport checked at the Oslo office",
+        },
+    )
+    assert 201 == filed.status_code, filed.text
+    request_id = filed.json()["id"]
+
+    refused = staff.client.post(f"/api/v1/requests/{request_id}/approve", headers=staff.dpo)
+    held = staff.client.get(f"/api/v1/requests/{request_id}", headers=staff.dpo).json()
+    records = [f"{c['dataset']}:{c['key']}" for c in held["review"]["candidates"]]
+    mine = f"crm.customers:{first}"
+    resolved = _review(
+        staff,
+        request_id,
+        {
+            "attach": [mine],
+            "exclude": [r for r in records if r != mine],
+            "reason": "the customer number belongs to her neighbour",
+        },
+    )
+    approved = staff.client.post(f"/api/v1/requests/{request_id}/approve", headers=staff.dpo)
+    ran = staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.agent)
+    finished = staff.wait(request_id)
+
+    assert (409, "needs_review") == (refused.status_code, held["state"]), refused.text
+    assert (202, None) == (resolved.status_code, resolved.json()["job"]), resolved.text
+    assert (200, 202) == (approved.status_code, ran.status_code), approved.text
+    assert finished["state"] in ("completed", "partially_completed"), finished["last_error"]
+    erased = next(d for d in finished["plan"]["datasets"] if d["dataset"] == "customers")
+    assert [first] == erased["delete"] + erased["erase_fields"]

@@ -228,7 +228,16 @@ def approve_request(
     from personvern.intake.approval import answer_of, approve
     from personvern.store.db import session_scope
 
-    planned, found = request_engine(context).preview(request_id)
+    engine = request_engine(context)
+    planned, found = engine.preview(request_id)
+    if engine.hold_for_review(request_id, planned, principal.subject):
+        from personvern.domain.requests.four_eyes import ApprovalError
+
+        raise ApprovalError(
+            "the plan cannot be approved: the identities point at different people in "
+            + ", ".join(planned.conflicts),
+            hint=f"the request now needs review: POST /api/v1/requests/{request_id}/review",
+        )
     plan = planned.to_json()
     with session_scope(context.session_factory) as session:
         approve(

@@ -1,4 +1,4 @@
-"""Person records of one subject kept twice are one subject; records sharing one identity are not."""
+"""Person records of one subject kept twice are one; records sharing one identity are not."""
 
 from __future__ import annotations
 

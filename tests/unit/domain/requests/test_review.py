@@ -76,7 +76,10 @@ def test_earlier_decisions_stand_when_a_later_review_opens() -> None:
     ("change", "message"),
     [
         ({"attach": ["crm.customers:9"]}, "crm.customers:9 is not a record this review asks about"),
-        ({"attach": []}, "every record of the review must be decided; not decided: crm.customers:1"),
+        (
+            {"attach": []},
+            "every record of the review must be decided; not decided: crm.customers:1",
+        ),
         (
             {"attach": ["crm.customers:1", "crm.customers:2"]},
             "crm.customers:2 cannot be both attached and excluded",
