@@ -195,7 +195,7 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
                 facts.append(("details", _summary(request.details)))
             if request.last_error:
                 facts.append(("last error", request.last_error))
-            facts.extend(_review_facts(request.id, request.review))
+            facts.extend(_review_facts(request.id, request.state, request.review))
             if request.receipt is not None:
                 facts.extend(_receipt_facts(request.receipt))
             elif request.plan is not None:
@@ -229,8 +229,10 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
     console.print(history)
 
 
-def _review_facts(request_id: str, review: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """The records a review asks to decide on, and the decisions made."""
+def _review_facts(
+    request_id: str, state: str, review: dict[str, Any] | None
+) -> list[tuple[str, str]]:
+    """The decisions of reviews, and the records a request in review asks to decide on."""
     from personvern.domain.requests.review import Review
 
     stored = Review.from_json(review)
@@ -238,7 +240,7 @@ def _review_facts(request_id: str, review: dict[str, Any] | None) -> list[tuple[
         (f"review {made.decided_at}", f"{made.note}, by {made.decided_by}")
         for made in stored.decisions
     ]
-    if stored.candidates:
+    if stored.candidates and state == "needs_review":
         facts.append(
             (
                 "to decide",
