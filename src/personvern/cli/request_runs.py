@@ -244,7 +244,11 @@ def request_approve(
     yes: bool = typer.Option(False, "--yes", "-y", help="approve without asking first"),
     datamap: Path | None = DatamapOption,
 ) -> None:
-    """Approve an erasure's plan as the second person (four eyes); the run executes it."""
+    """Approve an erasure's plan as the second person (four eyes); the run executes it.
+
+    A plan whose identities point at different people cannot be approved: the request
+    goes to review instead (`personvern request resolve`), and is approved after.
+    """
     from datetime import UTC, datetime
 
     from personvern.intake.approval import answer_of, approve

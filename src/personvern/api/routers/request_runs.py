@@ -223,7 +223,9 @@ def approve_request(
     """Approve the erasure plan as it is now (four eyes); returns the plan approved.
 
     The plan is computed afresh, shown back, and stored: the run executes exactly it.
-    Whoever filed or verified the request cannot approve it.
+    Whoever filed or verified the request cannot approve it. A plan whose identities
+    point at different people is refused (409) and the request goes to review
+    (`POST /requests/{id}/review`), to be approved after.
     """
     from personvern.intake.approval import answer_of, approve
     from personvern.store.db import session_scope
