@@ -154,6 +154,12 @@ def request_run(
     console.print(
         f"{request_id}: {outcome.state.value}: {safe_text(outcome.message)}", markup=False
     )
+    if outcome.state is RequestState.NEEDS_REVIEW:
+        console.print(
+            f"decide: `personvern request resolve {request_id} --attach RECORD "
+            "--exclude RECORD --reason TEXT` (`personvern request show` lists the records)",
+            markup=False,
+        )
     # Open tasks (telling recipients, steps by hand) are the normal end of many runs;
     # a system that could not be searched, a wait or a review is a problem to act on.
     if outcome.state in (RequestState.WAITING_FOR_SYSTEM, RequestState.NEEDS_REVIEW) or (
