@@ -460,12 +460,20 @@ class SubjectWalk:
         return candidates
 
     def _one_subject(self, dataset: str) -> bool:
-        """Whether the records matched by the subject's identities are one person."""
+        """Whether the records matched by the subject's identities are one person.
+
+        Records a person attached are the subject's; any other must be one of them kept
+        twice (or, with none attached, all must be one record kept more than once).
+        """
         attached = self.attached.get(dataset, frozenset())
-        keys = sorted((k for k in self.own_people[dataset] if str(k) not in attached), key=str)
-        if len(keys) <= 1:
+        own = sorted(self.own_people[dataset], key=str)
+        decided = [k for k in own if str(k) in attached]
+        keys = [k for k in own if str(k) not in attached]
+        if not keys or (len(keys) == 1 and not decided):
             return True
         node = self.graph.node(dataset)
+        if decided:
+            return all(any(self._same(node, m, k) for m in decided) for k in keys)
         return any(all(k == m or self._same(node, m, k) for k in keys) for m in keys)
 
     def _same(self, node: DatasetNode, first: Any, second: Any) -> bool:
