@@ -23,8 +23,9 @@ from personvern.domain.requests.request_plan import RequestPlan
 
 
 def register(request_app: typer.Typer) -> None:
-    """Add `run`, `approve` and `export` to the `request` command group."""
+    """Add `run`, `resolve`, `approve`, `send` and `export` to the `request` command group."""
     request_app.command("run")(request_run)
+    request_app.command("resolve")(request_resolve)
     request_app.command("approve")(request_approve)
     request_app.command("send")(request_send)
     request_app.command("export")(request_export)
@@ -153,6 +154,12 @@ def request_run(
     console.print(
         f"{request_id}: {outcome.state.value}: {safe_text(outcome.message)}", markup=False
     )
+    if outcome.state is RequestState.NEEDS_REVIEW:
+        console.print(
+            f"decide: `personvern request resolve {request_id} --attach RECORD "
+            "--exclude RECORD --reason TEXT` (`personvern request show` lists the records)",
+            markup=False,
+        )
     # Open tasks (telling recipients, steps by hand) are the normal end of many runs;
     # a system that could not be searched, a wait or a review is a problem to act on.
     if outcome.state in (RequestState.WAITING_FOR_SYSTEM, RequestState.NEEDS_REVIEW) or (
@@ -167,12 +174,87 @@ def request_run(
         )
 
 
+def request_resolve(
+    request_id: str = typer.Argument(..., help="the id of the request that needs review"),
+    attach: list[str] = typer.Option(
+        [],
+        "--attach",
+        help="a record that is the subject's, as SYSTEM.DATASET:KEY (repeat for each)",
+    ),
+    exclude: list[str] = typer.Option(
+        [],
+        "--exclude",
+        help="a record that is not the subject's, or cannot be read, as SYSTEM.DATASET:KEY "
+        "(repeat for each)",
+    ),
+    reason: str = typer.Option(..., "--reason", help="why: recorded with each decision"),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="run a request that changes data at once, without its plan"
+    ),
+    datamap: Path | None = DatamapOption,
+) -> None:
+    """Decide every record a request stopped for review on, with a reason, and run it again.
+
+    Each record the review names (`personvern request show ID`) is attached (it is the
+    subject's) or excluded (it is not; a record that cannot be read is then left out and
+    checked by hand). An access runs at once; a request that changes data runs at once
+    with --yes, else `personvern request run ID` shows its new plan first.
+    """
+    from datetime import UTC, datetime
+
+    from personvern.intake.review import resolve_review
+    from personvern.store.db import session_scope
+    from personvern.store.requests import RequestRepository
+
+    engine = _engine(datamap)
+    with session_scope(engine.session_factory) as session:
+        resolved = resolve_review(
+            session,
+            engine.settings,
+            request_id,
+            attach=attach,
+            exclude=exclude,
+            reason=reason,
+            actor=engine.actor,
+            now=datetime.now(UTC),
+        )
+        request_type = RequestType(RequestRepository(session).get(request_id).type)
+    for decision in resolved.decisions:
+        console.print(f"{request_id}: {safe_text(decision.note)}", markup=False)
+    if not resolved.may_run:
+        console.print(
+            f"{request_id}: review resolved; a second person approves the plan next: "
+            f"`personvern request approve {request_id}`",
+            markup=False,
+        )
+        return
+    if request_type.changes_data and not yes:
+        console.print(
+            f"{request_id}: review resolved; `personvern request run {request_id}` shows the "
+            "new plan and runs it",
+            markup=False,
+        )
+        return
+    outcome = engine.run(request_id)
+    if outcome.plan is not None:
+        print_plan(outcome.plan)
+    console.print(
+        f"{request_id}: {outcome.state.value}: {safe_text(outcome.message)}", markup=False
+    )
+    if outcome.state in (RequestState.WAITING_FOR_SYSTEM, RequestState.NEEDS_REVIEW):
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
 def request_approve(
     request_id: str = typer.Argument(..., help="the erasure's id"),
     yes: bool = typer.Option(False, "--yes", "-y", help="approve without asking first"),
     datamap: Path | None = DatamapOption,
 ) -> None:
-    """Approve an erasure's plan as the second person (four eyes); the run executes it."""
+    """Approve an erasure's plan as the second person (four eyes); the run executes it.
+
+    A plan whose identities point at different people cannot be approved: the request
+    goes to review instead (`personvern request resolve`), and is approved after.
+    """
     from datetime import UTC, datetime
 
     from personvern.intake.approval import answer_of, approve
@@ -181,6 +263,13 @@ def request_approve(
     engine = _engine(datamap)
     plan, found = engine.preview(request_id)
     print_plan(plan)
+    if engine.hold_for_review(request_id, plan, engine.actor):
+        fail(
+            f"the plan cannot be approved: the identities point at different people in "
+            f"{', '.join(plan.conflicts)}; the request now needs review: "
+            f"`personvern request resolve {request_id}`",
+            code=EXIT_PROBLEMS,
+        )
     _fail_if_incomplete(plan)
     if not yes:
         if not sys.stdin.isatty():

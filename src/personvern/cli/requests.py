@@ -196,6 +196,7 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
                 facts.append(("details", _summary(request.details)))
             if request.last_error:
                 facts.append(("last error", request.last_error))
+            facts.extend(_review_facts(request.id, request.state, request.review))
             if request.receipt is not None:
                 facts.extend(_receipt_facts(request.receipt))
             elif request.plan is not None:
@@ -227,6 +228,32 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
     for event in events:
         history.add_row(*plain(event))
     console.print(history)
+
+
+def _review_facts(
+    request_id: str, state: str, review: dict[str, Any] | None
+) -> list[tuple[str, str]]:
+    """The decisions of reviews, and the records a request in review asks to decide on."""
+    from personvern.domain.requests.review import Review
+
+    stored = Review.from_json(review)
+    facts = [
+        (f"review {made.decided_at}", f"{made.note}, by {made.decided_by}")
+        for made in stored.decisions
+    ]
+    if stored.candidates and state == "needs_review":
+        facts.append(
+            (
+                "to decide",
+                ", ".join(
+                    c.record + (" (cannot be read)" if c.kind.value == "unreadable" else "")
+                    for c in stored.candidates
+                )
+                + f": `personvern request resolve {request_id} --attach RECORD --exclude "
+                "RECORD --reason TEXT`",
+            )
+        )
+    return facts
 
 
 @request_app.command("done")

@@ -27,7 +27,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from personvern.connectors.files_attribution import unattributed_files
 from personvern.connectors.port import (
     Connector,
+    ConnectorDataError,
     ConnectorError,
     ConnectorNotConfiguredError,
     ConnectorUnavailableError,
@@ -43,6 +44,7 @@ from personvern.connectors.port import (
 )
 from personvern.connectors.registry import ConnectorPool, connector_for
 from personvern.domain.datamap import DataMap, ErasureStrategy, IdentityKind, RestrictionMark
+from personvern.domain.identities.kinds import SPELLED
 from personvern.domain.requests.collected import CollectedData
 from personvern.domain.requests.file_coverage import concerned_file_datasets
 from personvern.domain.requests.identity import (
@@ -53,6 +55,13 @@ from personvern.domain.requests.identity import (
 from personvern.domain.requests.lifecycle import RequestState, RequestType, VerificationMethod
 from personvern.domain.requests.request_plan import DatasetPlan, RequestPlan, build_plan
 from personvern.domain.requests.restriction import restriction_value
+from personvern.domain.requests.review import (
+    Candidate,
+    CandidateKind,
+    Review,
+    leave_out,
+    left_out_steps,
+)
 from personvern.domain.requests.subject_graph import SubjectGraph
 from personvern.domain.requests.tasks import (
     TaskKind,
@@ -192,7 +201,28 @@ class RequestEngine:
     ) -> SearchResult:
         country = self.datamap.organization.controllers[0].country
         return search_subject(
-            self.graph, self._search_identities(request), connectors, country=country
+            self.graph,
+            self._search_identities(request),
+            connectors,
+            country=country,
+            review=Review.from_json(request.review),
+        )
+
+    def _with_review(self, request: DataSubjectRequest, plan: RequestPlan) -> RequestPlan:
+        """``plan`` without the unreadable records a review left out, each a manual step."""
+        review = Review.from_json(request.review)
+        left = review.left_out()
+        steps = [
+            step
+            for step in left_out_steps(review, plan.request_type)
+            if step.key not in {s.key for s in plan.manual_steps}
+        ]
+        if not left and not steps:
+            return plan
+        return replace(
+            plan,
+            datasets=tuple(leave_out(d, left.get(d.name, frozenset())) for d in plan.datasets),
+            manual_steps=plan.manual_steps + tuple(steps),
         )
 
     def _unattributed(
@@ -228,6 +258,7 @@ class RequestEngine:
             unavailable=missing,
             unattributed=unattributed,
         )
+        plan = self._with_review(request, plan)
         # No connectors: only the records, never the files, are needed to decide.
         found = collect(request, self._identities(request), plan, result.walk, {}, self.datamap)
         return plan, found
@@ -263,8 +294,11 @@ class RequestEngine:
         except ConnectorError as exc:
             # Not a passing outage: the data map and the system disagree, or a record
             # cannot be read (ConnectorDataError), and a person must fix one of them
-            # before the request can go on.
-            return self._stop_for_review(request_id, exc.message)
+            # before the request can go on. A record named by its key is a candidate a
+            # person may exclude (personvern.domain.requests.review).
+            return self._stop_for_review(
+                request_id, exc.message, candidates=self._unreadable_candidates(exc)
+            )
         except (InvalidIdentityError, UnsafeTextError) as exc:
             # Filed under older rules (an address now over the RFC 5321 limits, a control
             # character): every run would fail alike, so a person decides.
@@ -300,7 +334,7 @@ class RequestEngine:
             # Resume: the first run's plan is the contract; searching again would miss
             # the rows a crashed run had already erased and report them as never found.
             # A system it can no longer connect to becomes a manual step, not a silent skip.
-            plan = stored.with_unavailable(missing, self.datamap)
+            plan = self._with_review(request, stored.with_unavailable(missing, self.datamap))
         else:
             result = self._search(request, connectors)
             plan = build_plan(
@@ -315,6 +349,7 @@ class RequestEngine:
             )
             if plan.conflicts:
                 return self._review(request.id, plan)
+            plan = self._with_review(request, plan)
             with session_scope(self.session_factory) as session:
                 repo = RequestRepository(session)
                 repo.save_plan(repo.get(request.id), plan.to_json())
@@ -356,22 +391,65 @@ class RequestEngine:
             self._deliver_pdf(request.id, collected)
         return finished
 
+    def hold_for_review(self, request_id: str, plan: RequestPlan, actor: str) -> bool:
+        """Send a verified request whose ``plan`` has conflicts to review, unrun.
+
+        An erasure that waits for a second person's approval cannot run, and a plan
+        with conflicts cannot be approved: the approver sends it to review instead.
+        Returns whether it was sent (not for a request in any other state).
+        """
+        with session_scope(self.session_factory) as session:
+            state = RequestState(RequestRepository(session).get(request_id).state)
+        if not plan.conflicts or state is not RequestState.VERIFIED:
+            return False
+        self._actors[request_id] = actor
+        self._review(request_id, plan)
+        return True
+
     def _review(self, request_id: str, plan: RequestPlan) -> RunOutcome:
+        candidates = [
+            Candidate(dataset, key) for dataset, keys in plan.candidates.items() for key in keys
+        ]
         message = (
             "the identities given point at different people in "
             + ", ".join(plan.conflicts)
-            + "; a privacy officer must decide which person the request is about"
+            + "; a privacy officer must decide which person the request is about: "
+            + "attach or exclude "
+            + ", ".join(c.record for c in candidates)
         )
-        return self._stop_for_review(request_id, message, plan)
+        return self._stop_for_review(request_id, message, plan, candidates)
+
+    def _unreadable_candidates(self, exc: ConnectorError) -> list[Candidate]:
+        """The records an unreadable-record error names, as candidates to exclude.
+
+        Keys that are contact details are shown masked and cannot name the record: the
+        record is then fixed, and the review resolved with a reason alone.
+        """
+        if not isinstance(exc, ConnectorDataError) or not exc.dataset:
+            return []
+        name = f"{exc.system}.{exc.dataset}"
+        try:
+            node = self.graph.node(name)
+        except KeyError:
+            return []
+        if node.identities.get(node.key_field) in SPELLED:
+            return []
+        return [Candidate(name, key, CandidateKind.UNREADABLE) for key in exc.keys]
 
     def _stop_for_review(
-        self, request_id: str, message: str, plan: RequestPlan | None = None
+        self,
+        request_id: str,
+        message: str,
+        plan: RequestPlan | None = None,
+        candidates: Sequence[Candidate] = (),
     ) -> RunOutcome:
         with session_scope(self.session_factory) as session:
             repo = RequestRepository(session)
             request = repo.get(request_id)
             if plan is not None:
                 repo.save_plan(request, plan.to_json())
+            # The records to decide on; decisions made in earlier reviews stand.
+            request.review = Review.from_json(request.review).opened(candidates).to_json()
             request.last_error = message
             repo.transition(request, RequestState.NEEDS_REVIEW, message, self._actor(request_id))
         log.warning("request %s needs review: %s", request_id, message)
@@ -625,6 +703,7 @@ class RequestEngine:
             if still_open:
                 message += "; " + open_tasks_text(still_open)
             receipt = _receipt(plan, outcomes, artifacts, tasks)
+            receipt.update(_reviewed(Review.from_json(request.review)))
             if request.answer_profile:
                 receipt["answer"] = dict(request.answer_profile)
             repo.save_receipt(request, receipt)
@@ -636,6 +715,28 @@ class RequestEngine:
             repo.transition(request, target, message, self._actor(request_id))
         log.info("request %s %s: %s", request_id, target.value, message)
         return RunOutcome(request_id, target, plan, message)
+
+
+def _reviewed(review: Review) -> dict[str, Any]:
+    """What a review decided, for the receipt: each decision, and the records not covered."""
+    if not review.decisions:
+        return {}
+    return {
+        "review": [
+            {
+                "record": made.record,
+                "decision": made.decision.value,
+                "reason": made.reason,
+                "decided_by": made.decided_by,
+                "decided_at": made.decided_at,
+            }
+            for made in review.decisions
+        ],
+        # Records that could not be read, left out: the request did not cover them.
+        "not_covered": [
+            made.record for made in review.decisions if made.kind is CandidateKind.UNREADABLE
+        ],
+    }
 
 
 def _issued(connector: Connector) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from personvern.connectors.port import Connector, Criteria
 from personvern.domain.requests.identity import SubjectIdentity
+from personvern.domain.requests.review import Review
 from personvern.domain.requests.subject_graph import SubjectGraph, SubjectWalk
 
 #: Passes over the datasets before the search gives up widening. The demo company
@@ -30,14 +31,24 @@ def search_subject(
     connectors: Mapping[str, Connector],
     *,
     country: str = "NO",
+    review: Review | None = None,
 ) -> SearchResult:
     """Find every record about the subject in the systems ``connectors`` reach.
 
     ``country`` is the controller's: phone numbers stored without a country code are
     read as its numbers, and national identity numbers are checked by its rule.
+    ``review`` holds a person's decisions on records of an earlier run of the request.
     """
+    review = review or Review()
     reachable = SubjectGraph(tuple(n for n in graph.nodes if n.system in connectors))
-    walk = SubjectWalk(reachable, tuple(identities), country=country)
+    walk = SubjectWalk(
+        reachable,
+        tuple(identities),
+        country=country,
+        attached=review.attached(),
+        set_aside=review.set_aside(),
+        left_out=review.left_out(),
+    )
     result = SearchResult(walk)
     for _ in range(MAX_PASSES):
         asked = False

@@ -100,6 +100,9 @@ class DataSubjectRequest(Base):
     plan: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     #: What was found, sent, erased and kept, with hashes of delivered files.
     receipt: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: The records a review asks a person to decide on, and every decision made
+    #: (personvern.domain.requests.review), JSON; None until a run first stops for review.
+    review: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     attempts: Mapped[int] = mapped_column(default=0)
     #: Who asked for the request to be run (recorded as the actor of the run's steps).
     run_requested_by: Mapped[str | None] = mapped_column(sa.String(200))

@@ -9,7 +9,7 @@ can fix the row and send the request back.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from personvern.datamap.loader import load_datamap
 from personvern.demo import schema
 from personvern.domain.requests.lifecycle import RequestState, RequestType
+from personvern.domain.requests.review import ReviewError
 from personvern.engine.runner import RequestEngine
+from personvern.intake.review import resolve_review
 from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory, session_scope
 from personvern.store.migrate import upgrade_to_head
@@ -121,3 +123,55 @@ def test_another_subjects_request_is_not_held_up_by_the_bad_row(
     part = outcome.plan.dataset("crm.customers")
     assert part is not None
     assert (8,) == tuple(part.export)
+
+
+def test_an_unreadable_row_excluded_in_review_is_left_out_and_checked_by_hand(
+    settings: Settings, crm_url: str
+) -> None:
+    spoil(crm_url, "customers", "contact_name", "id", 7, "Kari Nordm")
+    engine = _engine(settings, crm_url)
+    request_id = file_request(engine, RequestType.ACCESS, [{"kind": "email", "value": KARI}])
+    assert RequestState.NEEDS_REVIEW == engine.run(request_id).state
+    with session_scope(engine.session_factory) as session:
+        with pytest.raises(ReviewError) as refused:
+            resolve_review(
+                session,
+                settings,
+                request_id,
+                attach=["crm.customers:7"],
+                exclude=[],
+                reason="it is hers",
+                actor="dpo",
+                now=datetime.now(UTC),
+            )
+        assert refused.value.message.startswith("crm.customers:7 cannot be read")
+        resolve_review(
+            session,
+            settings,
+            request_id,
+            attach=[],
+            exclude=["crm.customers:7"],
+            reason="the name column is broken; IT ticket 4411",
+            actor="dpo",
+            now=datetime.now(UTC),
+        )
+
+    outcome = engine.run(request_id)
+
+    assert RequestState.PARTIALLY_COMPLETED == outcome.state, outcome.message
+    with session_scope(engine.session_factory) as session:
+        repo = RequestRepository(session)
+        request = repo.get(request_id)
+        left = [t for t in repo.tasks(request_id) if t.key == "crm.customers:7"]
+        events = [(e.message, e.actor) for e in repo.events(request_id)]
+        assert (["crm.customers:7"], "dpo", "open") == (
+            request.receipt["not_covered"],
+            request.receipt["review"][0]["decided_by"],
+            left[0].status,
+        )
+    assert (
+        "review: crm.customers:7 excluded: cannot be read, left out of the request "
+        "(the name column is broken; IT ticket 4411)",
+        "dpo",
+    ) in events
+    assert "could not be read and was left out of this request" in left[0].description

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ import pytest
 from personvern.connectors.port import ConnectorDataError
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine
+from personvern.intake.review import resolve_review
 from personvern.store.db import session_scope
 from personvern.store.requests import RequestRepository
 from tests.integration.second_company.conftest import Nordavind
@@ -297,3 +299,53 @@ def test_the_unreadable_rows_cannot_be_read_and_the_rest_can(nordavind: Nordavin
 
     assert [(bad.dataset, bad.key) for bad in COMPANY.unreadable] == failures
     assert {name: len(rows) for name, rows in COMPANY.rows.items()} == readable
+
+
+@pytest.mark.parametrize("request_type", [RequestType.ACCESS, RequestType.ERASURE])
+def test_a_review_for_an_unreadable_row_is_resolved_by_leaving_the_row_out(
+    nordavind: Nordavind, request_type: RequestType
+) -> None:
+    expected = next(e for e in EXPECTATIONS if e.review is not None)
+    bad = next(u for u in COMPANY.unreadable if u.dataset in expected.review)
+    with nordavind.fresh_copy() as copy:
+        engine = nordavind.engine(copy)
+        request_id = file_request(engine, request_type, _identities(expected))
+        assert RequestState.NEEDS_REVIEW == engine.run(request_id).state
+        with session_scope(engine.session_factory) as session:
+            resolve_review(
+                session,
+                nordavind.settings,
+                request_id,
+                attach=[],
+                exclude=[f"{bad.dataset}:{bad.key}"],
+                reason="the ticket text is broken; IT is repairing it",
+                actor="dpo",
+                now=datetime.now(UTC),
+            )
+
+        outcome = engine.run(request_id)
+
+        # Never completed: the row left out is a task until a person has checked it.
+        assert RequestState.PARTIALLY_COMPLETED == outcome.state, outcome.message
+        with session_scope(engine.session_factory) as session:
+            tasks = RequestRepository(session).tasks(request_id)
+            receipt = RequestRepository(session).get(request_id).receipt
+        assert [f"{bad.dataset}:{bad.key}"] == [t.key for t in tasks if t.status == "open"]
+        assert [f"{bad.dataset}:{bad.key}"] == receipt["not_covered"]
+        covered = {
+            name: keys - {str(bad.key)}
+            for name, keys in expected.access.items()
+            if keys - {str(bad.key)}
+        }
+        if request_type is RequestType.ACCESS:
+            records, files = _export(engine, request_id)
+            assert (covered, expected.exported_files) == (records, files)
+            return
+        # Everything else as the truth says; the row left out is still there, untouched.
+        remains = _expected_state(expected)
+        remains[bad.dataset] = {
+            **remains[bad.dataset],
+            str(bad.key): {PRIMARY_KEYS[bad.dataset]: bad.key},
+        }
+        actual = _with_pseudonyms(_state(nordavind, copy), expected)
+        assert remains == actual, _differences(remains, actual)

@@ -104,6 +104,7 @@ BUILT: frozenset[Feature] = frozenset(
         Feature.STORED_NORMALISED,
         Feature.NAMES_SENDER,
         Feature.BELONGS_TO,
+        Feature.DUPLICATES,
     }
 )
 

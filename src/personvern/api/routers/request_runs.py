@@ -1,4 +1,7 @@
-"""Plan and run data subject requests: `GET /requests/{id}/plan`, `POST /requests/{id}/run`."""
+"""Plan and run data subject requests: `GET /requests/{id}/plan`, `POST /requests/{id}/run`.
+
+`POST /requests/{id}/review` resolves a request that stopped for review and queues its run.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, DataMapDep, require
@@ -123,6 +126,93 @@ def run_request(
     return RunAccepted(request_id=request_id, job=job, request=f"/api/v1/requests/{request_id}")
 
 
+RecordRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=500), Field(examples=["crm.customers:42"])
+]
+
+
+class ReviewIn(BaseModel):
+    """A decision on every record the review names, and why (recorded with each)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attach: list[RecordRef] = Field(
+        default_factory=list, max_length=1000, description="records that are the subject's"
+    )
+    exclude: list[RecordRef] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="records that are not the subject's, or cannot be read (left out)",
+    )
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReviewDecisionOut(BaseModel):
+    """One recorded decision."""
+
+    record: str
+    decision: str
+    reason: str
+    decided_by: str
+    decided_at: str
+
+
+class ReviewResolved(BaseModel):
+    """The decisions recorded; ``job`` is the queued run (None: an approval comes first)."""
+
+    request_id: str
+    decisions: list[ReviewDecisionOut]
+    job: str | None
+    request: str
+
+
+@router.post("/requests/{request_id}/review", status_code=status.HTTP_202_ACCEPTED)
+def resolve_review(
+    request_id: str,
+    body: ReviewIn,
+    context: ContextDep,
+    _datamap: DataMapDep,
+    principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
+) -> ReviewResolved:
+    """Resolve a request in needs_review: attach or exclude each record it names, with a reason.
+
+    Every record of the review must be decided; the decisions are recorded as events
+    and in the receipt, and the run is queued (unless an erasure's plan waits for a
+    second person's approval). 409 when the request is not in needs_review, 422 for a
+    record the review does not name, one left undecided, or an unusable reason.
+    """
+    from personvern.intake.review import resolve_review as resolve
+    from personvern.store.db import session_scope
+
+    with session_scope(context.session_factory) as session:
+        resolved = resolve(
+            session,
+            context.settings,
+            request_id,
+            attach=body.attach,
+            exclude=body.exclude,
+            reason=body.reason,
+            actor=principal.subject,
+            now=datetime.now(UTC),
+        )
+    job = job_queue(context).submit_run(request_id) if resolved.may_run else None
+    return ReviewResolved(
+        request_id=request_id,
+        decisions=[
+            ReviewDecisionOut(
+                record=made.record,
+                decision=made.decision.value,
+                reason=made.reason,
+                decided_by=made.decided_by,
+                decided_at=made.decided_at,
+            )
+            for made in resolved.decisions
+        ],
+        job=job,
+        request=f"/api/v1/requests/{request_id}",
+    )
+
+
 @router.post("/requests/{request_id}/approve")
 def approve_request(
     request_id: str,
@@ -133,12 +223,23 @@ def approve_request(
     """Approve the erasure plan as it is now (four eyes); returns the plan approved.
 
     The plan is computed afresh, shown back, and stored: the run executes exactly it.
-    Whoever filed or verified the request cannot approve it.
+    Whoever filed or verified the request cannot approve it. A plan whose identities
+    point at different people is refused (409) and the request goes to review
+    (`POST /requests/{id}/review`), to be approved after.
     """
     from personvern.intake.approval import answer_of, approve
     from personvern.store.db import session_scope
 
-    planned, found = request_engine(context).preview(request_id)
+    engine = request_engine(context)
+    planned, found = engine.preview(request_id)
+    if engine.hold_for_review(request_id, planned, principal.subject):
+        from personvern.domain.requests.four_eyes import ApprovalError
+
+        raise ApprovalError(
+            "the plan cannot be approved: the identities point at different people in "
+            + ", ".join(planned.conflicts),
+            hint=f"the request now needs review: POST /api/v1/requests/{request_id}/review",
+        )
     plan = planned.to_json()
     with session_scope(context.session_factory) as session:
         approve(

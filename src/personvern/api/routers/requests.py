@@ -280,6 +280,10 @@ class RequestDetailOut(BaseModel):
     details: dict[str, Any]
     plan: dict[str, Any] | None
     receipt: dict[str, Any] | None
+    review: dict[str, Any] | None = Field(
+        None,
+        description="the records a review asks to decide on (candidates) and every decision",
+    )
     attempts: int
     last_error: str | None
     next_attempt_at: datetime | None
@@ -316,6 +320,7 @@ class RequestDetailOut(BaseModel):
             details=request.details or {},
             plan=request.plan,
             receipt=request.receipt,
+            review=request.review,
             attempts=request.attempts,
             last_error=request.last_error,
             next_attempt_at=request.next_attempt_at,

@@ -127,6 +127,8 @@ class ManualReason(StrEnum):
     NO_RESTRICTION = "no_restriction"
     #: Files the request covers that no owner rule attributes to anyone.
     UNATTRIBUTED_FILES = "unattributed_files"
+    #: A record that cannot be read, left out of the request in a review.
+    NOT_READABLE = "not_readable"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,9 @@ class RequestPlan:
     needles: tuple[str, ...] = ()
     #: Person-record datasets where the given identities point at different people.
     conflicts: tuple[str, ...] = ()
+    #: Per conflicting dataset, the keys (as text) of the records a person must decide
+    #: on (attach to the subject, or exclude): see personvern.domain.requests.review.
+    candidates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Systems that could not be searched, with why (not configured, unreachable).
     unavailable: Mapping[str, str] = field(default_factory=dict)
     #: Recipients to tell about the erasure, rectification or restriction (Art. 19).
@@ -226,6 +231,7 @@ class RequestPlan:
             datasets=datasets,
             needles=tuple(data.get("needles", ())),
             conflicts=tuple(data.get("conflicts", ())),
+            candidates={k: tuple(v) for k, v in data.get("candidates", {}).items()},
             unavailable=dict(data.get("unavailable", {})),
             recipients=tuple(data.get("recipients", ())),
             # Plans stored before manual steps existed have none.
@@ -546,6 +552,7 @@ def build_plan(
         datasets=tuple(plans.values()),
         needles=tuple(sorted(walk.needles())),
         conflicts=tuple(walk.conflicts()),
+        candidates={k: tuple(v) for k, v in walk.review_candidates().items()},
         unreadable=tuple(walk.unreadable_values()),
         unavailable=dict(unavailable or {}),
         recipients=notify,

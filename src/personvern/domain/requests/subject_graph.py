@@ -52,6 +52,7 @@ from personvern.domain.datamap import DataMap, Dataset, IdentityKind, System
 from personvern.domain.file_ownership import file_owner_references
 from personvern.domain.identities.kinds import SPELLED, scheme
 from personvern.domain.identities.mentions import mention_pattern
+from personvern.domain.requests.duplicates import same_subject
 from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.named_sender import has_owner_key, sent_by_subject
 
@@ -94,6 +95,8 @@ class DatasetNode:
     belongs_to: str | None = None
     #: Whether erasing that person erases these records too (``erased_with_it``).
     erased_with_owner: bool = False
+    #: Fields holding the person's name (category user.name): duplicates agree on them.
+    names: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -129,6 +132,11 @@ def _node(system: System, dataset: Dataset) -> DatasetNode | None:
         names_sender=tuple(f.name for f in dataset.fields if f.free_text and f.names_sender),
         belongs_to=dataset.belongs_to.field if dataset.belongs_to else None,
         erased_with_owner=bool(dataset.belongs_to and dataset.belongs_to.erased_with_it),
+        names=tuple(
+            f.name
+            for f in dataset.fields
+            if f.category == "user.name" or str(f.category).startswith("user.name.")
+        ),
     )
 
 
@@ -224,6 +232,12 @@ class SubjectWalk:
     #: Identity fields of the subject's records whose value could not be read, as
     #: (dataset, key, field); never the value.
     unreadable: set[tuple[str, Any, str]] = field(default_factory=set)
+    #: A person's review decisions (personvern.domain.requests.review), per dataset the
+    #: keys as text: records attached to the subject, records that are not theirs, and
+    #: records that cannot be read, left out of the search.
+    attached: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    set_aside: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    left_out: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: Values read and spellings made in this walk, so each is worked out once. Kept
     #: per walk, never per process: they are the subject's personal data.
     _read: dict[tuple[IdentityKind, Any], str | None] = field(
@@ -364,6 +378,12 @@ class SubjectWalk:
         """Take in one record found in ``node`` and learn the identities it may lend."""
         given = set(matched)
         matched = {name for name in given if self._confirmed(node, name, values.get(name))}
+        if str(key) in self.set_aside.get(node.name, ()):
+            # A person decided the record is not the subject's: it is found at most for
+            # what any other person's record is (a reference, a mention to redact).
+            matched -= set(node.identities)
+            if not matched:
+                return
         if given and not matched:
             return
         if matched & set(node.identities):
@@ -378,6 +398,11 @@ class SubjectWalk:
         if existing is not None and _rank(existing.match) <= _rank(match):
             return
         by_given = any(self._carries(node, values, identity) for identity in self.given)
+        if node.is_person_record and match is MatchKind.IDENTITY and not by_given:
+            # Attached by a person, or the subject's own record kept twice: theirs.
+            by_given = str(key) in self.attached.get(node.name, ()) or self._duplicate_of_own(
+                node, values
+            )
         if (
             match is MatchKind.IDENTITY
             and not by_given
@@ -394,6 +419,8 @@ class SubjectWalk:
         self.found[node.name][key] = _Found(key, values, match, frozenset(matched))
         if node.is_person_record and match is MatchKind.IDENTITY:
             (self.own_people if by_given else self.people_found_on_the_way)[node.name].add(key)
+            if by_given:
+                self._adopt_duplicates(node)
             if not by_given:
                 # A person record reached through an identity found on the way (a phone
                 # number typed into someone's own record) proves nothing: it lends no
@@ -513,15 +540,80 @@ class SubjectWalk:
 
         Two different records matched by identity (a shared mailbox, a phone number two
         customers gave), or a person record reached only through an identity found on
-        the way: either would answer with, or erase, someone else's data.
+        the way: either would answer with, or erase, someone else's data. Records of
+        the subject kept twice (personvern.domain.requests.duplicates) are one person,
+        and records a person attached in a review are the subject's.
         """
         datasets = set(self.own_people) | set(self.people_found_on_the_way)
         return sorted(
             dataset
             for dataset in datasets
-            if len(self.own_people[dataset] | self.people_found_on_the_way[dataset]) > 1
-            or self.people_found_on_the_way[dataset] - self.own_people[dataset]
+            if self.people_found_on_the_way[dataset] - self.own_people[dataset]
+            or not self._one_subject(dataset)
         )
+
+    def review_candidates(self) -> dict[str, list[str]]:
+        """Per conflicting dataset, the keys (as text) of the person records to decide on."""
+        candidates: dict[str, list[str]] = {}
+        for dataset in self.conflicts():
+            attached = self.attached.get(dataset, frozenset())
+            keys = self.own_people[dataset] | self.people_found_on_the_way[dataset]
+            candidates[dataset] = sorted({str(k) for k in keys} - attached)
+        return candidates
+
+    def _one_subject(self, dataset: str) -> bool:
+        """Whether the records matched by the subject's identities are one person.
+
+        Records a person attached are the subject's; any other must be one of them kept
+        twice (or, with none attached, all must be one record kept more than once).
+        """
+        attached = self.attached.get(dataset, frozenset())
+        own = sorted(self.own_people[dataset], key=str)
+        decided = [k for k in own if str(k) in attached]
+        keys = [k for k in own if str(k) not in attached]
+        if not keys or (len(keys) == 1 and not decided):
+            return True
+        node = self.graph.node(dataset)
+        if decided:
+            return all(any(self._same(node, m, k) for m in decided) for k in keys)
+        return any(all(k == m or self._same(node, m, k) for k in keys) for m in keys)
+
+    def _same(self, node: DatasetNode, first: Any, second: Any) -> bool:
+        found = self.found[node.name]
+        return same_subject(
+            node.identities,
+            node.key_field,
+            node.names,
+            found[first].values,
+            found[second].values,
+            self.canonical,
+        )
+
+    def _duplicate_of_own(self, node: DatasetNode, values: Mapping[str, Any]) -> bool:
+        """Whether a person record is one of the subject's own records kept twice."""
+        found = self.found.get(node.name, {})
+        return any(
+            same_subject(
+                node.identities,
+                node.key_field,
+                node.names,
+                found[key].values,
+                values,
+                self.canonical,
+            )
+            for key in self.own_people.get(node.name, set())
+            if key in found
+        )
+
+    def _adopt_duplicates(self, node: DatasetNode) -> None:
+        """Make the subject's records kept twice, found before their own, the subject's."""
+        waiting = self.people_found_on_the_way[node.name] - self.own_people[node.name]
+        for key in sorted(waiting, key=str):
+            values = self.found[node.name][key].values
+            if self._duplicate_of_own(node, values):
+                self.own_people[node.name].add(key)
+                for name, kind in node.identities.items():
+                    self._learn(kind, values.get(name), (node.name, key, name))
 
     def related_people(self, *, erasing: bool = False) -> dict[str, set[Any]]:
         """Person records reached by reference: other people under the subject's record.
@@ -594,12 +686,16 @@ class SubjectWalk:
         return False
 
     def excluded(self, node: DatasetNode) -> frozenset[Any]:
-        """Keys not to return again: found for a reason stronger than a mention."""
+        """Keys not to return again: found for a reason stronger than a mention, or left out.
+
+        Left out are records that cannot be read which a person excluded in a review:
+        asking for them again would fail the same way.
+        """
         return frozenset(
             key
             for key, f in self.found.get(node.name, {}).items()
             if f.match is not MatchKind.MENTION
-        )
+        ) | self.left_out.get(node.name, frozenset())
 
     def records(self, dataset: str) -> dict[Any, tuple[Mapping[str, Any], MatchKind]]:
         """The records found in "system.dataset", with why each was found."""

@@ -9,6 +9,7 @@ import pytest
 from personvern.datamap.loader import load_datamap
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.identity import parse_identity
+from personvern.domain.requests.review import Decision, Review, ReviewDecision
 from personvern.domain.requests.subject_graph import MatchKind, SubjectGraph
 from personvern.engine.search import search_subject
 from tests.unit.domain.requests.company_rows import ANN, ANN_PHONE, company_rows
@@ -153,3 +154,115 @@ def test_another_customers_session_on_a_shared_browser_is_not_the_subjects(
     )
     result = _search_rows(datamap, rows, ("email", ANN))
     assert {1, 2} == set(_found(result, "analytics.web_events"))
+
+
+def _search_decided(
+    datamap: DataMap,
+    rows: dict[str, list[dict[str, object]]],
+    review: Review,
+    *pairs: tuple[str, str],
+):  # type: ignore[no-untyped-def]
+    store = MemoryStore(datamap, rows)
+    graph = SubjectGraph.from_datamap(datamap)
+    connectors = {node.system: MemoryConnector(store, node.system) for node in graph.nodes}
+    identities = [parse_identity(kind, value) for kind, value in pairs]
+    return search_subject(graph, identities, connectors, review=review)  # type: ignore[arg-type]
+
+
+def _attached(dataset: str, key: str) -> Review:
+    return Review(decisions=(ReviewDecision(dataset, key, Decision.ATTACH, "r", "dpo", "t"),))
+
+
+def test_the_subjects_record_kept_twice_in_capitals_is_one_subject(datamap: DataMap) -> None:
+    rows = company_rows()
+    rows["crm.customers"].append(
+        {
+            "id": 3,
+            "company_name": "BERG AS",
+            "contact_name": "ANN BERG",
+            "email": ANN.upper(),
+            "phone": "912 34 567",
+            "national_id": None,
+            "address": "GATA 1",
+        }
+    )
+    rows["billing.invoices"].append(
+        {"id": 103, "customer_id": 3, "issued_on": "2020-01-01", "amount": 1, "paid": True}
+    )
+    result = _search_rows(datamap, rows, ("email", ANN))
+    assert [] == result.walk.conflicts()
+    assert {1: MatchKind.IDENTITY, 3: MatchKind.IDENTITY} == _found(result, "crm.customers")
+    assert 103 in _found(result, "billing.invoices")
+
+
+def test_a_record_holding_less_under_the_same_name_found_on_the_way_is_the_subjects(
+    datamap: DataMap,
+) -> None:
+    rows = company_rows()
+    rows["crm.customers"].append(
+        {
+            "id": 4,
+            "company_name": None,
+            "contact_name": "ann berg",
+            "email": None,
+            "phone": "0047 91234567",
+            "national_id": None,
+            "address": None,
+        }
+    )
+    result = _search_rows(datamap, rows, ("email", ANN))
+    assert [] == result.walk.conflicts()
+    assert {1, 4} == set(_found(result, "crm.customers"))
+
+
+def test_a_record_a_person_attached_is_the_subjects_and_lends_its_identities(
+    datamap: DataMap,
+) -> None:
+    rows = company_rows()
+    rows["crm.prospects"].append(
+        {"id": 60, "name": "M", "email": "mallory@evil.example", "phone": ANN_PHONE, "notes": None}
+    )
+    review = _attached("crm.customers", "1")
+    result = _search_decided(datamap, rows, review, ("email", "mallory@evil.example"))
+    assert {100, 101} == set(_found(result, "billing.invoices"))
+    # Ann's address, lent by her record, reaches her prospect record: decided in turn.
+    assert {"crm.prospects": ["50", "60"]} == result.walk.review_candidates()
+
+
+def test_a_record_a_person_excluded_is_not_the_subjects(datamap: DataMap) -> None:
+    rows = company_rows()
+    rows["crm.designated_employees"].append(
+        {"id": 12, "customer_id": 2, "name": "Ida", "email": "eva@kunde.example", "phone": None}
+    )
+    review = Review(
+        decisions=(
+            ReviewDecision("crm.designated_employees", "12", Decision.EXCLUDE, "r", "dpo", "t"),
+        )
+    )
+    result = _search_decided(datamap, rows, review, ("email", "eva@kunde.example"))
+    assert [] == result.walk.conflicts()
+    assert {10: MatchKind.IDENTITY} == _found(result, "crm.designated_employees")
+
+
+def test_records_found_after_a_review_that_nobody_decided_on_stop_it_again(
+    datamap: DataMap,
+) -> None:
+    rows = company_rows()
+    rows["crm.prospects"].append(
+        {"id": 60, "name": "M", "email": "mallory@evil.example", "phone": ANN_PHONE, "notes": None}
+    )
+    rows["crm.customers"].append(
+        {
+            "id": 5,
+            "company_name": "Annen AS",
+            "contact_name": "Other Person",
+            "email": "other@annen.example",
+            "phone": ANN_PHONE,
+            "national_id": None,
+            "address": None,
+        }
+    )
+    review = _attached("crm.customers", "1")
+    result = _search_decided(datamap, rows, review, ("email", "mallory@evil.example"))
+    candidates = {"crm.customers": ["5"], "crm.prospects": ["50", "60"]}
+    assert candidates == result.walk.review_candidates()
