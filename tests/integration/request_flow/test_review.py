@@ -8,45 +8,14 @@ why, and the run goes on with them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from personvern.api.app import create_app
-from personvern.domain.roles import Role
-from personvern.security.tokens import issue_token
-from personvern.settings import Settings
-from personvern.store.db import session_scope
-from tests.conftest import EXAMPLE_DATAMAP
-from tests.integration.request_flow.test_who_did_what import Staff
-from tests.support.company import Company, _company
+from tests.integration.request_flow.staff import Staff, company, staff
+from tests.support.company import Company
 
-
-@pytest.fixture(scope="module")
-def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Company]:
-    """The demo company in SQLite (the review lives in personvern's own store)."""
-    home = tmp_path_factory.mktemp("company")
-    with _company("sqlite", f"sqlite:///{home / 'company.sqlite'}", home) as seeded:
-        yield seeded
-
-
-@pytest.fixture
-def staff(company: Company, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Staff]:
-    """The app on a fresh store, with an agent's and a privacy officer's token."""
-    for name, value in company.environ.items():
-        monkeypatch.setenv(name, value)
-    app = create_app(Settings(home=tmp_path / "home"), EXAMPLE_DATAMAP)
-    with TestClient(app) as client:
-        with session_scope(app.state.context.session_factory) as session:
-            agent = issue_token(session, name="agent", role=Role.AGENT)
-            dpo = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER)
-            auditor = issue_token(session, name="auditor", role=Role.AUDITOR)
-        found = Staff(client, (agent.info.id, agent.token), (dpo.info.id, dpo.token))
-        found.auditor = {"Authorization": f"Bearer {auditor.token}"}  # type: ignore[attr-defined]
-        yield found
+__all__ = ["company", "staff"]
 
 
 def _stopped(staff: Staff, company: Company) -> tuple[str, int, int, dict[str, Any]]:
@@ -162,7 +131,7 @@ def test_only_a_request_in_review_is_resolved_and_only_with_write_access(
     records = [f"{c['dataset']}:{c['key']}" for c in stopped["review"]["candidates"]]
     body = {"attach": [], "exclude": records, "reason": "neither is the subject"}
 
-    forbidden = _review(staff, request_id, body, headers=staff.auditor)  # type: ignore[attr-defined]
+    forbidden = _review(staff, request_id, body, headers=staff.auditor)
     resolved = _review(staff, request_id, body)
     again = _review(staff, request_id, body)
 
