@@ -32,7 +32,7 @@ keeps one of the two under a legal hold) the plan says so in ``file_mismatches``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -129,6 +129,8 @@ class ManualReason(StrEnum):
     UNATTRIBUTED_FILES = "unattributed_files"
     #: A record that cannot be read, left out of the request in a review.
     NOT_READABLE = "not_readable"
+    #: An identity on the subject's record that cannot be read, so it was not searched.
+    UNREADABLE_IDENTITY = "unreadable_identity"
 
 
 @dataclass(frozen=True)
@@ -351,6 +353,30 @@ def _unconnected_steps(
     )
 
 
+def _unreadable_identity_steps(unreadable: Sequence[str]) -> tuple[ManualStep, ...]:
+    """A step per identity value of the subject's records that could not be read.
+
+    The search could not look for what it could not read, so records elsewhere holding
+    that value may be missing from the answer: the request is not complete until a
+    person has read it and searched for it.
+    """
+    steps = []
+    for entry in unreadable:
+        dataset, _, rest = entry.partition(" ")
+        key, _, name = rest.rpartition(" ")
+        steps.append(
+            ManualStep(
+                key=dataset,
+                reason=ManualReason.UNREADABLE_IDENTITY.value,
+                description=f"the {name} of record {key} in {dataset} cannot be read as an "
+                "identity, so personvern did not search for it: read it, and if it is the "
+                "subject's, search the systems for it by hand",
+                records=1,
+            )
+        )
+    return tuple(steps)
+
+
 def _restriction_step(datamap: DataMap, system: str, dataset: str, records: int) -> ManualStep:
     noun = "record" if records == 1 else "records"
     return ManualStep(
@@ -563,6 +589,7 @@ def build_plan(
                 if d.restrict and d.restrict_field is None
             ),
             *_unconnected_steps(request_type, datamap, unavailable or {}),
+            *_unreadable_identity_steps(walk.unreadable_values()),
         ),
     )
     return _with_files(whole, graph, walk, datamap, unattributed or {})
