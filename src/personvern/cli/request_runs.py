@@ -148,7 +148,7 @@ def request_run(
         request = repository.get(request_id)
         request.run_requested_by = engine.actor
         repository.add_event(request, "run requested", engine.actor)
-    outcome = engine.run(request_id)
+    outcome = engine.run_and_deliver(request_id)
     if outcome.plan is not None:
         print_plan(outcome.plan)
     console.print(
@@ -235,7 +235,7 @@ def request_resolve(
             markup=False,
         )
         return
-    outcome = engine.run(request_id)
+    outcome = engine.run_and_deliver(request_id)
     if outcome.plan is not None:
         print_plan(outcome.plan)
     console.print(

@@ -138,6 +138,8 @@ class RequestEngine:
         self.statements = 0
         #: Told of every step a run does (tests stop runs at known points with it).
         self.observer = observer
+        #: Access answers whose PDF edition is still to be made, by request.
+        self._pdf_due: dict[str, CollectedData] = {}
 
     def _actor(self, request_id: str) -> str:
         return self._actors.get(request_id, self.actor)
@@ -387,9 +389,28 @@ class RequestEngine:
         finished = self._finish(request.id, plan, outcomes, artifacts)
         if collected is not None and request_type is RequestType.ACCESS:
             # The subject's answer is complete without it; the PDF edition of the report
-            # takes longer than everything before it, so it is made afterwards.
-            self._deliver_pdf(request.id, collected)
+            # takes longer than everything before it, so it is left for after the run
+            # (deliver_report_pdf), off the request's critical path.
+            self._pdf_due[request.id] = collected
         return finished
+
+    def deliver_report_pdf(self, request_id: str) -> bool:
+        """Render the PDF edition of a run's access report, if this engine's run left one due.
+
+        The job runners call it right after a run; whether it was made is in the
+        receipt's files. Returns whether a PDF was rendered.
+        """
+        collected = self._pdf_due.pop(request_id, None)
+        if collected is None:
+            return False
+        self._deliver_pdf(request_id, collected)
+        return True
+
+    def run_and_deliver(self, request_id: str) -> RunOutcome:
+        """Run the request, then render what its answer left for after the run."""
+        outcome = self.run(request_id)
+        self.deliver_report_pdf(request_id)
+        return outcome
 
     def hold_for_review(self, request_id: str, plan: RequestPlan, actor: str) -> bool:
         """Send a verified request whose ``plan`` has conflicts to review, unrun.

@@ -232,7 +232,7 @@ class _Runtime:
     def attempts(self) -> RunAttempts:
         """Attempts at runs, judged as the in-process runner judges them."""
         return RunAttempts(
-            lambda request_id: self.engine().run(request_id),
+            lambda request_id: self.engine().run_and_deliver(request_id),
             AttemptRecords(lambda: self.get()[1]),
             policy=POLICY,
             actor="worker",

@@ -20,6 +20,6 @@ def make_job_queue(settings: Settings, engine: Callable[[], RequestEngine]) -> J
         # only for runs in this process.
         return CeleryJobs(settings)
     return InProcessJobs(
-        lambda request_id: engine().run(request_id),
+        lambda request_id: engine().run_and_deliver(request_id),
         records=AttemptRecords(lambda: engine().session_factory),
     )

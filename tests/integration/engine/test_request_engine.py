@@ -92,6 +92,30 @@ def test_access_run_delivers_and_completes(company: Company, settings: Settings)
     assert "access-report.html" in names
 
 
+def test_the_pdf_report_is_made_after_the_run_not_during_it(
+    company: Company, settings: Settings
+) -> None:
+    # The run is what the subject waits for; the PDF edition (most of an access run's
+    # time) is left for the job runner to make once the request has completed.
+    engine = company.engine(settings)
+    _customer_id, email, _truth = _richest_customer(company)
+    request_id = file_request(engine, RequestType.ACCESS, [{"kind": "email", "value": email}])
+    assert RequestState.COMPLETED == engine.run(request_id).state
+
+    def files() -> set[str]:
+        with session_scope(engine.session_factory) as session:
+            return {a.name for a in RequestRepository(session).artifacts(request_id)}
+
+    assert {"access-report.html", "export.zip"} <= files()
+    assert "access-report.pdf" not in files()
+    assert engine.deliver_report_pdf(request_id)
+    assert "access-report.pdf" in files()
+    with session_scope(engine.session_factory) as session:
+        receipt = RequestRepository(session).get(request_id).receipt or {}
+    assert "access-report.pdf" in {item["name"] for item in receipt["sent"]}
+    assert not engine.deliver_report_pdf(request_id), "made once"
+
+
 def test_an_unknown_subject_gets_a_proper_answer(company: Company, settings: Settings) -> None:
     engine = company.engine(settings)
     request_id = file_request(

@@ -169,7 +169,7 @@ def _engine_pdf(company: Company, settings: Settings, email: str) -> tuple[bytes
         request.verification_method = "staff_known_contact"
         repo.transition(request, RequestState.VERIFIED, "verified by test", "test")
         request_id = request.id
-    assert RequestState.COMPLETED == engine.run(request_id).state
+    assert RequestState.COMPLETED == engine.run_and_deliver(request_id).state
     with session_scope(engine.session_factory) as session:
         language = RequestRepository(session).get(request_id).language
     return (engine.request_folder(request_id) / "access-report.pdf").read_bytes(), language
