@@ -12,16 +12,45 @@ which the data map names (``primary_key: true``), as ``int`` or ``str``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from personvern.domain.datamap import DataField, Dataset, ErasureStrategy, System
+from personvern.domain.datamap import DataField, Dataset, System
+from personvern.domain.records import (
+    Criteria,
+    ErasureOutcome,
+    ErasureStep,
+    ExportedFile,
+    Key,
+    Pseudonymiser,
+    Record,
+    Redaction,
+)
 from personvern.errors import ErrorKind, PersonvernError
 
-#: A record's primary key value.
-Key = int | str
+# The values that cross the port live in the domain; connectors import them from here.
+__all__ = [
+    "Connector",
+    "ConnectorContext",
+    "ConnectorDataError",
+    "ConnectorError",
+    "ConnectorNotConfiguredError",
+    "ConnectorResponseError",
+    "ConnectorUnavailableError",
+    "Criteria",
+    "ErasureOutcome",
+    "ErasureStep",
+    "ExportedFile",
+    "FileInventory",
+    "Key",
+    "Pseudonymiser",
+    "Record",
+    "Redaction",
+    "declared_dataset",
+    "primary_key_field",
+]
 
 
 class ConnectorError(PersonvernError):
@@ -82,90 +111,6 @@ class ConnectorNotConfiguredError(ConnectorError):
 
 class ConnectorResponseError(ConnectorError):
     """The system answered with something that breaks the contract (treated as hostile)."""
-
-
-@dataclass(frozen=True)
-class Criteria:
-    """What to look for in one dataset; rows matching any part are returned.
-
-    ``exact`` maps a field to values compared for equality; identity fields of kind
-    e-mail are compared in the canonical form of personvern.domain.identities.email,
-    whatever the store's own comparison. ``mentions`` maps a free-text field to needles
-    found as whole mentions (see mention_pattern). ``exclude`` lists keys already found,
-    so a later round of the same request returns only new rows.
-    """
-
-    exact: Mapping[str, frozenset[Key]] = field(default_factory=dict)
-    mentions: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    exclude: frozenset[Key] = frozenset()
-
-    def __bool__(self) -> bool:
-        return any(self.exact.values()) or any(self.mentions.values())
-
-
-@dataclass(frozen=True)
-class Record:
-    """One row, document or file found about the subject."""
-
-    key: Key
-    #: The record's declared fields (never columns the data map does not declare).
-    values: Mapping[str, Any]
-    #: Fields whose value matched the criteria (exact or mention).
-    matched_fields: frozenset[str] = frozenset()
-    #: The only fields the subject may see, for a record about another person that the
-    #: data map shows them in part (a business customer's contact); None: all of them.
-    shown_fields: frozenset[str] | None = None
-
-
-@dataclass(frozen=True)
-class Redaction:
-    """Mentions of the subject to blank out in one free-text field of the given records."""
-
-    field: str
-    keys: tuple[Key, ...]
-    needles: tuple[str, ...]
-    replacement: str = "[…]"
-
-
-@dataclass(frozen=True)
-class ErasureStep:
-    """What to erase in one dataset: whole records, some fields, and mentions in text."""
-
-    dataset: str
-    delete: tuple[Key, ...] = ()
-    #: Records kept but with these fields erased, each by its strategy (null/mask/pseudonymise).
-    update: tuple[Key, ...] = ()
-    update_fields: Mapping[str, ErasureStrategy] = field(default_factory=dict)
-    redactions: tuple[Redaction, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.delete or (self.update and self.update_fields) or self.redactions)
-
-
-@dataclass(frozen=True)
-class ErasureOutcome:
-    """What one step changed (0 everywhere when it had been done before)."""
-
-    dataset: str
-    deleted: int = 0
-    updated: int = 0
-    redacted: int = 0
-
-
-@dataclass(frozen=True)
-class ExportedFile:
-    """One file handed over as it is (a call recording, a document)."""
-
-    dataset: str
-    key: Key
-    name: str
-    media_type: str
-    size: int
-    open: Callable[[], BinaryIO]
-
-
-#: Turns (dataset, field, key) into a stable keyed pseudonym; given to connectors by the engine.
-Pseudonymiser = Callable[[str, str, Key], str]
 
 
 class Connector(Protocol):

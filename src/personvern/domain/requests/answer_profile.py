@@ -24,9 +24,9 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from personvern.connectors.port import Record
 from personvern.domain.datamap import Controller, DataField, DataMap, Dataset, SupervisoryAuthority
 from personvern.domain.findings import DocPath, Finding, Severity
+from personvern.domain.records import Record
 from personvern.domain.requests.collected import CollectedDataset, is_mention
 
 #: Language codes as stores often hold them, mapped to the codes the data map uses.

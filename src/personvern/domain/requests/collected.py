@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from personvern.connectors.port import ExportedFile, Record
 from personvern.domain.datamap import (
     Controller,
     DataField,
@@ -56,6 +55,7 @@ from personvern.domain.notice import (
     build_notice_content,
 )
 from personvern.domain.policy_lint import effective_taxonomy
+from personvern.domain.records import ExportedFile, Record
 from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
