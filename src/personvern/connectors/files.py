@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -81,6 +82,7 @@ from personvern.domain.datamap import (
 )
 from personvern.domain.identities.kinds import SPELLED, exact_lookup
 from personvern.domain.identities.mentions import mention_pattern
+from personvern.domain.records import MASK, erased_value
 
 __all__ = [
     "DEFAULT_MAX_INDEX_RECORDS",
@@ -93,8 +95,6 @@ __all__ = [
 
 log = logging.getLogger("personvern.connectors.files")
 
-#: What a masked field holds after erasure (the same in every connector).
-MASK = "***"
 #: Suffix of the temporary file a sidecar is rewritten through (never a sidecar suffix).
 TEMP_SUFFIX = ".personvern-tmp"
 #: Records kept in memory per dataset before the connector reads the folder on every call
@@ -506,7 +506,11 @@ class FileConnector(ConnectorBase):
             new = dict(data)
             if key in updates:
                 for name, strategy in step.update_fields.items():
-                    new[name] = self._erased_value(ds, name, strategy, item.key, new, pseudonymise)
+                    new[name] = erased_value(
+                        strategy,
+                        new.get(name),
+                        partial(pseudonymise, ds.name, name, item.key),
+                    )
                 if new != data:
                     updated.add(key)
             before_redaction = dict(new)
@@ -522,24 +526,6 @@ class FileConnector(ConnectorBase):
                 self._write_sidecar(path, new)
                 index.reload(item)
         return len(updated), len(redacted)
-
-    @staticmethod
-    def _erased_value(
-        ds: Dataset,
-        name: str,
-        strategy: ErasureStrategy,
-        key: Key,
-        data: Mapping[str, Any],
-        pseudonymise: Pseudonymiser,
-    ) -> Any:
-        if strategy is ErasureStrategy.SET_NULL or data.get(name) is None:
-            # An empty field stays empty: a mask or pseudonym would invent a value.
-            return None
-        if strategy is ErasureStrategy.MASK:
-            return MASK
-        if strategy is ErasureStrategy.PSEUDONYMISE:
-            return pseudonymise(ds.name, name, key)
-        return data.get(name)  # KEEP
 
     @staticmethod
     def _write_sidecar(path: Path, data: Mapping[str, Any]) -> None:

@@ -73,10 +73,9 @@ from personvern.connectors.port import (
 from personvern.domain.datamap import ErasureStrategy, IdentityKind, System
 from personvern.domain.identities.kinds import SPELLED, ExactLookup, exact_lookup
 from personvern.domain.identities.mentions import mention_pattern, mention_search_terms
+from personvern.domain.records import MASK
 from personvern.domain.requests.identity import SubjectIdentity
 
-#: What a masked text field holds after erasure (the same in every connector).
-MASK = "***"
 #: What a masked e-mail field holds: an address that can never receive mail (RFC 6761).
 EMAIL_MASK = "erased@invalid.example"
 #: Keys per IN list: PostgreSQL takes at most 65,535 parameters per statement; a

@@ -70,6 +70,7 @@ from personvern.domain.datamap import Dataset, ErasureStrategy, IdentityKind, Sy
 from personvern.domain.identities.email import address_spellings, canonical_email_or_none
 from personvern.domain.identities.kinds import exact_lookup
 from personvern.domain.identities.mentions import mention_pattern
+from personvern.domain.records import MASK
 
 #: Version tag at the start of every signed message; a new contract gets a new tag.
 CONTRACT = "personvern-webhook-v1"
@@ -83,8 +84,6 @@ MAX_RECORDS = 10_000
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
 MIN_SECRET_BYTES = 16
-#: What a masked field holds after erasure (the same in every connector).
-MASK = "***"
 #: Downloaded files stay in memory up to this size, then move to a temporary file.
 _SPOOL_BYTES = 8 * 1024 * 1024
 _CHUNK = 64 * 1024

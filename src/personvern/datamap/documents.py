@@ -66,23 +66,21 @@ def _render_notice(datamap: DataMap, lang: str, fmt: str) -> str:
     return render_notice(datamap, lang, fmt)
 
 
-def _notice_languages(datamap: DataMap) -> Sequence[str]:
-    from personvern.datamap.notice import notice_languages
-
-    return notice_languages(datamap)
-
-
 def _render_cookies(datamap: DataMap, lang: str, fmt: str) -> str:
     from personvern.datamap.cookies import render_cookie_declaration
 
     return render_cookie_declaration(datamap, lang, fmt)
 
 
-def _cookie_languages(datamap: DataMap) -> Sequence[str]:
-    from personvern.datamap.rendering import template_languages
+def _templated(document: str) -> Callable[[DataMap], Sequence[str]]:
+    """The map's languages that ``document`` has templates for, in the map's order."""
 
-    templated = template_languages("cookies", "html")
-    return [lang for lang in datamap.organization.languages if lang in templated]
+    def languages(datamap: DataMap) -> Sequence[str]:
+        from personvern.datamap.rendering import declared_template_languages
+
+        return declared_template_languages(datamap, document)
+
+    return languages
 
 
 def _render_ropa(datamap: DataMap, lang: str, fmt: str) -> str:
@@ -109,7 +107,7 @@ DOCUMENTS: tuple[PublishedDocument, ...] = (
         cli_format="html",
         permission=None,
         render=_render_notice,
-        languages=_notice_languages,
+        languages=_templated("notice"),
     ),
     PublishedDocument(
         name="ropa",
@@ -133,7 +131,7 @@ DOCUMENTS: tuple[PublishedDocument, ...] = (
         cli_format="html",
         permission=None,
         render=_render_cookies,
-        languages=_cookie_languages,
+        languages=_templated("cookies"),
     ),
 )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from personvern.datamap.rendering import (
     check_format,
+    declared_template_languages,
     require_template_language,
-    template_languages,
 )
 from personvern.domain.datamap import DataMap
 from personvern.domain.notice import build_notice_content
@@ -16,8 +16,7 @@ NOTICE_FORMATS = ("html", "md", "txt")
 
 def notice_languages(datamap: DataMap, fmt: str = "html") -> list[str]:
     """Languages the notice can be rendered in: declared by the map and with templates."""
-    templated = template_languages("notice", fmt)
-    return [lang for lang in datamap.organization.languages if lang in templated]
+    return declared_template_languages(datamap, "notice", fmt)
 
 
 def render_notice(datamap: DataMap, lang: str, fmt: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from personvern.domain.datamap import DataMap
 from personvern.domain.errors import UnknownLanguageError
 from personvern.errors import PersonvernError
 from personvern.templating import environment
@@ -37,6 +38,12 @@ def template_languages(document: str, fmt: str) -> list[str]:
         for name in environment().list_templates()
         if name.startswith(prefix) and name.endswith(suffix) and name.count("/") == 2
     )
+
+
+def declared_template_languages(datamap: DataMap, document: str, fmt: str = "html") -> list[str]:
+    """The map's languages that ``document`` has templates for in ``fmt``, in the map's order."""
+    templated = template_languages(document, fmt)
+    return [lang for lang in datamap.organization.languages if lang in templated]
 
 
 def require_template_language(

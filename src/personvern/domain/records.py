@@ -16,6 +16,9 @@ from personvern.domain.datamap import ErasureStrategy
 #: A record's primary key value.
 Key = int | str
 
+#: What a masked text field holds after erasure (the same in every connector).
+MASK = "***"
+
 
 @dataclass(frozen=True)
 class Criteria:
@@ -99,3 +102,18 @@ class ExportedFile:
 
 #: Turns (dataset, field, key) into a stable keyed pseudonym; given to connectors by the engine.
 Pseudonymiser = Callable[[str, str, Key], str]
+
+
+def erased_value(strategy: ErasureStrategy, current: Any, pseudonym: Callable[[], str]) -> Any:
+    """The value a kept record's field holds once erased by ``strategy``.
+
+    An empty field stays empty: a mask or a pseudonym would invent a value. ``delete``
+    is no field's erasure (whole records are deleted by key), so it keeps the value.
+    """
+    if strategy in (ErasureStrategy.KEEP, ErasureStrategy.DELETE_ROW):
+        return current
+    if current is None or strategy is ErasureStrategy.SET_NULL:
+        return None
+    if strategy is ErasureStrategy.MASK:
+        return MASK
+    return pseudonym()

@@ -34,9 +34,7 @@ from personvern.connectors.port import (
 from personvern.domain.datamap import Dataset, ErasureStrategy, System
 from personvern.domain.identities.kinds import SPELLED, exact_lookup
 from personvern.domain.identities.mentions import mention_pattern
-
-#: What a masked text field holds after erasure (the same in every connector).
-MASK = "***"
+from personvern.domain.records import erased_value
 
 Rows = dict[str, dict[str, dict[str, Any]]]
 
@@ -255,20 +253,15 @@ def _erased(
     pseudonymise: Pseudonymiser,
 ) -> Any:
     """The value field ``name`` of ``row`` holds once erased by ``strategy``."""
-    value = row.get(name)
     if strategy is ErasureStrategy.KEEP:
-        return value
+        return row.get(name)
     if name == pk:
         raise ConnectorError(f"{dataset}.{name} is the record's key: delete the record instead")
     if strategy is ErasureStrategy.DELETE_ROW:
         raise ConnectorError(
             f"{dataset}.{name}: 'delete' erases whole records; list their keys to delete instead"
         )
-    if value is None or strategy is ErasureStrategy.SET_NULL:
-        return None
-    if strategy is ErasureStrategy.MASK:
-        return MASK if isinstance(value, str) else None
-    return pseudonymise(dataset, name, row[pk])
+    return erased_value(strategy, row.get(name), lambda: pseudonymise(dataset, name, row[pk]))
 
 
 def _constant(text: str) -> Callable[[re.Match[str]], str]:
