@@ -26,6 +26,7 @@ from personvern.api.routers import (
     request_runs,
     requests,
 )
+from personvern.connectors.registry import ConnectorPool
 from personvern.data_home import ensure_home
 from personvern.datamap.loader import load_datamap, resolve_datamap_path
 from personvern.errors import PersonvernError
@@ -34,6 +35,7 @@ from personvern.security.auth import ApiTokenAuthenticator, Authenticator
 from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
+from personvern.store.table_layouts import StoredTableLayouts
 
 API_PREFIX = "/api/v1"
 
@@ -81,6 +83,7 @@ def create_app(
         session_factory=make_session_factory(engine),
         authenticators=tuple(authenticators or (ApiTokenAuthenticator(),)),
     )
+    context.connectors = ConnectorPool(layouts=StoredTableLayouts(context.session_factory))
     _load_datamap(context, datamap_path)
 
     app = FastAPI(

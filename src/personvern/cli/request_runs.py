@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -20,6 +21,10 @@ from personvern.cli.output import (
 )
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.domain.requests.request_plan import RequestPlan
+
+if TYPE_CHECKING:
+    from personvern.connectors.registry import ConnectorPool
+    from personvern.store.db import SessionFactory
 
 
 def register(request_app: typer.Typer) -> None:
@@ -43,12 +48,29 @@ def _engine(datamap: Path | None):  # type: ignore[no-untyped-def]
     engine = make_engine(settings)
     if settings.should_auto_migrate:
         upgrade_to_head(engine)
+    session_factory = make_session_factory(engine)
     return RequestEngine(
         settings=settings,
         datamap=loaded.datamap,
-        session_factory=make_session_factory(engine),
+        session_factory=session_factory,
         actor=cli_actor(),
+        pool=_connector_pool(session_factory),
     )
+
+
+def _connector_pool(session_factory: SessionFactory) -> ConnectorPool:
+    """Connectors for this command, reading table layouts the store keeps (no reflection)."""
+    import click
+
+    from personvern.connectors.registry import ConnectorPool
+    from personvern.store.table_layouts import StoredTableLayouts
+
+    pool = ConnectorPool(layouts=StoredTableLayouts(session_factory))
+    # A pool's connectors stay open for its owner to close: here, when the command ends.
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(pool.close)
+    return pool
 
 
 def print_plan(plan: RequestPlan) -> None:

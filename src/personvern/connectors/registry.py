@@ -12,9 +12,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from personvern.connectors.port import Connector, ConnectorNotConfiguredError
 from personvern.domain.datamap import System, SystemKind
+
+if TYPE_CHECKING:
+    # Only a type: importing the module pulls in SQLAlchemy.
+    from personvern.connectors.table_layouts import TableLayoutCache
 
 
 @dataclass(frozen=True)
@@ -35,23 +40,30 @@ class ConnectorKind:
 
     kinds: frozenset[SystemKind]
     settings: tuple[ConnectorSetting, ...]
-    #: Opens the connector from the system and its settings' values, in order.
-    open: Callable[[System, tuple[str, ...]], Connector]
+    #: Opens the connector from the system, its settings' values in order, and where
+    #: table layouts are kept between processes (None: nowhere; only SQL uses it).
+    open: Callable[[System, tuple[str, ...], TableLayoutCache | None], Connector]
 
 
-def _open_sql(system: System, values: tuple[str, ...]) -> Connector:
+def _open_sql(
+    system: System, values: tuple[str, ...], layouts: TableLayoutCache | None
+) -> Connector:
     from personvern.connectors.sql import SqlConnector
 
-    return SqlConnector(system, values[0])
+    return SqlConnector(system, values[0], layouts=layouts)
 
 
-def _open_files(system: System, values: tuple[str, ...]) -> Connector:
+def _open_files(
+    system: System, values: tuple[str, ...], _layouts: TableLayoutCache | None
+) -> Connector:
     from personvern.connectors.files import FileConnector
 
     return FileConnector(system, Path(values[0]))
 
 
-def _open_webhook(system: System, values: tuple[str, ...]) -> Connector:
+def _open_webhook(
+    system: System, values: tuple[str, ...], _layouts: TableLayoutCache | None
+) -> Connector:
     from personvern.connectors.webhook import WebhookConnector
 
     return WebhookConnector(system, values[0], values[1].encode())
@@ -89,8 +101,17 @@ def connector_kind(kind: SystemKind) -> ConnectorKind | None:
     return next((entry for entry in CONNECTOR_KINDS if kind in entry.kinds), None)
 
 
-def connector_for(system: System, environ: Mapping[str, str]) -> Connector:
-    """A connector for ``system``, configured from the variables its connection_env names."""
+def connector_for(
+    system: System,
+    environ: Mapping[str, str],
+    *,
+    layouts: TableLayoutCache | None = None,
+) -> Connector:
+    """A connector for ``system``, configured from the variables its connection_env names.
+
+    ``layouts`` keeps SQL systems' table layouts between processes, so a new process
+    need not reflect the tables again while their schema is unchanged.
+    """
     variable = system.connection_env
     entry = connector_kind(system.kind)
     if entry is None:
@@ -111,17 +132,20 @@ def connector_for(system: System, environ: Mapping[str, str]) -> Connector:
                 hint=f"{setting.hint}, or handle its part by hand",
             )
         values.append(value)
-    return entry.open(system, tuple(values))
+    return entry.open(system, tuple(values), layouts)
 
 
 class ConnectorPool:
     """Connectors kept open between requests, one per system and address.
 
     Opening a connector costs a connection and reading the tables' structure, which is
-    most of the work of a small request; a server keeps them for its lifetime.
+    most of the work of a small request; a server keeps them for its lifetime. With
+    ``layouts``, a new process reads the tables' structure from there while it is
+    unchanged (personvern.connectors.table_layouts).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, layouts: TableLayoutCache | None = None) -> None:
+        self.layouts = layouts
         self._lock = threading.Lock()
         self._open: dict[tuple[str, str], Connector] = {}
 
@@ -132,7 +156,7 @@ class ConnectorPool:
         with self._lock:
             connector = self._open.get(key)
             if connector is None:
-                connector = connector_for(system, environ)
+                connector = connector_for(system, environ, layouts=self.layouts)
                 self._open[key] = connector
             return connector
 

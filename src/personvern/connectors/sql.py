@@ -40,6 +40,7 @@ and field, and the driver's error code at most.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import sqlite3
 import threading
@@ -56,6 +57,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from personvern.connectors import table_layouts
 from personvern.connectors.base import ConnectorBase
 from personvern.connectors.port import (
     ConnectorDataError,
@@ -70,11 +72,14 @@ from personvern.connectors.port import (
     Record,
     Redaction,
 )
+from personvern.connectors.table_layouts import LayoutError, TableLayoutCache
 from personvern.domain.datamap import ErasureStrategy, IdentityKind, System
 from personvern.domain.identities.kinds import SPELLED, ExactLookup, exact_lookup
 from personvern.domain.identities.mentions import mention_pattern, mention_search_terms
 from personvern.domain.records import MASK
 from personvern.domain.requests.identity import SubjectIdentity
+
+log = logging.getLogger(__name__)
 
 #: What a masked e-mail field holds: an address that can never receive mail (RFC 6761).
 EMAIL_MASK = "erased@invalid.example"
@@ -152,9 +157,21 @@ class _FieldErasure:
 class SqlConnector(ConnectorBase):
     """A SQL system of the data map: locate, erase and rectify with set-based statements."""
 
-    def __init__(self, system: System, url: str, *, read_only: bool = False) -> None:
-        """Connect lazily to ``url``; ``read_only`` sessions refuse every write (for checks)."""
+    def __init__(
+        self,
+        system: System,
+        url: str,
+        *,
+        read_only: bool = False,
+        layouts: TableLayoutCache | None = None,
+    ) -> None:
+        """Connect lazily to ``url``; ``read_only`` sessions refuse every write (for checks).
+
+        With ``layouts``, the tables' layout is read from there while the schema's
+        fingerprint is unchanged, instead of being reflected (connectors.table_layouts).
+        """
         self.system = system
+        self._layouts = layouts
         #: Every SQL statement sent to the database (an executemany counts once).
         self.statements_issued = 0
         #: Of those, the statements that described the tables (once per connector).
@@ -497,28 +514,10 @@ class SqlConnector(ConnectorBase):
             ) from None
 
     def _reflect(self) -> dict[str, _Dataset]:
-        wanted = {dataset.name for dataset in self.system.datasets}
-        metadata = sa.MetaData()
-        with (
-            self._guard("describe its tables"),
-            self._engine.connect() as conn,
-            warnings.catch_warnings(),
-        ):
-            # SQLite cannot describe expression indexes (on lower(email), say); the
-            # connector needs only the unique ones, which are never expressions here.
-            warnings.filterwarnings(
-                "ignore", message=_EXPRESSION_INDEX_WARNING, category=sa.exc.SAWarning
-            )
-            self._describing = conn
-            try:
-                metadata.reflect(
-                    bind=conn, only=lambda name, _metadata: name in wanted, resolve_fks=False
-                )
-            finally:
-                self._describing = None
+        tables = self._tables()
         datasets: dict[str, _Dataset] = {}
         for dataset in self.system.datasets:
-            table = metadata.tables.get(dataset.name)
+            table = tables.get(dataset.name)
             if table is None:
                 raise ConnectorError(
                     f"{self.system.key}.{dataset.name}: the database has no such table",
@@ -567,6 +566,81 @@ class SqlConnector(ConnectorBase):
                 unique=_unique_columns(table) | {keys[0]},
             )
         return datasets
+
+    def _tables(self) -> Mapping[str, sa.Table]:
+        """The data map's tables: rebuilt from a kept layout of the same schema, or reflected."""
+        wanted = sorted({dataset.name for dataset in self.system.datasets})
+        metadata = sa.MetaData()
+        fingerprint: str | None = None
+        with (
+            self._guard("describe its tables"),
+            self._engine.connect() as conn,
+            warnings.catch_warnings(),
+        ):
+            # SQLite cannot describe expression indexes (on lower(email), say); the
+            # connector needs only the unique ones, which are never expressions here.
+            warnings.filterwarnings(
+                "ignore", message=_EXPRESSION_INDEX_WARNING, category=sa.exc.SAWarning
+            )
+            self._describing = conn
+            try:
+                if self._layouts is not None:
+                    fingerprint = table_layouts.fingerprint(conn, wanted)
+                    kept = self._kept_tables(fingerprint, wanted)
+                    if kept is not None:
+                        return kept
+                metadata.reflect(
+                    bind=conn, only=lambda name, _metadata: name in wanted, resolve_fks=False
+                )
+                # A schema changed while it was reflected: keep nothing under either print.
+                if fingerprint is not None and fingerprint != table_layouts.fingerprint(
+                    conn, wanted
+                ):
+                    fingerprint = None
+            finally:
+                self._describing = None
+        if fingerprint is not None and set(wanted) <= metadata.tables.keys():
+            self._keep_layout(fingerprint, [metadata.tables[name] for name in wanted])
+        return metadata.tables
+
+    def _kept_tables(
+        self, fingerprint: str | None, wanted: Sequence[str]
+    ) -> Mapping[str, sa.Table] | None:
+        """The tables of the layout kept under ``fingerprint``; None to reflect them."""
+        if fingerprint is None or self._layouts is None:
+            return None
+        try:
+            layout = self._layouts.get(self.system.key, fingerprint)
+        except Exception as exc:
+            # The cache only saves time: when it fails, reflecting is always right.
+            log.warning("%s: table layouts could not be read (%s)", self.system.key, exc)
+            return None
+        if layout is None:
+            return None
+        try:
+            tables = table_layouts.rebuild(layout, self._engine.dialect)
+        except LayoutError as exc:
+            log.warning(
+                "%s: the kept table layout is unusable (%s); reflecting", self.system.key, exc
+            )
+            return None
+        return tables if set(wanted) <= tables.keys() else None
+
+    def _keep_layout(self, fingerprint: str, tables: Sequence[sa.Table]) -> None:
+        """Keep the reflected tables' layout for the next process, when it rebuilds exactly."""
+        if self._layouts is None:
+            return
+        layout = table_layouts.describe_exactly(tables, self._engine.dialect)
+        if layout is None:
+            log.info(
+                "%s: a column type cannot be kept; the tables are reflected each time",
+                self.system.key,
+            )
+            return
+        try:
+            self._layouts.put(self.system.key, fingerprint, layout)
+        except Exception as exc:
+            log.warning("%s: the table layout could not be kept (%s)", self.system.key, exc)
 
     def _column(self, ds: _Dataset, name: str) -> sa.Column[Any]:
         try:

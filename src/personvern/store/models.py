@@ -28,6 +28,7 @@ __all__ = [
     "RequestStep",
     "RequestTask",
     "SubjectFlag",
+    "TableLayout",
     "VerificationChallenge",
 ]
 
@@ -247,6 +248,25 @@ class SubjectFlag(Base):
     request_id: Mapped[str | None] = mapped_column(sa.ForeignKey("data_subject_requests.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TableLayout(Base):
+    """The layout of a connected system's tables, under the fingerprint of their schema.
+
+    Kept so that a new process (``personvern request run``) rebuilds the tables from it
+    instead of reflecting them (personvern.connectors.table_layouts). Holds table and
+    column names and types, never a value from the system.
+    """
+
+    __tablename__ = "table_layouts"
+
+    #: The system's key in the data map.
+    system: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    #: SHA-256 (hex) of what the system's catalogue says about the tables.
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    #: The tables' layout, JSON as personvern.connectors.table_layouts writes it.
+    layout: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 from personvern.store.verification_models import (  # noqa: E402
