@@ -232,7 +232,14 @@ def rebuild(layout: str, dialect: Dialect) -> dict[str, sa.Table]:
             tables[name] = sa.Table(name, metadata, *columns, *unique)
     except LayoutError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, sa.exc.SQLAlchemyError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+        sa.exc.SQLAlchemyError,
+    ) as exc:
         raise LayoutError(f"the layout cannot be read ({type(exc).__name__})") from None
     return tables
 
