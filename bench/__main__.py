@@ -1,9 +1,12 @@
 """Run the benchmarks and print their figures.
 
     python -m bench [--only cli|documents|seed|requests|intake] [--customers 10000] [--repeat 20]
+                    [--cli-runs 5]
                     [--sizes 10000,100000,1000000] [--dbs postgresql,mariadb]
                     [--requests 20] [--celery] [--no-embedded] [--trgm] [--poll-ms 2]
 
+``cli`` times the command line's start-up, and a cold `personvern request run` with the
+table layouts kept in the store and without (bench/cli_runs.py).
 ``intake`` files 200 public requests from 50 concurrent clients against `personvern
 serve` on the embedded store (bench/intake_load.py) and reports failures and the p99.
 ``requests`` runs access and erasure requests end to end against the demo company in
@@ -63,28 +66,6 @@ def bench_documents(repeat: int) -> None:
     print(f"{'documents':<28}{'median ms':>12}{'p95 ms':>12}")
     for name, (median, p95) in rows:
         print(f"{name:<28}{median:>12.2f}{p95:>12.2f}")
-
-
-def bench_cli_startup(repeat: int) -> None:
-    """`personvern --help` and `--version` against a bare interpreter (`python -c pass`)."""
-    import subprocess
-    import sys
-
-    script = str(Path(sys.executable).parent / "personvern")
-
-    def run(*command: str) -> Callable[[], object]:
-        return lambda: subprocess.run(command, capture_output=True, check=True)
-
-    bare, _ = timed(run(sys.executable, "-c", "pass"), repeat)
-    rows = [
-        ("python -c pass", bare),
-        ("personvern --version", timed(run(script, "--version"), repeat)[0]),
-        ("personvern --help", timed(run(script, "--help"), repeat)[0]),
-        ("personvern request --help", timed(run(script, "request", "--help"), repeat)[0]),
-    ]
-    print(f"\n{'command line start-up':<28}{'median ms':>12}{'x bare':>10}")
-    for name, median in rows:
-        print(f"{name:<28}{median:>12.0f}{median / bare:>10.1f}")
 
 
 def bench_demo_seed(customers: int) -> None:
@@ -154,6 +135,9 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=2.0, help="state polling interval")
     parser.add_argument("--seed", type=int, default=1, help="which random customers")
     parser.add_argument(
+        "--cli-runs", type=int, default=5, help="cli: `request run` processes of each kind"
+    )
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get(
             "PERSONVERN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -184,7 +168,13 @@ def main() -> None:
         return
     only = set(args.only or BENCHMARKS)
     if "cli" in only:
-        bench_cli_startup(min(args.repeat, 10))
+        from bench import cli_runs
+
+        cli_runs.run(
+            min(args.repeat, 10),
+            servers={"postgresql": args.pg_url, "mariadb": args.mariadb_url},
+            runs=args.cli_runs,
+        )
     if "documents" in only:
         bench_documents(args.repeat)
     if "seed" in only:

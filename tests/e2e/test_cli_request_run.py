@@ -100,6 +100,12 @@ def test_dry_run_run_show_and_export(
     ran = _run(personvern_cli, env, "run", request_id)
     assert 1 == ran.returncode, ran.stderr
     assert f"{request_id}: partially_completed" in ran.stdout
+    # The SQL systems' table layouts are kept: the next command rebuilds, not reflects.
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'home' / 'personvern.db'}")
+    with store.connect() as conn:
+        kept = set(conn.execute(sa.text("SELECT system FROM table_layouts")).scalars())
+    store.dispose()
+    assert {"crm", "billing", "access_control", "support", "analytics", "marketing"} == kept
 
     shown = _run(personvern_cli, env, "show", request_id)
     assert 0 == shown.returncode, shown.stderr

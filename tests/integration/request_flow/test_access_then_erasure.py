@@ -28,6 +28,7 @@ from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
 from personvern.store.db import session_scope
+from personvern.store.models import TableLayout
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.intake.smtp import Inbox
 from tests.support.company import Company
@@ -221,6 +222,10 @@ def test_access_then_erasure_as_a_new_user_would(
     assert 202 == client.post(f"/api/v1/requests/{erasure_id}/run").status_code
     finished = _wait(client, erasure_id)
     assert finished["state"] in ("completed", "partially_completed"), finished
+    # The server kept its SQL systems' table layouts for the next process to rebuild.
+    with session_scope(client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+        kept = session.scalars(sa.select(TableLayout.system)).all()
+    assert {"crm", "billing", "access_control", "support", "analytics", "marketing"} == set(kept)
 
     # Gone everywhere else: only the held invoices (and their lines) still name them.
     after = ground_truth(company.targets, customer_id)
