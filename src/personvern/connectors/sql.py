@@ -2,7 +2,9 @@
 
 One engine per connector. The tables of the system's datasets are reflected once, on
 first use, and checked against the data map: a declared field without a column is an
-error, never a silent gap in an access report.
+error, never a silent gap in an access report. Given a TableLayoutCache, a connector
+in a new process rebuilds them from the layout kept under the schema's fingerprint
+instead, after one catalogue query (personvern.connectors.table_layouts).
 
 Work is pushed down. ``locate`` is one SELECT per call, an OR of indexed equality
 matches and free-text LIKE searches, returning only the declared fields. ``erase`` runs

@@ -65,7 +65,8 @@ _POSTGRESQL = """
 SELECT c.relname AS t, 'c' AS k,
        lpad(a.attnum::text, 5, '0') || ' ' || a.attname || ' '
        || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text
-       || ' ' || a.attidentity::text || ' ' || a.attgenerated::text AS d
+       || ' ' || a.attidentity::text || ' ' || a.attgenerated::text
+       || ' ' || a.attcollation::text AS d
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
