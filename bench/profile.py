@@ -34,11 +34,11 @@ def _file(app: Any, kind: str, email: str) -> str:
     from personvern.store.db import session_scope
 
     context = app.state.context
-    with session_scope(context.session_factory) as session:
+    with session_scope(context.application.session_factory) as session:
         filed = service.file_request(
             session,
             context.settings,
-            context.datamap.datamap,
+            context.application.datamap.require(),
             type=kind,
             identities=[("email", email)],
             language=None,
@@ -88,7 +88,7 @@ def main() -> None:
         app = create_app(settings, EXAMPLE)
         from personvern.store.migrate import upgrade_to_head
 
-        upgrade_to_head(app.state.context.engine)
+        upgrade_to_head(app.state.context.application.store)
         customers = Customers(seeded.url, seeded.customers, f"profile-{args.db}")
         try:
             # Warm-up: connections, reflection, template and PDF-library loading.
@@ -106,7 +106,7 @@ def main() -> None:
                     customers.mark_erased(customer_id)
         finally:
             customers.close()
-            app.state.context.connectors.close()
+            app.state.context.application.connectors.close()
     print(profiler.output_text(unicode=True, color=False, show_all=False))
     if args.html:
         args.html.write_text(profiler.output_html(), encoding="utf-8")

@@ -529,7 +529,7 @@ def _issue_token(app: Any) -> str:
     from personvern.security.tokens import issue_token
     from personvern.store.db import session_scope
 
-    with session_scope(app.state.context.session_factory) as session:
+    with session_scope(app.state.context.application.session_factory) as session:
         return issue_token(session, name="bench", role=Role.PRIVACY_OFFICER).token
 
 
@@ -540,14 +540,14 @@ def _pool_statements(app: Any) -> Any:
     context = app.state.context
     systems = [
         s
-        for s in context.datamap.datamap.systems
+        for s in context.application.datamap.require().systems
         if s.kind in (SystemKind.POSTGRESQL, SystemKind.MYSQL, SystemKind.SQLITE)
     ]
 
     def total() -> int:
         # get() returns the very connector the engine uses (one per system and address).
         return sum(
-            int(getattr(context.connectors.get(s, os.environ), "statements_issued", 0))
+            int(getattr(context.application.connectors.get(s, os.environ), "statements_issued", 0))
             for s in systems
         )
 
@@ -568,7 +568,7 @@ def embedded_series(seeded: company_sql.Seeded, setup: Setup, series: Series) ->
         # Four eyes off: a second person's approval is a click, not the engine's work.
         settings = Settings(home=home, secret_key=SECRET_KEY, four_eyes="off")
         app = create_app(settings, EXAMPLE)
-        store = StoreCounter(app.state.context.engine)
+        store = StoreCounter(app.state.context.application.store)
         customers = Customers(seeded.url, seeded.customers, f"{setup.seed}-{series.db}")
         try:
             with serve(app) as base_url:
@@ -645,7 +645,7 @@ def celery_series(seeded: company_sql.Seeded, setup: Setup, series: Series) -> N
         app = create_app(settings, EXAMPLE)
         # The production job queue on a queue of the bench's own, so that no other
         # worker on this Redis takes the runs.
-        app.state.context.jobs = CeleryJobs(settings, queue=queue)
+        app.state.context.application.use_job_queue(CeleryJobs(settings, queue=queue))
         worker = Worker(
             {
                 **env,

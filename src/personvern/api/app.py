@@ -26,16 +26,12 @@ from personvern.api.routers import (
     request_runs,
     requests,
 )
-from personvern.connectors.registry import ConnectorPool
-from personvern.data_home import ensure_home
-from personvern.datamap.loader import load_datamap, resolve_datamap_path
+from personvern.bootstrap import bootstrap
 from personvern.errors import PersonvernError
 from personvern.jobs.periodic import Periodic
 from personvern.security.auth import ApiTokenAuthenticator, Authenticator
 from personvern.settings import Settings
-from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
-from personvern.store.table_layouts import StoredTableLayouts
 
 API_PREFIX = "/api/v1"
 
@@ -67,24 +63,22 @@ def create_app(
 ) -> FastAPI:
     """Build the API for ``settings``; the data map comes from ``datamap_path`` or the settings.
 
-    The data map is loaded once, here. If it is missing or invalid the app still starts:
-    routes that need it answer 503 with the first problem and /healthz reports it.
-    Migrations run at start-up (lifespan) when ``settings.should_auto_migrate``.
+    The application is built once, here (see personvern.bootstrap). If the data map is
+    missing or invalid the app still starts: routes that need it answer 503 with the
+    first problem and /healthz reports it. Migrations run at start-up (lifespan) when
+    ``settings.should_auto_migrate``.
     """
-    if settings.is_embedded:
-        ensure_home(settings.home)
     # Resolved now, so a server with an unusable key refuses to start rather than
     # failing on the first link it signs.
     settings.secret()
-    engine = make_engine(settings)
+    # Migrations run in the lifespan, off the event loop.
+    application = bootstrap(
+        settings, datamap_path=datamap_path, datamap_required=False, migrate=False
+    )
     context = AppContext(
-        settings=settings,
-        engine=engine,
-        session_factory=make_session_factory(engine),
+        application=application,
         authenticators=tuple(authenticators or (ApiTokenAuthenticator(),)),
     )
-    context.connectors = ConnectorPool(layouts=StoredTableLayouts(context.session_factory))
-    _load_datamap(context, datamap_path)
 
     app = FastAPI(
         title="personvern",
@@ -110,15 +104,6 @@ def create_app(
     return app
 
 
-def _load_datamap(context: AppContext, explicit: Path | None) -> None:
-    try:
-        context.datamap_path = explicit or resolve_datamap_path(context.settings.datamap)
-        context.datamap = load_datamap(context.datamap_path)
-    except PersonvernError as exc:
-        log.warning("the data map did not load; serving without it: %s", exc)
-        context.datamap_error = exc
-
-
 def _housekeeper(context: AppContext) -> Periodic | None:
     """Start deleting what personvern no longer needs, every interval (None: switched off)."""
     interval = context.settings.housekeeping_interval_seconds
@@ -128,10 +113,9 @@ def _housekeeper(context: AppContext) -> Periodic | None:
     def sweep_once() -> None:
         from personvern.housekeeping import sweep
         from personvern.store.base import utcnow
-        from personvern.store.db import session_scope
 
-        with session_scope(context.session_factory) as session:
-            sweep(session, context.settings, utcnow())
+        with context.application.unit_of_work() as uow:
+            sweep(uow.session, context.settings, utcnow())
 
     periodic = Periodic("personvern-housekeeping", interval, sweep_once)
     periodic.start()
@@ -147,7 +131,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         if context.settings.should_auto_migrate:
             # Migrations block; keep the event loop free while they run.
-            context.migrated_to = await run_in_threadpool(upgrade_to_head, context.engine)
+            context.migrated_to = await run_in_threadpool(
+                upgrade_to_head, context.application.store
+            )
         try:
             resumed = await run_in_threadpool(request_runs.resume_open_runs, context)
         except (PersonvernError, SQLAlchemyError) as exc:
@@ -161,7 +147,4 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if housekeeper is not None:
             housekeeper.stop()
-        if context.jobs is not None:
-            context.jobs.shutdown()
-        context.connectors.close()
-        context.engine.dispose()
+        context.application.close()

@@ -16,7 +16,6 @@ from personvern.domain.roles import Permission
 from personvern.security.auth import authenticate
 from personvern.security.principal import Principal
 from personvern.settings import Settings
-from personvern.store.db import session_scope, translate_errors
 
 # auto_error=False: a missing header must reach our handler as AuthError (problem+json,
 # 401), not FastAPI's own response. Declaring the scheme also documents it in OpenAPI.
@@ -45,8 +44,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 def get_session(context: ContextDep) -> Iterator[Session]:
     """One session per request: committed if the route succeeds, rolled back if it raises."""
-    with translate_errors(context.engine.url), session_scope(context.session_factory) as session:
-        yield session
+    with context.application.unit_of_work() as uow:
+        yield uow.session
 
 
 # scope="function": commit before the response is sent, so a client that reads right
@@ -92,9 +91,10 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
 
 def get_datamap(context: ContextDep) -> DataMap:
     """The data map loaded at start-up, or DataMapUnavailableError (503) if it did not load."""
-    if context.datamap is not None:
-        return context.datamap.datamap
-    error = context.datamap_error
+    slot = context.application.datamap
+    if slot.loaded is not None:
+        return slot.loaded.datamap
+    error = slot.error
     raise DataMapUnavailableError(
         f"the data map did not load: {error.message if error else 'no data map configured'}",
         hint=(error.hint if error and error.hint else None)

@@ -375,15 +375,15 @@ def _serve(
 ) -> None:
     import uvicorn
 
+    from personvern.cli.application import store_unit_of_work
     from personvern.domain.roles import Role
     from personvern.security.tokens import issue_token
-    from personvern.store.db import open_session
     from personvern.store.migrate import upgrade_to_head
 
     upgrade_to_head(settings)
     # A fresh token per run: tokens are stored hashed, so an old one cannot be shown again.
-    with open_session(settings) as session:
-        issued = issue_token(session, name="demo admin", role=Role.ADMIN)
+    with store_unit_of_work(settings) as uow:
+        issued = issue_token(uow.session, name="demo admin", role=Role.ADMIN)
     app, mailbox = demo_app(
         settings,
         datamap_path,

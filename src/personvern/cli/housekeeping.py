@@ -21,16 +21,13 @@ def housekeeping(
     link, requests never verified within PERSONVERN_UNVERIFIED_RETENTION_DAYS, and
     rate-limit counters past their window.
     """
+    from personvern.cli.application import store_unit_of_work
     from personvern.housekeeping import sweep
     from personvern.settings import load_settings
     from personvern.store.base import utcnow
-    from personvern.store.db import open_session
-    from personvern.store.migrate import upgrade_to_head
 
     settings = load_settings()
-    if settings.should_auto_migrate:
-        upgrade_to_head(settings)
-    with open_session(settings) as session:
-        report = sweep(session, settings, utcnow(), dry_run=dry_run)
+    with store_unit_of_work(settings) as uow:
+        report = sweep(uow.session, settings, utcnow(), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     console.print(f"{verb} {report.summary()}", markup=False)

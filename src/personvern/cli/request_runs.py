@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -14,17 +13,12 @@ from personvern.cli.output import (
     EXIT_BAD_INPUT,
     EXIT_PROBLEMS,
     DatamapOption,
-    cli_actor,
     console,
     fail,
     safe_text,
 )
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.domain.requests.request_plan import RequestPlan
-
-if TYPE_CHECKING:
-    from personvern.connectors.registry import ConnectorPool
-    from personvern.store.db import SessionFactory
 
 
 def register(request_app: typer.Typer) -> None:
@@ -34,43 +28,6 @@ def register(request_app: typer.Typer) -> None:
     request_app.command("approve")(request_approve)
     request_app.command("send")(request_send)
     request_app.command("export")(request_export)
-
-
-def _engine(datamap: Path | None):  # type: ignore[no-untyped-def]
-    from personvern.datamap.loader import load_datamap, resolve_datamap_path
-    from personvern.engine.runner import RequestEngine
-    from personvern.settings import load_settings
-    from personvern.store.db import make_engine, make_session_factory
-    from personvern.store.migrate import upgrade_to_head
-
-    settings = load_settings()
-    loaded = load_datamap(resolve_datamap_path(datamap or settings.datamap))
-    engine = make_engine(settings)
-    if settings.should_auto_migrate:
-        upgrade_to_head(engine)
-    session_factory = make_session_factory(engine)
-    return RequestEngine(
-        settings=settings,
-        datamap=loaded.datamap,
-        session_factory=session_factory,
-        actor=cli_actor(),
-        pool=_connector_pool(session_factory),
-    )
-
-
-def _connector_pool(session_factory: SessionFactory) -> ConnectorPool:
-    """Connectors for this command, reading table layouts the store keeps (no reflection)."""
-    import click
-
-    from personvern.connectors.registry import ConnectorPool
-    from personvern.store.table_layouts import StoredTableLayouts
-
-    pool = ConnectorPool(layouts=StoredTableLayouts(session_factory))
-    # A pool's connectors stay open for its owner to close: here, when the command ends.
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        context.call_on_close(pool.close)
-    return pool
 
 
 def print_plan(plan: RequestPlan) -> None:
@@ -137,18 +94,18 @@ def request_run(
     before it runs, unless --yes. Exits 1 when a system could not be searched: the
     answer would be incomplete.
     """
+    from personvern.cli.application import command_application
     from personvern.intake.approval import check_may_run
-    from personvern.store.db import session_scope
-    from personvern.store.requests import RequestRepository
 
-    engine = _engine(datamap)
+    application = command_application(datamap)
+    engine = application.request_engine()
     if dry_run:
         plan = engine.dry_run(request_id)
         print_plan(plan)
         _fail_if_incomplete(plan)
         return
-    with session_scope(engine.session_factory) as session:
-        request = RequestRepository(session).get(request_id)
+    with application.unit_of_work() as uow:
+        request = uow.requests.get(request_id)
         check_may_run(request, engine.settings)
         request_type = RequestType(request.type)
         approved = (
@@ -165,8 +122,8 @@ def request_run(
             )
         if not typer.confirm(f"Carry out this {request_type.value} now?", default=False):
             fail("nothing was changed", code=EXIT_PROBLEMS)
-    with session_scope(engine.session_factory) as session:
-        repository = RequestRepository(session)
+    with application.unit_of_work() as uow:
+        repository = uow.requests
         request = repository.get(request_id)
         request.run_requested_by = engine.actor
         repository.add_event(request, "run requested", engine.actor)
@@ -224,14 +181,14 @@ def request_resolve(
     """
     from datetime import UTC, datetime
 
+    from personvern.cli.application import command_application
     from personvern.intake.review import resolve_review
-    from personvern.store.db import session_scope
-    from personvern.store.requests import RequestRepository
 
-    engine = _engine(datamap)
-    with session_scope(engine.session_factory) as session:
+    application = command_application(datamap)
+    engine = application.request_engine()
+    with application.unit_of_work() as uow:
         resolved = resolve_review(
-            session,
+            uow.session,
             engine.settings,
             request_id,
             attach=attach,
@@ -240,7 +197,7 @@ def request_resolve(
             actor=engine.actor,
             now=datetime.now(UTC),
         )
-        request_type = RequestType(RequestRepository(session).get(request_id).type)
+        request_type = RequestType(uow.requests.get(request_id).type)
     for decision in resolved.decisions:
         console.print(f"{request_id}: {safe_text(decision.note)}", markup=False)
     if not resolved.may_run:
@@ -279,10 +236,11 @@ def request_approve(
     """
     from datetime import UTC, datetime
 
+    from personvern.cli.application import command_application
     from personvern.intake.approval import answer_of, approve
-    from personvern.store.db import session_scope
 
-    engine = _engine(datamap)
+    application = command_application(datamap)
+    engine = application.request_engine()
     plan, found = engine.preview(request_id)
     print_plan(plan)
     if engine.hold_for_review(request_id, plan, engine.actor):
@@ -298,9 +256,9 @@ def request_approve(
             fail("approve with --yes, or from a terminal to be asked", code=EXIT_BAD_INPUT)
         if not typer.confirm("Approve this plan?", default=False):
             fail("not approved", code=EXIT_PROBLEMS)
-    with session_scope(engine.session_factory) as session:
+    with application.unit_of_work() as uow:
         approve(
-            session,
+            uow.session,
             engine.settings,
             request_id,
             plan.to_json(),
@@ -319,21 +277,21 @@ def request_send(
     """Mail the subject their answer: links to their files, or a letter saying what was done."""
     from datetime import UTC, datetime
 
-    from personvern.mail import mailer_from_settings
+    from personvern.cli.application import command_application
     from personvern.responses.handover import send_answer
-    from personvern.store.db import session_scope
 
-    engine = _engine(datamap)
-    mailer = mailer_from_settings(engine.settings)
+    application = command_application(datamap)
+    engine = application.request_engine()
+    mailer = application.mailer()
     if mailer is None:
         fail(
             "e-mail is not configured (PERSONVERN_SMTP_HOST): hand the answer over with "
             "`personvern request export`",
             code=EXIT_PROBLEMS,
         )
-    with session_scope(engine.session_factory) as session:
+    with application.unit_of_work() as uow:
         sent = send_answer(
-            session,
+            uow.session,
             engine.settings,
             engine.datamap,
             request_id,
@@ -374,13 +332,13 @@ def request_export(
     """Copy the request's report, export and receipt to a folder (mode 0700, files 0600)."""
     import json
 
+    from personvern.cli.application import command_application
     from personvern.data_home import private_folder, write_private_file
-    from personvern.store.db import session_scope
-    from personvern.store.requests import RequestRepository
 
-    engine = _engine(datamap)
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    application = command_application(datamap)
+    engine = application.request_engine()
+    with application.unit_of_work() as uow:
+        repo = uow.requests
         request = repo.get(request_id)
         artifacts = [(a.name, a.path) for a in repo.artifacts(request_id) if a.deleted_at is None]
         receipt = request.receipt

@@ -18,7 +18,6 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from personvern.cli.output import (
     EXIT_BAD_INPUT,
@@ -31,7 +30,6 @@ from personvern.cli.output import (
     plain,
     safe_text,
 )
-from personvern.domain.datamap import DataMap
 from personvern.domain.requests.tasks import TaskStatus
 from personvern.errors import PersonvernError
 from personvern.settings import Settings, load_settings
@@ -88,10 +86,13 @@ def request_create(
     if purpose:
         details["purposes"] = list(purpose)
     with _handled():
-        settings, loaded = _settings_and_map(datamap)
-        with _session(settings) as session:
+        from personvern.cli.application import command_application
+
+        application = command_application(datamap)
+        settings, loaded = application.settings, application.datamap.require()
+        with application.unit_of_work() as uow:
             filed = file_request(
-                session,
+                uow.session,
                 settings,
                 loaded,
                 type=request_type,
@@ -130,8 +131,10 @@ def request_list(
 
     with _handled():
         settings = _settings()
-        with _session(settings) as session:
-            found = views.list_requests(session, state=state, type=request_type, limit=limit)
+        from personvern.cli.application import store_unit_of_work
+
+        with store_unit_of_work(settings) as uow:
+            found = views.list_requests(uow.session, state=state, type=request_type, limit=limit)
             rows = [
                 (
                     r.id,
@@ -166,8 +169,10 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
 
     with _handled():
         settings = _settings()
-        with _session(settings) as session:
-            view = views.request_view(session, request_id)
+        from personvern.cli.application import store_unit_of_work
+
+        with store_unit_of_work(settings) as uow:
+            view = views.request_view(uow.session, request_id)
             request = view.request
             facts: list[tuple[str, str]] = [
                 ("id", request.id),
@@ -283,19 +288,21 @@ def request_done(
         raise SystemExit(EXIT_BAD_INPUT)
     with _handled():
         settings = _settings()
-        with _session(settings) as session:
+        from personvern.cli.application import store_unit_of_work
+
+        with store_unit_of_work(settings) as uow:
             if task_id is not None:
                 chosen = [task_id]
             else:
                 from personvern.intake import views
 
-                view = views.request_view(session, request_id)
+                view = views.request_view(uow.session, request_id)
                 chosen = [t.id for t in view.request.tasks if t.status == TaskStatus.OPEN]
                 if not chosen:
                     errors.print(f"request {request_id} has no open tasks", markup=False)
                     return
             for number in chosen:
-                task = mark_task_done(session, request_id, number, note, actor=cli_actor())
+                task = mark_task_done(uow.session, request_id, number, note, actor=cli_actor())
             request = task.request
             state = request.state
             left = sum(1 for t in request.tasks if t.status == TaskStatus.OPEN)
@@ -325,13 +332,15 @@ def request_wait(
     deadline = time.monotonic() + timeout
     with _handled():
         settings = _settings()
-        with _session(settings) as session:
+        from personvern.cli.application import store_unit_of_work
+
+        with store_unit_of_work(settings) as uow:
             while True:
-                state = RequestState(views.request_view(session, request_id).request.state)
+                state = RequestState(views.request_view(uow.session, request_id).request.state)
                 # End the read at once: on SQLite an open transaction holds the lock the
                 # run needs to write its progress.
-                session.rollback()
-                session.expire_all()
+                uow.session.rollback()
+                uow.session.expire_all()
                 if state not in busy or time.monotonic() >= deadline:
                     break
                 time.sleep(0.2)
@@ -350,8 +359,10 @@ def request_verify(
 
     with _handled():
         settings = _settings()
-        with _session(settings) as session:
-            request = verify(session, settings, request_id, code, actor=cli_actor())
+        from personvern.cli.application import store_unit_of_work
+
+        with store_unit_of_work(settings) as uow:
+            request = verify(uow.session, settings, request_id, code, actor=cli_actor())
             state, linked = request.state, request.linked_request_id
     if request.rejection_reason == "duplicate":
         console.print(
@@ -379,8 +390,10 @@ def request_reject(
 
     with _handled():
         settings = _settings()
-        with _session(settings) as session:
-            request = reject(session, request_id, reason, actor=cli_actor())
+        from personvern.cli.application import store_unit_of_work
+
+        with store_unit_of_work(settings) as uow:
+            request = reject(uow.session, request_id, reason, actor=cli_actor())
             rejection = request.rejection_reason
     console.print(f"rejected request {request_id} ({rejection})", markup=False)
 
@@ -397,10 +410,13 @@ def request_extend(
     from personvern.intake.extension import extend_deadline
 
     with _handled():
-        settings, loaded = _settings_and_map(datamap)
-        with _session(settings) as session:
+        from personvern.cli.application import command_application
+
+        application = command_application(datamap)
+        settings, loaded = application.settings, application.datamap.require()
+        with application.unit_of_work() as uow:
             request = extend_deadline(
-                session, settings, loaded, request_id, reason, actor=cli_actor()
+                uow.session, settings, loaded, request_id, reason, actor=cli_actor()
             )
             deadline = request.extended_deadline
     console.print(f"request {request_id}: deadline extended to {deadline}", markup=False)
@@ -433,26 +449,6 @@ def _pair(value: str, option: str, example: str) -> tuple[str, str]:
 
 def _settings() -> Settings:
     return load_settings()
-
-
-def _settings_and_map(datamap: Path | None) -> tuple[Settings, DataMap]:
-    from personvern.datamap.loader import load_datamap, resolve_datamap_path
-
-    settings = _settings()
-    loaded = load_datamap(resolve_datamap_path(datamap or settings.datamap))
-    return settings, loaded.datamap
-
-
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    """A committed-on-success session, migrating the embedded store first."""
-    from personvern.store.db import open_session
-    from personvern.store.migrate import upgrade_to_head
-
-    if settings.should_auto_migrate:
-        upgrade_to_head(settings)
-    with open_session(settings) as session:
-        yield session
 
 
 def _when(moment: datetime | None) -> str:

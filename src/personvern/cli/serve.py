@@ -27,6 +27,7 @@ def serve(
     import uvicorn
 
     from personvern.api.app import create_app
+    from personvern.api.context import AppContext
     from personvern.settings import load_settings
 
     overrides: dict[str, object] = {}
@@ -36,10 +37,11 @@ def serve(
         overrides["port"] = port
     settings = load_settings(**overrides)
     app = create_app(settings, datamap)
-    context = app.state.context
-    if context.datamap_error is not None:
+    context: AppContext = app.state.context
+    problem = context.application.datamap.error
+    if problem is not None:
         errors.print(
-            f"personvern: warning: serving without a data map: {context.datamap_error}",
+            f"personvern: warning: serving without a data map: {problem}",
             markup=False,
         )
     errors.print(

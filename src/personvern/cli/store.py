@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from personvern.cli.output import console, errors, plain, safe_text
 from personvern.domain.roles import Role, parse_role
-from personvern.settings import Settings, load_settings
+from personvern.settings import load_settings
 from personvern.store.base import utcnow
-from personvern.store.db import display_url, open_session, store_url
+from personvern.store.db import display_url, store_url
 from personvern.store.migrate import create_revision, upgrade_to_head
 
 db_app = typer.Typer(help="personvern's own database.", no_args_is_help=True)
@@ -61,8 +58,10 @@ def token_create(
 
     parsed = parse_role(role)
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
-    with _session(load_settings()) as session:
-        issued = issue_token(session, name=name, role=parsed, expires_at=expires_at)
+    from personvern.cli.application import store_unit_of_work
+
+    with store_unit_of_work(load_settings()) as uow:
+        issued = issue_token(uow.session, name=name, role=parsed, expires_at=expires_at)
     info = issued.info
     # The token alone on stdout, so `TOKEN=$(personvern token create ...)` works; the
     # explanation goes to stderr where a person sees it and a pipe does not.
@@ -78,10 +77,11 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """List the API tokens (never the tokens themselves)."""
+    from personvern.cli.application import store_unit_of_work
     from personvern.security.tokens import list_tokens
 
-    with _session(load_settings()) as session:
-        tokens = list_tokens(session)
+    with store_unit_of_work(load_settings()) as uow:
+        tokens = list_tokens(uow.session)
     if not tokens:
         errors.print("no API tokens yet; create one with `personvern token create`", markup=False)
         return
@@ -116,21 +116,12 @@ def token_revoke(
     token_id: int = typer.Argument(..., help="the token's id (see `token list`)"),
 ) -> None:
     """Revoke an API token; it stops working at once."""
+    from personvern.cli.application import store_unit_of_work
     from personvern.security.tokens import revoke_token
 
-    with _session(load_settings()) as session:
-        info = revoke_token(session, token_id)
+    with store_unit_of_work(load_settings()) as uow:
+        info = revoke_token(uow.session, token_id)
     console.print(f"revoked token {info.id} '{info.name}' ({info.prefix}…)", markup=False)
-
-
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    """A committed-on-success session on the store, migrating it first when embedded."""
-    if settings.should_auto_migrate:
-        # The embedded SQLite store needs no separate setup step, like the server.
-        upgrade_to_head(settings)
-    with open_session(settings) as session:
-        yield session
 
 
 def _when(moment: datetime | None) -> str:

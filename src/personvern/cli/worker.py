@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from personvern.jobs.attempts import RunAttempts
 
 
 def register(app: typer.Typer) -> None:
@@ -30,16 +34,31 @@ def worker(
     ),
 ) -> None:
     """Run requests queued through PERSONVERN_BROKER_URL, in the foreground (Ctrl-C stops)."""
+    from personvern.bootstrap import bootstrap
     from personvern.cli.output import fail
     from personvern.datamap.loader import load_datamap, resolve_datamap_path
-    from personvern.jobs.celery_app import check_broker, make_celery_app
+    from personvern.jobs.celery_app import (
+        POLICY,
+        check_broker,
+        make_celery_app,
+        pause_from_environ,
+    )
     from personvern.settings import load_settings
 
     levels = {"debug", "info", "warning", "error", "critical"}
     if loglevel.lower() not in levels:
         fail(f"unknown log level '{loglevel}': use one of {', '.join(sorted(levels))}")
     settings = load_settings()
-    app = make_celery_app(settings, queue=queue, visibility_timeout=visibility_timeout)
+    observer = pause_from_environ(settings)
+
+    def attempts() -> RunAttempts:
+        # Built in each pool process on its first task (see make_celery_app).
+        application = bootstrap(settings, actor="worker", observer=observer)
+        return application.run_attempts(POLICY)
+
+    app = make_celery_app(
+        settings, queue=queue, visibility_timeout=visibility_timeout, attempts=attempts
+    )
     # Fail at once, in one line, rather than in every task: a worker that cannot reach
     # the broker or read the data map would only log the same error forever.
     check_broker(app)

@@ -2,7 +2,7 @@
 
 Everything a caller gives is checked before anything is written, so bad input leaves
 no trace. Functions work in the caller's session; the caller commits (the API's
-session dependency and the CLI's ``open_session`` do, and roll back on an error).
+session dependency and the CLI's unit of work do, and roll back on an error).
 
 Duplicates: a request of the same type for the same subject (the same identities)
 while an earlier one whose identity was *proven* is still open is closed as a

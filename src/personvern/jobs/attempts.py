@@ -18,7 +18,7 @@ from enum import StrEnum
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.engine.runner import RETRY_AFTER, RunOutcome
 from personvern.errors import PersonvernError
-from personvern.store.db import SessionFactory
+from personvern.store.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -77,45 +77,31 @@ class Attempt:
 class AttemptRecords:
     """What an attempt reads and writes in personvern's store besides the run itself."""
 
-    def __init__(self, session_factory: Callable[[], SessionFactory]) -> None:
-        # A provider: the server builds its store when it starts, after the job runner.
-        self._session_factory = session_factory
-
-    @property
-    def session_factory(self) -> SessionFactory:
-        """Sessions on personvern's store."""
-        return self._session_factory()
+    def __init__(self, unit_of_work: UnitOfWorkFactory) -> None:
+        """Read and write through units of work from ``unit_of_work``."""
+        self._unit_of_work = unit_of_work
 
     def state(self, request_id: str) -> RequestState | None:
         """The request's state, or None if there is no such request."""
-        from personvern.store.db import session_scope
         from personvern.store.errors import RecordNotFoundError
-        from personvern.store.requests import RequestRepository
 
-        with session_scope(self.session_factory) as session:
+        with self._unit_of_work() as uow:
             try:
-                return RequestState(RequestRepository(session).get(request_id).state)
+                return RequestState(uow.requests.get(request_id).state)
             except RecordNotFoundError:
                 return None
 
     def failed(self, request_id: str, message: str, actor: str) -> None:
         """Keep the error on the request, where `request show` and the API show it."""
-        from personvern.store.db import session_scope
-        from personvern.store.requests import RequestRepository
-
-        with session_scope(self.session_factory) as session:
-            repository = RequestRepository(session)
-            request = repository.get(request_id)
+        with self._unit_of_work() as uow:
+            request = uow.requests.get(request_id)
             request.last_error = message
-            repository.add_event(request, f"run failed: {message}", actor)
+            uow.requests.add_event(request, f"run failed: {message}", actor)
 
     def next_attempt(self, request_id: str, delay: float) -> None:
         """Make `request show` tell the real time of the next attempt."""
-        from personvern.store.db import session_scope
-        from personvern.store.requests import RequestRepository
-
-        with session_scope(self.session_factory) as session:
-            request = RequestRepository(session).get(request_id)
+        with self._unit_of_work() as uow:
+            request = uow.requests.get(request_id)
             request.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
 
 

@@ -24,19 +24,17 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
 
-from personvern.connectors.registry import ConnectorPool
-from personvern.domain.datamap import DataMap
-from personvern.engine.runner import RequestEngine
+from personvern.engine.runner import RunObserver
 from personvern.errors import ErrorKind, PersonvernError
-from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts, Verdict
+from personvern.jobs.attempts import RetryPolicy, RunAttempts, Verdict
 from personvern.settings import Settings
-from personvern.store.db import SessionFactory
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +75,14 @@ def make_celery_app(
     *,
     queue: str = DEFAULT_QUEUE,
     visibility_timeout: int = VISIBILITY_TIMEOUT,
+    attempts: Callable[[], RunAttempts] | None = None,
 ) -> Celery:
-    """A Celery app on ``settings.broker_url`` with the request-run task registered."""
+    """A Celery app on ``settings.broker_url`` with the request-run task registered.
+
+    ``attempts`` builds what runs requests, once in each worker process (the worker
+    passes the application's, see personvern.bootstrap); an app that only sends runs
+    (the server's) has none.
+    """
     broker_url = settings.broker_url
     if not broker_url:
         raise BrokerNotConfiguredError(
@@ -110,7 +114,7 @@ def make_celery_app(
         broker_connection_retry_on_startup=True,
         enable_utc=True,
     )
-    runtime = _Runtime(settings)
+    runtime = _PerProcess(attempts)
 
     # shared=False: a shared task would be added to every Celery app made afterwards.
     @app.task(
@@ -188,58 +192,32 @@ def _display_broker(app: Celery) -> str:
 # -- the task ---------------------------------------------------------------------------
 
 
-class _Runtime:
-    """The data map and store sessions of one worker process, built on its first task."""
+class _PerProcess:
+    """What runs requests in this worker process, built on its first task.
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    A pool process forked from a parent that had built it must not share the parent's
+    database connections, so it is built again whenever the process id changes.
+    """
+
+    def __init__(self, build: Callable[[], RunAttempts] | None) -> None:
+        self._build = build
         self._pid: int | None = None
-        self._built: tuple[DataMap, SessionFactory] | None = None
-        #: Connectors kept open between tasks, like the server's: opening one reads the
-        #: tables' structure, most of the statements of a small request.
-        self.pool: ConnectorPool | None = None
-
-    def get(self) -> tuple[DataMap, SessionFactory]:
-        """The data map and session factory, built again in a forked process."""
-        # A pool process forked from a parent that had built these must not share the
-        # parent's database connections, so the process id is part of the cache key.
-        if self._built is None or self._pid != os.getpid():
-            from personvern.datamap.loader import load_datamap, resolve_datamap_path
-            from personvern.store.db import make_engine, make_session_factory
-            from personvern.store.migrate import upgrade_to_head
-
-            datamap = load_datamap(resolve_datamap_path(self.settings.datamap)).datamap
-            engine = make_engine(self.settings)
-            if self.settings.should_auto_migrate:
-                upgrade_to_head(engine)
-            self._built = (datamap, make_session_factory(engine))
-            self.pool = ConnectorPool()
-            self._pid = os.getpid()
-        return self._built
-
-    def engine(self) -> RequestEngine:
-        """A request engine, told of every step when a test hook wants a pause."""
-        datamap, session_factory = self.get()
-        return RequestEngine(
-            settings=self.settings,
-            datamap=datamap,
-            session_factory=session_factory,
-            actor="worker",
-            pool=self.pool,
-            observer=_Pause.from_environ(self.settings),
-        )
+        self._attempts: RunAttempts | None = None
 
     def attempts(self) -> RunAttempts:
-        """Attempts at runs, judged as the in-process runner judges them."""
-        return RunAttempts(
-            lambda request_id: self.engine().run_and_deliver(request_id),
-            AttemptRecords(lambda: self.get()[1]),
-            policy=POLICY,
-            actor="worker",
-        )
+        """The attempts of this process."""
+        if self._build is None:
+            raise PersonvernError(
+                "this Celery app only sends request runs; it cannot run them",
+                hint="run requests with `personvern worker`",
+            )
+        if self._attempts is None or self._pid != os.getpid():
+            self._attempts = self._build()
+            self._pid = os.getpid()
+        return self._attempts
 
 
-def _run_request(task: Task[Any, Any], runtime: _Runtime, request_id: str) -> dict[str, str]:
+def _run_request(task: Task[Any, Any], runtime: _PerProcess, request_id: str) -> dict[str, str]:
     retries = int(task.request.retries or 0)
     attempt = runtime.attempts().attempt(request_id, retries)
     if attempt.verdict is Verdict.RETRY and attempt.delay is not None:
@@ -263,6 +241,7 @@ class _Pause:
 
     @classmethod
     def from_environ(cls, settings: Settings) -> _Pause | None:
+        """The pause the test hook's variables ask for, or None."""
         after = os.environ.get(PAUSE_AFTER_STEP_ENV, "").strip()
         before = os.environ.get(PAUSE_BEFORE_RECORDING_ENV, "").strip()
         if not (after or before):
@@ -306,6 +285,11 @@ class _Pause:
         log.warning("test hook: pause at %s ran out; continuing", self.step)
 
 
+def pause_from_environ(settings: Settings) -> RunObserver | None:
+    """The test hook's observer when its variables are set (refused in production)."""
+    return _Pause.from_environ(settings)
+
+
 __all__ = [
     "DEFAULT_QUEUE",
     "TASK_NAME",
@@ -315,4 +299,5 @@ __all__ = [
     "CeleryJobs",
     "check_broker",
     "make_celery_app",
+    "pause_from_environ",
 ]

@@ -1,5 +1,6 @@
 """personvern's own database: SQLAlchemy 2 models, sessions, repositories and migrations.
 
-Use :func:`personvern.store.db.make_engine` and :func:`personvern.store.db.make_session_factory`
-to reach it, and :func:`personvern.store.migrate.upgrade_to_head` to bring the schema up to date.
+Services reach it through a :class:`personvern.store.unit_of_work.UnitOfWork`, which
+:func:`personvern.bootstrap.bootstrap` hands out; :func:`personvern.store.migrate.upgrade_to_head`
+brings the schema up to date.
 """

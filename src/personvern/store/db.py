@@ -176,21 +176,6 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
         session.commit()
 
 
-@contextmanager
-def open_session(settings_or_url: Settings | str | URL) -> Iterator[Session]:
-    """A one-off session on the store (for CLI commands and scripts), committed on success.
-
-    Opens its own engine and disposes of it afterwards; a long-running process should
-    keep one engine and use :func:`make_session_factory` instead.
-    """
-    engine = make_engine(settings_or_url)
-    try:
-        with translate_errors(engine.url), session_scope(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 @dataclass(frozen=True)
 class StoreStatus:
     """Whether the store answers, and at which migration revision it is."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from personvern.store.base import utcnow
-from personvern.store.db import SessionFactory, session_scope
 from personvern.store.models import TableLayout
+from personvern.store.unit_of_work import UnitOfWorkFactory
 
 #: Layouts kept per system: a few schema versions (a migration under way, a staging
 #: database under the same key) without the table growing for ever.
@@ -22,19 +22,21 @@ KEPT_PER_SYSTEM = 4
 class StoredTableLayouts:
     """Table layouts in the ``table_layouts`` table, one row per system and fingerprint."""
 
-    def __init__(self, session_factory: SessionFactory) -> None:
-        self.session_factory = session_factory
+    def __init__(self, unit_of_work: UnitOfWorkFactory) -> None:
+        """Keep layouts through units of work from ``unit_of_work``."""
+        self._unit_of_work = unit_of_work
 
     def get(self, system: str, fingerprint: str) -> str | None:
         """The layout kept for ``system`` under ``fingerprint``, or None."""
-        with session_scope(self.session_factory) as session:
-            row = session.get(TableLayout, (system, fingerprint))
+        with self._unit_of_work() as uow:
+            row = uow.session.get(TableLayout, (system, fingerprint))
             return None if row is None else row.layout
 
     def put(self, system: str, fingerprint: str, layout: str) -> None:
         """Keep ``layout`` for ``system`` under ``fingerprint``, replacing a row there."""
         try:
-            with session_scope(self.session_factory) as session:
+            with self._unit_of_work() as uow:
+                session = uow.session
                 row = session.get(TableLayout, (system, fingerprint))
                 if row is None:
                     session.add(TableLayout(system=system, fingerprint=fingerprint, layout=layout))

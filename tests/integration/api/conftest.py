@@ -44,7 +44,7 @@ def make_token(app: FastAPI, client: TestClient) -> TokenFactory:
     context: AppContext = app.state.context
 
     def make(role: Role) -> str:
-        with session_scope(context.session_factory) as session:
+        with session_scope(context.application.session_factory) as session:
             return issue_token(session, name=f"test {role}", role=role).token
 
     return make

@@ -144,7 +144,7 @@ def test_bad_credentials_are_401(client: TestClient, headers: dict[str, str], de
 def test_a_revoked_token_is_401(app: FastAPI, client: TestClient, make_token: TokenFactory) -> None:
     token = make_token(Role.ADMIN)
     assert 200 == client.get("/api/v1/datamap", headers=bearer(token)).status_code
-    with session_scope(app.state.context.session_factory) as session:
+    with session_scope(app.state.context.application.session_factory) as session:
         revoke_token(session, 1)
     response = client.get("/api/v1/datamap", headers=bearer(token))
     assert 401 == response.status_code

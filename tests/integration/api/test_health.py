@@ -82,7 +82,7 @@ def test_staff_are_told_why_the_data_map_is_unavailable(settings: Settings, tmp_
     broken.write_text("organization:\n  name: Acme\n  colour: blue\n", encoding="utf-8")
     app = create_app(settings, broken)
     with TestClient(app) as client:
-        with session_scope(app.state.context.session_factory) as session:
+        with session_scope(app.state.context.application.session_factory) as session:
             token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
         response = client.get("/api/v1/datamap", headers={"Authorization": f"Bearer {token}"})
     assert 503 == response.status_code
@@ -93,5 +93,8 @@ def test_a_missing_data_map_is_reported_too(settings: Settings, tmp_path: Path) 
     with TestClient(create_app(settings, tmp_path / "nowhere.yaml")) as client:
         body = client.get("/healthz").json()
         response = client.get("/api/v1/cookies")
-    assert "no such file or folder" in body["datamap"]["error"]
+    # The same words as the command line's for a map that is not there.
+    assert body["datamap"]["error"].startswith(
+        f"no data map found (looked for {tmp_path / 'nowhere.yaml'})"
+    )
     assert 503 == response.status_code

@@ -28,6 +28,7 @@ from personvern.domain.datamap import DataField, Dataset, IdentityKind, System, 
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
 from personvern.store.table_layouts import StoredTableLayouts
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.support.servers import fresh_database
 
 #: Values people and the engine hand a connector, as text and as Python values.
@@ -343,7 +344,7 @@ def test_the_store_keeps_layouts_between_processes(tmp_path: Path) -> None:
     store = make_engine(f"sqlite:///{tmp_path / 'home' / 'personvern.db'}")
     try:
         upgrade_to_head(store)
-        layouts = StoredTableLayouts(make_session_factory(store))
+        layouts = StoredTableLayouts(unit_of_work_factory(make_session_factory(store)))
         with _open(url, system, layouts) as first:
             reflected = _behaviour(first)
         with _open(url, system, layouts) as second:

@@ -131,7 +131,7 @@ def make_token(app: FastAPI, client: TestClient) -> TokenFactory:
     """Issue an API token for a role in the app's store; returns the clear text."""
 
     def make(role: Role) -> str:
-        with session_scope(app.state.context.session_factory) as session:
+        with session_scope(app.state.context.application.session_factory) as session:
             return issue_token(session, name=f"test {role}", role=role).token
 
     return make

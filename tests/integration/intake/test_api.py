@@ -94,7 +94,7 @@ def test_bad_identities_are_422_problems_and_store_nothing(
         response.json()["detail"],
     )
     assert "Traceback" not in response.text
-    assert EMPTY == row_counts(app.state.context.engine)
+    assert EMPTY == row_counts(app.state.context.application.store)
     assert [] == inbox.messages
 
 
@@ -166,7 +166,7 @@ def test_a_mail_server_that_is_down_gives_503_and_stores_nothing(tmp_path: Any) 
         "the e-mail could not be sent: the mail server is unavailable or refused it"
         == response.json()["detail"]
     )
-    assert EMPTY == row_counts(app.state.context.engine)
+    assert EMPTY == row_counts(app.state.context.application.store)
 
 
 def test_without_a_mail_server_public_filing_is_503(tmp_path: Any) -> None:

@@ -54,7 +54,7 @@ def test_an_identity_with_a_control_character_is_a_422_and_stores_nothing(
     assert "Invisible or control characters" == problem["title"]
     assert "which is not allowed" in problem["detail"]
     assert SLIPPED_IN[name] not in response.text
-    assert EMPTY == row_counts(app.state.context.engine)
+    assert EMPTY == row_counts(app.state.context.application.store)
     assert [] == inbox.messages
 
 
@@ -73,7 +73,7 @@ def test_a_correction_with_a_control_character_is_a_422_and_stores_nothing(
 
     assert (422, PROBLEM) == (response.status_code, response.headers["content-type"])
     assert "the new value of 'user.contact.address' contains" in response.json()["detail"]
-    assert EMPTY == row_counts(app.state.context.engine)
+    assert EMPTY == row_counts(app.state.context.application.store)
     assert [] == inbox.messages
 
 
@@ -118,7 +118,7 @@ def test_a_staff_note_with_a_control_character_is_a_422_and_stores_nothing(
     from personvern.domain.roles import Role
 
     token = make_token(Role.AGENT)
-    before = row_counts(app.state.context.engine)
+    before = row_counts(app.state.context.application.store)
     response = client.post(
         "/api/v1/requests",
         headers={"Authorization": f"Bearer {token}"},
@@ -133,7 +133,7 @@ def test_a_staff_note_with_a_control_character_is_a_422_and_stores_nothing(
         response.status_code,
         response.json()["title"],
     )
-    assert before == row_counts(app.state.context.engine)
+    assert before == row_counts(app.state.context.application.store)
 
 
 def test_an_extension_reason_with_an_escape_sequence_is_refused(

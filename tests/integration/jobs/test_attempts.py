@@ -12,6 +12,7 @@ from personvern.jobs.queue import InProcessJobs
 from personvern.store.db import SessionFactory, make_engine, make_session_factory, session_scope
 from personvern.store.migrate import upgrade_to_head
 from personvern.store.requests import RequestRepository
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.integration.jobs.company import verified_erasure
 
 
@@ -29,7 +30,7 @@ def test_the_in_process_runner_keeps_a_failure_on_the_request(tmp_path: Path) ->
     def run(_request_id: str) -> RunOutcome:
         raise PersonvernError("crm: the connector refused the step")
 
-    jobs = InProcessJobs(run, records=AttemptRecords(lambda: sessions))
+    jobs = InProcessJobs(run, records=AttemptRecords(unit_of_work_factory(sessions)))
     try:
         jobs.submit_run(request_id)
         attempt = jobs.wait(request_id, timeout=10)
@@ -57,7 +58,9 @@ def test_a_waiting_run_says_when_it_is_tried_next_and_a_finished_one_is_not_run(
         return RunOutcome(rid, RequestState.WAITING_FOR_SYSTEM, None, "crm is down")
 
     jobs = InProcessJobs(
-        run, records=AttemptRecords(lambda: sessions), policy=RetryPolicy(first_seconds=60)
+        run,
+        records=AttemptRecords(unit_of_work_factory(sessions)),
+        policy=RetryPolicy(first_seconds=60),
     )
     try:
         jobs.submit_run(request_id)
@@ -72,7 +75,7 @@ def test_a_waiting_run_says_when_it_is_tried_next_and_a_finished_one_is_not_run(
             repository.transition(request, RequestState.REJECTED, "withdrawn", "test")
     finally:
         jobs.shutdown()
-    unstarted = InProcessJobs(run, records=AttemptRecords(lambda: sessions))
+    unstarted = InProcessJobs(run, records=AttemptRecords(unit_of_work_factory(sessions)))
     try:
         unstarted.submit_run(request_id)
         skipped = unstarted.wait(request_id, timeout=10)

@@ -8,20 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from personvern.engine.runner import RequestEngine
+from personvern.engine.runner import RunOutcome
 from personvern.jobs.celery_app import BrokerUnavailableError, CeleryJobs
 from personvern.jobs.factory import make_job_queue
 from personvern.jobs.queue import InProcessJobs
 from personvern.settings import Settings
+from personvern.store.unit_of_work import UnitOfWork
 from tests.integration.jobs.conftest import WORKER, worker_environment
 
 
-def _no_engine() -> RequestEngine:
-    raise AssertionError("the engine is built by whoever runs the job")
+def _no_run(_request_id: str) -> RunOutcome:
+    raise AssertionError("nothing is run while the queue is built")
+
+
+def _no_store() -> UnitOfWork:
+    raise AssertionError("the store is not touched while the queue is built")
 
 
 def test_job_queue_is_in_process_without_a_broker(tmp_path: Path) -> None:
-    jobs = make_job_queue(Settings(home=tmp_path), _no_engine)
+    jobs = make_job_queue(Settings(home=tmp_path), _no_run, _no_store)
     try:
         assert isinstance(jobs, InProcessJobs)
     finally:
@@ -31,7 +36,7 @@ def test_job_queue_is_in_process_without_a_broker(tmp_path: Path) -> None:
 def test_job_queue_is_celery_when_a_broker_is_set(tmp_path: Path) -> None:
     # Building the queue connects to nothing; the broker is only reached on submit.
     settings = Settings(home=tmp_path, broker_url="redis://127.0.0.1:1/0")
-    jobs = make_job_queue(settings, _no_engine)
+    jobs = make_job_queue(settings, _no_run, _no_store)
     try:
         assert isinstance(jobs, CeleryJobs)
         assert "redis://127.0.0.1:1/0" == jobs.app.conf.broker_url

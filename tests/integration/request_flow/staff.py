@@ -82,7 +82,7 @@ def staff(company: Company, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv(name, value)
     app = create_app(Settings(home=tmp_path / "home"), EXAMPLE_DATAMAP)
     with TestClient(app) as client:
-        with session_scope(app.state.context.session_factory) as session:
+        with session_scope(app.state.context.application.session_factory) as session:
             agent = issue_token(session, name="agent", role=Role.AGENT)
             dpo = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER)
             auditor = issue_token(session, name="auditor", role=Role.AUDITOR)

@@ -55,7 +55,7 @@ def make_client(
     )
     client = TestClient(app)
     client.__enter__()
-    with session_scope(app.state.context.session_factory) as session:
+    with session_scope(app.state.context.application.session_factory) as session:
         token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
     return client, {"Authorization": f"Bearer {token}"}
 
@@ -165,7 +165,7 @@ def test_a_british_customers_approved_erasure_is_confirmed_in_english_by_the_uk_
     from personvern.demo import schema
 
     client, staff = make_client(company, inbox, tmp_path / "home", monkeypatch)
-    with session_scope(client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+    with session_scope(client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
         second = issue_token(session, name="second", role=Role.PRIVACY_OFFICER).token
     email = str(company.customers(schema.customers.c.country == "GB")[0].email)
     filed = client.post(

@@ -131,7 +131,7 @@ def client(
         )
         app = create_app(settings, EXAMPLE_DATAMAP)
         with TestClient(app, client=("198.51.100.9", 40000)) as test_client:
-            with session_scope(app.state.context.session_factory) as session:
+            with session_scope(app.state.context.application.session_factory) as session:
                 token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
             test_client.headers["Authorization"] = f"Bearer {token}"
             yield test_client

@@ -113,7 +113,7 @@ def test_tasks_are_refused_with_a_bad_note_or_under_another_request(
     assert 422 == _done(staff, request_id, task_id, "x" * 2001).status_code
     unknown = {"Authorization": "Bearer nope"}
     assert 401 == _done(staff, request_id, task_id, "who?", headers=unknown).status_code
-    with session_scope(staff.client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+    with session_scope(staff.client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
         auditor = issue_token(session, name="auditor", role=Role.AUDITOR).token
     reading = _done(
         staff, request_id, task_id, "looked", headers={"Authorization": f"Bearer {auditor}"}

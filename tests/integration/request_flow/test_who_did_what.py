@@ -87,7 +87,7 @@ def test_links_record_their_creator_and_die_with_the_creators_token(
     ) in history
 
     # The agent leaves: revoking their token takes back the links they handed out.
-    with session_scope(staff.client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+    with session_scope(staff.client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
         revoke_token(session, staff.agent_id)
     gone = staff.client.get(agent_link)
     assert (410, "this download link has been withdrawn") == (
@@ -143,7 +143,7 @@ def test_only_staff_who_may_act_issue_links_and_only_for_a_finished_answer(
         == staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.dpo).status_code
     )
     staff.wait(request_id)
-    with session_scope(staff.client.app.state.context.session_factory) as session:  # type: ignore[attr-defined]
+    with session_scope(staff.client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
         auditor = issue_token(session, name="auditor", role=Role.AUDITOR).token
     # Read-only means read-only: an auditor sees the request but hands out nothing.
     refused = staff.client.get(

@@ -35,7 +35,7 @@ def _link(app: FastAPI, request_id: str, name: str, expires_at: datetime) -> str
     """A link as staff hand it out: a DownloadLink row and the token signed for it."""
     context: AppContext = app.state.context
     link_id = secrets.token_hex(16)
-    with session_scope(context.session_factory) as session:
+    with session_scope(context.application.session_factory) as session:
         if session.get(DataSubjectRequest, request_id) is not None:
             session.add(
                 DownloadLink(
@@ -53,7 +53,7 @@ def _link(app: FastAPI, request_id: str, name: str, expires_at: datetime) -> str
 
 def _add_request(app: FastAPI, artifacts: list[RequestArtifact]) -> None:
     context: AppContext = app.state.context
-    with session_scope(context.session_factory) as session:
+    with session_scope(context.application.session_factory) as session:
         session.add(
             DataSubjectRequest(
                 id=REQUEST_ID,

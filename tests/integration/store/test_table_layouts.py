@@ -7,10 +7,11 @@ from sqlalchemy.engine import Engine
 
 from personvern.store.db import make_session_factory
 from personvern.store.table_layouts import KEPT_PER_SYSTEM, StoredTableLayouts
+from personvern.store.unit_of_work import unit_of_work_factory
 
 
 def test_a_layout_is_found_by_system_and_fingerprint(store_engine: Engine) -> None:
-    layouts = StoredTableLayouts(make_session_factory(store_engine))
+    layouts = StoredTableLayouts(unit_of_work_factory(make_session_factory(store_engine)))
 
     layouts.put("crm", "a" * 64, '{"crm": 1}')
     layouts.put("billing", "a" * 64, '{"billing": 1}')
@@ -22,7 +23,7 @@ def test_a_layout_is_found_by_system_and_fingerprint(store_engine: Engine) -> No
 
 
 def test_putting_again_replaces_the_layout(store_engine: Engine) -> None:
-    layouts = StoredTableLayouts(make_session_factory(store_engine))
+    layouts = StoredTableLayouts(unit_of_work_factory(make_session_factory(store_engine)))
 
     layouts.put("crm", "a" * 64, "{not json")
     layouts.put("crm", "a" * 64, '{"crm": 2}')
@@ -31,7 +32,7 @@ def test_putting_again_replaces_the_layout(store_engine: Engine) -> None:
 
 
 def test_only_the_newest_layouts_of_a_system_are_kept(store_engine: Engine) -> None:
-    layouts = StoredTableLayouts(make_session_factory(store_engine))
+    layouts = StoredTableLayouts(unit_of_work_factory(make_session_factory(store_engine)))
     prints = [f"{n:064x}" for n in range(KEPT_PER_SYSTEM + 2)]
 
     for fingerprint in prints:

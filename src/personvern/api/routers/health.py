@@ -45,10 +45,12 @@ class HealthReport(BaseModel):
 )
 def healthz(context: ContextDep, response: Response) -> HealthReport:
     """Report whether the store answers and the data map is loaded."""
-    store = ping(context.engine)
+    store = ping(context.application.store)
     head = head_revision()
-    error = context.datamap_error
-    datamap = DataMapHealth(loaded=context.datamap is not None, error=str(error) if error else None)
+    error = context.application.datamap.error
+    datamap = DataMapHealth(
+        loaded=context.application.datamap.loaded is not None, error=str(error) if error else None
+    )
     if not store.reachable:
         status: Literal["ok", "degraded", "unavailable"] = "unavailable"
         # Load balancers take an instance out of rotation on 503; without its store it

@@ -44,22 +44,12 @@ class RunAccepted(BaseModel):
 
 def request_engine(context: AppContext) -> RequestEngine:
     """An engine for the app's data map and store."""
-    assert context.datamap is not None
-    return RequestEngine(
-        settings=context.settings,
-        datamap=context.datamap.datamap,
-        session_factory=context.session_factory,
-        pool=context.connectors,
-    )
+    return context.application.request_engine()
 
 
 def job_queue(context: AppContext) -> JobQueue:
     """The app's job queue, created on first use."""
-    if context.jobs is None:
-        from personvern.jobs.factory import make_job_queue
-
-        context.jobs = make_job_queue(context.settings, lambda: request_engine(context))
-    return context.jobs
+    return context.application.jobs()
 
 
 def resume_open_runs(context: AppContext) -> int:
@@ -69,18 +59,16 @@ def resume_open_runs(context: AppContext) -> int:
     as the server, so after a restart the server picks up what was in progress or
     waiting for a system. Returns how many runs were queued.
     """
-    if context.settings.broker_url or context.datamap is None:
+    application = context.application
+    if application.settings.broker_url or application.datamap.loaded is None:
         return 0
     from personvern.domain.requests.lifecycle import RequestState
-    from personvern.store.db import session_scope
-    from personvern.store.requests import RequestRepository
 
-    with session_scope(context.session_factory) as session:
-        repo = RequestRepository(session)
+    with application.unit_of_work() as uow:
         open_runs = [
             request.id
             for state in (RequestState.IN_PROGRESS, RequestState.WAITING_FOR_SYSTEM)
-            for request in repo.list(state=state)
+            for request in uow.requests.list(state=state)
         ]
     for request_id in open_runs:
         job_queue(context).submit_run(request_id)
@@ -110,11 +98,9 @@ def run_request(
     """
     from personvern.domain.requests.lifecycle import RequestState, check_transition
     from personvern.intake.approval import check_may_run
-    from personvern.store.db import session_scope
-    from personvern.store.requests import RequestRepository
 
-    with session_scope(context.session_factory) as session:
-        repository = RequestRepository(session)
+    with context.application.unit_of_work() as uow:
+        repository = uow.requests
         request = repository.get(request_id)
         state = RequestState(request.state)
         if not state.is_runnable:
@@ -182,11 +168,10 @@ def resolve_review(
     record the review does not name, one left undecided, or an unusable reason.
     """
     from personvern.intake.review import resolve_review as resolve
-    from personvern.store.db import session_scope
 
-    with session_scope(context.session_factory) as session:
+    with context.application.unit_of_work() as uow:
         resolved = resolve(
-            session,
+            uow.session,
             context.settings,
             request_id,
             attach=body.attach,
@@ -228,7 +213,6 @@ def approve_request(
     (`POST /requests/{id}/review`), to be approved after.
     """
     from personvern.intake.approval import answer_of, approve
-    from personvern.store.db import session_scope
 
     engine = request_engine(context)
     planned, found = engine.preview(request_id)
@@ -241,9 +225,9 @@ def approve_request(
             hint=f"the request now needs review: POST /api/v1/requests/{request_id}/review",
         )
     plan = planned.to_json()
-    with session_scope(context.session_factory) as session:
+    with context.application.unit_of_work() as uow:
         approve(
-            session,
+            uow.session,
             context.settings,
             request_id,
             plan,
@@ -267,11 +251,10 @@ def get_downloads(
     expire, when they are withdrawn, or when the caller's token is revoked.
     """
     from personvern.responses.handover import issue_links
-    from personvern.store.db import session_scope
 
-    with session_scope(context.session_factory) as session:
+    with context.application.unit_of_work() as uow:
         issued = issue_links(
-            session,
+            uow.session,
             context.settings.secret(),
             request_id,
             created_by=principal.subject,
@@ -290,10 +273,11 @@ def withdraw_downloads(
 ) -> dict[str, int]:
     """Withdraw every link to the request's files that still works."""
     from personvern.responses.handover import revoke_links
-    from personvern.store.db import session_scope
 
-    with session_scope(context.session_factory) as session:
-        count = revoke_links(session, request_id, actor=principal.subject, now=datetime.now(UTC))
+    with context.application.unit_of_work() as uow:
+        count = revoke_links(
+            uow.session, request_id, actor=principal.subject, now=datetime.now(UTC)
+        )
     return {"withdrawn": count}
 
 
@@ -315,20 +299,18 @@ def send_answer(
     days: Annotated[int, Query(ge=1, le=30, description="how long the links work")] = 7,
 ) -> AnswerSent:
     """Release the answer: mail the subject their links, or a letter saying what was done."""
-    from personvern.mail import mailer_from_settings
     from personvern.responses.handover import AnswerNotReadyError
     from personvern.responses.handover import send_answer as send
-    from personvern.store.db import session_scope
 
-    mailer = mailer_from_settings(context.settings)
+    mailer = context.application.mailer()
     if mailer is None:
         raise AnswerNotReadyError(
             "e-mail is not configured, so the answer cannot be mailed",
             hint="set PERSONVERN_SMTP_HOST, or hand the answer over another way",
         )
-    with session_scope(context.session_factory) as session:
+    with context.application.unit_of_work() as uow:
         sent = send(
-            session,
+            uow.session,
             context.settings,
             datamap,
             request_id,

@@ -1,0 +1,203 @@
+"""The composition root: the application built once from settings, for every entry point.
+
+The API (``api.app.create_app``), the command line and the Celery worker all start
+here, so the store, the data map, the connectors, the job runner, the mailer and the
+clock are wired in one place, the same way for each. Services are handed what they
+need from the :class:`Application` (a unit of work, an engine); none of them builds
+its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from personvern.connectors.registry import ConnectorPool
+from personvern.data_home import ensure_home
+from personvern.datamap.loader import LoadedDataMap, load_datamap, resolve_datamap_path
+from personvern.domain.datamap import DataMap
+from personvern.engine.runner import RequestEngine, RunObserver
+from personvern.errors import PersonvernError
+from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts
+from personvern.jobs.queue import JobQueue
+from personvern.mail import Mailer, mailer_from_settings
+from personvern.settings import Settings, load_settings
+from personvern.store.db import SessionFactory, make_engine, make_session_factory
+from personvern.store.table_layouts import StoredTableLayouts
+from personvern.store.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
+
+log = logging.getLogger("personvern")
+
+#: Today's date, for deadlines and retention: replaced in tests that need another day.
+Clock = Callable[[], date]
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass
+class DataMapSlot:
+    """The data map the application runs on, or why it has none."""
+
+    path: Path | None = None
+    loaded: LoadedDataMap | None = None
+    #: Why the data map is missing, when it is; a server runs on without it.
+    error: PersonvernError | None = None
+
+    def require(self) -> DataMap:
+        """The data map, or the error that kept it from loading."""
+        if self.loaded is not None:
+            return self.loaded.datamap
+        raise self.error or PersonvernError(
+            "no data map is configured", hint="set PERSONVERN_DATAMAP or pass --datamap"
+        )
+
+
+@dataclass
+class Application:
+    """Everything one process of personvern holds, built by :func:`bootstrap`."""
+
+    settings: Settings
+    #: The SQLAlchemy engine of personvern's own store.
+    store: Engine
+    #: Each call opens a new transaction on the store (see store.unit_of_work).
+    unit_of_work: UnitOfWorkFactory
+    datamap: DataMapSlot
+    session_factory: SessionFactory
+    #: Connectors to the company's systems, kept open between request runs.
+    connectors: ConnectorPool = field(default_factory=ConnectorPool)
+    clock: Clock = _today
+    #: Who the engine's steps are recorded as when nobody named asked for a run.
+    actor: str = "engine"
+    #: Told of every step of a run (tests that stop a worker mid-run listen).
+    observer: RunObserver | None = None
+    environ: Mapping[str, str] | None = None
+    _jobs: JobQueue | None = field(default=None, repr=False)
+    _jobs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def request_engine(self, actor: str | None = None) -> RequestEngine:
+        """An engine for the data map and the store (DataMap errors if there is no map)."""
+        return RequestEngine(
+            settings=self.settings,
+            datamap=self.datamap.require(),
+            session_factory=self.session_factory,
+            environ=self.environ,
+            today=self.clock,
+            actor=actor or self.actor,
+            pool=self.connectors,
+            observer=self.observer,
+        )
+
+    def jobs(self) -> JobQueue:
+        """Where request runs go: Celery with a broker configured, else this process."""
+        with self._jobs_lock:
+            if self._jobs is None:
+                from personvern.jobs.factory import make_job_queue
+
+                self._jobs = make_job_queue(
+                    self.settings,
+                    lambda request_id: self.request_engine().run_and_deliver(request_id),
+                    self.unit_of_work,
+                )
+            return self._jobs
+
+    def use_job_queue(self, jobs: JobQueue) -> None:
+        """Send runs to ``jobs`` from now on (a benchmark's own queue, say)."""
+        with self._jobs_lock:
+            self._jobs = jobs
+
+    def run_attempts(self, policy: RetryPolicy | None = None) -> RunAttempts:
+        """Attempts at request runs in this process, judged as every job runner judges them."""
+        return RunAttempts(
+            lambda request_id: self.request_engine().run_and_deliver(request_id),
+            AttemptRecords(self.unit_of_work),
+            policy=policy,
+            actor=self.actor,
+        )
+
+    def mailer(self) -> Mailer | None:
+        """The mailer the settings describe (None when no SMTP server is configured)."""
+        return mailer_from_settings(self.settings)
+
+    def close(self) -> None:
+        """Stop the job runner, close the connectors and the store's connections."""
+        with self._jobs_lock:
+            jobs, self._jobs = self._jobs, None
+        if jobs is not None:
+            jobs.shutdown()
+        self.connectors.close()
+        self.store.dispose()
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    datamap_path: Path | None = None,
+    datamap_required: bool = True,
+    with_datamap: bool = True,
+    migrate: bool | None = None,
+    actor: str = "engine",
+    observer: RunObserver | None = None,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Application:
+    """Build the application for ``settings`` (read from the environment when None).
+
+    ``datamap_required``: raise if the data map does not load (the command line, the
+    worker); a server passes False and reports the problem on its routes instead.
+    ``with_datamap``: False for work on the store alone (tokens, housekeeping).
+    ``migrate``: apply the store's migrations now (None: when the settings say so).
+    """
+    settings = settings or load_settings()
+    if settings.is_embedded:
+        ensure_home(settings.home)
+    store = make_engine(settings)
+    try:
+        slot = (
+            _load_datamap(datamap_path or settings.datamap, required=datamap_required)
+            if with_datamap
+            else DataMapSlot()
+        )
+        if migrate if migrate is not None else settings.should_auto_migrate:
+            from personvern.store.migrate import upgrade_to_head
+
+            upgrade_to_head(store)
+    except BaseException:
+        store.dispose()
+        raise
+    sessions = make_session_factory(store)
+    unit_of_work = unit_of_work_factory(sessions, store.url)
+    return Application(
+        settings=settings,
+        store=store,
+        unit_of_work=unit_of_work,
+        datamap=slot,
+        session_factory=sessions,
+        # Every process reads the tables' structure of the company's systems from the
+        # store while it is unchanged, instead of describing them again on start.
+        connectors=ConnectorPool(layouts=StoredTableLayouts(unit_of_work)),
+        clock=clock or _today,
+        actor=actor,
+        observer=observer,
+        environ=environ,
+    )
+
+
+def _load_datamap(explicit: Path | None, *, required: bool) -> DataMapSlot:
+    slot = DataMapSlot()
+    try:
+        slot.path = resolve_datamap_path(explicit)
+        slot.loaded = load_datamap(slot.path)
+    except PersonvernError as exc:
+        if required:
+            raise
+        log.warning("the data map did not load; serving without it: %s", exc)
+        slot.error = exc
+    return slot
