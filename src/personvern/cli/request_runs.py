@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -18,7 +19,10 @@ from personvern.cli.output import (
     safe_text,
 )
 from personvern.domain.requests.lifecycle import RequestState, RequestType
-from personvern.domain.requests.request_plan import RequestPlan
+
+if TYPE_CHECKING:
+    # Only for annotations: `personvern request --help` must not load the engine's rules.
+    from personvern.domain.requests.request_plan import RequestPlan
 
 
 def register(request_app: typer.Typer) -> None:
@@ -95,6 +99,7 @@ def request_run(
     answer would be incomplete.
     """
     from personvern.cli.application import command_application
+    from personvern.domain.requests.request_plan import RequestPlan
     from personvern.intake.approval import check_may_run
 
     application = command_application(datamap)

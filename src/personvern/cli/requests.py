@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -30,10 +30,13 @@ from personvern.cli.output import (
     plain,
     safe_text,
 )
-from personvern.domain.requests.tasks import TaskStatus
 from personvern.errors import PersonvernError
-from personvern.settings import Settings, load_settings
-from personvern.store.models import MAX_INTEGER_ID, RequestTask
+from personvern.store.limits import MAX_INTEGER_ID
+
+if TYPE_CHECKING:
+    # Only for annotations: `personvern request --help` must not load SQLAlchemy.
+    from personvern.settings import Settings
+    from personvern.store.models import RequestTask
 
 request_app = typer.Typer(help="Data subject requests (GDPR Art. 15-22).", no_args_is_help=True)
 
@@ -289,6 +292,7 @@ def request_done(
     with _handled():
         settings = _settings()
         from personvern.cli.application import store_unit_of_work
+        from personvern.domain.requests.tasks import TaskStatus
 
         with store_unit_of_work(settings) as uow:
             if task_id is not None:
@@ -448,6 +452,8 @@ def _pair(value: str, option: str, example: str) -> tuple[str, str]:
 
 
 def _settings() -> Settings:
+    from personvern.settings import load_settings
+
     return load_settings()
 
 

@@ -149,11 +149,6 @@ class RequestStep(Base):
     done_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-#: The largest integer id every supported database holds (PostgreSQL's integer): a
-#: larger one asked for names no row, and is refused before it reaches the database.
-MAX_INTEGER_ID = 2**31 - 1
-
-
 class RequestTask(Base):
     """Work a run left to a person, open until someone marks it done with a note.
 

@@ -49,7 +49,8 @@ from personvern.intake.rate_limit import wait_hint
 from personvern.intake.verification import verification_address
 from personvern.security.auth import authenticate
 from personvern.security.principal import Principal
-from personvern.store.models import MAX_INTEGER_ID, DataSubjectRequest
+from personvern.store.limits import MAX_INTEGER_ID
+from personvern.store.models import DataSubjectRequest
 
 public_router = APIRouter(tags=["requests"])
 router = APIRouter(tags=["requests"])
