@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 from personvern.connectors.files_attribution import unattributed_files
 from personvern.connectors.port import (
@@ -46,14 +46,16 @@ from personvern.connectors.registry import ConnectorPool, connector_for
 from personvern.domain.datamap import DataMap, ErasureStrategy, IdentityKind, RestrictionMark
 from personvern.domain.identities.kinds import SPELLED
 from personvern.domain.requests.collected import CollectedData
+from personvern.domain.requests.dataset_plan import DatasetPlan
 from personvern.domain.requests.file_coverage import concerned_file_datasets
+from personvern.domain.requests.handlers import RequestHandler, RunWrite, handler_for
 from personvern.domain.requests.identity import (
     InvalidIdentityError,
     SubjectIdentity,
     parse_identity,
 )
 from personvern.domain.requests.lifecycle import RequestState, RequestType, VerificationMethod
-from personvern.domain.requests.request_plan import DatasetPlan, RequestPlan, build_plan
+from personvern.domain.requests.request_plan import RequestPlan, build_plan
 from personvern.domain.requests.restriction import restriction_value
 from personvern.domain.requests.review import (
     Candidate,
@@ -330,9 +332,10 @@ class RequestEngine:
         missing: Mapping[str, str],
     ) -> RunOutcome:
         request_type = RequestType(request.type)
+        handler = handler_for(request_type)
         stored = RequestPlan.from_json(request.plan) if request.plan else None
         result: SearchResult | None = None
-        if request_type.changes_data and stored is not None and not stored.conflicts:
+        if handler.changes_data and stored is not None and not stored.conflicts:
             # Resume: the first run's plan is the contract; searching again would miss
             # the rows a crashed run had already erased and report them as never found.
             # A system it can no longer connect to becomes a manual step, not a silent skip.
@@ -359,7 +362,7 @@ class RequestEngine:
         outcomes: dict[str, Any] = {}
         artifacts: list[dict[str, Any]] = []
         collected: CollectedData | None = None
-        if request_type in (RequestType.ACCESS, RequestType.PORTABILITY):
+        if handler.hands_over:
             assert result is not None
             collected = self._collect(request, plan, result, connectors)
             artifacts = self._deliver(request.id, collected)
@@ -372,27 +375,37 @@ class RequestEngine:
                 request.id,
                 collect(request, self._identities(request), plan, result.walk, {}, self.datamap),
             )
-        if request_type is RequestType.ERASURE:
-            outcomes = self._erase(request.id, plan, connectors)
-        elif request_type is RequestType.RECTIFICATION:
-            outcomes = self._rectify(request.id, plan, connectors)
-        elif request_type in (RequestType.OBJECTION, RequestType.WITHDRAW_CONSENT):
-            outcomes = self._stop_marketing(request.id, plan, connectors)
-        elif request_type is RequestType.RESTRICTION:
-            outcomes = self._restrict(request.id, plan, connectors)
-        if request_type in (
-            RequestType.RESTRICTION,
-            RequestType.OBJECTION,
-            RequestType.WITHDRAW_CONSENT,
-        ):
-            self._flag(request, plan, result)
+        if handler.writes is not None:
+            outcomes = self._write(handler.writes, request.id, plan, connectors)
+        if handler.flag_kind is not None:
+            self._flag(request, plan, result, handler)
         finished = self._finish(request.id, plan, outcomes, artifacts)
-        if collected is not None and request_type is RequestType.ACCESS:
+        if collected is not None and handler.report_pdf_after_run:
             # The subject's answer is complete without it; the PDF edition of the report
             # takes longer than everything before it, so it is left for after the run
             # (deliver_report_pdf), off the request's critical path.
             self._pdf_due[request.id] = collected
         return finished
+
+    def _write(
+        self,
+        write: RunWrite,
+        request_id: str,
+        plan: RequestPlan,
+        connectors: Mapping[str, Connector],
+    ) -> dict[str, Any]:
+        """Do the plan's writes of kind ``write`` in the company's systems, step by step."""
+        match write:
+            case RunWrite.ERASE:
+                return self._erase(request_id, plan, connectors)
+            case RunWrite.RECTIFY:
+                return self._rectify(request_id, plan, connectors)
+            case RunWrite.STOP_PROCESSING:
+                return self._stop_marketing(request_id, plan, connectors)
+            case RunWrite.RESTRICT:
+                return self._restrict(request_id, plan, connectors)
+            case _:
+                assert_never(write)
 
     def deliver_report_pdf(self, request_id: str) -> bool:
         """Render the PDF edition of a run's access report, if this engine's run left one due.
@@ -587,15 +600,17 @@ class RequestEngine:
         return outcomes
 
     def _flag(
-        self, request: DataSubjectRequest, plan: RequestPlan, result: SearchResult | None
+        self,
+        request: DataSubjectRequest,
+        plan: RequestPlan,
+        result: SearchResult | None,
+        handler: RequestHandler,
     ) -> None:
+        """Record the handler's flag for every identity proven or found, per purpose."""
         from personvern.security.subject_hash import identity_hash
 
-        kind = {
-            RequestType.RESTRICTION: "restriction",
-            RequestType.OBJECTION: "objection",
-            RequestType.WITHDRAW_CONSENT: "consent_withdrawal",
-        }[RequestType(request.type)]
+        kind = handler.flag_kind
+        assert kind is not None  # only handlers with a flag record one
         # Only what was proven, and what was found through it: a public request must not
         # restrict or unsubscribe a stranger whose phone number it merely named.
         identities: set[tuple[str, str]] = {

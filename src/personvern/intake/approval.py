@@ -19,6 +19,7 @@ from personvern.domain.requests.four_eyes import (
     check_approver,
     needs_approval,
 )
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestState, RequestType, VerificationMethod
 from personvern.settings import Settings
 from personvern.store.models import DataSubjectRequest
@@ -88,13 +89,7 @@ def approve(
     request.approved_by = approver
     request.approved_at = now
     datasets = plan.get("datasets", [])
-    if RequestType(request.type) is RequestType.ERASURE:
-        deleted = sum(len(d.get("delete", [])) for d in datasets)
-        kept = sum(len(d.get("keep", [])) for d in datasets)
-        summary = f"erasure plan approved: {deleted} records to delete, {kept} kept"
-    else:
-        changed = sum(len(d.get("rectify", [])) for d in datasets)
-        summary = f"{request.type} plan approved: {changed} records to change"
+    summary = handler_for(RequestType(request.type)).approval_summary(datasets)
     repository.add_event(request, summary, approver, now)
     return request
 

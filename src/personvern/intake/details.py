@@ -13,10 +13,11 @@ systems and shown to staff. A new value may span lines (an address); nothing els
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from personvern.domain.datamap import DataMap
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.text_input import refuse_control_characters
 from personvern.intake.errors import InvalidRequestError
@@ -27,20 +28,15 @@ MAX_CORRECTION_VALUE = 1000
 MAX_PURPOSES = 50
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 
-#: Which details each type accepts; everything else is refused so typos are not lost.
-ALLOWED_DETAILS: dict[RequestType, frozenset[str]] = {
-    RequestType.RECTIFICATION: frozenset({"corrections"}),
-    RequestType.OBJECTION: frozenset({"purposes"}),
-    RequestType.WITHDRAW_CONSENT: frozenset({"purposes"}),
-}
-
 
 def validate_details(
     request_type: RequestType, details: Mapping[str, Any] | None, datamap: DataMap
 ) -> dict[str, Any]:
     """The details cleaned for storage, or InvalidRequestError saying what to change."""
     given = dict(details or {})
-    allowed = ALLOWED_DETAILS.get(request_type, frozenset())
+    # Which details the type accepts is its handler's to say; everything else is
+    # refused so typos are not lost.
+    allowed = handler_for(request_type).details
     unknown = sorted(set(given) - allowed)
     if unknown:
         accepted = ", ".join(sorted(allowed)) or "none"
@@ -49,10 +45,9 @@ def validate_details(
             hint=f"details it accepts: {accepted}",
         )
     cleaned: dict[str, Any] = {}
-    if request_type is RequestType.RECTIFICATION:
-        cleaned["corrections"] = _corrections(given.get("corrections"), datamap)
-    elif given.get("purposes") is not None:
-        cleaned["purposes"] = _purposes(given["purposes"], datamap)
+    for name in sorted(allowed):
+        if name in _REQUIRED or given.get(name) is not None:
+            cleaned[name] = CLEANERS[name](given.get(name), datamap)
     return cleaned
 
 
@@ -124,3 +119,12 @@ def _purposes(value: object, datamap: DataMap) -> list[str]:
         if key not in cleaned:
             cleaned.append(key)
     return cleaned
+
+
+#: How each detail a request type may take is checked and cleaned.
+CLEANERS: Mapping[str, Callable[[object, DataMap], Any]] = {
+    "corrections": _corrections,
+    "purposes": _purposes,
+}
+#: The details a type that takes them cannot do without (a rectification must say what).
+_REQUIRED = frozenset({"corrections"})

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from personvern.domain.datamap import IdentityKind
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.intake.errors import CodeExpiredError, CodeLockedError, WrongCodeError
 from personvern.security.subject_hash import hashes_equal, identity_hash, keyed_hash
@@ -177,35 +178,13 @@ def retire_codes(session: Session, request: DataSubjectRequest, now: datetime) -
     )
 
 
-_TYPE_NAMES: dict[str, dict[RequestType, str]] = {
-    "nb": {
-        RequestType.ACCESS: "innsyn",
-        RequestType.PORTABILITY: "dataportabilitet",
-        RequestType.ERASURE: "sletting",
-        RequestType.RECTIFICATION: "retting",
-        RequestType.RESTRICTION: "begrensning av behandlingen",
-        RequestType.OBJECTION: "protest mot behandlingen",
-        RequestType.WITHDRAW_CONSENT: "tilbaketrekking av samtykke",
-    },
-    "en": {
-        RequestType.ACCESS: "access to your data",
-        RequestType.PORTABILITY: "a portable copy of your data",
-        RequestType.ERASURE: "erasure",
-        RequestType.RECTIFICATION: "rectification",
-        RequestType.RESTRICTION: "restriction of processing",
-        RequestType.OBJECTION: "objection to processing",
-        RequestType.WITHDRAW_CONSENT: "withdrawal of consent",
-    },
-}
-
-
 def code_message(
     language: str, organization: str, request_type: RequestType, request_id: str, code: str
 ) -> tuple[str, str]:
     """The subject line and text of the e-mail carrying ``code``, in ``language``."""
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     if language == "nb":
-        name = _TYPE_NAMES["nb"][request_type]
+        name = handler_for(request_type).names["nb"]
         return (
             f"Bekreft forespørselen din om {name}",
             f"Hei,\n\nKoden din er: {code}\n\n"
@@ -215,7 +194,7 @@ def code_message(
             "uten koden.\n\n"
             f"Referanse: {request_id}\n",
         )
-    name = _TYPE_NAMES["en"][request_type]
+    name = handler_for(request_type).names["en"]
     return (
         f"Confirm your request for {name}",
         f"Hello,\n\nYour code is: {code}\n\n"

@@ -17,31 +17,12 @@ from typing import Any
 from personvern.domain.datamap import Controller, DataMap
 from personvern.domain.localized_names import dataset_label, localized
 from personvern.domain.requests.answer_profile import supervisory_authority_of
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.responses.errors import ResponseError
 from personvern.responses.values import format_date
 from personvern.templating import environment, filesize
 
-_SUBJECTS: dict[str, dict[RequestType, str]] = {
-    "nb": {
-        RequestType.ACCESS: "Svar på forespørselen din om innsyn",
-        RequestType.PORTABILITY: "Opplysningene dine i et maskinlesbart format",
-        RequestType.ERASURE: "Vi har slettet personopplysningene dine",
-        RequestType.RECTIFICATION: "Vi har rettet personopplysningene dine",
-        RequestType.RESTRICTION: "Behandlingen av personopplysningene dine er begrenset",
-        RequestType.OBJECTION: "Vi har tatt imot protesten din",
-        RequestType.WITHDRAW_CONSENT: "Samtykket ditt er trukket tilbake",
-    },
-    "en": {
-        RequestType.ACCESS: "The answer to your request for access",
-        RequestType.PORTABILITY: "Your data in a machine-readable format",
-        RequestType.ERASURE: "We have erased your personal data",
-        RequestType.RECTIFICATION: "We have corrected your personal data",
-        RequestType.RESTRICTION: "The processing of your personal data is restricted",
-        RequestType.OBJECTION: "We have received your objection",
-        RequestType.WITHDRAW_CONSENT: "Your consent is withdrawn",
-    },
-}
 _FILE_TITLES = {
     "nb": {
         "access-report.html": "Rapporten (nettside)",
@@ -86,13 +67,13 @@ def answer_letter(
     links_expire: datetime | None = None,
 ) -> AnswerLetter:
     """The mail that hands over the answer of a completed request."""
-    if language not in _SUBJECTS:
+    handler = handler_for(request_type)
+    if language not in handler.letter_subject:
         raise ResponseError(f"there is no answer letter in the language '{language}'")
     controller = _controller(datamap, receipt)
     authority = supervisory_authority_of(datamap, controller)
-    hands_over = request_type in (RequestType.ACCESS, RequestType.PORTABILITY)
     values: dict[str, Any] = {
-        "kind": "links" if hands_over else request_type.value.replace("-", "_"),
+        "kind": "links" if handler.hands_over else request_type.value.replace("-", "_"),
         "reference": request_id,
         "controller": controller.name,
         "authority": authority.name,
@@ -115,7 +96,7 @@ def answer_letter(
         "purposes": _purposes(datamap, details, language),
     }
     template = environment().get_template(f"answer_mail/{language}/answer.txt.j2")
-    return AnswerLetter(_SUBJECTS[language][request_type], template.render(**values))
+    return AnswerLetter(handler.letter_subject[language], template.render(**values))
 
 
 def _controller(datamap: DataMap, receipt: Mapping[str, Any]) -> Controller:

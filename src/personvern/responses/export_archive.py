@@ -54,6 +54,7 @@ from personvern.domain.requests.collected import (
     portability_fields,
     visible_fields,
 )
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.taxonomy import fides_taxonomy
 from personvern.responses.rendering import answer_profile
@@ -82,7 +83,7 @@ class ExportScope(StrEnum):
     @classmethod
     def for_request(cls, request_type: RequestType) -> ExportScope:
         """Portability for portability requests; a full copy for everything else."""
-        return cls.PORTABILITY if request_type is RequestType.PORTABILITY else cls.ACCESS
+        return cls.PORTABILITY if handler_for(request_type).portable_only else cls.ACCESS
 
 
 @dataclass(frozen=True)

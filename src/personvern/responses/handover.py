@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from personvern.domain.datamap import DataMap
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.errors import ErrorKind
 from personvern.mail import MailDeliveryError, Mailer
@@ -276,7 +277,7 @@ def send_answer(
     request_type = RequestType(request.type)
     links: list[IssuedLink] = []
     base = (settings.public_base_url or "").rstrip("/")
-    if request_type in (RequestType.ACCESS, RequestType.PORTABILITY):
+    if handler_for(request_type).hands_over:
         if not base:
             raise AnswerNotReadyError(
                 "links can be mailed only when personvern knows its public address",

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING
 from personvern.data_home import write_private
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.collected import CollectedData
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.responses.access_report import AccessReport, build_access_report, render_report
 from personvern.responses.artifacts import OutputFormat, WrittenArtifact
@@ -35,12 +36,8 @@ _ORDER = (OutputFormat.HTML, OutputFormat.PDF, OutputFormat.ZIP)
 
 def default_formats(request_type: RequestType) -> frozenset[OutputFormat]:
     """What an answer consists of by default: a report and an export, or only the export."""
-    if request_type is RequestType.ACCESS:
-        return frozenset({OutputFormat.HTML, OutputFormat.ZIP})
-    if request_type is RequestType.PORTABILITY:
-        return frozenset({OutputFormat.ZIP})
-    # Erasure, rectification and the rest are answered by their receipt.
-    return frozenset()
+    # Erasure, rectification and the rest are answered by their receipt: no files.
+    return frozenset(OutputFormat(name) for name in handler_for(request_type).answer_formats)
 
 
 def write_request_outputs(

@@ -35,17 +35,13 @@ from typing import Any, Protocol
 
 from personvern.domain.datamap import DataMap, Dataset, FileSet
 from personvern.domain.file_ownership import owner_column
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.requests.subject_graph import (
     DatasetNode,
     MatchKind,
     SubjectGraph,
     SubjectWalk,
-)
-
-#: The requests that cover the subject's files themselves.
-COVERS_FILES = frozenset(
-    {RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE, RequestType.RESTRICTION}
 )
 
 
@@ -63,7 +59,7 @@ def concerned_file_datasets(
     request_type: RequestType, graph: SubjectGraph, walk: SubjectWalk, datamap: DataMap
 ) -> tuple[str, ...]:
     """The files datasets whose unattributed files may be the subject's, for this request."""
-    if request_type not in COVERS_FILES:
+    if not handler_for(request_type).covers_files:
         return ()
     return tuple(
         node.name
@@ -203,7 +199,7 @@ def _apart(
             f"{_count(len(missing), 'record')} in {rows} {_verb(len(missing))} a file that "
             f"{files} does not hold",
         )
-    if request_type is not RequestType.ERASURE:
+    if not handler_for(request_type).erases:
         return
     row_part, file_part = parts.get(rows), parts.get(files)
     erased_files = {str(key) for key in file_part.delete} if file_part else set()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from personvern.domain.errors import DomainError
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestType, VerificationMethod
 from personvern.errors import ErrorKind
 
@@ -37,10 +38,6 @@ STAFF_VERIFICATIONS = frozenset(
 )
 
 
-#: The request types a second person approves: the ones that destroy or redirect data.
-GUARDED = frozenset({RequestType.ERASURE, RequestType.RECTIFICATION})
-
-
 class ApprovalError(DomainError):
     """An approval that the four-eyes rule does not allow, or one that is missing."""
 
@@ -59,7 +56,7 @@ def needs_approval(
     policy: FourEyesPolicy, request_type: RequestType, verification: VerificationMethod | None
 ) -> bool:
     """Whether a request of ``request_type`` verified by ``verification`` waits for approval."""
-    if request_type not in GUARDED or policy is FourEyesPolicy.OFF:
+    if not handler_for(request_type).four_eyes or policy is FourEyesPolicy.OFF:
         return False
     return policy is FourEyesPolicy.ALL or verification in STAFF_VERIFICATIONS
 

@@ -28,6 +28,10 @@ A file owned by a row naming it (``files.owner.column``) follows that row's pers
 file named by another person's row is theirs too, and kept like the row. Where rows
 and the files they name do not stay together (a row names a missing file; an erasure
 keeps one of the two under a legal hold) the plan says so in ``file_mismatches``.
+
+What a request type does with a dataset's records is its handler's rule
+(personvern.domain.requests.handlers); this module sorts the records found by whose
+they are, asks the handler for each dataset's part, and adds what holds for every type.
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from personvern.domain.datamap import (
-    DataField,
-    DataMap,
-    Dataset,
-    ErasureStrategy,
-    RetentionTrigger,
+from personvern.domain.datamap import DataMap, Dataset
+from personvern.domain.requests.dataset_plan import (
+    DatasetPlan,
+    FoundInDataset,
+    field_strategies,
+    personal_field,
+    with_changes,
 )
 from personvern.domain.requests.file_coverage import (
     FileMismatch,
@@ -51,71 +56,15 @@ from personvern.domain.requests.file_coverage import (
     file_mismatches,
     follow_rows,
 )
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.legal_hold import LegalHold, legal_holds
 from personvern.domain.requests.lifecycle import RequestType
-from personvern.domain.requests.restriction import is_restricted
 from personvern.domain.requests.subject_graph import (
     DatasetNode,
     MatchKind,
     SubjectGraph,
     SubjectWalk,
 )
-
-_FIELD_STRATEGIES = frozenset(
-    {ErasureStrategy.SET_NULL, ErasureStrategy.MASK, ErasureStrategy.PSEUDONYMISE}
-)
-
-
-@dataclass(frozen=True)
-class DatasetPlan:
-    """What happens to the subject's records in one dataset."""
-
-    system: str
-    dataset: str
-    found: int = 0
-    by_identity: int = 0
-    by_reference: int = 0
-    by_mention: int = 0
-    #: Records whose text names the subject as their sender (``names_sender``).
-    by_sender: int = 0
-    has_files: bool = False
-    #: Records handed over (access, portability).
-    export: tuple[Any, ...] = ()
-    delete: tuple[Any, ...] = ()
-    #: Records kept whose personal fields are erased by ``strategies``.
-    erase_fields: tuple[Any, ...] = ()
-    strategies: Mapping[str, str] = field(default_factory=dict)
-    redact: tuple[Any, ...] = ()
-    redact_fields: tuple[str, ...] = ()
-    keep: tuple[Any, ...] = ()
-    keep_reason: str | None = None
-    rectify: tuple[Any, ...] = ()
-    rectify_changes: Mapping[str, Any] = field(default_factory=dict)
-    stop_marketing: tuple[Any, ...] = ()
-    stop_field: str | None = None
-    #: Records to mark restricted (Art. 18) by setting ``restrict_field``; without a
-    #: field (the data map declares none) a person restricts them by hand.
-    restrict: tuple[Any, ...] = ()
-    restrict_field: str | None = None
-    #: What ``restrict_field`` is set to: "timestamp" (the time) or "flag" (true).
-    restrict_mark: str | None = None
-
-    @property
-    def name(self) -> str:
-        """The qualified name, "system.dataset"."""
-        return f"{self.system}.{self.dataset}"
-
-    @property
-    def changes(self) -> bool:
-        """Whether this dataset's part of the plan writes anything."""
-        return bool(
-            self.delete
-            or self.erase_fields
-            or self.redact
-            or self.rectify
-            or self.stop_marketing
-            or (self.restrict and self.restrict_field)
-        )
 
 
 class ManualReason(StrEnum):
@@ -254,28 +203,6 @@ def _dataset(datamap: DataMap, node: DatasetNode) -> Dataset:
     return next(d for d in system.datasets if d.name == node.dataset)
 
 
-def _personal(field_: DataField) -> bool:
-    return field_.category is not None and not field_.primary_key and not field_.references
-
-
-def _strategies(dataset: Dataset) -> dict[str, str] | None:
-    """Field strategies when the dataset keeps its rows on erasure, else None (delete rows)."""
-    explicit = {f.erasure for f in dataset.fields if f.erasure is not None}
-    if not explicit & (_FIELD_STRATEGIES | {ErasureStrategy.KEEP}):
-        return None
-    return _field_strategies(dataset)
-
-
-def _field_strategies(dataset: Dataset) -> dict[str, str]:
-    """How each personal field of a record that stays is erased (``null`` unless it says)."""
-    strategies: dict[str, str] = {}
-    for f in dataset.fields:
-        if _personal(f) and f.erasure is not ErasureStrategy.KEEP:
-            chosen = f.erasure if f.erasure in _FIELD_STRATEGIES else ErasureStrategy.SET_NULL
-            strategies[f.name] = ErasureStrategy(chosen).value
-    return strategies
-
-
 def _held_keys(
     node: DatasetNode,
     records: Mapping[Any, tuple[Mapping[str, Any], MatchKind]],
@@ -302,38 +229,6 @@ def _held_keys(
     return keys
 
 
-def _matches_correction(system: str, dataset: str, field_: DataField, key: str) -> bool:
-    if key == f"{system}.{dataset}.{field_.name}":
-        return True
-    category = field_.category or ""
-    return bool(category) and (category == key or category.startswith(f"{key}."))
-
-
-def _stop_field(datamap: DataMap, name: str) -> str | None:
-    return next(
-        (
-            rule.trigger_field
-            for rule in datamap.retention
-            if rule.dataset == name
-            and rule.trigger is RetentionTrigger.CONSENT_WITHDRAWN
-            and rule.trigger_field
-        ),
-        None,
-    )
-
-
-#: What a person does by hand, per request type, in a system that could not be searched.
-_BY_HAND: Mapping[RequestType, str] = {
-    RequestType.ACCESS: "find the subject's records in {system} and add them to the answer",
-    RequestType.PORTABILITY: "find the subject's records in {system} and add them to the export",
-    RequestType.ERASURE: "erase the subject's records in {system}",
-    RequestType.RECTIFICATION: "correct the subject's records in {system}",
-    RequestType.RESTRICTION: "restrict the subject's records in {system}",
-    RequestType.OBJECTION: "stop the processing objected to in {system}",
-    RequestType.WITHDRAW_CONSENT: "stop the processing based on the withdrawn consent in {system}",
-}
-
-
 def _system_name(datamap: DataMap, key: str) -> str:
     system = datamap.system(key)
     return f"{system.name} ({key})" if system is not None and system.name != key else key
@@ -346,7 +241,9 @@ def _unconnected_steps(
         ManualStep(
             key=system,
             reason=ManualReason.NOT_CONNECTED.value,
-            description=_BY_HAND[request_type].format(system=_system_name(datamap, system))
+            description=handler_for(request_type).by_hand_in_system.format(
+                system=_system_name(datamap, system)
+            )
             + f" by hand: personvern could not search it ({reason})",
         )
         for system, reason in sorted(unavailable.items())
@@ -388,15 +285,6 @@ def _restriction_step(datamap: DataMap, system: str, dataset: str, records: int)
     )
 
 
-#: What a person does with the files nobody owns, per request type covering files.
-_FILES_BY_HAND: Mapping[RequestType, str] = {
-    RequestType.ACCESS: "add those that are the subject's to the answer",
-    RequestType.PORTABILITY: "add those that are the subject's to the export",
-    RequestType.ERASURE: "erase those that are the subject's",
-    RequestType.RESTRICTION: "restrict those that are the subject's",
-}
-
-
 def _unattributed_step(
     request_type: RequestType, datamap: DataMap, name: str, files: int
 ) -> ManualStep:
@@ -407,13 +295,9 @@ def _unattributed_step(
         reason=ManualReason.UNATTRIBUTED_FILES.value,
         description=f"{files} {noun} in {_system_name(datamap, system)}, dataset {dataset}, "
         f"could not be attributed to anyone; check {them} by hand and "
-        + _FILES_BY_HAND.get(request_type, "act on those that are the subject's"),
+        + handler_for(request_type).files_by_hand,
         records=files,
     )
-
-
-#: Why records of other people found under the subject's record are not erased.
-ABOUT_ANOTHER_PERSON = "about another person (erased on that person's own request)"
 
 
 def _names_someone_else(node: DatasetNode, values: Mapping[str, Any], walk: SubjectWalk) -> bool:
@@ -469,6 +353,7 @@ def build_plan(
     the stores); those the request covers are listed, and each non-zero count is a
     manual step.
     """
+    handler = handler_for(request_type)
     details = details or {}
     holds = legal_holds(datamap)
     held: dict[str, set[Any]] = {}
@@ -477,7 +362,6 @@ def build_plan(
     others_of: dict[str, set[Any]] = {}
     categories: set[str] = set()
     purposes: set[str] = set()
-    corrections: Mapping[str, Any] = details.get("corrections", {})
 
     for node in graph.nodes:
         records = walk.records(node.name)
@@ -485,22 +369,16 @@ def build_plan(
             continue
         dataset = _dataset(datamap, node)
         mentions, others, own, subject_rows = _whose(
-            node,
-            records,
-            walk,
-            datamap,
-            others_of,
-            erasing=request_type is RequestType.ERASURE,
+            node, records, walk, datamap, others_of, erasing=handler.erases
         )
         others_of[node.name] = others
         if subject_rows:
-            personal = [f for f in dataset.fields if _personal(f) and f.category]
+            personal = [f for f in dataset.fields if personal_field(f) and f.category]
             categories |= {f.category for f in personal if f.category}
             purposes |= {purpose for f in personal for purpose in f.purposes}
         hold = holds.get(node.name)
         held[node.name] = _held_keys(node, records, hold, held, today) & subject_rows
-        kept = tuple(sorted(held[node.name], key=str))
-        plan = DatasetPlan(
+        counted = DatasetPlan(
             system=node.system,
             dataset=node.dataset,
             found=len(records),
@@ -510,68 +388,24 @@ def build_plan(
             by_sender=sum(1 for _, m in records.values() if m is MatchKind.SENDER),
             has_files=dataset.files is not None,
         )
-        ordered = tuple(sorted(records, key=str))
-        if request_type in (RequestType.ACCESS, RequestType.PORTABILITY):
-            plan = _replace(plan, export=ordered)
-        elif request_type is RequestType.ERASURE:
-            strategies = _strategies(dataset)
-            erasable = tuple(
-                k
-                for k in ordered
-                if k in subject_rows and k not in held[node.name] and k not in others
-            )
-            kept_for_others = tuple(k for k in ordered if k in others and k not in held[node.name])
-            reason = hold.reference if hold and kept else None
-            if kept_for_others:
-                reason = "; ".join(filter(None, [reason, ABOUT_ANOTHER_PERSON]))
-            plan = _replace(
-                plan,
-                delete=erasable if strategies is None else (),
-                erase_fields=erasable if strategies is not None else (),
-                strategies=strategies or {},
-                redact=tuple(k for k in ordered if k in mentions),
-                redact_fields=node.free_text if mentions else (),
-                keep=tuple(sorted(set(kept) | set(kept_for_others), key=str)),
-                keep_reason=reason,
-            )
-        elif request_type is RequestType.RECTIFICATION:
-            changes = {
-                f.name: value
-                for key, value in corrections.items()
-                for f in dataset.fields
-                if _personal(f) and _matches_correction(node.system, node.dataset, f, key)
-            }
-            targets = tuple(k for k in ordered if k in own and k not in held[node.name])
-            if changes and targets:
-                plan = _replace(
-                    plan,
-                    rectify=targets,
-                    rectify_changes=changes,
-                    keep=kept,
-                    keep_reason=hold.reference if hold and kept else None,
-                )
-        elif request_type in (RequestType.OBJECTION, RequestType.WITHDRAW_CONSENT):
-            stop = _stop_field(datamap, node.name)
-            if stop:
-                targets = tuple(k for k in ordered if k in own and records[k][0].get(stop) is None)
-                plan = _replace(plan, stop_marketing=targets, stop_field=stop)
-        elif request_type is RequestType.RESTRICTION:
-            # The records an erasure would take as the subject's: a mention in someone
-            # else's ticket, or a colleague under the customer's account, is not theirs.
-            plan = _restricted(
-                plan,
-                dataset,
-                tuple(k for k in ordered if k in subject_rows and k not in others),
-                records,
-            )
-        plans[node.name] = plan
+        found = FoundInDataset(
+            node=node,
+            dataset=dataset,
+            records=records,
+            ordered=tuple(sorted(records, key=str)),
+            mentions=mentions,
+            others=others,
+            own=own,
+            subject_rows=subject_rows,
+            held=held[node.name],
+            hold=hold,
+            datamap=datamap,
+            details=details,
+        )
+        plans[node.name] = handler.plan_dataset(counted, found)
 
     _protect_parents_of_kept_rows(graph, plans, walk, datamap, others_of, held)
-    notify = (
-        _recipients(datamap, categories, purposes)
-        if request_type in (RequestType.ERASURE, RequestType.RECTIFICATION, RequestType.RESTRICTION)
-        else ()
-    )
+    notify = _recipients(datamap, categories, purposes) if handler.tells_recipients else ()
     whole = RequestPlan(
         request_type=request_type,
         computed_on=today,
@@ -666,38 +500,6 @@ def _with_files(
     )
 
 
-def _restricted(
-    plan: DatasetPlan,
-    dataset: Dataset,
-    keys: tuple[Any, ...],
-    records: Mapping[Any, tuple[Mapping[str, Any], MatchKind]],
-) -> DatasetPlan:
-    """The dataset's part of a restriction: the records ``keys`` to mark, and the field.
-
-    Without a declared field the keys are still listed: a person restricts those
-    records by hand (a manual step of the plan).
-    """
-    restriction = dataset.restriction
-    if restriction is None:
-        return _replace(plan, restrict=keys)
-    # Records whose field marks them restricted already keep the time they were.
-    targets = tuple(
-        k for k in keys if not is_restricted(records[k][0].get(restriction.field), restriction.mark)
-    )
-    return _replace(
-        plan,
-        restrict=targets,
-        restrict_field=restriction.field,
-        restrict_mark=restriction.mark.value,
-    )
-
-
-def _replace(plan: DatasetPlan, **changes: Any) -> DatasetPlan:
-    data = asdict(plan)
-    data.update(changes)
-    return DatasetPlan(**data)
-
-
 def _protect_parents_of_kept_rows(
     graph: SubjectGraph,
     plans: dict[str, DatasetPlan],
@@ -746,8 +548,8 @@ def _protect_parents_of_kept_rows(
                 continue
             strategies = dict(parent.strategies)
             if others_parent and not strategies:
-                strategies = _field_strategies(_dataset(datamap, graph.node(parent_name)))
-            plans[parent_name] = _replace(
+                strategies = field_strategies(_dataset(datamap, graph.node(parent_name)))
+            plans[parent_name] = with_changes(
                 parent,
                 delete=tuple(k for k in parent.delete if k not in held_parent | others_parent),
                 erase_fields=tuple(sorted(set(parent.erase_fields) | others_parent, key=str)),

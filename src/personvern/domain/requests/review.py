@@ -27,8 +27,10 @@ from enum import StrEnum
 from typing import Any
 
 from personvern.domain.errors import DomainError
+from personvern.domain.requests.dataset_plan import DatasetPlan
+from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestType
-from personvern.domain.requests.request_plan import DatasetPlan, ManualReason, ManualStep
+from personvern.domain.requests.request_plan import ManualReason, ManualStep
 from personvern.domain.text_input import refuse_control_characters
 from personvern.errors import ErrorKind
 
@@ -275,18 +277,6 @@ def decide(
     return Review(candidates=(), decisions=review.decisions + made), made
 
 
-#: What a person does by hand with a record left out, per request type.
-_BY_HAND: Mapping[RequestType, str] = {
-    RequestType.ACCESS: "add it to the answer if it is the subject's",
-    RequestType.PORTABILITY: "add it to the export if it is the subject's",
-    RequestType.ERASURE: "erase it if it is the subject's",
-    RequestType.RECTIFICATION: "correct it if it is the subject's",
-    RequestType.RESTRICTION: "restrict it if it is the subject's",
-    RequestType.OBJECTION: "stop the processing objected to if it is the subject's",
-    RequestType.WITHDRAW_CONSENT: "stop the processing based on the consent if it is the subject's",
-}
-
-
 def left_out_steps(review: Review, request_type: RequestType) -> tuple[ManualStep, ...]:
     """A manual step per unreadable record left out: the request did not cover it."""
     return tuple(
@@ -295,7 +285,7 @@ def left_out_steps(review: Review, request_type: RequestType) -> tuple[ManualSte
             reason=ManualReason.NOT_READABLE.value,
             description=f"the record with key {made.key} in {made.dataset} could not be read "
             f"and was left out of this request ({made.reason}); fix it, then "
-            + _BY_HAND[request_type],
+            + handler_for(request_type).by_hand_left_out,
             records=1,
         )
         for made in review.decisions

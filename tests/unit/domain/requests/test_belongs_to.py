@@ -10,13 +10,10 @@ import pytest
 from personvern.datamap.loader import load_datamap
 from personvern.domain.datamap import BelongsTo, DataMap
 from personvern.domain.requests.belongs_to import partly_shown, shown_to_owner
+from personvern.domain.requests.handlers.erasure import ABOUT_ANOTHER_PERSON
 from personvern.domain.requests.identity import parse_identity
 from personvern.domain.requests.lifecycle import RequestType
-from personvern.domain.requests.request_plan import (
-    ABOUT_ANOTHER_PERSON,
-    RequestPlan,
-    build_plan,
-)
+from personvern.domain.requests.request_plan import RequestPlan, build_plan
 from personvern.domain.requests.subject_graph import SubjectGraph, SubjectWalk
 from personvern.engine.search import search_subject
 from tests.unit.domain.requests.company_rows import ANN, TODAY, company_rows

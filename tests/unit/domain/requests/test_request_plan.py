@@ -9,10 +9,11 @@ import pytest
 
 from personvern.datamap.loader import load_datamap
 from personvern.domain.datamap import DataMap
+from personvern.domain.requests.handlers.erasure import ABOUT_ANOTHER_PERSON
 from personvern.domain.requests.identity import parse_identity
 from personvern.domain.requests.legal_hold import legal_holds
 from personvern.domain.requests.lifecycle import RequestType
-from personvern.domain.requests.request_plan import ABOUT_ANOTHER_PERSON, RequestPlan, build_plan
+from personvern.domain.requests.request_plan import RequestPlan, build_plan
 from personvern.domain.requests.subject_graph import SubjectGraph
 from personvern.engine.search import search_subject
 from tests.unit.domain.requests.company_rows import ANN, TODAY, company_rows

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from personvern.domain.requests.dataset_plan import DatasetPlan
 from personvern.domain.requests.lifecycle import RequestType
-from personvern.domain.requests.request_plan import DatasetPlan
 from personvern.domain.requests.review import (
     Candidate,
     CandidateKind,
