@@ -55,7 +55,11 @@ from personvern.domain.requests.identity import (
     parse_identity,
 )
 from personvern.domain.requests.lifecycle import RequestState, RequestType, VerificationMethod
-from personvern.domain.requests.request_plan import RequestPlan, build_plan
+from personvern.domain.requests.request_plan import (
+    RequestPlan,
+    UnknownPlanVersionError,
+    build_plan,
+)
 from personvern.domain.requests.restriction import restriction_value
 from personvern.domain.requests.review import (
     Candidate,
@@ -70,7 +74,6 @@ from personvern.domain.requests.tasks import (
     TaskStatus,
     open_tasks_text,
     planned_tasks,
-    state_after_run,
 )
 from personvern.domain.text_input import UnsafeTextError
 from personvern.engine.search import SearchResult, search_subject
@@ -274,20 +277,18 @@ class RequestEngine:
         with session_scope(self.session_factory) as session:
             repo = RequestRepository(session)
             request = repo.get(request_id)
-            state = RequestState(request.state)
-            if not state.is_runnable:
-                from personvern.domain.requests.lifecycle import check_transition
-
-                check_transition(state, RequestState.IN_PROGRESS)
+            resumed = request.state is RequestState.IN_PROGRESS
+            # Refused here, before anything is recorded, unless the request may run.
+            started = request.lifecycle.start_run()
             check_may_run(request, self.settings)
             # Every step of the run is recorded as done for whoever asked for it.
             actor = self._actors[request_id] = request.run_requested_by or self.actor
             request.attempts += 1
-            if state is RequestState.IN_PROGRESS:
+            if resumed:
                 # A run that died (a killed worker) is picked up again: say so in the history.
                 repo.add_event(request, "run resumed", actor)
             else:
-                repo.transition(request, RequestState.IN_PROGRESS, "run started", actor)
+                repo.transition(request, started, "run started", actor)
             session.flush()
             session.expunge(request)
         try:
@@ -302,6 +303,10 @@ class RequestEngine:
             # person may exclude (personvern.domain.requests.review).
             return self._stop_for_review(
                 request_id, exc.message, candidates=self._unreadable_candidates(exc)
+            )
+        except UnknownPlanVersionError as exc:
+            return self._stop_for_review(
+                request_id, f"{exc.message}, and part of it was already carried out"
             )
         except (InvalidIdentityError, UnsafeTextError) as exc:
             # Filed under older rules (an address now over the RFC 5321 limits, a control
@@ -318,7 +323,7 @@ class RequestEngine:
             request.next_attempt_at = datetime.now(UTC) + RETRY_AFTER
             repo.transition(
                 request,
-                RequestState.WAITING_FOR_SYSTEM,
+                request.lifecycle.wait_for(exc.system),
                 f"waiting for {exc.system}; retried automatically",
                 self._actor(request_id),
             )
@@ -333,7 +338,8 @@ class RequestEngine:
     ) -> RunOutcome:
         request_type = RequestType(request.type)
         handler = handler_for(request_type)
-        stored = RequestPlan.from_json(request.plan) if request.plan else None
+        # Access and portability change nothing, so they always search afresh.
+        stored = self._stored_plan(request) if handler.changes_data else None
         result: SearchResult | None = None
         if handler.changes_data and stored is not None and not stored.conflicts:
             # Resume: the first run's plan is the contract; searching again would miss
@@ -407,6 +413,30 @@ class RequestEngine:
             case _:
                 assert_never(write)
 
+    def _stored_plan(self, request: DataSubjectRequest) -> RequestPlan | None:
+        """The plan a resumed run carries out, or None to plan afresh.
+
+        A plan of a version this personvern does not know is planned afresh while none of
+        its steps is recorded as done. Once one is, neither carrying on with a plan it
+        cannot read nor a new plan is safe (a new search misses what was already erased),
+        so the run refuses with UnknownPlanVersionError and a person decides.
+        """
+        if not request.plan:
+            return None
+        try:
+            return RequestPlan.from_json(request.plan)
+        except UnknownPlanVersionError as exc:
+            with session_scope(self.session_factory) as session:
+                repo = RequestRepository(session)
+                if repo.steps_done(request.id):
+                    raise
+                repo.add_event(
+                    repo.get(request.id),
+                    f"{exc.message}; nothing of it was done, so the request is planned afresh",
+                    self._actor(request.id),
+                )
+            return None
+
     def deliver_report_pdf(self, request_id: str) -> bool:
         """Render the PDF edition of a run's access report, if this engine's run left one due.
 
@@ -433,7 +463,7 @@ class RequestEngine:
         Returns whether it was sent (not for a request in any other state).
         """
         with session_scope(self.session_factory) as session:
-            state = RequestState(RequestRepository(session).get(request_id).state)
+            state = RequestRepository(session).get(request_id).state
         if not plan.conflicts or state is not RequestState.VERIFIED:
             return False
         self._actors[request_id] = actor
@@ -485,7 +515,9 @@ class RequestEngine:
             # The records to decide on; decisions made in earlier reviews stand.
             request.review = Review.from_json(request.review).opened(candidates).to_json()
             request.last_error = message
-            repo.transition(request, RequestState.NEEDS_REVIEW, message, self._actor(request_id))
+            repo.transition(
+                request, request.lifecycle.stop_for_review(), message, self._actor(request_id)
+            )
         log.warning("request %s needs review: %s", request_id, message)
         return RunOutcome(request_id, RequestState.NEEDS_REVIEW, plan, message)
 
@@ -735,7 +767,7 @@ class RequestEngine:
             # dies here leaves none of them, and the resumed run adds each task once.
             tasks = [repo.add_task(request_id, task) for task in planned_tasks(self.datamap, plan)]
             still_open = [(t.id, t.description) for t in tasks if t.status == TaskStatus.OPEN]
-            target = state_after_run(len(still_open))
+            target = request.lifecycle.complete(len(still_open))
             if still_open:
                 message += "; " + open_tasks_text(still_open)
             receipt = _receipt(plan, outcomes, artifacts, tasks)

@@ -65,7 +65,7 @@ def approve(
     """
     repository = RequestRepository(session)
     request = repository.get(request_id)
-    if RequestState(request.state) is not RequestState.VERIFIED:
+    if request.state is not RequestState.VERIFIED:
         raise ApprovalError(
             f"request {request_id} is {request.state}; only a verified request that has not "
             "run yet is approved",

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from personvern.domain.datamap import DataMap
 from personvern.domain.errors import DomainError
 from personvern.domain.requests.deadline import CountryHolidays, RequestClock
-from personvern.domain.requests.lifecycle import RequestState
 from personvern.domain.text_input import refuse_control_characters
 from personvern.errors import ErrorKind
 from personvern.intake.errors import InvalidRequestError
@@ -75,7 +74,7 @@ def extend_deadline(
         )
     repository = RequestRepository(session)
     request = repository.get(request_id)
-    if not RequestState(request.state).is_open:
+    if not request.state.is_open:
         raise ExtensionRefusedError(f"request {request_id} is closed ({request.state})")
     if request.extended_deadline is not None:
         raise ExtensionRefusedError(

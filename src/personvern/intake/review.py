@@ -58,7 +58,7 @@ def resolve_review(
     why = check_reason(reason)
     repository = RequestRepository(session)
     request = repository.get(request_id, for_update=True)
-    if RequestState(request.state) is not RequestState.NEEDS_REVIEW:
+    if request.state is not RequestState.NEEDS_REVIEW:
         raise NotUnderReviewError(
             f"request {request_id} is {request.state}, not needs_review: there is nothing "
             "to resolve",
@@ -77,7 +77,9 @@ def resolve_review(
         repository.add_event(request, decision.note, actor, now)
     if not made:
         repository.add_event(request, f"review: sent back to run ({why})", actor, now)
-    repository.transition(request, RequestState.VERIFIED, "review resolved", actor, at=now)
+    repository.transition(
+        request, request.lifecycle.resolve_review(), "review resolved", actor, at=now
+    )
     request.last_error = None
     may_run = request.approved_at is not None or not approval_needed(request, settings)
     if may_run:

@@ -181,7 +181,11 @@ def file_request(
     assert address is not None
     assert code_mailer is not None
     repository.transition(
-        request, RequestState.AWAITING_VERIFICATION, "waiting for the e-mail code", actor, at=now
+        request,
+        request.lifecycle.await_verification(),
+        "waiting for the e-mail code",
+        actor,
+        at=now,
     )
     prepared = _prepare_code(session, settings, datamap, request, address, client_ip, now)
     if isinstance(prepared, timedelta):
@@ -272,7 +276,7 @@ def reject(
     request = repository.get(request_id)
     repository.transition(
         request,
-        RequestState.REJECTED,
+        request.lifecycle.reject(),
         f"rejected: {parsed.value}",
         actor,
         at=now,
@@ -551,7 +555,7 @@ def _verify(
     message = f"identity verified: {method.value}"
     if via is not None:
         message += f" (given with the later request {via})"
-    repository.transition(request, RequestState.VERIFIED, message, actor, at=now)
+    repository.transition(request, request.lifecycle.verify(), message, actor, at=now)
 
 
 def _close_if_duplicate(
@@ -575,7 +579,7 @@ def _close_as_duplicate(
 ) -> None:
     repository.transition(
         request,
-        RequestState.REJECTED,
+        request.lifecycle.reject(),
         f"duplicate of the open request {original.id}",
         actor,
         at=now,
@@ -591,7 +595,7 @@ def _awaiting(repository: RequestRepository, request_id: str) -> DataSubjectRequ
         raise RequestNotFoundError(
             "no request with this reference", hint="check the reference in our e-mail"
         ) from None
-    if request.state != RequestState.AWAITING_VERIFICATION.value:
+    if request.state is not RequestState.AWAITING_VERIFICATION:
         raise NotAwaitingVerificationError(
             "this request is not waiting for a code",
             hint="it has been verified or closed already",

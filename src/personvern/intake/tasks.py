@@ -45,11 +45,10 @@ def mark_task_done(
     session.flush()
     repository.add_event(request, f"task {task.id} done: {task.kind} {task.key}", actor, at=now)
     _show_in_receipt(repository, request, task)
-    if (
-        repository.open_tasks(request_id) == 0
-        and request.state == RequestState.PARTIALLY_COMPLETED.value
-    ):
-        repository.transition(request, RequestState.COMPLETED, "all tasks done", actor, at=now)
+    if repository.open_tasks(request_id) == 0 and request.state is RequestState.PARTIALLY_COMPLETED:
+        repository.transition(
+            request, request.lifecycle.finish_tasks(), "all tasks done", actor, at=now
+        )
         if request.receipt is not None:
             repository.save_receipt(
                 request, {**request.receipt, "completed_at": now.isoformat(timespec="seconds")}

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from personvern.domain.datamap import IdentityKind
 from personvern.domain.requests.identity import SubjectIdentity
-from personvern.domain.requests.lifecycle import RequestState
 from personvern.intake.service import parse_request_state, parse_request_type
 from personvern.store.base import utcnow
 from personvern.store.models import (
@@ -39,7 +38,7 @@ def deadline_in_force(request: DataSubjectRequest) -> date:
 
 def days_left(request: DataSubjectRequest, today: date | None = None) -> int | None:
     """Calendar days until the deadline (negative when overdue); None once closed."""
-    if not RequestState(request.state).is_open:
+    if not request.state.is_open:
         return None
     return (deadline_in_force(request) - (today or utcnow().date())).days
 

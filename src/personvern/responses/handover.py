@@ -102,7 +102,7 @@ def issue_links(
     """A new link for every file the request delivered, recorded with who asked for it."""
     repository = RequestRepository(session)
     request = repository.get(request_id)
-    state = RequestState(request.state)
+    state = request.state
     if state not in (RequestState.COMPLETED, RequestState.PARTIALLY_COMPLETED):
         raise AnswerNotReadyError(
             f"request {request_id} is {state.value}; links are issued for a finished answer"
@@ -262,7 +262,7 @@ def send_answer(
 
     repository = RequestRepository(session)
     request = repository.get(request_id)
-    state = RequestState(request.state)
+    state = request.state
     if state not in (RequestState.COMPLETED, RequestState.PARTIALLY_COMPLETED):
         raise AnswerNotReadyError(
             f"request {request_id} is {state.value}; only a finished request has an answer",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -53,8 +55,14 @@ def upgrade_to_head(settings_or_url: Settings | str | URL | Engine) -> str:
         engine, own_engine = make_engine(settings_or_url), True
     url = engine.url
     try:
-        with translate_errors(url), engine.begin() as connection:
+        with (
+            translate_errors(url),
+            engine.connect() as connection,
+            _foreign_keys_off(connection),
+            connection.begin(),
+        ):
             command.upgrade(alembic_config(connection), "head")
+            _check_foreign_keys(connection)
             revision = current_revision(connection)
     except CommandError as exc:
         raise MigrationError(
@@ -67,6 +75,40 @@ def upgrade_to_head(settings_or_url: Settings | str | URL | Engine) -> str:
     if revision is None:  # pragma: no cover - upgrade either sets a revision or raises
         raise MigrationError(f"the store at {display_url(url)} has no revision after upgrading")
     return revision
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite's foreign keys off while migrations run, on again after.
+
+    Batch mode changes a table on SQLite by copying it and dropping the old one; with
+    foreign keys on, the drop fails on every row that points at the old table. The
+    pragma only takes effect outside a transaction, so it is set on the driver's
+    connection before the migrations' transaction begins.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection has its driver's
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Refuse (roll back) migrations that left a row pointing at nothing (SQLite)."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise MigrationError(
+            f"migrating left {len(broken)} rows pointing at rows that do not exist "
+            f"(first in table {broken[0][0]}); nothing was changed",
+            hint="report this as a defect in personvern, with the store's revision",
+        )
 
 
 def create_revision(settings_or_url: Settings | str | URL, message: str) -> Path:

@@ -9,11 +9,13 @@ grows, each with its own migration.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from personvern.domain.requests.lifecycle import RequestLifecycle, RequestState
 from personvern.store.base import Base, UTCDateTime, utcnow
 
 __all__ = [
@@ -62,6 +64,11 @@ class ApiToken(Base):
         return f"ApiToken(id={self.id!r}, name={self.name!r}, role={self.role!r})"
 
 
+def _values(enum: type[StrEnum]) -> list[str]:
+    """What an enum's members are stored as: their values, not their Python names."""
+    return [member.value for member in enum]
+
+
 class DataSubjectRequest(Base):
     """One data subject request from receipt to its receipt of completion."""
 
@@ -71,7 +78,20 @@ class DataSubjectRequest(Base):
     # must not be guessable or reveal how many requests the company receives.
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(32))
-    state: Mapped[str] = mapped_column(sa.String(32), index=True)
+    #: Read as a RequestState; a state the lifecycle does not know is refused on write,
+    #: here and by the database's CHECK constraint (migration 0012).
+    state: Mapped[RequestState] = mapped_column(
+        sa.Enum(
+            RequestState,
+            native_enum=False,
+            values_callable=_values,
+            validate_strings=True,
+            length=32,
+            create_constraint=True,
+            name="request_state",
+        ),
+        index=True,
+    )
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deadline: Mapped[date] = mapped_column(sa.Date)
     extended_deadline: Mapped[date | None] = mapped_column(sa.Date)
@@ -118,6 +138,16 @@ class DataSubjectRequest(Base):
     tasks: Mapped[list[RequestTask]] = relationship(
         back_populates="request", order_by="RequestTask.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def lifecycle(self) -> RequestLifecycle:
+        """The request's state machine, where the request is now."""
+        return RequestLifecycle(self.state)
+
+    @validates("state")
+    def _known_state(self, _key: str, value: str) -> RequestState:
+        """A state given as text becomes a RequestState; an unknown one is refused at once."""
+        return RequestState(value)
 
     def __repr__(self) -> str:
         return f"DataSubjectRequest(id={self.id!r}, type={self.type!r}, state={self.state!r})"

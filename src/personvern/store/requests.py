@@ -20,7 +20,6 @@ from personvern.domain.requests.lifecycle import (
     RejectionReason,
     RequestState,
     RequestType,
-    check_transition,
 )
 from personvern.domain.requests.tasks import PlannedTask, TaskStatus
 from personvern.store.base import utcnow
@@ -69,7 +68,7 @@ class RequestRepository:
         request = DataSubjectRequest(
             id=new_request_id(),
             type=RequestType(type).value,
-            state=RequestState.RECEIVED.value,
+            state=RequestState.RECEIVED,
             received_at=received_at,
             deadline=deadline,
             language=language,
@@ -111,7 +110,7 @@ class RequestRepository:
         """Requests, newest first, optionally only those in ``state`` and of ``type``."""
         query = sa.select(DataSubjectRequest)
         if state is not None:
-            query = query.where(DataSubjectRequest.state == RequestState(state).value)
+            query = query.where(DataSubjectRequest.state == RequestState(state))
         if type is not None:
             query = query.where(DataSubjectRequest.type == RequestType(type).value)
         query = query.order_by(DataSubjectRequest.received_at.desc(), DataSubjectRequest.id)
@@ -166,8 +165,8 @@ class RequestRepository:
     ) -> DataSubjectRequest:
         """Move ``request`` to ``target`` if the lifecycle allows it, recording an event."""
         at = at or utcnow()
-        target = check_transition(RequestState(request.state), RequestState(target))
-        request.state = target.value
+        request.state = request.lifecycle.move_to(target)
+        target = request.state
         if rejection_reason is not None:
             request.rejection_reason = RejectionReason(rejection_reason).value
         if not target.is_open:
@@ -207,6 +206,11 @@ class RequestRepository:
             RequestStep.request_id == request_id, RequestStep.step == step
         )
         return self.session.scalars(query).first()
+
+    def steps_done(self, request_id: str) -> int:
+        """How many steps of the request's runs are recorded as done."""
+        query = sa.select(sa.func.count()).where(RequestStep.request_id == request_id)
+        return int(self.session.scalar(query) or 0)
 
     def record_step(self, request_id: str, step: str, outcome: dict[str, Any]) -> dict[str, Any]:
         """Record that ``step`` is done; recording it again keeps the first outcome.
@@ -348,7 +352,7 @@ class RequestRepository:
         self, request: DataSubjectRequest, message: str, actor: str, at: datetime
     ) -> RequestEvent:
         event = RequestEvent(
-            request_id=request.id, at=at, state=request.state, message=message, actor=actor
+            request_id=request.id, at=at, state=request.state.value, message=message, actor=actor
         )
         self.session.add(event)
         self.session.flush()

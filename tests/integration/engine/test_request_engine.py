@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from personvern.demo import ground_truth, schema
 from personvern.domain.requests.lifecycle import RequestState, RequestType
-from personvern.domain.requests.request_plan import RequestPlan
+from personvern.domain.requests.request_plan import PLAN_VERSION, RequestPlan
+from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
 from personvern.store.db import session_scope
 from personvern.store.requests import RequestRepository
@@ -258,3 +259,47 @@ def test_a_system_that_is_down_makes_the_request_wait_and_the_retry_completes_it
         assert deadline == request.deadline
         assert request.last_error is None
         assert 2 == request.attempts
+
+
+def _store_plan_of_version(engine: RequestEngine, request_id: str, version: int) -> None:
+    """Store the request's plan as another personvern version would have written it."""
+    plan = engine.dry_run(request_id)
+    with session_scope(engine.session_factory) as session:
+        repo = RequestRepository(session)
+        repo.save_plan(repo.get(request_id), {**plan.to_json(), "version": version})
+
+
+def test_a_plan_of_an_unknown_version_with_nothing_done_is_planned_afresh(
+    company: Company, settings: Settings
+) -> None:
+    engine = company.engine(settings)
+    _customer_id, email, _phone = company.customers()[-1]
+    request_id = file_request(engine, RequestType.ERASURE, [{"kind": "email", "value": email}])
+    _store_plan_of_version(engine, request_id, PLAN_VERSION + 1)
+
+    outcome = engine.run(request_id)
+
+    assert not outcome.state.is_open
+    assert RequestState.REJECTED != outcome.state
+    with session_scope(engine.session_factory) as session:
+        repo = RequestRepository(session)
+        assert PLAN_VERSION == (repo.get(request_id).plan or {})["version"]
+        assert any("planned afresh" in event.message for event in repo.events(request_id))
+
+
+def test_a_plan_of_an_unknown_version_partly_carried_out_stops_for_review(
+    company: Company, settings: Settings
+) -> None:
+    engine = company.engine(settings)
+    _customer_id, email, _phone = company.customers()[-2]
+    request_id = file_request(engine, RequestType.ERASURE, [{"kind": "email", "value": email}])
+    _store_plan_of_version(engine, request_id, PLAN_VERSION + 1)
+    with session_scope(engine.session_factory) as session:
+        RequestRepository(session).record_step(request_id, "erase:crm", {})
+    before = _counts(company)
+
+    outcome = engine.run(request_id)
+
+    assert RequestState.NEEDS_REVIEW == outcome.state
+    assert f"version {PLAN_VERSION + 1}" in outcome.message
+    assert before == _counts(company)

@@ -443,7 +443,7 @@ def file_request(
             "your request is registered, but we have sent this address several codes "
             "recently; ask for yours with /resend-code: " + wait_hint(filed.code_wait)
         )
-    elif filed_request.state == RequestState.REJECTED.value:
+    elif filed_request.state is RequestState.REJECTED:
         message = "an open request of this type already exists for this subject"
     else:
         message = "the request is registered"
@@ -451,7 +451,7 @@ def file_request(
         id=filed_request.id,
         type=RequestType(filed_request.type),
         # A public duplicate looks like any new request until its code is entered.
-        state=RequestState(filed_request.state),
+        state=filed_request.state,
         received_at=filed_request.received_at,
         deadline=filed_request.deadline,
         code_sent_to=_masked_address(filed_request) if filed.challenge_sent else None,
@@ -485,7 +485,7 @@ def verify_request(
     duplicate = verified.rejection_reason == "duplicate"
     return VerifiedOut(
         id=verified.id,
-        state=RequestState(verified.state),
+        state=verified.state,
         deadline=views.deadline_in_force(verified),
         verification_method=VerificationMethod(verified.verification_method or "email_code"),
         linked_request_id=verified.linked_request_id,

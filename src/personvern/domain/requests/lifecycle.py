@@ -8,6 +8,8 @@ reason the subject is told (Art. 12(4)). A partially completed request becomes
 completed when the last of those tasks is marked done, and in no other way. A run that
 finds identities pointing at different people stops in ``needs_review``: merging two
 people's data into one answer would disclose one to the other.
+
+Each move is a method of :class:`RequestLifecycle`, which refuses an illegal one.
 """
 
 from __future__ import annotations
@@ -148,3 +150,74 @@ def check_transition(current: RequestState, target: RequestState) -> RequestStat
             hint=f"from {current.value} it can become: {allowed}",
         )
     return target
+
+
+class RequestLifecycle:
+    """A request's state machine: each move a request makes is a method, and an illegal
+    move is refused (InvalidTransitionError) before anything is recorded."""
+
+    def __init__(self, state: RequestState) -> None:
+        self._state = RequestState(state)
+
+    @property
+    def state(self) -> RequestState:
+        """Where the request is now."""
+        return self._state
+
+    def await_verification(self) -> RequestState:
+        """Wait for the subject to prove their address with the mailed code."""
+        return self.move_to(RequestState.AWAITING_VERIFICATION)
+
+    def verify(self) -> RequestState:
+        """Record the subject's identity as verified: the request may run."""
+        return self.move_to(RequestState.VERIFIED)
+
+    def start_run(self) -> RequestState:
+        """Start a run, or resume one a dead worker left in progress."""
+        return self.move_to(RequestState.IN_PROGRESS)
+
+    def wait_for(self, system: str) -> RequestState:
+        """Wait for ``system``, unreachable now; the run is retried and the deadline runs."""
+        if not self._state.is_runnable:
+            raise InvalidTransitionError(
+                f"a request that is {self._state.value} cannot wait for {system}",
+                hint="only a request being run waits for a system",
+            )
+        return self.move_to(RequestState.WAITING_FOR_SYSTEM)
+
+    def stop_for_review(self) -> RequestState:
+        """Stop the run: a person must decide something before it can go on."""
+        return self.move_to(RequestState.NEEDS_REVIEW)
+
+    def resolve_review(self) -> RequestState:
+        """A person decided: the request may run again."""
+        if self._state is not RequestState.NEEDS_REVIEW:
+            raise InvalidTransitionError(
+                f"a request that is {self._state.value} has no review to resolve",
+                hint="only a request that needs review can be resolved",
+            )
+        return self.move_to(RequestState.VERIFIED)
+
+    def complete(self, open_tasks: int) -> RequestState:
+        """End a run: completed with nothing left to people, else partially completed."""
+        if open_tasks:
+            return self.move_to(RequestState.PARTIALLY_COMPLETED)
+        return self.move_to(RequestState.COMPLETED)
+
+    def finish_tasks(self) -> RequestState:
+        """Complete a partially completed request: its last task was marked done."""
+        if self._state is not RequestState.PARTIALLY_COMPLETED:
+            raise InvalidTransitionError(
+                f"a request that is {self._state.value} is not waiting for its tasks",
+                hint="only a partially completed request is completed by its tasks",
+            )
+        return self.move_to(RequestState.COMPLETED)
+
+    def reject(self) -> RequestState:
+        """Close the request as rejected (the subject is told why)."""
+        return self.move_to(RequestState.REJECTED)
+
+    def move_to(self, target: RequestState) -> RequestState:
+        """Move to ``target`` if the request may go there from where it is, else raise."""
+        self._state = check_transition(self._state, RequestState(target))
+        return self._state

@@ -43,6 +43,7 @@ from enum import StrEnum
 from typing import Any
 
 from personvern.domain.datamap import DataMap, Dataset
+from personvern.domain.errors import DomainError
 from personvern.domain.requests.dataset_plan import (
     DatasetPlan,
     FoundInDataset,
@@ -65,6 +66,18 @@ from personvern.domain.requests.subject_graph import (
     SubjectGraph,
     SubjectWalk,
 )
+from personvern.errors import ErrorKind
+
+#: The form of a stored plan this personvern writes, and the only one a run resumes.
+#: Raise it when a change to the plan's fields changes what a stored plan means.
+PLAN_VERSION = 1
+
+
+class UnknownPlanVersionError(DomainError):
+    """A stored plan is of a form this personvern does not know (another version wrote it)."""
+
+    kind = ErrorKind.CONFLICT
+    title = "Stored plan not understood"
 
 
 class ManualReason(StrEnum):
@@ -160,13 +173,23 @@ class RequestPlan:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (keys and counts, never record contents)."""
         data = asdict(self)
+        data["version"] = PLAN_VERSION
         data["request_type"] = self.request_type.value
         data["computed_on"] = self.computed_on.isoformat()
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RequestPlan:
-        """Read a plan back from :meth:`to_json`."""
+        """Read a plan back from :meth:`to_json` (UnknownPlanVersionError for an unknown form)."""
+        # Plans stored before plans had versions are of the first form.
+        version = data.get("version", 1)
+        if version != PLAN_VERSION:
+            raise UnknownPlanVersionError(
+                f"the stored plan is of version {version}, and this personvern understands "
+                f"plans of version {PLAN_VERSION} only",
+                hint="run the request with the personvern version that made the plan; a "
+                "request none of whose plan was carried out yet is planned afresh",
+            )
         datasets = tuple(
             DatasetPlan(
                 **{  # type: ignore[arg-type]

@@ -17,7 +17,6 @@ from typing import Any
 
 from personvern.domain.datamap import DataMap
 from personvern.domain.errors import DomainError
-from personvern.domain.requests.lifecycle import RequestState
 from personvern.domain.requests.request_plan import RequestPlan
 from personvern.domain.text_input import refuse_control_characters
 from personvern.errors import ErrorKind
@@ -112,11 +111,6 @@ def planned_tasks(datamap: DataMap, plan: RequestPlan) -> list[PlannedTask]:
         for step in plan.manual_steps
     )
     return tasks
-
-
-def state_after_run(open_tasks: int) -> RequestState:
-    """How a run ends: completed with nothing left to do, else partially completed."""
-    return RequestState.PARTIALLY_COMPLETED if open_tasks else RequestState.COMPLETED
 
 
 def open_tasks_text(tasks: Sequence[tuple[int, str]]) -> str:

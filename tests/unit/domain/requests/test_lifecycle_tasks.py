@@ -14,6 +14,7 @@ import pytest
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.lifecycle import (
     InvalidTransitionError,
+    RequestLifecycle,
     RequestState,
     RequestType,
     check_transition,
@@ -28,7 +29,6 @@ from personvern.domain.requests.tasks import (
     check_may_mark_done,
     open_tasks_text,
     planned_tasks,
-    state_after_run,
     task_note,
 )
 from personvern.domain.text_input import UnsafeTextError
@@ -75,7 +75,7 @@ def test_a_partially_completed_request_stays_closed_for_deadlines_and_runs() -> 
 def test_a_run_completes_only_with_nothing_left_to_do(
     open_tasks: int, expected: RequestState
 ) -> None:
-    assert expected == state_after_run(open_tasks)
+    assert expected == RequestLifecycle(S.IN_PROGRESS).complete(open_tasks)
 
 
 def _datamap() -> DataMap:
