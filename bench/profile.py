@@ -31,12 +31,11 @@ from bench.requests import (
 def _file(app: Any, kind: str, email: str) -> str:
     """A verified request, stored the way the staff filing route stores it."""
     from personvern.intake import service
-    from personvern.store.db import session_scope
 
     context = app.state.context
-    with session_scope(context.application.session_factory) as session:
+    with context.application.unit_of_work() as uow:
         filed = service.file_request(
-            session,
+            uow.session,
             context.settings,
             context.application.datamap.require(),
             type=kind,

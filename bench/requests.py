@@ -527,10 +527,9 @@ class Measurer:
 def _issue_token(app: Any) -> str:
     from personvern.domain.roles import Role
     from personvern.security.tokens import issue_token
-    from personvern.store.db import session_scope
 
-    with session_scope(app.state.context.application.session_factory) as session:
-        return issue_token(session, name="bench", role=Role.PRIVACY_OFFICER).token
+    with app.state.context.application.unit_of_work() as uow:
+        return issue_token(uow.session, name="bench", role=Role.PRIVACY_OFFICER).token
 
 
 def _pool_statements(app: Any) -> Any:

@@ -28,7 +28,7 @@ from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts
 from personvern.jobs.queue import JobQueue
 from personvern.mail import Mailer, mailer_from_settings
 from personvern.settings import Settings, load_settings
-from personvern.store.db import SessionFactory, make_engine, make_session_factory
+from personvern.store.db import make_engine, make_session_factory
 from personvern.store.table_layouts import StoredTableLayouts
 from personvern.store.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
 
@@ -70,7 +70,6 @@ class Application:
     #: Each call opens a new transaction on the store (see store.unit_of_work).
     unit_of_work: UnitOfWorkFactory
     datamap: DataMapSlot
-    session_factory: SessionFactory
     #: Connectors to the company's systems, kept open between request runs.
     connectors: ConnectorPool = field(default_factory=ConnectorPool)
     clock: Clock = _today
@@ -87,7 +86,7 @@ class Application:
         return RequestEngine(
             settings=self.settings,
             datamap=self.datamap.require(),
-            session_factory=self.session_factory,
+            unit_of_work=self.unit_of_work,
             environ=self.environ,
             today=self.clock,
             actor=actor or self.actor,
@@ -179,7 +178,6 @@ def bootstrap(
         store=store,
         unit_of_work=unit_of_work,
         datamap=slot,
-        session_factory=sessions,
         # Every process reads the tables' structure of the company's systems from the
         # store while it is unchanged, instead of describing them again on start.
         connectors=ConnectorPool(layouts=StoredTableLayouts(unit_of_work)),

@@ -23,9 +23,9 @@ from personvern.domain.datamap import DataMap
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
-from personvern.store.db import make_engine, make_session_factory, session_scope
+from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
-from personvern.store.requests import RequestRepository
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.support.servers import fresh_database
 
@@ -49,7 +49,7 @@ class Company:
         return RequestEngine(
             settings=settings,
             datamap=self.datamap,
-            session_factory=make_session_factory(store),
+            unit_of_work=unit_of_work_factory(make_session_factory(store)),
             environ=self.environ,
             today=lambda: date(2026, 11, 25),
         )
@@ -119,8 +119,8 @@ def file_request(
     verification_method: str = "staff_known_contact",
 ) -> str:
     """A verified request in the engine's store, as staff would register it."""
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         request = repo.add(
             type=request_type,
             identities=identities,

@@ -340,7 +340,7 @@ def request_wait(
 
         with store_unit_of_work(settings) as uow:
             while True:
-                state = RequestState(views.request_view(uow.session, request_id).request.state)
+                state = views.request_view(uow.session, request_id).request.state
                 # End the read at once: on SQLite an open transaction holds the lock the
                 # run needs to write its progress.
                 uow.session.rollback()

@@ -80,9 +80,8 @@ from personvern.engine.search import SearchResult, search_subject
 from personvern.intake.approval import check_may_run
 from personvern.security.pseudonym import pseudonymiser
 from personvern.settings import Settings
-from personvern.store.db import SessionFactory, session_scope
 from personvern.store.models import DataSubjectRequest, RequestTask
-from personvern.store.requests import RequestRepository
+from personvern.store.unit_of_work import UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from personvern.responses.writer import WrittenArtifact
@@ -121,7 +120,7 @@ class RequestEngine:
         *,
         settings: Settings,
         datamap: DataMap,
-        session_factory: SessionFactory,
+        unit_of_work: UnitOfWorkFactory,
         environ: Mapping[str, str] | None = None,
         today: Callable[[], date] | None = None,
         actor: str = "engine",
@@ -130,7 +129,8 @@ class RequestEngine:
     ) -> None:
         self.settings = settings
         self.datamap = datamap
-        self.session_factory = session_factory
+        #: Each call opens one transaction on personvern's store.
+        self.unit_of_work = unit_of_work
         self.environ = os.environ if environ is None else environ
         self.today = today or (lambda: datetime.now(UTC).date())
         #: Who the engine's steps are recorded as when a request names nobody who asked
@@ -249,9 +249,9 @@ class RequestEngine:
         """The plan a run would follow now, and what it found (to decide who answers)."""
         from personvern.engine.delivery import collect
 
-        with session_scope(self.session_factory) as session:
-            request = RequestRepository(session).get(request_id)
-            session.expunge(request)
+        with self.unit_of_work() as uow:
+            request = uow.requests.get(request_id)
+            uow.session.expunge(request)
         with self.connectors() as (connectors, missing):
             result = self._search(request, connectors)
             unattributed = self._unattributed(RequestType(request.type), result, connectors)
@@ -274,8 +274,8 @@ class RequestEngine:
 
     def run(self, request_id: str) -> RunOutcome:
         """Run the request to completion, or to the point where it must wait or be reviewed."""
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
+        with self.unit_of_work() as uow:
+            repo = uow.requests
             request = repo.get(request_id)
             resumed = request.state is RequestState.IN_PROGRESS
             # Refused here, before anything is recorded, unless the request may run.
@@ -289,8 +289,8 @@ class RequestEngine:
                 repo.add_event(request, "run resumed", actor)
             else:
                 repo.transition(request, started, "run started", actor)
-            session.flush()
-            session.expunge(request)
+            uow.session.flush()
+            uow.session.expunge(request)
         try:
             with self.connectors() as (connectors, missing):
                 return self._run(request, connectors, missing)
@@ -316,8 +316,8 @@ class RequestEngine:
             )
 
     def _wait(self, request_id: str, exc: ConnectorUnavailableError) -> RunOutcome:
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
+        with self.unit_of_work() as uow:
+            repo = uow.requests
             request = repo.get(request_id)
             request.last_error = exc.message
             request.next_attempt_at = datetime.now(UTC) + RETRY_AFTER
@@ -361,8 +361,8 @@ class RequestEngine:
             if plan.conflicts:
                 return self._review(request.id, plan)
             plan = self._with_review(request, plan)
-            with session_scope(self.session_factory) as session:
-                repo = RequestRepository(session)
+            with self.unit_of_work() as uow:
+                repo = uow.requests
                 repo.save_plan(repo.get(request.id), plan.to_json())
 
         outcomes: dict[str, Any] = {}
@@ -426,8 +426,8 @@ class RequestEngine:
         try:
             return RequestPlan.from_json(request.plan)
         except UnknownPlanVersionError as exc:
-            with session_scope(self.session_factory) as session:
-                repo = RequestRepository(session)
+            with self.unit_of_work() as uow:
+                repo = uow.requests
                 if repo.steps_done(request.id):
                     raise
                 repo.add_event(
@@ -462,8 +462,8 @@ class RequestEngine:
         with conflicts cannot be approved: the approver sends it to review instead.
         Returns whether it was sent (not for a request in any other state).
         """
-        with session_scope(self.session_factory) as session:
-            state = RequestRepository(session).get(request_id).state
+        with self.unit_of_work() as uow:
+            state = uow.requests.get(request_id).state
         if not plan.conflicts or state is not RequestState.VERIFIED:
             return False
         self._actors[request_id] = actor
@@ -507,8 +507,8 @@ class RequestEngine:
         plan: RequestPlan | None = None,
         candidates: Sequence[Candidate] = (),
     ) -> RunOutcome:
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
+        with self.unit_of_work() as uow:
+            repo = uow.requests
             request = repo.get(request_id)
             if plan is not None:
                 repo.save_plan(request, plan.to_json())
@@ -522,15 +522,15 @@ class RequestEngine:
         return RunOutcome(request_id, RequestState.NEEDS_REVIEW, plan, message)
 
     def _once(self, request_id: str, step: str, action: Callable[[], dict[str, Any]]) -> Any:
-        with session_scope(self.session_factory) as session:
-            done = RequestRepository(session).step(request_id, step)
+        with self.unit_of_work() as uow:
+            done = uow.requests.step(request_id, step)
         if done is not None:
             return done
         outcome = action()
         if self.observer is not None:
             self.observer.step_done(request_id, step)
-        with session_scope(self.session_factory) as session:
-            RequestRepository(session).record_step(request_id, step, outcome)
+        with self.unit_of_work() as uow:
+            uow.requests.record_step(request_id, step, outcome)
         if self.observer is not None:
             self.observer.step_recorded(request_id, step)
         return outcome
@@ -653,8 +653,8 @@ class RequestEngine:
                 identities |= {(found_kind.value, value) for value in values}
         purposes = list(request.details.get("purposes") or [None])
         secret = self.settings.secret()
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
+        with self.unit_of_work() as uow:
+            repo = uow.requests
             if repo.step(request.id, "flags") is not None:
                 return
             for identity_kind, value in sorted(identities):
@@ -688,8 +688,8 @@ class RequestEngine:
         from personvern.engine.delivery import answer_note
         from personvern.responses.receipt import answer_summary
 
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
+        with self.unit_of_work() as uow:
+            repo = uow.requests
             stored = repo.get(request_id)
             stored.language = collected.language
             if collected.profile is not None:
@@ -703,8 +703,8 @@ class RequestEngine:
         for item in written:
             # Only personvern's user may read an answer (the home is 0700 as well).
             item.path.chmod(0o600)
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
+        with self.unit_of_work() as uow:
+            repo = uow.requests
             for item in written:
                 repo.add_artifact(
                     request_id,
@@ -731,8 +731,8 @@ class RequestEngine:
 
         written = deliver_pdf(self.request_folder(request_id), self.datamap, collected)
         sent = self._store_artifacts(request_id, written)
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
+        with self.unit_of_work() as uow:
+            repo = uow.requests
             request = repo.get(request_id)
             receipt = dict(request.receipt or {})
             names = {item["name"] for item in sent}
@@ -760,8 +760,8 @@ class RequestEngine:
             message = "no data about the subject was found in any connected system"
         else:
             message = f"{sum(d.found for d in plan.datasets)} records found"
-        with session_scope(self.session_factory) as session:
-            repo = RequestRepository(session)
+        with self.unit_of_work() as uow:
+            repo = uow.requests
             request = repo.get(request_id)
             # The tasks, the receipt and the final state in one transaction: a run that
             # dies here leaves none of them, and the resumed run adds each task once.

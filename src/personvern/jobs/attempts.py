@@ -87,7 +87,7 @@ class AttemptRecords:
 
         with self._unit_of_work() as uow:
             try:
-                return RequestState(uow.requests.get(request_id).state)
+                return uow.requests.get(request_id).state
             except RecordNotFoundError:
                 return None
 

@@ -14,7 +14,6 @@ from personvern.api.context import AppContext
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
-from personvern.store.db import session_scope
 
 TokenFactory = Callable[[Role], str]
 
@@ -44,8 +43,8 @@ def make_token(app: FastAPI, client: TestClient) -> TokenFactory:
     context: AppContext = app.state.context
 
     def make(role: Role) -> str:
-        with session_scope(context.application.session_factory) as session:
-            return issue_token(session, name=f"test {role}", role=role).token
+        with context.application.unit_of_work() as uow:
+            return issue_token(uow.session, name=f"test {role}", role=role).token
 
     return make
 

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 
 from personvern.domain.roles import Role
 from personvern.security.tokens import revoke_token
-from personvern.store.db import session_scope
 from tests.integration.api.conftest import TokenFactory, bearer
 
 #: The only operations anyone may call without a token (design: public endpoints).
@@ -144,8 +143,8 @@ def test_bad_credentials_are_401(client: TestClient, headers: dict[str, str], de
 def test_a_revoked_token_is_401(app: FastAPI, client: TestClient, make_token: TokenFactory) -> None:
     token = make_token(Role.ADMIN)
     assert 200 == client.get("/api/v1/datamap", headers=bearer(token)).status_code
-    with session_scope(app.state.context.application.session_factory) as session:
-        revoke_token(session, 1)
+    with app.state.context.application.unit_of_work() as uow:
+        revoke_token(uow.session, 1)
     response = client.get("/api/v1/datamap", headers=bearer(token))
     assert 401 == response.status_code
     assert response.json()["detail"].endswith("was revoked")

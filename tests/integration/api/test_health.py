@@ -76,14 +76,13 @@ def test_an_invalid_data_map_leaves_the_server_up_and_says_why(
 def test_staff_are_told_why_the_data_map_is_unavailable(settings: Settings, tmp_path: Path) -> None:
     from personvern.domain.roles import Role
     from personvern.security.tokens import issue_token
-    from personvern.store.db import session_scope
 
     broken = tmp_path / "personvern.yaml"
     broken.write_text("organization:\n  name: Acme\n  colour: blue\n", encoding="utf-8")
     app = create_app(settings, broken)
     with TestClient(app) as client:
-        with session_scope(app.state.context.application.session_factory) as session:
-            token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
+        with app.state.context.application.unit_of_work() as uow:
+            token = issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER).token
         response = client.get("/api/v1/datamap", headers={"Authorization": f"Bearer {token}"})
     assert 503 == response.status_code
     assert response.json()["detail"].startswith(f"the data map did not load: {broken}:")

@@ -102,7 +102,7 @@ def _calls(name: str) -> list[str]:
     [
         ("RequestEngine", ["bootstrap.py"]),
         ("make_session_factory", ["bootstrap.py"]),
-        ("session_scope", ["engine/runner.py", "store/unit_of_work.py"]),
+        ("session_scope", ["store/unit_of_work.py"]),
     ],
 )
 def test_only_the_composition_root_wires_the_application(call: str, allowed: list[str]) -> None:

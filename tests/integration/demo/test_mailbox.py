@@ -58,6 +58,7 @@ from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.support.company import file_request
 
@@ -761,7 +762,7 @@ def test_requests_reach_the_mailbox_and_complete(
         engine = RequestEngine(
             settings=settings,
             datamap=load_datamap(EXAMPLE_DATAMAP).datamap,
-            session_factory=make_session_factory(store),
+            unit_of_work=unit_of_work_factory(make_session_factory(store)),
             environ=environ,
             today=lambda: REFERENCE,
         )

@@ -20,8 +20,6 @@ from personvern.demo import schema
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
-from personvern.store.db import session_scope
-from personvern.store.requests import RequestRepository
 from tests.support.company import Company
 
 # The answer's language does not depend on the database the company runs on.
@@ -41,8 +39,8 @@ class Answer:
 
 def _file(engine: RequestEngine, email: str, requested_language: str | None) -> str:
     """A verified access request as staff register it: the map's default unless asked."""
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         request = repo.add(
             type=RequestType.ACCESS,
             identities=[{"kind": "email", "value": email}],
@@ -64,8 +62,8 @@ def _answer(engine: RequestEngine, email: str, requested_language: str | None) -
     folder = engine.request_folder(request_id)
     with zipfile.ZipFile(io.BytesIO((folder / "export.zip").read_bytes())) as archive:
         readme = archive.read("README.txt").decode("utf-8")
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         request = repo.get(request_id)
         events = [event.message for event in repo.events(request_id)]
         return Answer(

@@ -20,9 +20,9 @@ import pytest
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine, RunOutcome
 from personvern.settings import Settings
-from personvern.store.db import make_engine, make_session_factory, session_scope
+from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
-from personvern.store.requests import RequestRepository
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.integration.connectors.files_company_seed import FilesCompany, files_company
 from tests.support.company import file_request
 from tests.unit.domain.requests.files_company import (
@@ -53,7 +53,7 @@ def _engine(
     return RequestEngine(
         settings=settings,
         datamap=datamap(retention),
-        session_factory=make_session_factory(store),
+        unit_of_work=unit_of_work_factory(make_session_factory(store)),
         environ=company.environ(),
         today=lambda: date(2026, 11, 25),
     )
@@ -65,15 +65,13 @@ def _run(engine: RequestEngine, request_type: RequestType, email: str) -> RunOut
 
 
 def _receipt(engine: RequestEngine, request_id: str) -> dict[str, Any]:
-    with session_scope(engine.session_factory) as session:
-        return dict(RequestRepository(session).get(request_id).receipt or {})
+    with engine.unit_of_work() as uow:
+        return dict(uow.requests.get(request_id).receipt or {})
 
 
 def _exported_files(engine: RequestEngine, request_id: str) -> set[str]:
-    with session_scope(engine.session_factory) as session:
-        artifact = next(
-            a for a in RequestRepository(session).artifacts(request_id) if a.name == "export.zip"
-        )
+    with engine.unit_of_work() as uow:
+        artifact = next(a for a in uow.requests.artifacts(request_id) if a.name == "export.zip")
         path = engine.request_folder(request_id) / artifact.path
     with zipfile.ZipFile(path) as archive:
         return {name for name in archive.namelist() if name.startswith("files/")}

@@ -29,9 +29,9 @@ from personvern.demo import schema
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
-from personvern.store.db import make_engine, make_session_factory, session_scope
+from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
-from personvern.store.requests import RequestRepository
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.support.company import file_request
 from tests.support.servers import fresh_database
@@ -123,15 +123,15 @@ def _engine(settings: Settings, crm_url: str) -> RequestEngine:
     return RequestEngine(
         settings=settings,
         datamap=only_crm,
-        session_factory=make_session_factory(store),
+        unit_of_work=unit_of_work_factory(make_session_factory(store)),
         environ={"PERSONVERN_DEMO_CRM_URL": crm_url},
         today=lambda: date(2026, 11, 25),
     )
 
 
 def _receipt(engine: RequestEngine, request_id: str) -> dict[str, Any]:
-    with session_scope(engine.session_factory) as session:
-        return dict(RequestRepository(session).get(request_id).receipt or {})
+    with engine.unit_of_work() as uow:
+        return dict(uow.requests.get(request_id).receipt or {})
 
 
 def test_a_request_whose_subject_has_a_phone_without_plus_runs_to_its_end(

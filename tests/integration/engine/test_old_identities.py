@@ -15,9 +15,9 @@ from personvern.datamap.loader import load_datamap
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
-from personvern.store.db import make_engine, make_session_factory, session_scope
+from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
-from personvern.store.requests import RequestRepository
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.support.company import file_request
 
@@ -43,7 +43,7 @@ def test_an_identity_that_fails_todays_checks_stops_the_run_for_review(
     engine = RequestEngine(
         settings=settings,
         datamap=load_datamap(EXAMPLE_DATAMAP).datamap,
-        session_factory=make_session_factory(store),
+        unit_of_work=unit_of_work_factory(make_session_factory(store)),
         environ={},
         today=lambda: date(2026, 11, 25),
     )
@@ -53,5 +53,5 @@ def test_an_identity_that_fails_todays_checks_stops_the_run_for_review(
 
     message = f"an identity of the request fails today's checks: {why}"
     assert (RequestState.NEEDS_REVIEW, message) == (outcome.state, outcome.message)
-    with session_scope(engine.session_factory) as session:
-        assert message == RequestRepository(session).get(request_id).last_error
+    with engine.unit_of_work() as uow:
+        assert message == uow.requests.get(request_id).last_error

@@ -16,8 +16,6 @@ from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.domain.requests.request_plan import PLAN_VERSION, RequestPlan
 from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
-from personvern.store.db import session_scope
-from personvern.store.requests import RequestRepository
 from tests.support.company import Company, file_request
 
 
@@ -83,8 +81,8 @@ def test_access_run_delivers_and_completes(company: Company, settings: Settings)
     request_id = file_request(engine, RequestType.ACCESS, [{"kind": "email", "value": email}])
     outcome = engine.run(request_id)
     assert RequestState.COMPLETED == outcome.state
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         request = repo.get(request_id)
         assert request.receipt is not None
         assert request.receipt["found"]["crm.customers"] == 1
@@ -104,15 +102,15 @@ def test_the_pdf_report_is_made_after_the_run_not_during_it(
     assert RequestState.COMPLETED == engine.run(request_id).state
 
     def files() -> set[str]:
-        with session_scope(engine.session_factory) as session:
-            return {a.name for a in RequestRepository(session).artifacts(request_id)}
+        with engine.unit_of_work() as uow:
+            return {a.name for a in uow.requests.artifacts(request_id)}
 
     assert {"access-report.html", "export.zip"} <= files()
     assert "access-report.pdf" not in files()
     assert engine.deliver_report_pdf(request_id)
     assert "access-report.pdf" in files()
-    with session_scope(engine.session_factory) as session:
-        receipt = RequestRepository(session).get(request_id).receipt or {}
+    with engine.unit_of_work() as uow:
+        receipt = uow.requests.get(request_id).receipt or {}
     assert "access-report.pdf" in {item["name"] for item in receipt["sent"]}
     assert not engine.deliver_report_pdf(request_id), "made once"
 
@@ -166,8 +164,8 @@ def test_erasure_erases_the_plan_keeps_what_the_law_holds_and_touches_nothing_el
             assert kept == set(_rows(company, name, kept)), name
 
     # Invoices under the bookkeeping hold are kept, and the receipt says why.
-    with session_scope(engine.session_factory) as session:
-        receipt = RequestRepository(session).get(request_id).receipt
+    with engine.unit_of_work() as uow:
+        receipt = uow.requests.get(request_id).receipt
     assert receipt is not None
     if _keys(plan, "billing.invoices", "keep"):
         assert "bokføringsloven § 13" == receipt["kept"]["billing.invoices"]["reason"]
@@ -179,8 +177,8 @@ def test_erasure_erases_the_plan_keeps_what_the_law_holds_and_touches_nothing_el
         tasks["collection-agency"]["tell"],
     )
     assert [] == receipt["manual_steps"]
-    with session_scope(engine.session_factory) as session:
-        stored = RequestRepository(session).tasks(request_id)
+    with engine.unit_of_work() as uow:
+        stored = uow.requests.tasks(request_id)
         assert sorted(tasks) == sorted(t.key for t in stored)
         assert {"notify_recipient"} == {t.kind for t in stored}
         assert {t.id for t in stored} == {task["task"] for task in tasks.values()}
@@ -240,8 +238,8 @@ def test_a_system_that_is_down_makes_the_request_wait_and_the_retry_completes_it
     waiting = engine.run(request_id)
     assert RequestState.WAITING_FOR_SYSTEM == waiting.state
     assert "support" in waiting.message
-    with session_scope(engine.session_factory) as session:
-        request = RequestRepository(session).get(request_id)
+    with engine.unit_of_work() as uow:
+        request = uow.requests.get(request_id)
         assert RequestState.WAITING_FOR_SYSTEM.value == request.state
         assert request.last_error is not None
         assert request.next_attempt_at is not None
@@ -254,8 +252,8 @@ def test_a_system_that_is_down_makes_the_request_wait_and_the_retry_completes_it
     # Done in every system; the recipients still have to be told (Art. 19 tasks).
     assert RequestState.PARTIALLY_COMPLETED == done.state
     assert "tasks to do: " in done.message
-    with session_scope(engine.session_factory) as session:
-        request = RequestRepository(session).get(request_id)
+    with engine.unit_of_work() as uow:
+        request = uow.requests.get(request_id)
         assert deadline == request.deadline
         assert request.last_error is None
         assert 2 == request.attempts
@@ -264,8 +262,8 @@ def test_a_system_that_is_down_makes_the_request_wait_and_the_retry_completes_it
 def _store_plan_of_version(engine: RequestEngine, request_id: str, version: int) -> None:
     """Store the request's plan as another personvern version would have written it."""
     plan = engine.dry_run(request_id)
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         repo.save_plan(repo.get(request_id), {**plan.to_json(), "version": version})
 
 
@@ -281,8 +279,8 @@ def test_a_plan_of_an_unknown_version_with_nothing_done_is_planned_afresh(
 
     assert not outcome.state.is_open
     assert RequestState.REJECTED != outcome.state
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         assert PLAN_VERSION == (repo.get(request_id).plan or {})["version"]
         assert any("planned afresh" in event.message for event in repo.events(request_id))
 
@@ -294,8 +292,8 @@ def test_a_plan_of_an_unknown_version_partly_carried_out_stops_for_review(
     _customer_id, email, _phone = company.customers()[-2]
     request_id = file_request(engine, RequestType.ERASURE, [{"kind": "email", "value": email}])
     _store_plan_of_version(engine, request_id, PLAN_VERSION + 1)
-    with session_scope(engine.session_factory) as session:
-        RequestRepository(session).record_step(request_id, "erase:crm", {})
+    with engine.unit_of_work() as uow:
+        uow.requests.record_step(request_id, "erase:crm", {})
     before = _counts(company)
 
     outcome = engine.run(request_id)

@@ -18,8 +18,6 @@ from personvern.demo import ground_truth, schema
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.intake.tasks import mark_task_done
 from personvern.settings import Settings
-from personvern.store.db import session_scope
-from personvern.store.requests import RequestRepository
 from tests.support.company import Company, file_request
 
 
@@ -85,8 +83,8 @@ def test_a_restriction_sets_restricted_at_on_exactly_the_subjects_record(
     assert before == changed
 
     assert RequestState.PARTIALLY_COMPLETED == outcome.state
-    with session_scope(engine.session_factory) as session:
-        receipt = RequestRepository(session).get(request_id).receipt
+    with engine.unit_of_work() as uow:
+        receipt = uow.requests.get(request_id).receipt
     assert receipt is not None
     assert {"crm.customers": {"records": 1, "field": "restricted_at"}} == receipt["restricted"]
     assert {"restricted": 1, "field": "restricted_at"} == receipt["outcomes"]["crm.customers"]
@@ -112,8 +110,8 @@ def test_datasets_without_a_restriction_field_are_manual_steps_until_done(
     assert outcome.plan is not None
     assert RequestState.PARTIALLY_COMPLETED == outcome.state
 
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         tasks = [(t.id, t.kind, t.key, t.status, t.description) for t in repo.tasks(request_id)]
         receipt = repo.get(request_id).receipt
         last = repo.events(request_id)[-1]
@@ -142,10 +140,10 @@ def test_datasets_without_a_restriction_field_are_manual_steps_until_done(
 
     # Marking each task done completes the request with the last one, and says who.
     for task_id, *_ in tasks:
-        with session_scope(engine.session_factory) as session:
-            mark_task_done(session, request_id, task_id, "done by hand", actor="cli:kari")
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+        with engine.unit_of_work() as uow:
+            mark_task_done(uow.session, request_id, task_id, "done by hand", actor="cli:kari")
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         request = repo.get(request_id)
         assert (RequestState.COMPLETED.value, {"cli:kari"}) == (
             request.state,

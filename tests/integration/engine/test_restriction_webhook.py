@@ -20,9 +20,9 @@ from personvern.domain.datamap import DataMap
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
-from personvern.store.db import make_engine, make_session_factory, session_scope
+from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
-from personvern.store.requests import RequestRepository
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.connectors.test_webhook_connector import (
     BASE_PATH,
@@ -71,7 +71,7 @@ def test_a_webhook_dataset_is_restricted_through_rectify(
     engine = RequestEngine(
         settings=settings,
         datamap=_email_only_map(),
-        session_factory=make_session_factory(store),
+        unit_of_work=unit_of_work_factory(make_session_factory(store)),
         environ={
             "PERSONVERN_M365_WEBHOOK_URL": receiver.url,
             "PERSONVERN_M365_WEBHOOK_URL_SECRET": SECRET.decode(),
@@ -95,6 +95,6 @@ def test_a_webhook_dataset_is_restricted_through_rectify(
     assert RequestState.PARTIALLY_COMPLETED == outcome.state
     assert outcome.plan is not None
     assert () == outcome.plan.manual_steps
-    with session_scope(engine.session_factory) as session:
-        step = RequestRepository(session).step(request_id, "restrict:email.messages")
+    with engine.unit_of_work() as uow:
+        step = uow.requests.step(request_id, "restrict:email.messages")
     assert {"restricted": 2, "field": "restricted_at"} == step

@@ -12,8 +12,6 @@ from personvern.demo import schema
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.intake.review import resolve_review
 from personvern.settings import Settings
-from personvern.store.db import session_scope
-from personvern.store.requests import RequestRepository
 from tests.support.company import Company, _company, file_request
 
 #: Columns the demo's customers table requires beyond these tests' concern.
@@ -43,9 +41,9 @@ def test_a_run_after_review_uses_the_decisions_and_stops_again_for_new_records(
     assert stopped.plan is not None
     candidates = [f"{d}:{k}" for d, keys in stopped.plan.candidates.items() for k in keys]
     mine = f"crm.customers:{first}"
-    with session_scope(engine.session_factory) as session:
+    with engine.unit_of_work() as uow:
         resolve_review(
-            session,
+            uow.session,
             settings,
             request_id,
             attach=[mine],
@@ -82,6 +80,6 @@ def test_a_run_after_review_uses_the_decisions_and_stops_again_for_new_records(
     assert {"crm.customers": (str(newcomer),)} == {
         d: k for d, k in again.plan.candidates.items() if d == "crm.customers"
     }
-    with session_scope(engine.session_factory) as session:
-        events = [e.message for e in RequestRepository(session).events(request_id)]
+    with engine.unit_of_work() as uow:
+        events = [e.message for e in uow.requests.events(request_id)]
     assert f"review: {mine} attached to the subject (the customer number was a typo)" in events

@@ -22,9 +22,9 @@ from personvern.domain.requests.review import ReviewError
 from personvern.engine.runner import RequestEngine
 from personvern.intake.review import resolve_review
 from personvern.settings import Settings
-from personvern.store.db import make_engine, make_session_factory, session_scope
+from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
-from personvern.store.requests import RequestRepository
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.support.company import file_request
 from tests.support.undecodable import spoil, undecodable_database, unreadable_because
@@ -74,7 +74,7 @@ def _engine(settings: Settings, crm_url: str) -> RequestEngine:
     return RequestEngine(
         settings=settings,
         datamap=load_datamap(EXAMPLE_DATAMAP).datamap,
-        session_factory=make_session_factory(store),
+        unit_of_work=unit_of_work_factory(make_session_factory(store)),
         # Only the CRM is connected; the other systems are listed as not connected.
         environ={"PERSONVERN_DEMO_CRM_URL": crm_url},
         today=lambda: date(2026, 11, 25),
@@ -95,8 +95,8 @@ def test_an_unreadable_row_of_the_subject_stops_the_request_for_review(
         "fix or remove the record, then run the request again"
     )
     assert (RequestState.NEEDS_REVIEW, expected) == (outcome.state, outcome.message)
-    with session_scope(engine.session_factory) as session:
-        request = RequestRepository(session).get(request_id)
+    with engine.unit_of_work() as uow:
+        request = uow.requests.get(request_id)
         # Stopped, not scheduled to try again: retrying would read the same bytes.
         assert ("needs_review", expected, None, 1) == (
             request.state,
@@ -132,10 +132,10 @@ def test_an_unreadable_row_excluded_in_review_is_left_out_and_checked_by_hand(
     engine = _engine(settings, crm_url)
     request_id = file_request(engine, RequestType.ACCESS, [{"kind": "email", "value": KARI}])
     assert RequestState.NEEDS_REVIEW == engine.run(request_id).state
-    with session_scope(engine.session_factory) as session:
+    with engine.unit_of_work() as uow:
         with pytest.raises(ReviewError) as refused:
             resolve_review(
-                session,
+                uow.session,
                 settings,
                 request_id,
                 attach=["crm.customers:7"],
@@ -146,7 +146,7 @@ def test_an_unreadable_row_excluded_in_review_is_left_out_and_checked_by_hand(
             )
         assert refused.value.message.startswith("crm.customers:7 cannot be read")
         resolve_review(
-            session,
+            uow.session,
             settings,
             request_id,
             attach=[],
@@ -159,8 +159,8 @@ def test_an_unreadable_row_excluded_in_review_is_left_out_and_checked_by_hand(
     outcome = engine.run(request_id)
 
     assert RequestState.PARTIALLY_COMPLETED == outcome.state, outcome.message
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         request = repo.get(request_id)
         left = [t for t in repo.tasks(request_id) if t.key == "crm.customers:7"]
         events = [(e.message, e.actor) for e in repo.events(request_id)]

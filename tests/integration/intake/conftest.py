@@ -18,7 +18,7 @@ from personvern.domain.datamap import DataMap
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
-from personvern.store.db import make_engine, make_session_factory, session_scope
+from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.intake.smtp import Inbox, smtp_server
@@ -131,8 +131,8 @@ def make_token(app: FastAPI, client: TestClient) -> TokenFactory:
     """Issue an API token for a role in the app's store; returns the clear text."""
 
     def make(role: Role) -> str:
-        with session_scope(app.state.context.application.session_factory) as session:
-            return issue_token(session, name=f"test {role}", role=role).token
+        with app.state.context.application.unit_of_work() as uow:
+            return issue_token(uow.session, name=f"test {role}", role=role).token
 
     return make
 

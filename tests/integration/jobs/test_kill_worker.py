@@ -38,6 +38,7 @@ from personvern.jobs.celery_app import (
 from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.integration.jobs.company import (
     Snapshot,
     customers,
@@ -132,7 +133,10 @@ def test_killed_worker_leaves_an_erasure_the_next_worker_completes_exactly(
     request_id = verified_erasure(session_factory, email)
     settings = Settings(home=home, database_url=store_url, secret_key=SECRET, broker_url=redis_url)
     engine = RequestEngine(
-        settings=settings, datamap=datamap, session_factory=session_factory, environ=environ
+        settings=settings,
+        datamap=datamap,
+        unit_of_work=unit_of_work_factory(session_factory),
+        environ=environ,
     )
     preview = engine.dry_run(request_id)
     # The systems the erasure changes, in the order the engine works through them.

@@ -19,7 +19,6 @@ from personvern.api.app import create_app
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
-from personvern.store.db import session_scope
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.support.company import Company, _company
 
@@ -82,10 +81,10 @@ def staff(company: Company, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv(name, value)
     app = create_app(Settings(home=tmp_path / "home"), EXAMPLE_DATAMAP)
     with TestClient(app) as client:
-        with session_scope(app.state.context.application.session_factory) as session:
-            agent = issue_token(session, name="agent", role=Role.AGENT)
-            dpo = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER)
-            auditor = issue_token(session, name="auditor", role=Role.AUDITOR)
+        with app.state.context.application.unit_of_work() as uow:
+            agent = issue_token(uow.session, name="agent", role=Role.AGENT)
+            dpo = issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER)
+            auditor = issue_token(uow.session, name="auditor", role=Role.AUDITOR)
         found = Staff(client, (agent.info.id, agent.token), (dpo.info.id, dpo.token))
         found.auditor = {"Authorization": f"Bearer {auditor.token}"}
         yield found

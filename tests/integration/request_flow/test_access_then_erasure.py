@@ -27,7 +27,6 @@ from personvern.demo import ground_truth, schema
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
-from personvern.store.db import session_scope
 from personvern.store.models import TableLayout
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.intake.smtp import Inbox
@@ -51,8 +50,8 @@ def client(
     )
     app = create_app(settings, EXAMPLE_DATAMAP)
     with TestClient(app, client=("198.51.100.7", 40000)) as test_client:
-        with session_scope(app.state.context.application.session_factory) as session:
-            token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
+        with app.state.context.application.unit_of_work() as uow:
+            token = issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER).token
         test_client.headers["Authorization"] = f"Bearer {token}"
         yield test_client
 
@@ -213,8 +212,8 @@ def test_access_then_erasure_as_a_new_user_would(
     refused = client.post(f"/api/v1/requests/{erasure_id}/run")
     assert (409, "Approval needed") == (refused.status_code, refused.json()["title"])
     assert 403 == client.post(f"/api/v1/requests/{erasure_id}/approve").status_code
-    with session_scope(client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
-        second = issue_token(session, name="second dpo", role=Role.PRIVACY_OFFICER).token
+    with client.app.state.context.application.unit_of_work() as uow:  # type: ignore[attr-defined]
+        second = issue_token(uow.session, name="second dpo", role=Role.PRIVACY_OFFICER).token
     approved = client.post(
         f"/api/v1/requests/{erasure_id}/approve", headers={"Authorization": f"Bearer {second}"}
     )
@@ -223,8 +222,8 @@ def test_access_then_erasure_as_a_new_user_would(
     finished = _wait(client, erasure_id)
     assert finished["state"] in ("completed", "partially_completed"), finished
     # The server kept its SQL systems' table layouts for the next process to rebuild.
-    with session_scope(client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
-        kept = session.scalars(sa.select(TableLayout.system)).all()
+    with client.app.state.context.application.unit_of_work() as uow:  # type: ignore[attr-defined]
+        kept = uow.session.scalars(sa.select(TableLayout.system)).all()
     assert {"crm", "billing", "access_control", "support", "analytics", "marketing"} == set(kept)
 
     # Gone everywhere else: only the held invoices (and their lines) still name them.

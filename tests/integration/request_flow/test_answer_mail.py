@@ -19,7 +19,6 @@ from personvern.api.app import create_app
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
-from personvern.store.db import session_scope
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.intake.smtp import Inbox, smtp_server, text_of
 from tests.support.company import Company, _company
@@ -55,8 +54,8 @@ def make_client(
     )
     client = TestClient(app)
     client.__enter__()
-    with session_scope(app.state.context.application.session_factory) as session:
-        token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
+    with app.state.context.application.unit_of_work() as uow:
+        token = issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER).token
     return client, {"Authorization": f"Bearer {token}"}
 
 
@@ -165,8 +164,8 @@ def test_a_british_customers_approved_erasure_is_confirmed_in_english_by_the_uk_
     from personvern.demo import schema
 
     client, staff = make_client(company, inbox, tmp_path / "home", monkeypatch)
-    with session_scope(client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
-        second = issue_token(session, name="second", role=Role.PRIVACY_OFFICER).token
+    with client.app.state.context.application.unit_of_work() as uow:  # type: ignore[attr-defined]
+        second = issue_token(uow.session, name="second", role=Role.PRIVACY_OFFICER).token
     email = str(company.customers(schema.customers.c.country == "GB")[0].email)
     filed = client.post(
         "/api/v1/requests",

@@ -31,7 +31,6 @@ from personvern.demo.mailbox import serve_mailbox
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
-from personvern.store.db import session_scope
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.intake.smtp import Inbox
 from tests.support.servers import fresh_database
@@ -131,8 +130,8 @@ def client(
         )
         app = create_app(settings, EXAMPLE_DATAMAP)
         with TestClient(app, client=("198.51.100.9", 40000)) as test_client:
-            with session_scope(app.state.context.application.session_factory) as session:
-                token = issue_token(session, name="dpo", role=Role.PRIVACY_OFFICER).token
+            with app.state.context.application.unit_of_work() as uow:
+                token = issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER).token
             test_client.headers["Authorization"] = f"Bearer {token}"
             yield test_client
 

@@ -14,7 +14,6 @@ from typing import Any
 from personvern.demo import ground_truth
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token
-from personvern.store.db import session_scope
 from tests.integration.request_flow.staff import Staff, company, staff
 from tests.support.company import Company
 
@@ -113,8 +112,8 @@ def test_tasks_are_refused_with_a_bad_note_or_under_another_request(
     assert 422 == _done(staff, request_id, task_id, "x" * 2001).status_code
     unknown = {"Authorization": "Bearer nope"}
     assert 401 == _done(staff, request_id, task_id, "who?", headers=unknown).status_code
-    with session_scope(staff.client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
-        auditor = issue_token(session, name="auditor", role=Role.AUDITOR).token
+    with staff.client.app.state.context.application.unit_of_work() as uow:  # type: ignore[attr-defined]
+        auditor = issue_token(uow.session, name="auditor", role=Role.AUDITOR).token
     reading = _done(
         staff, request_id, task_id, "looked", headers={"Authorization": f"Bearer {auditor}"}
     )

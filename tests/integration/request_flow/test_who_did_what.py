@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from personvern.domain.roles import Role
 from personvern.security.tokens import issue_token, revoke_token
-from personvern.store.db import session_scope
 from tests.integration.request_flow.staff import Staff, company, staff
 from tests.support.company import Company
 
@@ -87,8 +86,8 @@ def test_links_record_their_creator_and_die_with_the_creators_token(
     ) in history
 
     # The agent leaves: revoking their token takes back the links they handed out.
-    with session_scope(staff.client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
-        revoke_token(session, staff.agent_id)
+    with staff.client.app.state.context.application.unit_of_work() as uow:  # type: ignore[attr-defined]
+        revoke_token(uow.session, staff.agent_id)
     gone = staff.client.get(agent_link)
     assert (410, "this download link has been withdrawn") == (
         gone.status_code,
@@ -143,8 +142,8 @@ def test_only_staff_who_may_act_issue_links_and_only_for_a_finished_answer(
         == staff.client.post(f"/api/v1/requests/{request_id}/run", headers=staff.dpo).status_code
     )
     staff.wait(request_id)
-    with session_scope(staff.client.app.state.context.application.session_factory) as session:  # type: ignore[attr-defined]
-        auditor = issue_token(session, name="auditor", role=Role.AUDITOR).token
+    with staff.client.app.state.context.application.unit_of_work() as uow:  # type: ignore[attr-defined]
+        auditor = issue_token(uow.session, name="auditor", role=Role.AUDITOR).token
     # Read-only means read-only: an auditor sees the request but hands out nothing.
     refused = staff.client.get(
         f"/api/v1/requests/{request_id}/downloads", headers={"Authorization": f"Bearer {auditor}"}

@@ -19,7 +19,6 @@ from personvern.responses.download_link import sign
 from personvern.responses.receipt import build_receipt
 from personvern.responses.writer import write_request_outputs
 from personvern.settings import Settings
-from personvern.store.db import session_scope
 from personvern.store.models import DataSubjectRequest, DownloadLink, RequestArtifact
 from tests.integration.responses.conftest import SECRET
 from tests.unit.responses.sample import GENERATED, collected, write_wav
@@ -35,9 +34,9 @@ def _link(app: FastAPI, request_id: str, name: str, expires_at: datetime) -> str
     """A link as staff hand it out: a DownloadLink row and the token signed for it."""
     context: AppContext = app.state.context
     link_id = secrets.token_hex(16)
-    with session_scope(context.application.session_factory) as session:
-        if session.get(DataSubjectRequest, request_id) is not None:
-            session.add(
+    with context.application.unit_of_work() as uow:
+        if uow.session.get(DataSubjectRequest, request_id) is not None:
+            uow.session.add(
                 DownloadLink(
                     id=link_id,
                     request_id=request_id,
@@ -53,8 +52,8 @@ def _link(app: FastAPI, request_id: str, name: str, expires_at: datetime) -> str
 
 def _add_request(app: FastAPI, artifacts: list[RequestArtifact]) -> None:
     context: AppContext = app.state.context
-    with session_scope(context.application.session_factory) as session:
-        session.add(
+    with context.application.unit_of_work() as uow:
+        uow.session.add(
             DataSubjectRequest(
                 id=REQUEST_ID,
                 type="access",
@@ -67,8 +66,8 @@ def _add_request(app: FastAPI, artifacts: list[RequestArtifact]) -> None:
                 created_by="subject",
             )
         )
-        session.flush()
-        session.add_all(artifacts)
+        uow.session.flush()
+        uow.session.add_all(artifacts)
 
 
 @pytest.fixture

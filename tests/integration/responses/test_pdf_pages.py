@@ -40,8 +40,6 @@ from personvern.responses.pdf import (
     render_access_report_pdf,
 )
 from personvern.settings import Settings
-from personvern.store.db import session_scope
-from personvern.store.requests import RequestRepository
 from tests.support.company import Company, company
 from tests.unit.responses.sample import CUSTOMER, OWN_TICKET, collected, example_datamap
 
@@ -155,8 +153,8 @@ def _richest(company: Company) -> tuple[str, dict[str, list[Any]]]:
 
 def _engine_pdf(company: Company, settings: Settings, email: str) -> tuple[bytes, str]:
     engine = company.engine(settings)
-    with session_scope(engine.session_factory) as session:
-        repo = RequestRepository(session)
+    with engine.unit_of_work() as uow:
+        repo = uow.requests
         request = repo.add(
             type=RequestType.ACCESS,
             identities=[{"kind": "email", "value": email}],
@@ -170,8 +168,8 @@ def _engine_pdf(company: Company, settings: Settings, email: str) -> tuple[bytes
         repo.transition(request, RequestState.VERIFIED, "verified by test", "test")
         request_id = request.id
     assert RequestState.COMPLETED == engine.run_and_deliver(request_id).state
-    with session_scope(engine.session_factory) as session:
-        language = RequestRepository(session).get(request_id).language
+    with engine.unit_of_work() as uow:
+        language = uow.requests.get(request_id).language
     return (engine.request_folder(request_id) / "access-report.pdf").read_bytes(), language
 
 

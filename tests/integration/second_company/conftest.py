@@ -24,6 +24,7 @@ from personvern.engine.runner import RequestEngine
 from personvern.settings import Settings
 from personvern.store.db import SessionFactory, make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
+from personvern.store.unit_of_work import unit_of_work_factory
 from tests.support.second_company.datamap import PROPOSED, data_map
 from tests.support.second_company.generator import (
     REFERENCE_DATE,
@@ -52,7 +53,7 @@ class Nordavind:
         return RequestEngine(
             settings=self.settings,
             datamap=self.datamap,
-            session_factory=self.session_factory,
+            unit_of_work=unit_of_work_factory(self.session_factory),
             environ=(seeded or self.seeded).environ(),
             today=lambda: REFERENCE_DATE,
         )

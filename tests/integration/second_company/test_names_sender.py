@@ -14,8 +14,6 @@ from typing import Any
 
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine
-from personvern.store.db import session_scope
-from personvern.store.requests import RequestRepository
 from tests.integration.second_company.conftest import Nordavind
 from tests.support.company import file_request
 from tests.support.second_company.generator import Subject, generate
@@ -32,10 +30,8 @@ def _forms_in_answer(engine: RequestEngine, subject: Subject) -> dict[str, dict[
     request_id = file_request(engine, RequestType.ACCESS, identities)
     outcome = engine.run(request_id)
     assert RequestState.COMPLETED == outcome.state, outcome.message
-    with session_scope(engine.session_factory) as session:
-        artifact = next(
-            a for a in RequestRepository(session).artifacts(request_id) if a.name == "export.zip"
-        )
+    with engine.unit_of_work() as uow:
+        artifact = next(a for a in uow.requests.artifacts(request_id) if a.name == "export.zip")
         path = engine.request_folder(request_id) / artifact.path
     with zipfile.ZipFile(path) as archive:
         forms = json.loads(archive.read("export/kundeservice/skjema_henvendelser.json"))

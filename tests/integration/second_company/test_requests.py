@@ -29,8 +29,6 @@ from personvern.connectors.port import ConnectorDataError
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.engine.runner import RequestEngine
 from personvern.intake.review import resolve_review
-from personvern.store.db import session_scope
-from personvern.store.requests import RequestRepository
 from tests.integration.second_company.conftest import Nordavind
 from tests.support.company import file_request
 from tests.support.second_company.datamap import primary_keys
@@ -87,10 +85,8 @@ def _export(
     engine: RequestEngine, request_id: str
 ) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     """The keys of the records in the export zip per dataset, and the files it holds."""
-    with session_scope(engine.session_factory) as session:
-        artifact = next(
-            a for a in RequestRepository(session).artifacts(request_id) if a.name == "export.zip"
-        )
+    with engine.unit_of_work() as uow:
+        artifact = next(a for a in uow.requests.artifacts(request_id) if a.name == "export.zip")
         path = engine.request_folder(request_id) / artifact.path
     records: dict[str, frozenset[str]] = {}
     with zipfile.ZipFile(path) as archive:
@@ -267,10 +263,8 @@ def test_a_business_customer_sees_of_its_contacts_only_what_shown_to_it(
     engine = nordavind.engine()
     request_id = file_request(engine, RequestType.ACCESS, _identities(owner))
     assert RequestState.COMPLETED == engine.run(request_id).state
-    with session_scope(engine.session_factory) as session:
-        artifact = next(
-            a for a in RequestRepository(session).artifacts(request_id) if a.name == "export.zip"
-        )
+    with engine.unit_of_work() as uow:
+        artifact = next(a for a in uow.requests.artifacts(request_id) if a.name == "export.zip")
         path = engine.request_folder(request_id) / artifact.path
     with zipfile.ZipFile(path) as archive:
         contacts = json.loads(archive.read("export/crm/kontaktpersoner.json"))
@@ -311,9 +305,9 @@ def test_a_review_for_an_unreadable_row_is_resolved_by_leaving_the_row_out(
         engine = nordavind.engine(copy)
         request_id = file_request(engine, request_type, _identities(expected))
         assert RequestState.NEEDS_REVIEW == engine.run(request_id).state
-        with session_scope(engine.session_factory) as session:
+        with engine.unit_of_work() as uow:
             resolve_review(
-                session,
+                uow.session,
                 nordavind.settings,
                 request_id,
                 attach=[],
@@ -327,9 +321,9 @@ def test_a_review_for_an_unreadable_row_is_resolved_by_leaving_the_row_out(
 
         # Never completed: the row left out is a task until a person has checked it.
         assert RequestState.PARTIALLY_COMPLETED == outcome.state, outcome.message
-        with session_scope(engine.session_factory) as session:
-            tasks = RequestRepository(session).tasks(request_id)
-            receipt = RequestRepository(session).get(request_id).receipt
+        with engine.unit_of_work() as uow:
+            tasks = uow.requests.tasks(request_id)
+            receipt = uow.requests.get(request_id).receipt
         assert [f"{bad.dataset}:{bad.key}"] == [t.key for t in tasks if t.status == "open"]
         assert [f"{bad.dataset}:{bad.key}"] == receipt["not_covered"]
         covered = {

@@ -67,7 +67,7 @@ def test_upgrading_sqlite_keeps_every_request_and_its_history(tmp_path: object) 
     engine: Engine = make_engine(url)
     try:
         with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "0009")
+            command.upgrade(alembic_config(connection), "0010")
             connection.execute(
                 sa.text(
                     "INSERT INTO data_subject_requests (id, type, state, received_at, "

@@ -102,7 +102,7 @@ def run_request(
     with context.application.unit_of_work() as uow:
         repository = uow.requests
         request = repository.get(request_id)
-        state = RequestState(request.state)
+        state = request.state
         if not state.is_runnable:
             check_transition(state, RequestState.IN_PROGRESS)
         check_may_run(request, context.settings)

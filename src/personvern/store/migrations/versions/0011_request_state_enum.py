@@ -6,8 +6,8 @@ other path out too. Batch mode, so SQLite (which rebuilds the table) works as we
 PostgreSQL and MariaDB; personvern.store.migrate turns SQLite's foreign keys off while
 the table is rebuilt, else dropping the old table would fail on its history's rows.
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
