@@ -22,6 +22,8 @@ __all__ = [
     "DataSubjectRequest",
     "DownloadLink",
     "IntakeAttempt",
+    "MentionIndexEntry",
+    "MentionIndexState",
     "RateLimitKey",
     "RequestArtifact",
     "RequestEvent",
@@ -249,6 +251,7 @@ class SubjectFlag(Base):
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+from personvern.store.mention_models import MentionIndexEntry, MentionIndexState  # noqa: E402
 from personvern.store.verification_models import (  # noqa: E402
     IntakeAttempt,
     RateLimitKey,
