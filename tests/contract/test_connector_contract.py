@@ -15,6 +15,7 @@ from personvern.connectors.port import (
     ConnectorError,
     Criteria,
     ErasureStep,
+    IndexedMentions,
     Key,
     Record,
     Redaction,
@@ -69,6 +70,28 @@ def test_mentions_are_found_whole_and_never_inside_another_address(store: Store)
     found = _find(store, mentions={"notes": frozenset({KARI, "912 34 567"})})
     assert {2, 4} == _keys(found)
     assert all(r.matched_fields == {"notes"} for r in found)
+
+
+def test_a_mention_index_narrows_the_search_and_never_changes_the_answer(store: Store) -> None:
+    # A mention index (personvern.engine.mention_index) read records 1 to 3: their text
+    # mentioned her in 2, and 3 holds a key that is not her mention (a stale entry, a
+    # collision). Records past 3 were not read. A connector may search only those, or
+    # ignore it; either way the answer is the one without the index.
+    indexed = IndexedMentions(keys=frozenset({"2", "3"}), marker="id", after=3)
+    found = _find(
+        store,
+        mentions={"notes": frozenset({KARI, "912 34 567"})},
+        indexed={"notes": indexed},
+    )
+    assert {2, 4} == _keys(found)
+    assert all(r.matched_fields == {"notes"} for r in found)
+    excluded = _find(
+        store,
+        mentions={"notes": frozenset({KARI})},
+        indexed={"notes": indexed},
+        exclude=frozenset({4}),
+    )
+    assert {2} == _keys(excluded)
 
 
 def test_exact_values_and_mentions_combine_and_exclusions_hold(store: Store) -> None:

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "housekeeping",
         "Delete what personvern no longer needs (the server also does this every hour).",
     ),
+    "index": ("mention_index", "personvern's own index of the mentions in free text."),
     "import-fides": (
         "check",
         "Convert Fides dataset files into personvern systems (purposes left to fill in).",

@@ -23,6 +23,7 @@ from personvern.domain.records import (
     ErasureOutcome,
     ErasureStep,
     ExportedFile,
+    IndexedMentions,
     Key,
     Pseudonymiser,
     Record,
@@ -44,10 +45,13 @@ __all__ = [
     "ErasureStep",
     "ExportedFile",
     "FileInventory",
+    "FreeTextSource",
+    "IndexedMentions",
     "Key",
     "Pseudonymiser",
     "Record",
     "Redaction",
+    "TextRow",
     "declared_dataset",
     "primary_key_field",
 ]
@@ -155,6 +159,46 @@ class FileInventory(Protocol):
 
     def keys(self, dataset: str) -> list[Key]:
         """The key of every record of the dataset (for files owned by a column, the paths)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TextRow:
+    """One record's free text as a mention index reads it: key, change marker, texts."""
+
+    key: Key
+    #: The value of the dataset's change marker (None where the record has none).
+    marker: Any
+    #: Free-text field -> its value, as stored.
+    texts: Mapping[str, Any]
+
+
+@runtime_checkable
+class FreeTextSource(Protocol):
+    """A connector whose free text personvern indexes itself (personvern.engine.mention_index)."""
+
+    def marker_kind(self, dataset: str, marker: str) -> str:
+        """What the change marker holds: "integer", "datetime" or "date"; else ConnectorError."""
+        ...
+
+    def served_by_the_database(self, dataset: str) -> frozenset[str]:
+        """The free-text fields an index of the database itself serves substring search on."""
+        ...
+
+    def count_texts(self, dataset: str, marker: str, after: Any = None) -> int:
+        """How many records read_texts would read."""
+        ...
+
+    def read_texts(
+        self,
+        dataset: str,
+        fields: Sequence[str],
+        marker: str,
+        after: Any = None,
+        batch: int = 1000,
+    ) -> Iterator[list[TextRow]]:
+        """The records (all, or those whose marker is past ``after``), batch by batch,
+        streamed from the store so that memory holds one batch at a time."""
         ...
 
 

@@ -28,7 +28,10 @@ numbers and national identity numbers in text columns are asked for the same way
 every spelling the search sends (``971 55 337``, ``+47 971 55 337``, ``DDMMYY NNNNN``,
 still one ``col IN (...)`` an index serves), and a row counts only if its value reads,
 in canonical form, as one asked for (personvern.domain.identities.kinds). Free text is
-searched the same way: LIKE finds candidates, mention_pattern confirms them.
+searched the same way: LIKE finds candidates, mention_pattern confirms them. Where
+personvern's mention index knows a field (Criteria.indexed), the LIKE reads only the
+records changed since the index last read them, and the records the index names are
+added by key; where a trigram index of PostgreSQL serves the LIKE, it is used instead.
 
 A row the driver cannot decode (text that is not valid UTF-8) is not an outage that
 retrying cures: ``locate`` finds which rows of the search cannot be read, by reading
@@ -69,10 +72,12 @@ from personvern.connectors.port import (
     ErasureOutcome,
     ErasureStep,
     ExportedFile,
+    IndexedMentions,
     Key,
     Pseudonymiser,
     Record,
     Redaction,
+    TextRow,
 )
 from personvern.connectors.table_layouts import LayoutError, TableLayoutCache
 from personvern.domain.datamap import ErasureStrategy, IdentityKind, System
@@ -183,6 +188,8 @@ class SqlConnector(ConnectorBase):
         sa.event.listen(self._engine, "before_cursor_execute", self._count_statement)
         self._lock = threading.Lock()
         self._datasets: dict[str, _Dataset] | None = None
+        #: Per table, the columns a trigram index of the database serves LIKE on.
+        self._trigram: dict[str, frozenset[str]] | None = None
 
     # -- the port ------------------------------------------------------------------
 
@@ -226,7 +233,10 @@ class SqlConnector(ConnectorBase):
             return []
 
         conditions = [self._equals(ds, name, spellings) for name, spellings in asked.items()]
-        conditions += [contains_any(ds.fields[name], needles) for name, needles in mentions.items()]
+        conditions += [
+            self._contains(ds, name, needles, criteria.indexed.get(name))
+            for name, needles in mentions.items()
+        ]
         where = sa.or_(*conditions)
         exclude = _coerce_all(ds.key, criteria.exclude)
         if exclude:
@@ -339,6 +349,131 @@ class SqlConnector(ConnectorBase):
     def close(self) -> None:
         """Close the engine's pooled connections."""
         self._engine.dispose()
+
+    # -- free text and the mention index -------------------------------------------
+
+    def _contains(
+        self, ds: _Dataset, name: str, needles: set[str], indexed: IndexedMentions | None
+    ) -> sa.ColumnElement[bool]:
+        """The search for mentions in one field: LIKE over the whole table, or where a
+        mention index names the records (personvern.engine.mention_index), LIKE over
+        those changed since it read them, OR the records it names.
+
+        The index is not used where the database's own trigram index serves the LIKE,
+        nor where it cannot be applied as given (then every row is searched, which finds
+        the same: mention_pattern confirms every row either way).
+        """
+        column = ds.fields[name]
+        searched = contains_any(column, needles)
+        if indexed is None or name in self._served_by_trigrams(ds):
+            return searched
+        marker = ds.fields.get(indexed.marker)
+        keys = _coerce_all(ds.key, indexed.keys)
+        after = None if marker is None else _coerce(marker, indexed.after)
+        if marker is None or after is None or len(keys) > CHUNK:
+            return searched
+        recent: sa.ColumnElement[bool] = marker > after
+        if marker.nullable:
+            recent = sa.or_(marker.is_(None), recent)
+        changed = sa.and_(recent, searched)
+        return sa.or_(ds.key.in_(keys), changed) if keys else changed
+
+    def marker_kind(self, dataset: str, marker: str) -> str:
+        """What the change marker holds: "integer", "datetime" or "date"; else ConnectorError."""
+        ds = self._dataset(dataset)
+        column = self._column(ds, marker)
+        python_type = _python_type(column)
+        kind = {int: "integer", datetime: "datetime", date: "date"}.get(python_type or type(None))
+        if kind is None:
+            raise ConnectorError(
+                f"{self._where(ds, marker)}: a change marker must be an increasing integer "
+                f"key or a date or timestamp column, not {column.type}",
+                hint="name an updated-at column or the auto-increment primary key",
+            )
+        return kind
+
+    def served_by_the_database(self, dataset: str) -> frozenset[str]:
+        """The free-text fields a trigram index of the database serves LIKE on (PostgreSQL)."""
+        return self._served_by_trigrams(self._dataset(dataset))
+
+    def count_texts(self, dataset: str, marker: str, after: Any = None) -> int:
+        """How many records read_texts reads: all, or those whose marker is past ``after``."""
+        ds = self._dataset(dataset)
+        query = sa.select(sa.func.count()).select_from(ds.table)
+        where = self._past(ds, marker, after)
+        if where is not None:
+            query = query.where(where)
+        with self._guard("count", ds.name), self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def read_texts(
+        self,
+        dataset: str,
+        fields: Sequence[str],
+        marker: str,
+        after: Any = None,
+        batch: int = 1000,
+    ) -> Iterator[list[TextRow]]:
+        """Every record (or those whose marker is past ``after``): key, marker and texts.
+
+        Streamed (a server-side cursor on PostgreSQL and MariaDB), so memory holds one
+        batch of ``batch`` records, however large the table.
+        """
+        ds = self._dataset(dataset)
+        texts = [self._column(ds, name) for name in fields]
+        column = self._column(ds, marker)
+        query = sa.select(ds.key, column, *texts)
+        where = self._past(ds, marker, after)
+        if where is not None:
+            query = query.where(where)
+        with self._guard("read", ds.name), self._engine.connect() as conn:
+            streamed = conn.execution_options(stream_results=True, max_row_buffer=batch)
+            try:
+                for rows in streamed.execute(query).partitions(batch):
+                    yield [
+                        TextRow(_key(row[0]), row[1], dict(zip(fields, row[2:], strict=True)))
+                        for row in rows
+                    ]
+            except (sa.exc.DBAPIError, UnicodeDecodeError) as exc:
+                reason = _undecodable(exc)
+                if reason is None:
+                    raise
+                conn.invalidate()
+                raise _UndecodableError(reason) from None
+
+    def _past(self, ds: _Dataset, marker: str, after: Any) -> sa.ColumnElement[bool] | None:
+        if after is None:
+            return None
+        column = self._column(ds, marker)
+        bound = _coerce(column, after)
+        if bound is None:
+            raise ConnectorError(f"{self._where(ds, marker)}: the high-water mark does not fit")
+        past: sa.ColumnElement[bool] = column > bound
+        return past
+
+    def _served_by_trigrams(self, ds: _Dataset) -> frozenset[str]:
+        """The fields of ``ds`` whose ``lower(col) LIKE`` a trigram index serves.
+
+        Asked of the catalogue once per connector, for every table of the system, and only
+        on PostgreSQL: SQLite has no such index, and MariaDB's FULLTEXT answers MATCH, not
+        LIKE.
+        """
+        if self._engine.dialect.name != "postgresql":
+            return frozenset()
+        served = self._trigram
+        if served is None:
+            with self._lock:
+                if self._trigram is None:
+                    names = [dataset.name for dataset in self.system.datasets]
+                    with self._guard("describe its indexes"), self._engine.connect() as conn:
+                        self._describing = conn
+                        try:
+                            self._trigram = _trigram_indexed(conn, names)
+                        finally:
+                            self._describing = None
+                served = self._trigram
+        columns = served.get(ds.table.name, frozenset())
+        return frozenset(name for name, column in ds.fields.items() if column.name in columns)
 
     # -- erasure -------------------------------------------------------------------
 
@@ -809,6 +944,38 @@ def _undecodable(exc: BaseException) -> str | None:
         return _NOT_UTF8 if str(cause).startswith("Could not decode to UTF-8") else None
     # PostgreSQL: the server cannot convert the stored bytes to the client's encoding.
     return _NOT_UTF8 if getattr(cause, "sqlstate", None) in _UNTRANSLATABLE else None
+
+
+#: The key of a trigram index serving ``lower(col) LIKE``, as pg_get_indexdef shows it.
+_LOWER_KEY = re.compile(
+    r'^lower\((?:"(?P<quoted>(?:[^"]|"")+)"|(?P<plain>[a-z_][a-z0-9_$]*))'
+    r"(?:::(?:text|character varying))?\)$"
+)
+
+
+def _trigram_indexed(conn: Connection, tables: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Per table, the columns whose ``lower(col)`` a valid, whole-table trigram index keys."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT t.relname, pg_get_indexdef(i.indexrelid, k.n + 1, true) "
+            "FROM pg_index i "
+            "JOIN pg_class t ON t.oid = i.indrelid "
+            "JOIN pg_namespace ns ON ns.oid = t.relnamespace AND ns.nspname = current_schema() "
+            "JOIN LATERAL generate_series(0, i.indnkeyatts - 1) AS k(n) ON true "
+            "JOIN pg_opclass oc ON oc.oid = i.indclass[k.n] "
+            "WHERE oc.opcname IN ('gin_trgm_ops', 'gist_trgm_ops') "
+            "AND i.indisvalid AND i.indpred IS NULL AND t.relname = ANY(:tables)"
+        ),
+        {"tables": list(tables)},
+    ).all()
+    found: dict[str, set[str]] = {}
+    for table, key in rows:
+        match = _LOWER_KEY.match(str(key))
+        if match is not None:
+            quoted = match.group("quoted")
+            name = quoted.replace('""', '"') if quoted is not None else match.group("plain")
+            found.setdefault(str(table), set()).add(name)
+    return {table: frozenset(columns) for table, columns in found.items()}
 
 
 def read_only_engine(system: str, url: str) -> Engine:

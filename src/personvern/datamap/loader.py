@@ -25,6 +25,7 @@ from personvern.datamap.source import (
     read_yaml,
 )
 from personvern.datamap.staged import TrimmedMap, lost_explains, lost_sections, trim
+from personvern.domain.change_marker import change_marker_findings
 from personvern.domain.datamap import DataMap
 from personvern.domain.file_ownership import file_owner_findings
 from personvern.domain.findings import DocPath, Finding
@@ -133,6 +134,8 @@ def check_datamap(
         found += named_sender_findings(datamap)
         # Persons who belong to another (a business customer's contacts).
         found += belongs_to_findings(datamap)
+        # The field the mention index of free text refreshes from.
+        found += change_marker_findings(datamap)
     if trimmed is not None:
         found = trimmed.as_written(found)
     located = problems + [source.locate_finding(f) for f in found]

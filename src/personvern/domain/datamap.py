@@ -296,6 +296,10 @@ class Dataset(Strict):
     restriction: Restriction | None = None
     #: Each record is a person belonging to a person of another dataset (see BelongsTo).
     belongs_to: BelongsTo | None = None
+    #: The field that moves whenever a record's free text may have changed: an
+    #: updated-at column, or an increasing key for a table whose rows never change.
+    #: personvern's mention index refreshes from it (personvern.domain.change_marker).
+    change_marker: Identifier | None = None
 
 
 class SystemKind(StrEnum):

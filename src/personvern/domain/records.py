@@ -21,6 +21,23 @@ MASK = "***"
 
 
 @dataclass(frozen=True)
+class IndexedMentions:
+    """Where a mention index says one free-text field's mentions of the needles are.
+
+    Every record whose text mentions a needle is among ``keys`` (records whose text
+    mentioned one when the index last read them) or has its ``marker`` field (the
+    dataset's change marker) past ``after``, or empty. A connector may search only those
+    records, or ignore this and search them all: the answer is the same.
+    """
+
+    keys: frozenset[Key]
+    #: The field the index refreshes from (personvern.domain.change_marker).
+    marker: str
+    #: The index's high-water mark: records past it are read, not looked up.
+    after: Any
+
+
+@dataclass(frozen=True)
 class Criteria:
     """What to look for in one dataset; rows matching any part are returned.
 
@@ -28,12 +45,15 @@ class Criteria:
     e-mail are compared in the canonical form of personvern.domain.identities.email,
     whatever the store's own comparison. ``mentions`` maps a free-text field to needles
     found as whole mentions (see mention_pattern). ``exclude`` lists keys already found,
-    so a later round of the same request returns only new rows.
+    so a later round of the same request returns only new rows. ``indexed`` narrows the
+    search of a ``mentions`` field to the records a mention index names (optional for
+    a connector; see IndexedMentions).
     """
 
     exact: Mapping[str, frozenset[Key]] = field(default_factory=dict)
     mentions: Mapping[str, frozenset[str]] = field(default_factory=dict)
     exclude: frozenset[Key] = frozenset()
+    indexed: Mapping[str, IndexedMentions] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return any(self.exact.values()) or any(self.mentions.values())

@@ -228,6 +228,14 @@ def _substring(
     where = f"{system.key}.{dataset.name}.{name}"
     if known.served.get(name, False):
         return
+    # personvern's own mention index serves the search where the map names a marker.
+    hint = (
+        f"personvern's mention index serves it once `personvern index build` has run "
+        f"(change_marker: {dataset.change_marker})"
+        if dataset.change_marker
+        else "or name the dataset's change_marker and run `personvern index build`: "
+        "personvern's own mention index then serves the search"
+    )
     if dialect == "postgresql":
         table, column = quote(dataset.name), quote(name)
         yield Readiness(
@@ -246,6 +254,7 @@ def _substring(
                     using="gin",
                 ),
             ),
+            hint=hint,
         )
         return
     database = "SQLite" if dialect == "sqlite" else "MySQL/MariaDB"
@@ -254,6 +263,7 @@ def _substring(
         where,
         f"{where}: free text, searched by substring; no {database} index serves that, so "
         f"each request reads the whole table{_rows(known.rows)}",
+        hint=hint.removeprefix("or "),
     )
 
 

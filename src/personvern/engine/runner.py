@@ -76,6 +76,7 @@ from personvern.domain.requests.tasks import (
     planned_tasks,
 )
 from personvern.domain.text_input import UnsafeTextError
+from personvern.engine.mention_index import StoredMentionIndex
 from personvern.engine.search import SearchResult, search_subject
 from personvern.intake.approval import check_may_run
 from personvern.security.pseudonym import pseudonymiser
@@ -213,6 +214,9 @@ class RequestEngine:
             connectors,
             country=country,
             review=Review.from_json(request.review),
+            mention_index=StoredMentionIndex(
+                self.unit_of_work, self.settings.secret(), self.datamap
+            ),
         )
 
     def _with_review(self, request: DataSubjectRequest, plan: RequestPlan) -> RequestPlan:

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-from personvern.connectors.port import Connector, Criteria
+from personvern.connectors.port import Connector, Criteria, IndexedMentions
 from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.review import Review
-from personvern.domain.requests.subject_graph import SubjectGraph, SubjectWalk
+from personvern.domain.requests.subject_graph import DatasetNode, SubjectGraph, SubjectWalk
 
 #: Passes over the datasets before the search gives up widening. The demo company
 #: settles in three (identities, references, identities found on the way); a data map
 #: whose graph is deeper than this is refused rather than searched forever.
 MAX_PASSES = 8
+
+
+class MentionIndex(Protocol):
+    """Where a free-text field's mentions are, without reading the text.
+
+    personvern.engine.mention_index.StoredMentionIndex answers from personvern's own
+    store; None means the field is searched by reading its text.
+    """
+
+    def restriction(
+        self, system: str, dataset: str, field: str, needles: Iterable[str]
+    ) -> IndexedMentions | None:
+        """The records of ``field`` that may mention ``needles`` (see IndexedMentions)."""
+        ...
 
 
 @dataclass
@@ -32,12 +47,15 @@ def search_subject(
     *,
     country: str = "NO",
     review: Review | None = None,
+    mention_index: MentionIndex | None = None,
 ) -> SearchResult:
     """Find every record about the subject in the systems ``connectors`` reach.
 
     ``country`` is the controller's: phone numbers stored without a country code are
     read as its numbers, and national identity numbers are checked by its rule.
     ``review`` holds a person's decisions on records of an earlier run of the request.
+    ``mention_index`` tells connectors where free-text mentions are, so they need not
+    read every text (the answer is the same with it and without).
     """
     review = review or Review()
     reachable = SubjectGraph(tuple(n for n in graph.nodes if n.system in connectors))
@@ -54,15 +72,16 @@ def search_subject(
         asked = False
         for node in reachable.nodes:
             pending = walk.pending(node)
+            mentions = {name: frozenset(needles) for name, needles in pending["mentions"].items()}
             criteria = Criteria(
                 exact={name: frozenset(values) for name, values in pending["exact"].items()},
-                mentions={
-                    name: frozenset(needles) for name, needles in pending["mentions"].items()
-                },
+                mentions=mentions,
                 exclude=walk.excluded(node),
             )
             if not criteria:
                 continue
+            if mention_index is not None and any(mentions.values()):
+                criteria = replace(criteria, indexed=_indexed(mention_index, node, mentions))
             walk.mark_asked(node, pending)
             asked = True
             result.queries[node.name] = result.queries.get(node.name, 0) + 1
@@ -72,3 +91,16 @@ def search_subject(
             break
         result.passes += 1
     return result
+
+
+def _indexed(
+    index: MentionIndex, node: DatasetNode, mentions: Mapping[str, frozenset[str]]
+) -> dict[str, IndexedMentions]:
+    """What the mention index knows of each free-text field asked."""
+    found: dict[str, IndexedMentions] = {}
+    for name, needles in mentions.items():
+        if needles:
+            known = index.restriction(node.system, node.dataset, name, needles)
+            if known is not None:
+                found[name] = known
+    return found

@@ -24,6 +24,8 @@ __all__ = [
     "DataSubjectRequest",
     "DownloadLink",
     "IntakeAttempt",
+    "MentionIndexEntry",
+    "MentionIndexState",
     "RateLimitKey",
     "RequestArtifact",
     "RequestEvent",
@@ -294,6 +296,7 @@ class TableLayout(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+from personvern.store.mention_models import MentionIndexEntry, MentionIndexState  # noqa: E402
 from personvern.store.verification_models import (  # noqa: E402
     IntakeAttempt,
     RateLimitKey,

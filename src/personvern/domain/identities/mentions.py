@@ -29,6 +29,20 @@ _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _ENCODED_BOUNDARIES = "20|22|26|28|2C|2F|3A|3B|3C|3D|3E|3F|5B"
 
 
+#: Where a mention may begin: not after a character that could continue an address or a
+#: number. "=", "&", "?" and "/" end what comes before, so "?email=kari%40example.no&x=1"
+#: in a logged URL mentions the address; so do some of them URL-encoded, as in a URL
+#: inside a URL. The boundaries use Unicode's \w, so "ø" continues a word.
+_ENCODED = rf"(?<=%(?ai:{_ENCODED_BOUNDARIES}))"
+BEFORE = rf"(?:(?<![\w.%+\-{_MARKS}])|{_ENCODED})"
+#: Before an address, the rest of RFC 5322's atext continues its local part too:
+#: "x!ola@firma.no" and "{ola@firma.no" are other addresses than "ola@firma.no".
+BEFORE_ADDRESS = rf"(?:(?<![\w.%+\-{_MARKS}!#$'*^`{{|}}~])|{_ENCODED})"
+#: Where a mention may end: not before a character that continues it (a full stop
+#: ending the sentence is fine; ".no" continuing is not).
+AFTER = rf"(?![\w\-{_MARKS}])(?!\.\w)"
+
+
 def mention_pattern(needles: Iterable[str]) -> re.Pattern[str]:
     """A pattern finding the needles as whole mentions, not inside others.
 
@@ -43,28 +57,19 @@ def mention_pattern(needles: Iterable[str]) -> re.Pattern[str]:
     letters outside ASCII matches only as written there; either Unicode composition of
     a needle (NFC or NFD) matches.
     """
-    variants = sorted(_variants(needles), key=lambda v: (-len(v), v))
+    variants = sorted(mention_variants(needles), key=lambda v: (-len(v), v))
     if not variants:
         return re.compile(r"(?!)")
-    # Not preceded by a character that could continue an address or a number, and not
-    # followed by one (a full stop ending the sentence is fine; ".no" continuing is not).
-    # "=", "&", "?" and "/" end what comes before, so "?email=kari%40example.no&x=1" in
-    # a logged URL mentions the address; so do some of them URL-encoded, as in a URL
-    # inside a URL. The boundaries use Unicode's \w, so "ø" continues a word; only the
-    # needles themselves are matched with ASCII-only case folding, in the scoped (?ai:...).
-    encoded = rf"(?<=%(?ai:{_ENCODED_BOUNDARIES}))"
-    before = rf"(?:(?<![\w.%+\-{_MARKS}])|{encoded})"
-    # Before an address, the rest of RFC 5322's atext continues its local part too:
-    # "x!ola@firma.no" and "{ola@firma.no" are other addresses than "ola@firma.no".
-    before_address = rf"(?:(?<![\w.%+\-{_MARKS}!#$'*^`{{|}}~])|{encoded})"
+    # Whole mentions only (BEFORE, BEFORE_ADDRESS, AFTER); only the needles themselves
+    # are matched with ASCII-only case folding, in the scoped (?ai:...).
     addresses = [v for v in variants if "@" in v]
     others = [v for v in variants if "@" not in v]
     groups = [
         f"{lead}(?:{'|'.join(_needle_pattern(v) for v in group)})"
-        for lead, group in ((before_address, addresses), (before, others))
+        for lead, group in ((BEFORE_ADDRESS, addresses), (BEFORE, others))
         if group
     ]
-    return re.compile(rf"(?:{'|'.join(groups)})(?![\w\-{_MARKS}])(?!\.\w)")
+    return re.compile(rf"(?:{'|'.join(groups)}){AFTER}")
 
 
 def mention_search_terms(needles: Iterable[str]) -> set[str]:
@@ -74,11 +79,15 @@ def mention_search_terms(needles: Iterable[str]) -> set[str]:
     written with A-Z lower-cased, and as Python's ``lower()`` gives it, for stores whose
     ``lower()`` folds every letter. Broader than mention_pattern, which confirms.
     """
-    return {term for v in _variants(needles) for term in (ascii_lower(v), v.lower())}
+    return {term for v in mention_variants(needles) for term in (ascii_lower(v), v.lower())}
 
 
-def _variants(needles: Iterable[str]) -> set[str]:
-    """Each needle in NFC and NFD, and an address also with its domain as an A-label."""
+def mention_variants(needles: Iterable[str]) -> set[str]:
+    """The forms mention_pattern finds each needle in (A-Z in any case besides).
+
+    Each needle in NFC and NFD, and a canonical address also with its domain as an
+    A-label (personvern.domain.identities.mention_keys reads the same forms).
+    """
     variants: set[str] = set()
     for needle in needles:
         if not needle or not needle.strip():
