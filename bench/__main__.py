@@ -132,6 +132,11 @@ def main() -> None:
         action="store_true",
         help="also on PostgreSQL with trigram indexes on the free-text fields (experiment)",
     )
+    parser.add_argument(
+        "--mention-index",
+        action="store_true",
+        help="also with personvern's mention index of the free text built first",
+    )
     parser.add_argument("--poll-ms", type=float, default=2.0, help="state polling interval")
     parser.add_argument("--seed", type=int, default=1, help="which random customers")
     parser.add_argument(
@@ -193,6 +198,7 @@ def main() -> None:
             celery=args.celery,
             embedded=args.embedded,
             trgm=args.trgm,
+            mention_index=args.mention_index,
             poll_ms=args.poll_ms,
             seed=args.seed,
             urls={"postgresql": args.pg_url, "mariadb": args.mariadb_url},

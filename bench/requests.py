@@ -553,10 +553,32 @@ def _pool_statements(app: Any) -> Any:
     return total
 
 
+def build_mention_index(app: Any) -> float:
+    """Build the app's mention index of the company's free text (`personvern index build`)."""
+    from personvern.engine.mention_index import MentionIndexBuilder
+
+    application = app.state.context.application
+    started = time.perf_counter()
+    builder = MentionIndexBuilder(
+        application.datamap.require(),
+        os.environ,
+        application.unit_of_work,
+        application.settings.secret(),
+    )
+    for item in builder.build(None, full=True):
+        print(
+            f"    {item.name}: {item.outcome}, {item.records:,} records, {item.entries:,} mentions"
+            + (f" ({item.note})" if item.note else ""),
+            flush=True,
+        )
+    return time.perf_counter() - started
+
+
 def embedded_series(seeded: company_sql.Seeded, setup: Setup, series: Series) -> None:
     """The app with in-process jobs and its SQLite store in a temporary home."""
     from personvern.api.app import create_app
     from personvern.settings import Settings
+    from personvern.store.migrate import upgrade_to_head
 
     with (
         tempfile.TemporaryDirectory(prefix="pv-bench-") as folder,
@@ -567,6 +589,10 @@ def embedded_series(seeded: company_sql.Seeded, setup: Setup, series: Series) ->
         # Four eyes off: a second person's approval is a click, not the engine's work.
         settings = Settings(home=home, secret_key=SECRET_KEY, four_eyes="off")
         app = create_app(settings, EXAMPLE)
+        if series.mode == MENTION_MODE:
+            upgrade_to_head(app.state.context.application.store)  # as serving would
+            built = build_mention_index(app)
+            print(f"  built the mention index in {built:.1f} s", flush=True)
         store = StoreCounter(app.state.context.application.store)
         customers = Customers(seeded.url, seeded.customers, f"{setup.seed}-{series.db}")
         try:
@@ -866,14 +892,19 @@ def trigram_indexes(url: str, *, present: bool) -> float:
     return time.perf_counter() - started
 
 
-def _modes(db: str, *, embedded: bool, celery: bool, trgm: bool) -> list[str]:
+def _modes(db: str, *, embedded: bool, celery: bool, trgm: bool, mention_index: bool) -> list[str]:
     modes = [m for m, on in (("embedded", embedded), ("celery", celery)) if on]
+    if mention_index:
+        modes.append(MENTION_MODE)
     if trgm and db == "postgresql":
         modes.append(TRGM_MODE)
     return modes
 
 
 TRGM_MODE = "embedded + pg_trgm indexes"
+#: The app as a company runs it with `personvern index build` done: personvern's own
+#: index of the free text answers the mention searches.
+MENTION_MODE = "embedded + mention index"
 
 
 def run(
@@ -886,6 +917,7 @@ def run(
     trgm: bool,
     poll_ms: float,
     seed: int,
+    mention_index: bool = False,
     urls: Mapping[str, str],
     redis_url: str,
     json_out: Path | None,
@@ -913,7 +945,10 @@ def run(
                 # The demo's schema unless the experiment asks for more (a run that was
                 # interrupted may have left the experiment's indexes behind).
                 trigram_indexes(seeded.url, present=False)
-            for mode in _modes(db, embedded=embedded, celery=celery, trgm=trgm):
+            modes = _modes(
+                db, embedded=embedded, celery=celery, trgm=trgm, mention_index=mention_index
+            )
+            for mode in modes:
                 series = Series(mode, db, size, seeded.total_rows, seeded.seconds, seeded.reused)
                 if mode == TRGM_MODE:
                     built = trigram_indexes(seeded.url, present=True)
@@ -937,7 +972,7 @@ def run(
 
 def print_report(results: Sequence[Series], poll_ms: float) -> None:
     """Every table, the queue's overhead, and what the columns mean."""
-    for mode in ("embedded", "celery", TRGM_MODE):
+    for mode in ("embedded", "celery", MENTION_MODE, TRGM_MODE):
         for db in DB_NAMES:
             print_series_table(results, mode, db)
     print_overhead(results)
