@@ -24,6 +24,7 @@ from personvern.datamap.loader import load_datamap
 from personvern.domain.datamap import System, SystemKind
 from personvern.testing.memory import InMemoryConnector
 from tests.support.servers import fresh_database
+from tests.support.small_company import company_preamble
 
 #: The records every store holds, by key. Kari's address is stored in two letter cases
 #: (the same person), 3's address has hers as a suffix and 6's phone is one digit off
@@ -59,28 +60,9 @@ CUSTOMERS: dict[int, dict[str, Any]] = {
 
 KINDS = ("sqlite", "postgresql", "mariadb", "files", "webhook", "memory")
 
-_MAP = """\
-organization:
-  name: Kontrakt AS
-  languages: [en]
-  controllers:
-    - {{key: k, name: Kontrakt AS, organization_number: '923456783', address: Oslo, country: NO}}
-  contact: {{name: Privacy, email: privacy@kontrakt.example}}
-  supervisory_authority: {{name: Datatilsynet, country: NO, url: https://www.datatilsynet.no}}
-subjects:
-  - {{key: customer, name: {{en: Customer}}}}
-purposes:
-  - key: service
-    name: {{en: Service}}
-    description: {{en: Serving customers}}
-    data_use: essential.service
-    legal_basis: contract
-retention:
-  - key: all
-    category: user
-    trigger: contract_end
-    period: P3Y
-    description: {{en: Three years after the contract}}
+_MAP = (
+    company_preamble("Kontrakt AS", "service")
+    + """\
 systems:
   - key: store
     name: The store
@@ -98,6 +80,7 @@ systems:
           - {{name: name, category: user.name, purposes: [service], erasure: pseudonymise}}
           - {{name: notes, category: user.content, purposes: [service], free_text: true}}
 """
+)
 
 _FILES = (
     '        files: {pattern: "customers/*.txt", sidecar: ".json", '

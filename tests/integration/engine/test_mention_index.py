@@ -46,34 +46,16 @@ from personvern.store.migrate import upgrade_to_head
 from personvern.store.unit_of_work import unit_of_work_factory
 from tests.support.company import file_request
 from tests.support.servers import fresh_database
+from tests.support.small_company import company_preamble
 
 SECRET = "mention-index-test-secret-0123456789abcdef"
 KARI = "kari.nordmann@example.no"
 KARI_PHONE = "+4797155337"
 BASE = datetime(2026, 1, 5, 8, 0)
 
-_MAP = """\
-organization:
-  name: Helpdesk AS
-  languages: [en]
-  controllers:
-    - {{key: h, name: Helpdesk AS, organization_number: '923456783', address: Oslo, country: NO}}
-  contact: {{name: Privacy, email: privacy@helpdesk.example}}
-  supervisory_authority: {{name: Datatilsynet, country: NO, url: https://www.datatilsynet.no}}
-subjects:
-  - {{key: customer, name: {{en: Customer}}}}
-purposes:
-  - key: support
-    name: {{en: Support}}
-    description: {{en: Helping customers}}
-    data_use: essential.service
-    legal_basis: contract
-retention:
-  - key: all
-    category: user
-    trigger: contract_end
-    period: P3Y
-    description: {{en: Three years}}
+_MAP = (
+    company_preamble("Helpdesk AS", "support")
+    + """\
 systems:
   - key: helpdesk
     name: Helpdesk
@@ -104,6 +86,7 @@ systems:
           - {{name: id, primary_key: true}}
           - {{name: message, category: user.content, purposes: [support], free_text: true}}
 """
+)
 
 _metadata = sa.MetaData()
 customers = sa.Table(

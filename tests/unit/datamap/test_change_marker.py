@@ -9,29 +9,11 @@ import pytest
 
 from personvern.datamap.loader import check_datamap, load_datamap
 from personvern.domain.change_marker import SETTLE_DAYS, SETTLE_KEYS, SETTLE_TIME, settled
+from tests.support.small_company import company_preamble
 
-_MAP = """\
-organization:
-  name: Markør AS
-  languages: [en]
-  controllers:
-    - {{key: m, name: Markør AS, organization_number: '923456783', address: Oslo, country: NO}}
-  contact: {{name: Privacy, email: privacy@markor.example}}
-  supervisory_authority: {{name: Datatilsynet, country: NO, url: https://www.datatilsynet.no}}
-subjects:
-  - {{key: customer, name: {{en: Customer}}}}
-purposes:
-  - key: service
-    name: {{en: Service}}
-    description: {{en: Serving customers}}
-    data_use: essential.service
-    legal_basis: contract
-retention:
-  - key: all
-    category: user
-    trigger: contract_end
-    period: P3Y
-    description: {{en: Three years}}
+_MAP = (
+    company_preamble("Markør AS", "service")
+    + """\
 systems:
   - key: support
     name: Support
@@ -48,6 +30,7 @@ systems:
           - {{name: secret, category: user.content, purposes: [service], encrypted: true}}
           - {{name: body, category: user.content, purposes: [service], free_text: {free_text}}}
 """
+)
 #: The line ``change_marker`` is on.
 _LINE = _MAP.splitlines().index("        change_marker: {marker}") + 1
 
