@@ -130,15 +130,23 @@ def _read_home_environment() -> None:
     apply_environment_file(home_from_environment(), os.environ)
 
 
+#: Arguments that only print (help, the version): they need neither the home's
+#: environment file nor Rich's console, and answer fastest without them.
+_PRINT_ONLY = frozenset({"--version", "--help"})
+
+
 def main() -> None:
     """Entry point: run the CLI, turning expected errors into one line and exit code 2."""
-    from personvern.cli.output import fail
-
     try:
-        _read_home_environment()
+        if not _PRINT_ONLY.issuperset(sys.argv[1:]) or not sys.argv[1:]:
+            _read_home_environment()
         app(standalone_mode=True)
     except PersonvernError as exc:
+        from personvern.cli.output import fail
+
         fail(str(exc))
     except KeyboardInterrupt:
+        from personvern.cli.output import fail
+
         fail("interrupted", code=130)
     sys.exit(0)
