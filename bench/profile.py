@@ -56,7 +56,6 @@ def main() -> None:
     from pyinstrument import Profiler
 
     from personvern.api.app import create_app
-    from personvern.api.routers.request_runs import request_engine
     from personvern.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
@@ -91,12 +90,14 @@ def main() -> None:
         customers = Customers(seeded.url, seeded.customers, f"profile-{args.db}")
         try:
             # Warm-up: connections, reflection, template and PDF-library loading.
-            request_engine(app.state.context).run(_file(app, "access", customers.pick()[1]))
+            app.state.context.application.request_engine().run(
+                _file(app, "access", customers.pick()[1])
+            )
             profiler = Profiler(interval=0.0005)
             for _ in range(args.runs):
                 customer_id, email = customers.pick()
                 request_id = _file(app, args.kind, email)
-                engine = request_engine(app.state.context)
+                engine = app.state.context.application.request_engine()
                 profiler.start()
                 outcome = engine.run(request_id)
                 profiler.stop()

@@ -74,14 +74,6 @@ class UnitOfWork:
         """The API tokens, in this transaction."""
         return ApiTokenRepository(self.session)
 
-    def commit(self) -> None:
-        """Make what was done so far permanent and go on in a new transaction."""
-        self.session.commit()
-
-    def rollback(self) -> None:
-        """Undo what was done since the last commit."""
-        self.session.rollback()
-
 
 #: What services that need several transactions are given: each call is a new unit of work.
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -15,8 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, DataMapDep, require
 from personvern.domain.roles import Permission
-from personvern.engine.runner import RequestEngine
-from personvern.jobs.queue import JobQueue
 from personvern.responses.handover import IssuedLink
 from personvern.security.principal import Principal
 
@@ -42,16 +40,6 @@ class RunAccepted(BaseModel):
     request: str
 
 
-def request_engine(context: AppContext) -> RequestEngine:
-    """An engine for the app's data map and store."""
-    return context.application.request_engine()
-
-
-def job_queue(context: AppContext) -> JobQueue:
-    """The app's job queue, created on first use."""
-    return context.application.jobs()
-
-
 def resume_open_runs(context: AppContext) -> int:
     """Queue again the runs an earlier process left unfinished (embedded mode only).
 
@@ -71,7 +59,7 @@ def resume_open_runs(context: AppContext) -> int:
             for request in uow.requests.list(state=state)
         ]
     for request_id in open_runs:
-        job_queue(context).submit_run(request_id)
+        context.application.jobs().submit_run(request_id)
     return len(open_runs)
 
 
@@ -81,7 +69,7 @@ def resume_open_runs(context: AppContext) -> int:
 )
 def get_plan(request_id: str, context: ContextDep, _datamap: DataMapDep) -> dict[str, Any]:
     """What running the request would do now, per system and dataset; changes nothing."""
-    return request_engine(context).dry_run(request_id).to_json()
+    return context.application.request_engine().dry_run(request_id).to_json()
 
 
 @router.post("/requests/{request_id}/run", status_code=status.HTTP_202_ACCEPTED)
@@ -108,7 +96,7 @@ def run_request(
         check_may_run(request, context.settings)
         request.run_requested_by = principal.subject
         repository.add_event(request, "run requested", principal.subject)
-    job = job_queue(context).submit_run(request_id)
+    job = context.application.jobs().submit_run(request_id)
     return RunAccepted(request_id=request_id, job=job, request=f"/api/v1/requests/{request_id}")
 
 
@@ -180,7 +168,7 @@ def resolve_review(
             actor=principal.subject,
             now=datetime.now(UTC),
         )
-    job = job_queue(context).submit_run(request_id) if resolved.may_run else None
+    job = context.application.jobs().submit_run(request_id) if resolved.may_run else None
     return ReviewResolved(
         request_id=request_id,
         decisions=[
@@ -214,7 +202,7 @@ def approve_request(
     """
     from personvern.intake.approval import answer_of, approve
 
-    engine = request_engine(context)
+    engine = context.application.request_engine()
     planned, found = engine.preview(request_id)
     if engine.hold_for_review(request_id, planned, principal.subject):
         from personvern.domain.requests.four_eyes import ApprovalError
