@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from personvern.data_home import check_secret_key, default_home, read_or_create_secret_key
+from personvern.domain.roles import Role, parse_role
 from personvern.errors import ErrorKind, PersonvernError
+
+#: Signature algorithms personvern accepts from an identity provider unless told otherwise.
+DEFAULT_OIDC_ALGORITHMS = ("RS256", "ES256", "PS256")
+#: Asymmetric algorithms only: "none" proves nothing, and an HMAC key would have to be
+#: shared with the provider, which lets anyone holding the public JWKS forge tokens if
+#: the provider's public key were ever used as the secret (key confusion).
+ALLOWED_OIDC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 
 class SettingsError(PersonvernError):
@@ -110,7 +122,138 @@ class Settings(BaseSettings):
         3600, ge=1, description="length of the intake rate-limit window in seconds"
     )
 
+    # --- Single sign-on (OIDC) ------------------------------------------------------------
+    # Off unless PERSONVERN_OIDC_ISSUER is set; docs/sso.md explains each setting.
+    oidc_issuer: str | None = Field(
+        None,
+        description="the identity provider's issuer URL, exactly as its tokens' `iss` claim "
+        "says, e.g. https://sso.example.com/realms/company; unset: single sign-on is off",
+    )
+    oidc_client_id: str | None = Field(None, description="personvern's client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="the client secret, for the staff sign-in's token request"
+    )
+    oidc_client_secret_file: Path | None = Field(
+        None, description="a file holding the client secret (instead of OIDC_CLIENT_SECRET)"
+    )
+    oidc_audience: str | None = Field(
+        None,
+        description="the `aud` API access tokens must carry; default: the client id",
+    )
+    oidc_role_claim: str = Field(
+        "groups",
+        description="the claim holding the user's groups or roles, e.g. groups, roles or "
+        "realm_access.roles (dots walk into nested objects)",
+    )
+    oidc_role_map: Annotated[dict[str, Role], NoDecode] = Field(
+        default_factory=dict,
+        description="group or role value -> personvern role, e.g. "
+        "'personvern-dpo=privacy_officer,personvern-agents=agent'; when a user has several, "
+        "the entry listed first wins; a JSON object works too",
+    )
+    oidc_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(
+        DEFAULT_OIDC_ALGORITHMS,
+        description="signature algorithms accepted, comma-separated (never none or HS*)",
+    )
+    oidc_scopes: str = Field("openid profile email", description="scopes the staff sign-in asks")
+    oidc_jwks_cache_seconds: int = Field(
+        3600, ge=60, le=86400, description="how long the provider's signing keys are cached"
+    )
+    oidc_jwks_min_refresh_seconds: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="at most one key refresh per this many seconds when a token names an "
+        "unknown key, so a flood of made-up key ids cannot hammer the provider",
+    )
+    oidc_leeway_seconds: int = Field(
+        60, ge=0, le=300, description="clock skew allowed on exp, nbf and iat"
+    )
+    staff_session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="a staff session ends after this long unused"
+    )
+    staff_session_max_hours: int = Field(
+        8, ge=1, le=7 * 24, description="a staff session ends this long after sign-in"
+    )
+    staff_insecure_cookies: bool = Field(
+        False,
+        description="development only: send the staff cookies over plain http (localhost); "
+        "refused in production",
+    )
+
     _generated_key: str | None = PrivateAttr(None)
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _check_issuer(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            msg = f"'{value}' is not an issuer URL; expected https://host/..."
+            raise ValueError(msg)
+        if parts.query or parts.fragment:
+            msg = "an issuer URL has no query or fragment"
+            raise ValueError(msg)
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            # Keys and tokens fetched over plain http could be swapped on the way.
+            msg = f"the issuer must use https (plain http only on localhost): {value}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("oidc_role_map", mode="before")
+    @classmethod
+    def _parse_role_map(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            # JSON for group names that hold commas or '=' (LDAP DNs, say).
+            import json
+
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"the role map is not valid JSON: {exc}") from None
+        if isinstance(value, str):
+            pairs: list[tuple[str, str]] = []
+            for item in value.split(","):
+                if not item.strip():
+                    continue
+                name, sep, role = item.rpartition("=")
+                if not sep or not name.strip() or not role.strip():
+                    msg = (
+                        f"'{item.strip()}' is not group=role (e.g. personvern-dpo=privacy_officer)"
+                    )
+                    raise ValueError(msg)
+                pairs.append((name.strip(), role.strip()))
+            value = dict(pairs)
+        if isinstance(value, dict):
+            mapped: dict[str, Role] = {}
+            for name, role in value.items():
+                try:
+                    mapped[str(name)] = parse_role(str(role))
+                except PersonvernError as exc:
+                    raise ValueError(f"{exc} for '{name}'") from None
+            return mapped
+        return value
+
+    @field_validator("oidc_algorithms", mode="before")
+    @classmethod
+    def _check_algorithms(cls, value: object) -> object:
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            return value
+        algorithms = tuple(str(name).strip() for name in names if str(name).strip())
+        if not algorithms:
+            msg = "name at least one algorithm, e.g. RS256"
+            raise ValueError(msg)
+        refused = [name for name in algorithms if name not in ALLOWED_OIDC_ALGORITHMS]
+        if refused:
+            msg = (
+                f"algorithm {', '.join(refused)} is not accepted; use asymmetric ones: "
+                + ", ".join(sorted(ALLOWED_OIDC_ALGORITHMS))
+            )
+            raise ValueError(msg)
+        return algorithms
 
     @model_validator(mode="after")
     def _refuse_known_secrets(self) -> Settings:
@@ -127,7 +270,52 @@ class Settings(BaseSettings):
                 "on every server and worker"
             )
             raise ValueError(msg)
+        self._check_oidc()
         return self
+
+    def _check_oidc(self) -> None:
+        if self.staff_insecure_cookies and self.environment == "production":
+            msg = "PERSONVERN_STAFF_INSECURE_COOKIES is for development on localhost only"
+            raise ValueError(msg)
+        if self.oidc_client_secret is not None and self.oidc_client_secret_file is not None:
+            msg = (
+                "set PERSONVERN_OIDC_CLIENT_SECRET or PERSONVERN_OIDC_CLIENT_SECRET_FILE, not both"
+            )
+            raise ValueError(msg)
+        if self.oidc_client_secret_file is not None:
+            try:
+                secret = self.oidc_client_secret_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                msg = (
+                    f"cannot read PERSONVERN_OIDC_CLIENT_SECRET_FILE "
+                    f"{self.oidc_client_secret_file}: {exc.strerror}"
+                )
+                raise ValueError(msg) from None
+            if not secret:
+                msg = f"PERSONVERN_OIDC_CLIENT_SECRET_FILE {self.oidc_client_secret_file} is empty"
+                raise ValueError(msg)
+            self.oidc_client_secret = SecretStr(secret)
+        if self.oidc_issuer is None:
+            return
+        if not self.oidc_client_id:
+            msg = "PERSONVERN_OIDC_ISSUER is set but PERSONVERN_OIDC_CLIENT_ID is not"
+            raise ValueError(msg)
+        if not self.oidc_role_map:
+            msg = (
+                "PERSONVERN_OIDC_ROLE_MAP is empty, so nobody could sign in; map the "
+                "provider's groups to roles, e.g. 'personvern-dpo=privacy_officer'"
+            )
+            raise ValueError(msg)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether single sign-on is configured (PERSONVERN_OIDC_ISSUER is set)."""
+        return self.oidc_issuer is not None
+
+    @property
+    def oidc_effective_audience(self) -> str:
+        """The ``aud`` API access tokens must carry: OIDC_AUDIENCE, else the client id."""
+        return self.oidc_audience or self.oidc_client_id or ""
 
     def secret(self) -> str:
         """The signing key: PERSONVERN_SECRET_KEY, else the one generated in the home."""
@@ -153,6 +341,15 @@ class Settings(BaseSettings):
     def should_auto_migrate(self) -> bool:
         """Whether the server applies migrations itself when it starts."""
         return self.is_embedded if self.auto_migrate is None else self.auto_migrate
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -25,11 +25,14 @@ from personvern.api.routers import (
     health,
     request_runs,
     requests,
+    staff,
 )
 from personvern.bootstrap import bootstrap
 from personvern.errors import PersonvernError
 from personvern.jobs.periodic import Periodic
 from personvern.security.auth import ApiTokenAuthenticator, Authenticator
+from personvern.security.oidc.authenticator import OidcAuthenticator
+from personvern.security.oidc.provider import IdentityProvider, OidcConfig
 from personvern.settings import Settings
 from personvern.store.migrate import upgrade_to_head
 
@@ -75,9 +78,17 @@ def create_app(
     application = bootstrap(
         settings, datamap_path=datamap_path, datamap_required=False, migrate=False
     )
+    # Single sign-on only when configured: the demo and a bare install run on API tokens.
+    provider = (
+        IdentityProvider(OidcConfig.from_settings(settings)) if settings.oidc_enabled else None
+    )
+    default_authenticators: tuple[Authenticator, ...] = (ApiTokenAuthenticator(),)
+    if provider is not None:
+        default_authenticators += (OidcAuthenticator(provider),)
     context = AppContext(
         application=application,
-        authenticators=tuple(authenticators or (ApiTokenAuthenticator(),)),
+        authenticators=tuple(authenticators or default_authenticators),
+        identity_provider=provider,
     )
 
     app = FastAPI(
@@ -95,6 +106,7 @@ def create_app(
     install_problem_handlers(app)
     install_docs(app, API_PREFIX)
     app.include_router(health.router)
+    app.mount(staff.MOUNT_PATH, staff.staff_pages(context))
     for router in PUBLIC_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     for router in PROTECTED_ROUTERS:
@@ -147,4 +159,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if housekeeper is not None:
             housekeeper.stop()
+        if context.identity_provider is not None:
+            context.identity_provider.close()
         context.application.close()

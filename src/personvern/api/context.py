@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from personvern.bootstrap import Application
 from personvern.security.auth import Authenticator
+from personvern.security.oidc.provider import IdentityProvider
 from personvern.settings import Settings
 
 
@@ -16,6 +17,8 @@ class AppContext:
 
     application: Application
     authenticators: Sequence[Authenticator]
+    #: The company's identity provider, when single sign-on is configured.
+    identity_provider: IdentityProvider | None = field(default=None)
     #: The migration revision applied at start-up, when the app migrated the store itself.
     migrated_to: str | None = field(default=None)
 

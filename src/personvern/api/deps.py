@@ -22,7 +22,10 @@ from personvern.settings import Settings
 bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="personvern API token",
-    description="`Authorization: Bearer pv_...`, from `personvern token create`",
+    description="`Authorization: Bearer pv_...`, a personvern API token from `personvern token "
+    "create`; or, when single sign-on is configured (docs/sso.md), `Authorization: Bearer "
+    "<JWT>`, an access token from the company's identity provider, whose groups or roles "
+    "claim decides the role",
 )
 
 

@@ -4,7 +4,9 @@ PersonvernError
 └── SecurityError
     ├── AuthError              401: no credentials, or unknown, expired or revoked ones
     │   └── ForbiddenError     403: the credentials are fine but the role may not do this
-    └── TokenRequestError      422: a token cannot be issued as asked
+    ├── TokenRequestError      422: a token cannot be issued as asked
+    ├── IdentityProviderError  503: the identity provider cannot be reached or misbehaves
+    └── SsoNotConfiguredError  503: staff sign-in asked for, but no identity provider is set
 """
 
 from __future__ import annotations
@@ -35,3 +37,19 @@ class TokenRequestError(SecurityError):
 
     kind = ErrorKind.INVALID
     title = "Invalid token request"
+
+
+class IdentityProviderError(SecurityError):
+    """The identity provider (discovery, keys, token endpoint) did not answer as it must."""
+
+    kind = ErrorKind.UNAVAILABLE
+    title = "Identity provider unavailable"
+
+
+class SsoNotConfiguredError(SecurityError):
+    """Staff sign-in was asked for, but no identity provider is configured."""
+
+    kind = ErrorKind.UNAVAILABLE
+    title = "Single sign-on is not configured"
+    # Nothing secret in it, and whoever opens the page needs to know why it fails.
+    public_detail = True

@@ -7,6 +7,10 @@ from sqlalchemy.engine import Connection
 
 from personvern.store.db import make_engine
 from personvern.store.models import Base
+from personvern.store.staff_sessions import StaffSession
+
+# Tables in modules of their own must be imported so the metadata knows them.
+_OWN_MODULES = (StaffSession,)
 
 config = context.config
 target_metadata = Base.metadata

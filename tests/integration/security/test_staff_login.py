@@ -1,0 +1,192 @@
+"""Staff sign-in: authorization code flow with PKCE against a real provider, server-side session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from personvern.api.app import create_app
+from personvern.api.context import AppContext
+from personvern.security.oidc.login import PendingLogin, seal, unseal
+from personvern.settings import Settings
+from personvern.store.staff_sessions import StaffSession
+from tests.integration.security.conftest import BASE_URL
+from tests.support.oidc_provider import FakeIdp
+
+SESSION_COOKIE = "__Host-personvern-staff"
+LOGIN_COOKIE = "__Host-personvern-login"
+
+
+def start_login(client: TestClient) -> str:
+    """Follow /staff/login to the provider, which approves; returns the callback URL."""
+    login = client.get("/staff/login")
+    assert 303 == login.status_code
+    authorize = httpx2.get(login.headers["location"], follow_redirects=False)
+    assert 302 == authorize.status_code, authorize.text
+    callback = authorize.headers["location"]
+    assert callback.startswith(f"{BASE_URL}/staff/callback?")
+    return callback
+
+
+def replace_cookie(client: TestClient, name: str, value: str) -> None:
+    """Put ``value`` in the browser's cookie ``name``, as a tampering user could."""
+    [cookie] = [c for c in client.cookies.jar if c.name == name]
+    client.cookies.delete(name)
+    client.cookies.set(name, value, domain=cookie.domain, path=cookie.path)
+
+
+def sessions(app: FastAPI) -> list[StaffSession]:
+    context: AppContext = app.state.context
+    with context.application.unit_of_work() as uow:
+        return list(uow.session.scalars(sa.select(StaffSession)))
+
+
+def test_the_login_redirect_asks_for_pkce_state_and_nonce(
+    oidc_client: TestClient, idp: FakeIdp
+) -> None:
+    response = oidc_client.get("/staff/login")
+    location = urlsplit(response.headers["location"])
+    query = {name: values[0] for name, values in parse_qs(location.query).items()}
+    assert f"{idp.issuer}/authorize" == f"{location.scheme}://{location.netloc}{location.path}"
+    assert ("code", "S256", "personvern", f"{BASE_URL}/staff/callback") == (
+        query["response_type"],
+        query["code_challenge_method"],
+        query["client_id"],
+        query["redirect_uri"],
+    )
+    assert all(len(query[name]) >= 43 for name in ("state", "nonce", "code_challenge"))
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{LOGIN_COOKIE}=")
+    for flag in ("HttpOnly", "Path=/", "SameSite=lax", "Secure", "Max-Age=600"):
+        assert flag in cookie
+
+
+def test_a_full_sign_in_opens_a_server_side_session_and_logout_ends_it(
+    oidc_client: TestClient, oidc_app: FastAPI, idp: FakeIdp
+) -> None:
+    callback = oidc_client.get(start_login(oidc_client))
+    assert (303, "/staff/") == (callback.status_code, callback.headers["location"])
+    set_cookies = callback.headers.get_list("set-cookie")
+    session_cookie = next(c for c in set_cookies if c.startswith(f"{SESSION_COOKIE}="))
+    for flag in ("HttpOnly", "Path=/", "SameSite=lax", "Secure"):
+        assert flag in session_cookie
+    assert "Domain" not in session_cookie
+    assert any(c.startswith(f'{LOGIN_COOKIE}=""') for c in set_cookies), "one-time state kept"
+
+    page = oidc_client.get("/staff/")
+    assert 200 == page.status_code
+    assert "Signed in as <strong>privacy_officer</strong>" in page.text
+    assert "no-store" == page.headers["cache-control"]
+    assert "dina.dpo" not in page.text
+
+    [row] = sessions(oidc_app)
+    session_id = oidc_client.cookies[SESSION_COOKIE]
+    assert ("oidc:user-0001", "privacy_officer") == (row.subject, row.role)
+    assert session_id not in row.id_hash
+
+    jar_entry = next(c for c in oidc_client.cookies.jar if c.name == SESSION_COOKIE)
+    out = oidc_client.post("/staff/logout")
+    assert 200 == out.status_code
+    assert [] == sessions(oidc_app), "the session must end on the server, not just the cookie"
+    # Even a browser that kept the cookie is no longer signed in.
+    oidc_client.cookies.set(SESSION_COOKIE, session_id, domain=jar_entry.domain, path="/")
+    assert 303 == oidc_client.get("/staff/").status_code
+
+
+def test_the_provider_rejects_a_wrong_code_verifier(
+    oidc_client: TestClient, oidc_settings: Settings, idp: FakeIdp
+) -> None:
+    callback = start_login(oidc_client)
+    real = unseal(oidc_client.cookies[LOGIN_COOKIE], oidc_settings.secret())
+    # Same state and nonce, another verifier: only PKCE can tell this browser is not the
+    # one that began the sign-in.
+    forged = PendingLogin(real.state, real.nonce, "x" * 64, real.redirect_uri)
+    replace_cookie(oidc_client, LOGIN_COOKIE, seal(forged, oidc_settings.secret()))
+    response = oidc_client.get(callback)
+    assert 401 == response.status_code
+    assert (
+        "the identity provider did not sign the user in: invalid_grant"
+        == (response.json()["detail"])
+    )
+    assert ["PKCE code_verifier"] == idp.refusals
+    assert SESSION_COOKIE not in oidc_client.cookies
+
+
+def test_an_id_token_for_another_sign_in_is_refused(
+    oidc_client: TestClient, oidc_settings: Settings, idp: FakeIdp
+) -> None:
+    callback = start_login(oidc_client)
+    real = unseal(oidc_client.cookies[LOGIN_COOKIE], oidc_settings.secret())
+    forged = PendingLogin(real.state, "another-nonce", real.code_verifier, real.redirect_uri)
+    replace_cookie(oidc_client, LOGIN_COOKIE, seal(forged, oidc_settings.secret()))
+    response = oidc_client.get(callback)
+    assert 401 == response.status_code
+    assert "nonce mismatch" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "detail"),
+    [
+        (lambda url: url.replace("state=", "state=x"), "the sign-in's state does not match"),
+        (lambda url: url.split("?")[0] + "?error=access_denied", "did not sign the user in"),
+        (lambda url: url.split("?")[0] + "?error=%3Cscript%3E", "an unrecognised error"),
+        (lambda url: url.split("?")[0] + "?state=abc", "has no usable 'code'"),
+    ],
+)
+def test_a_tampered_callback_is_refused(
+    oidc_client: TestClient, idp: FakeIdp, tamper: object, detail: str
+) -> None:
+    callback = start_login(oidc_client)
+    response = oidc_client.get(tamper(callback))  # type: ignore[operator]
+    assert (401, "application/problem+json") == (
+        response.status_code,
+        response.headers["content-type"],
+    )
+    assert detail in response.json()["detail"]
+    assert "<script>" not in response.text
+
+
+def test_a_callback_without_the_sign_in_cookie_is_refused(
+    oidc_client: TestClient, idp: FakeIdp
+) -> None:
+    callback = start_login(oidc_client)
+    oidc_client.cookies.clear()
+    response = oidc_client.get(callback)
+    assert 401 == response.status_code
+    assert "no sign-in is under way in this browser" == response.json()["detail"]
+
+
+def test_a_user_whose_group_maps_to_no_role_gets_no_session(
+    oidc_client: TestClient, oidc_app: FastAPI, idp: FakeIdp
+) -> None:
+    idp.user["groups"] = ["sales"]
+    response = oidc_client.get(start_login(oidc_client))
+    assert 403 == response.status_code
+    assert "PERSONVERN_OIDC_ROLE_MAP" in response.json()["hint"]
+    assert [] == sessions(oidc_app)
+
+
+def test_the_staff_page_without_a_session_sends_to_sign_in(oidc_client: TestClient) -> None:
+    response = oidc_client.get("/staff/")
+    assert (303, "/staff/login") == (response.status_code, response.headers["location"])
+
+
+def test_without_sso_the_login_page_says_it_is_not_configured(
+    tmp_path: Path, example_datamap_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=None, datamap=None)
+    with TestClient(create_app(settings, example_datamap_path)) as client:
+        response = client.get("/staff/login")
+    assert (503, "application/problem+json") == (
+        response.status_code,
+        response.headers["content-type"],
+    )
+    body = response.json()
+    assert "Single sign-on is not configured" == body["title"]
+    assert "local staff accounts" in body["hint"]
