@@ -78,6 +78,8 @@ class FakeIdp:
     redirect_uris: set[str] = field(default_factory=set)
     grants: dict[str, Grant] = field(default_factory=dict)
     jwks_requests: int = 0
+    #: While set, every endpoint answers 503, as a provider in an outage.
+    down: bool = False
     #: Why /token refused the last request, for assertions.
     refusals: list[str] = field(default_factory=list)
 
@@ -125,6 +127,13 @@ class FakeIdp:
 def provider_app(state: FakeIdp) -> FastAPI:
     """The provider's HTTP endpoints over ``state``."""
     app = FastAPI(openapi_url=None)
+
+    @app.middleware("http")
+    async def outage(request: Request, call_next: Any) -> Response:
+        if state.down:
+            return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
+        response: Response = await call_next(request)
+        return response
 
     @app.get("/.well-known/openid-configuration")
     def discovery() -> dict[str, Any]:

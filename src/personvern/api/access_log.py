@@ -3,7 +3,9 @@
 uvicorn logs every request line, ``GET /api/v1/downloads/<token>`` included, so anyone
 who reads the log (or wherever a log shipper sends it) could fetch a subject's export
 for as long as the link works. This filter replaces the token before the line is
-written. A reverse proxy in front of personvern needs the same care in its own log.
+written. The same goes for the staff sign-in's callback, whose query carries the
+identity provider's authorization code and state. A reverse proxy in front of
+personvern needs the same care in its own log.
 """
 
 from __future__ import annotations
@@ -13,19 +15,24 @@ import re
 
 ACCESS_LOGGER = "uvicorn.access"
 _TOKEN = re.compile(r"(/downloads/)[^/?\s]+")
+_CALLBACK_QUERY = re.compile(r"(/staff/callback\?)\S*")
+
+
+def _redact(text: str) -> str:
+    return _CALLBACK_QUERY.sub(r"\1<redacted>", _TOKEN.sub(r"\1<link>", text))
 
 
 class RedactDownloadLinks(logging.Filter):
-    """Replaces download tokens in access-log records with ``<link>``."""
+    """Replaces download tokens with ``<link>`` and sign-in callback queries with ``<redacted>``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's arguments (uvicorn passes the path as one of them)."""
         if isinstance(record.args, tuple):
             record.args = tuple(
-                _TOKEN.sub(r"\1<link>", arg) if isinstance(arg, str) else arg for arg in record.args
+                _redact(arg) if isinstance(arg, str) else arg for arg in record.args
             )
         elif isinstance(record.msg, str):
-            record.msg = _TOKEN.sub(r"\1<link>", record.msg)
+            record.msg = _redact(record.msg)
         return True
 
 

@@ -116,29 +116,29 @@ def test_a_bad_token_is_refused_with_a_reason(
 
 
 def test_a_rotated_key_is_fetched_and_accepted(
-    oidc_client: TestClient, idp: FakeIdp, provider_keys: dict[str, SigningKey]
+    fresh_oidc_client: TestClient, idp: FakeIdp, provider_keys: dict[str, SigningKey]
 ) -> None:
     old_token = idp.token()
-    assert 200 == oidc_client.get(DPO_ONLY, headers=bearer(old_token)).status_code
+    assert 200 == fresh_oidc_client.get(DPO_ONLY, headers=bearer(old_token)).status_code
     # The provider rotates: the new key signs, the old one is retired.
     idp.keys[:] = [provider_keys["second"]]
     time.sleep(1.05)  # the test app allows one key refresh per second
     new_token = idp.token()
-    assert 200 == oidc_client.get(DPO_ONLY, headers=bearer(new_token)).status_code
+    assert 200 == fresh_oidc_client.get(DPO_ONLY, headers=bearer(new_token)).status_code
     assert 2 == idp.jwks_requests
     # The cache now holds the new set: the retired key no longer verifies anything.
-    assert 401 == oidc_client.get(DPO_ONLY, headers=bearer(old_token)).status_code
+    assert 401 == fresh_oidc_client.get(DPO_ONLY, headers=bearer(old_token)).status_code
 
 
 def test_made_up_key_ids_cost_the_provider_at_most_one_request_per_interval(
-    oidc_client: TestClient, idp: FakeIdp, provider_keys: dict[str, SigningKey]
+    fresh_oidc_client: TestClient, idp: FakeIdp, provider_keys: dict[str, SigningKey]
 ) -> None:
-    assert 200 == oidc_client.get(DPO_ONLY, headers=bearer(idp.token())).status_code
+    assert 200 == fresh_oidc_client.get(DPO_ONLY, headers=bearer(idp.token())).status_code
     forged = [
         idp.sign(idp.claims(), key=provider_keys["second"], headers={"kid": f"made-up-{n}"})
         for n in range(25)
     ]
-    statuses = {oidc_client.get(DPO_ONLY, headers=bearer(t)).status_code for t in forged}
+    statuses = {fresh_oidc_client.get(DPO_ONLY, headers=bearer(t)).status_code for t in forged}
     assert {401} == statuses
     # One fetch at start-up, at most one refresh within the (one second) interval.
     assert idp.jwks_requests <= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from personvern.api.access_log import RedactDownloadLinks
 from personvern.api.app import create_app
 from personvern.api.context import AppContext
 from personvern.security.oidc.login import PendingLogin, seal, unseal
@@ -100,14 +102,15 @@ def test_a_full_sign_in_opens_a_server_side_session_and_logout_ends_it(
 
 
 def test_the_provider_rejects_a_wrong_code_verifier(
-    oidc_client: TestClient, oidc_settings: Settings, idp: FakeIdp
+    oidc_client: TestClient, oidc_app: FastAPI, idp: FakeIdp
 ) -> None:
+    secret = oidc_app.state.context.settings.secret()
     callback = start_login(oidc_client)
-    real = unseal(oidc_client.cookies[LOGIN_COOKIE], oidc_settings.secret())
+    real = unseal(oidc_client.cookies[LOGIN_COOKIE], secret)
     # Same state and nonce, another verifier: only PKCE can tell this browser is not the
     # one that began the sign-in.
     forged = PendingLogin(real.state, real.nonce, "x" * 64, real.redirect_uri)
-    replace_cookie(oidc_client, LOGIN_COOKIE, seal(forged, oidc_settings.secret()))
+    replace_cookie(oidc_client, LOGIN_COOKIE, seal(forged, secret))
     response = oidc_client.get(callback)
     assert 401 == response.status_code
     assert (
@@ -119,12 +122,13 @@ def test_the_provider_rejects_a_wrong_code_verifier(
 
 
 def test_an_id_token_for_another_sign_in_is_refused(
-    oidc_client: TestClient, oidc_settings: Settings, idp: FakeIdp
+    oidc_client: TestClient, oidc_app: FastAPI, idp: FakeIdp
 ) -> None:
+    secret = oidc_app.state.context.settings.secret()
     callback = start_login(oidc_client)
-    real = unseal(oidc_client.cookies[LOGIN_COOKIE], oidc_settings.secret())
+    real = unseal(oidc_client.cookies[LOGIN_COOKIE], secret)
     forged = PendingLogin(real.state, "another-nonce", real.code_verifier, real.redirect_uri)
-    replace_cookie(oidc_client, LOGIN_COOKIE, seal(forged, oidc_settings.secret()))
+    replace_cookie(oidc_client, LOGIN_COOKIE, seal(forged, secret))
     response = oidc_client.get(callback)
     assert 401 == response.status_code
     assert "nonce mismatch" in response.json()["detail"]
@@ -190,3 +194,18 @@ def test_without_sso_the_login_page_says_it_is_not_configured(
     body = response.json()
     assert "Single sign-on is not configured" == body["title"]
     assert "local staff accounts" in body["hint"]
+
+
+def test_the_access_log_never_holds_the_authorization_code() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/staff/callback?code=SECRETCODE&state=S", "1.1", 303),
+        None,
+    )
+    RedactDownloadLinks().filter(record)
+    assert "SECRETCODE" not in record.getMessage()
+    assert "/staff/callback?<redacted>" in record.getMessage()
