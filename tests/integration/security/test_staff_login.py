@@ -176,6 +176,16 @@ def test_a_user_whose_group_maps_to_no_role_gets_no_session(
     assert [] == sessions(oidc_app)
 
 
+def test_an_id_token_issued_to_another_client_signs_nobody_in(
+    oidc_client: TestClient, oidc_app: FastAPI, idp: FakeIdp
+) -> None:
+    idp.user |= {"aud": ["personvern", "other-app"], "azp": "other-app"}
+    response = oidc_client.get(start_login(oidc_client))
+    assert 401 == response.status_code
+    assert "the ID token was issued to another client (azp)" == response.json()["detail"]
+    assert [] == sessions(oidc_app)
+
+
 def test_the_staff_page_without_a_session_sends_to_sign_in(oidc_client: TestClient) -> None:
     response = oidc_client.get("/staff/")
     assert (303, "/staff/login") == (response.status_code, response.headers["location"])

@@ -98,3 +98,36 @@ def test_the_client_secret_can_come_from_a_file(tmp_path: Path) -> None:
     assert "s3cret-from-a-file" == settings.oidc_client_secret.get_secret_value()
     with pytest.raises(SettingsError, match="cannot read PERSONVERN_OIDC_CLIENT_SECRET_FILE"):
         load_settings(**oidc(tmp_path, oidc_client_secret_file=tmp_path / "missing"))
+
+
+def test_the_whole_block_reads_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret_file = tmp_path / "client-secret"
+    secret_file.write_text("from-a-file")
+    for name, value in {
+        "ISSUER": ISSUER,
+        "CLIENT_ID": "personvern",
+        "CLIENT_SECRET_FILE": str(secret_file),
+        "AUDIENCE": "api://personvern",
+        "ROLE_CLAIM": "realm_access.roles",
+        "ROLE_MAP": "personvern-dpo=privacy_officer, personvern-agents = agent",
+        "LEEWAY_SECONDS": "30",
+    }.items():
+        monkeypatch.setenv(f"PERSONVERN_OIDC_{name}", value)
+    settings = load_settings(home=tmp_path)
+    assert settings.oidc_enabled
+    assert settings.oidc_client_secret is not None
+    assert (
+        "api://personvern",
+        "realm_access.roles",
+        {"personvern-dpo": Role.PRIVACY_OFFICER, "personvern-agents": Role.AGENT},
+        30,
+        "from-a-file",
+    ) == (
+        settings.oidc_effective_audience,
+        settings.oidc_role_claim,
+        settings.oidc_role_map,
+        settings.oidc_leeway_seconds,
+        settings.oidc_client_secret.get_secret_value(),
+    )

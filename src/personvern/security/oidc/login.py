@@ -145,6 +145,10 @@ class StaffLogin:
         claims = self.provider.validator.validate(
             id_token, audience=config.client_id, nonce=pending.nonce
         )
+        if claims.get("azp", config.client_id) != config.client_id:
+            # OpenID Connect Core 3.1.3.7: an ID token issued to another client (which
+            # merely lists personvern among its audiences) does not sign anyone in here.
+            raise AuthError("the ID token was issued to another client (azp)", hint=_RESTART)
         return principal_from_claims(claims, self.provider)
 
     def _client(self, redirect_uri: str) -> OAuth2Client:
