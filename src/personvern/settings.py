@@ -297,6 +297,9 @@ class Settings(BaseSettings):
             self.oidc_client_secret = SecretStr(secret)
         if self.oidc_issuer is None:
             return
+        if "openid" not in self.oidc_scopes.split():
+            msg = "PERSONVERN_OIDC_SCOPES must include 'openid', or no ID token signs staff in"
+            raise ValueError(msg)
         if not self.oidc_client_id:
             msg = "PERSONVERN_OIDC_ISSUER is set but PERSONVERN_OIDC_CLIENT_ID is not"
             raise ValueError(msg)

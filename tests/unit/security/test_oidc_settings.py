@@ -71,6 +71,7 @@ def test_the_role_map_reads_from_the_environment_also_as_json(
         ({"oidc_issuer": "http://sso.example.com"}, "the issuer must use https"),
         ({"oidc_issuer": "sso.example.com"}, "is not an issuer URL"),
         ({"oidc_client_id": None}, "PERSONVERN_OIDC_CLIENT_ID is not"),
+        ({"oidc_scopes": "profile email"}, "PERSONVERN_OIDC_SCOPES must include 'openid'"),
         (
             {"staff_insecure_cookies": True, "environment": "production", "secret_key": "k" * 40},
             "for development on localhost only",
