@@ -3,8 +3,8 @@
 Each way of proving identity is an :class:`Authenticator`. The API asks each in turn;
 one that does not recognise the credential's shape returns None so the next can try,
 and one that recognises it but finds it bad raises AuthError. API tokens are the first
-adapter; an OIDC adapter (validating the identity provider's JWTs) slots in beside it
-without touching any route.
+adapter; the OIDC adapter (personvern.security.oidc.authenticator, validating the
+identity provider's JWTs) slots in beside it without touching any route.
 """
 
 from __future__ import annotations
@@ -50,4 +50,8 @@ def authenticate(
         principal = authenticator.authenticate(credential, session)
         if principal is not None:
             return principal
-    raise AuthError("the credentials are not recognised", hint="send a personvern API token")
+    raise AuthError(
+        "the credentials are not recognised",
+        hint="send a personvern API token (pv_...), or the identity provider's access token "
+        "if single sign-on is configured (docs/sso.md)",
+    )
