@@ -85,6 +85,7 @@ def test_a_full_sign_in_opens_a_server_side_session_and_logout_ends_it(
     assert 200 == page.status_code
     assert "Signed in as <strong>privacy_officer</strong>" in page.text
     assert "no-store" == page.headers["cache-control"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "dina.dpo" not in page.text
 
     [row] = sessions(oidc_app)
@@ -99,6 +100,19 @@ def test_a_full_sign_in_opens_a_server_side_session_and_logout_ends_it(
     # Even a browser that kept the cookie is no longer signed in.
     oidc_client.cookies.set(SESSION_COOKIE, session_id, domain=jar_entry.domain, path="/")
     assert 303 == oidc_client.get("/staff/").status_code
+
+
+def test_signing_in_again_replaces_the_session(
+    oidc_client: TestClient, oidc_app: FastAPI, idp: FakeIdp
+) -> None:
+    oidc_client.get(start_login(oidc_client))
+    first = oidc_client.cookies[SESSION_COOKIE]
+    idp.user["groups"] = ["personvern-agents"]
+    oidc_client.get(start_login(oidc_client))
+    assert first != oidc_client.cookies[SESSION_COOKIE]
+    assert ["agent"] == [row.role for row in sessions(oidc_app)]
+    assert "Signed in as <strong>agent</strong>" in oidc_client.get("/staff/").text
+    oidc_client.post("/staff/logout")
 
 
 def test_the_provider_rejects_a_wrong_code_verifier(

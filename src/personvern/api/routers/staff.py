@@ -42,8 +42,14 @@ from personvern.settings import Settings
 MOUNT_PATH = "/staff"
 router = APIRouter()
 
-#: Pages that show who is signed in must not be kept by the browser or a proxy.
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+#: Pages that show who is signed in must not be kept by the browser or a proxy, nor be
+#: framed by another site (a hidden sign-out button) or run anything but their own form.
+NO_STORE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,8 @@ def callback(
         issuer=iss,
     )
     session_lifetime = lifetime(settings)
+    # A fresh id at every sign-in (no session fixation), and the browser's old one ends.
+    close_session(session, request.cookies.get(cookies.session))
     session_id = open_session(session, principal, session_lifetime)
     response = RedirectResponse("/staff/", status_code=303, headers=NO_STORE)
     cookies.delete(response, cookies.login)
