@@ -134,7 +134,8 @@ class Settings(BaseSettings):
         None, description="the client secret, for the staff sign-in's token request"
     )
     oidc_client_secret_file: Path | None = Field(
-        None, description="a file holding the client secret (instead of OIDC_CLIENT_SECRET)"
+        None,
+        description="a file holding the client secret (instead of PERSONVERN_OIDC_CLIENT_SECRET)",
     )
     oidc_audience: str | None = Field(
         None,
@@ -196,7 +197,7 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             msg = "an issuer URL has no query or fragment"
             raise ValueError(msg)
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             # Keys and tokens fetched over plain http could be swapped on the way.
             msg = f"the issuer must use https (plain http only on localhost): {value}"
             raise ValueError(msg)
@@ -346,7 +347,8 @@ class Settings(BaseSettings):
         return self.is_embedded if self.auto_migrate is None else self.auto_migrate
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine (localhost or a loopback address)."""
     if host == "localhost":
         return True
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from personvern.domain.roles import Role
 from personvern.security.errors import IdentityProviderError
 from personvern.security.oidc.keys import SigningKeys
 from personvern.security.oidc.validation import TokenValidator
-from personvern.settings import Settings
+from personvern.settings import Settings, is_loopback_host
 
 #: Seconds to wait for the identity provider; a sign-in should fail fast, not hang.
 HTTP_TIMEOUT_SECONDS = 10.0
@@ -171,16 +170,9 @@ def _endpoint(document: Mapping[str, Any], name: str) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or not parts.hostname:
         raise IdentityProviderError(f"the discovery document has no usable {name}")
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+    if parts.scheme != "https" and not (
+        parts.scheme == "http" and is_loopback_host(parts.hostname)
+    ):
         raise IdentityProviderError(f"the discovery document's {name} does not use https")
     assert isinstance(value, str)
     return value
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
