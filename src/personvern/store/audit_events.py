@@ -9,6 +9,7 @@ number is the primary key, so a second event with the same place cannot be store
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from personvern.domain.audit.chain import chained
+from personvern.domain.audit.chain import (
+    BreakKind,
+    ChainBreak,
+    ChainVerdict,
+    chained,
+    verify_chain,
+)
 from personvern.domain.audit.event import (
     GENESIS_HASH,
     AuditAction,
@@ -148,8 +155,66 @@ class AuditTrail:
 
     def head(self) -> tuple[int, str]:
         """The last event's sequence and hash as the head row records them (0 and zeros: none)."""
-        head = self.session.get(AuditChainHead, HEAD_ID)
-        return (0, GENESIS_HASH) if head is None else (head.sequence, head.hash)
+        # Columns, not the mapped row: the session must not answer from what it saw before.
+        query = sa.select(AuditChainHead.sequence, AuditChainHead.hash).where(
+            AuditChainHead.id == HEAD_ID
+        )
+        row = self.session.execute(query).first()
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+    def verify(self) -> ChainVerdict:
+        """Re-compute the whole chain, then check that its end is where the head row says."""
+        # The head first: events appended while the chain is read only make it longer.
+        head_sequence, head_hash = self.head()
+        verdict = verify_chain(self.walk())
+        if not verdict.intact:
+            return verdict
+        if head_sequence < verdict.head_sequence:
+            # Appended while the chain was read, or written past personvern: every append
+            # moves the head row in its own transaction, so the head read now shows which.
+            head_sequence, head_hash = self.head()
+            if head_sequence < verdict.head_sequence:
+                return dataclasses.replace(
+                    verdict,
+                    events=head_sequence,
+                    head_sequence=head_sequence,
+                    head_hash=head_hash,
+                    broken=ChainBreak(
+                        head_sequence + 1,
+                        BreakKind.INSERTED,
+                        f"it lies past the chain's head row ({head_sequence}): "
+                        "personvern did not append it",
+                    ),
+                )
+            if head_sequence > verdict.head_sequence:
+                return verdict
+        if head_sequence > verdict.head_sequence:
+            first = verdict.head_sequence + 1
+            gone = f"event {first}" if first == head_sequence else f"events {first}-{head_sequence}"
+            return dataclasses.replace(
+                verdict,
+                broken=ChainBreak(
+                    first,
+                    BreakKind.MISSING,
+                    f"{gone} at the end are missing (the chain's head row records {head_sequence})",
+                ),
+            )
+        if head_hash != verdict.head_hash:
+            return dataclasses.replace(
+                verdict,
+                broken=ChainBreak(
+                    head_sequence,
+                    BreakKind.ALTERED,
+                    "its hash differs from the one the chain's head row records",
+                ),
+            )
+        return verdict
+
+    def hash_at(self, sequence: int) -> str | None:
+        """The stored hash of the event at ``sequence``, if there is one."""
+        return self.session.scalar(
+            sa.select(AuditEventRow.hash).where(AuditEventRow.sequence == sequence)
+        )
 
     def last(self) -> AuditEventRow | None:
         """The stored event with the highest sequence, if any."""
@@ -182,7 +247,8 @@ class AuditTrail:
         """Events after sequence ``after``, oldest first; optionally since a time, of one action."""
         query = sa.select(AuditEventRow).where(AuditEventRow.sequence > after)
         if since is not None:
-            query = query.where(AuditEventRow.occurred_at >= utc_iso(since))
+            aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+            query = query.where(AuditEventRow.occurred_at >= utc_iso(aware))
         if action is not None:
             query = query.where(AuditEventRow.action == action)
         query = query.order_by(AuditEventRow.sequence).limit(max(1, min(limit, MAX_PAGE)))
