@@ -121,13 +121,23 @@ class AuditTrail:
 
     def append(self, event: AuditEvent) -> ChainedEvent:
         """Link ``event`` after the head (locked until the transaction ends) and store it."""
+        # Fit the columns before hashing: what is hashed must be exactly what is stored.
+        event = dataclasses.replace(
+            event,
+            actor=AuditActor(
+                event.actor.subject[:200],
+                event.actor.role[:32] if event.actor.role else event.actor.role,
+                event.actor.via[:32] if event.actor.via else event.actor.via,
+            ),
+            purpose=event.purpose[:100] if event.purpose else event.purpose,
+        )
         head = self._locked_head()
         linked = chained(head.sequence, head.hash, event)
         self.session.add(
             AuditEventRow(
                 sequence=linked.sequence,
                 occurred_at=utc_iso(event.occurred_at),
-                actor_subject=event.actor.subject[:200],
+                actor_subject=event.actor.subject,
                 actor_role=event.actor.role,
                 actor_via=event.actor.via,
                 action=str(event.action),
@@ -147,8 +157,14 @@ class AuditTrail:
         query = sa.select(AuditChainHead).where(AuditChainHead.id == HEAD_ID).with_for_update()
         head = self.session.scalars(query.execution_options(populate_existing=True)).first()
         if head is None:
-            # Migration 0014 inserts the row; a store made without it gets it here.
-            head = AuditChainHead(id=HEAD_ID, sequence=0, hash=GENESIS_HASH)
+            # Migration 0014 inserts the row; a store that lost it gets it back from the
+            # last event, so appending goes on (verify still checks every link).
+            last = self.last()
+            head = AuditChainHead(
+                id=HEAD_ID,
+                sequence=last.sequence if last else 0,
+                hash=last.hash if last else GENESIS_HASH,
+            )
             self.session.add(head)
             self.session.flush()
         return head

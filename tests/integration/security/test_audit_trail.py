@@ -215,3 +215,22 @@ def test_two_writers_never_link_to_the_same_predecessor(
             assert {"writer-1", "writer-2"} == actors
     finally:
         engine.dispose()
+
+
+def test_what_does_not_fit_a_column_is_cut_before_it_is_hashed(session: Session) -> None:
+    AuditTrail(session).record(
+        AuditAction.LOGIN_SUCCEEDED, AuditActor("oidc:" + "x" * 300, "admin", "oidc")
+    )
+    session.commit()
+    session.expunge_all()
+    assert AuditTrail(session).verify().intact
+
+
+def test_a_lost_head_row_is_rebuilt_from_the_last_event(session: Session) -> None:
+    _record_six(session)
+    session.execute(sa.text("DELETE FROM audit_chain_head"))
+    session.commit()
+    AuditTrail(session).record(AuditAction.REGISTER_CHANGED, AuditActor("cli:kari"))
+    session.commit()
+    verdict = AuditTrail(session).verify()
+    assert (True, 7) == (verdict.intact, verdict.head_sequence)
