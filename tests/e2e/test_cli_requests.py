@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +111,17 @@ def test_create_list_show_and_reject_a_staff_verified_request(
         line.split("\t")[0]
         for line in run(personvern_cli, env, "list", "--state", "rejected").stdout.splitlines()[1:]
     ]
+
+    # Both `show`s are reads of Kari's personal data, in the audit trail without her data.
+    with sqlite3.connect(Path(env["PERSONVERN_HOME"]) / "personvern.db") as db:
+        trail = db.execute("SELECT action, actor_via, detail FROM audit_events").fetchall()
+    reads = [
+        (via, json.loads(detail)["what"])
+        for action, via, detail in trail
+        if action == "personal_data.read"
+    ]
+    assert [("cli", "request_details")] * 2 == reads
+    assert KARI not in repr(trail)
 
 
 def test_create_sends_a_code_and_verify_accepts_it(

@@ -19,6 +19,7 @@ from personvern.api.docs import install_docs
 from personvern.api.limits import RequestLimits
 from personvern.api.problems import install_problem_handlers
 from personvern.api.routers import (
+    audit,
     datamap,
     documents,
     downloads,
@@ -49,6 +50,7 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
 #: Routers that need a token. A new router goes here unless it is meant to be public; each
 #: route then states the permission it needs with ``require(...)``.
 PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
+    audit.router,
     datamap.router,
     documents.router,
     requests.router,

@@ -13,7 +13,9 @@ from personvern.api.context import AppContext
 from personvern.api.errors import DataMapUnavailableError
 from personvern.domain.datamap import DataMap
 from personvern.domain.roles import Permission
+from personvern.security.audit_trail import client_key, record_failed_login, record_login
 from personvern.security.auth import authenticate
+from personvern.security.errors import AuthError
 from personvern.security.principal import Principal
 from personvern.settings import Settings
 
@@ -64,7 +66,7 @@ def get_principal(
 ) -> Principal:
     """The authenticated caller, or AuthError (401)."""
     credential = credentials.credentials if credentials is not None else None
-    principal = authenticate(credential, session, context.authenticators)
+    principal = authenticate_and_record(request, context, session, credential)
     remember_principal(request, principal)
     # End the transaction now: routes that open sessions of their own (runs, plans,
     # links) would otherwise wait for this one, which on SQLite holds the write lock
@@ -74,6 +76,32 @@ def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def authenticate_and_record(
+    request: Request, context: AppContext, session: Session, credential: str | None
+) -> Principal:
+    """Authenticate ``credential`` and put the sign-in, or the refusal, in the audit trail.
+
+    A refusal is recorded in a transaction of its own (what the request did so far is
+    rolled back first), so it stays even though the request fails.
+    """
+    client = request.client.host if request.client else None
+    try:
+        principal = authenticate(credential, session, context.authenticators)
+    except AuthError:
+        session.rollback()
+        record_failed_login(
+            session,
+            credential,
+            method=request.method,
+            path=request.url.path,
+            client=client_key(context.settings.secret(), client),
+        )
+        session.commit()
+        raise
+    record_login(session, principal, client=client_key(context.settings.secret(), client))
+    return principal
 
 
 def remember_principal(request: Request, principal: Principal) -> None:

@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check",
         "Validate the data map; print each problem as file:line:column and exit 1 if any.",
     ),
+    "audit": (
+        "audit",
+        "The tamper-evident audit trail: verify, anchor and list its events.",
+    ),
     "db": ("store", "personvern's own database."),
     "demo": (
         "demo",

@@ -6,9 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from personvern.bootstrap import Application, bootstrap
 from personvern.cli.output import cli_actor
+from personvern.domain.audit.event import AuditAction, AuditActor
 from personvern.settings import Settings
+from personvern.store.audit_events import AuditTrail
 from personvern.store.unit_of_work import UnitOfWork
 
 
@@ -35,3 +39,13 @@ def store_unit_of_work(settings: Settings | None = None) -> Iterator[UnitOfWork]
             yield uow
     finally:
         application.close()
+
+
+def record_cli_read(session: Session, request_id: str, subject_key: str, what: str) -> None:
+    """Put a read of a request's personal data at the command line in the audit trail."""
+    AuditTrail(session).record(
+        AuditAction.PERSONAL_DATA_READ,
+        AuditActor(cli_actor(), via="cli"),
+        subject_key=subject_key,
+        detail={"what": what, "request_id": request_id},
+    )

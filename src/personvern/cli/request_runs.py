@@ -337,7 +337,7 @@ def request_export(
     """Copy the request's report, export and receipt to a folder (mode 0700, files 0600)."""
     import json
 
-    from personvern.cli.application import command_application
+    from personvern.cli.application import command_application, record_cli_read
     from personvern.data_home import private_folder, write_private_file
 
     application = command_application(datamap)
@@ -347,6 +347,8 @@ def request_export(
         request = repo.get(request_id)
         artifacts = [(a.name, a.path) for a in repo.artifacts(request_id) if a.deleted_at is None]
         receipt = request.receipt
+        if receipt is not None:
+            record_cli_read(uow.session, request.id, request.subject_key, "request_export")
     if receipt is None:
         fail(f"request {request_id} has no receipt yet: run it first", code=EXIT_PROBLEMS)
     target = private_folder(out or engine.settings.home.resolve() / "exports" / request_id)

@@ -172,11 +172,12 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
 
     with _handled():
         settings = _settings()
-        from personvern.cli.application import store_unit_of_work
+        from personvern.cli.application import record_cli_read, store_unit_of_work
 
         with store_unit_of_work(settings) as uow:
             view = views.request_view(uow.session, request_id)
             request = view.request
+            record_cli_read(uow.session, request.id, request.subject_key, "request_details")
             facts: list[tuple[str, str]] = [
                 ("id", request.id),
                 ("type", request.type),

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import typer
 from rich.table import Table
 
-from personvern.cli.output import console, errors, plain, safe_text
+from personvern.cli.output import cli_actor, console, errors, plain, safe_text
+from personvern.domain.audit.event import AuditActor
 from personvern.domain.roles import Role, parse_role
 from personvern.settings import load_settings
 from personvern.store.base import utcnow
@@ -61,7 +62,9 @@ def token_create(
     from personvern.cli.application import store_unit_of_work
 
     with store_unit_of_work(load_settings()) as uow:
-        issued = issue_token(uow.session, name=name, role=parsed, expires_at=expires_at)
+        issued = issue_token(
+            uow.session, name=name, role=parsed, expires_at=expires_at, actor=_cli_actor()
+        )
     info = issued.info
     # The token alone on stdout, so `TOKEN=$(personvern token create ...)` works; the
     # explanation goes to stderr where a person sees it and a pipe does not.
@@ -120,8 +123,13 @@ def token_revoke(
     from personvern.security.tokens import revoke_token
 
     with store_unit_of_work(load_settings()) as uow:
-        info = revoke_token(uow.session, token_id)
+        info = revoke_token(uow.session, token_id, actor=_cli_actor())
     console.print(f"revoked token {info.id} '{info.name}' ({info.prefix}…)", markup=False)
+
+
+def _cli_actor() -> AuditActor:
+    """The account running the command, as the audit trail records it."""
+    return AuditActor(cli_actor(), via="cli")
 
 
 def _when(moment: datetime | None) -> str:

@@ -31,6 +31,9 @@ class Permission(StrEnum):
     ROPA_READ = "ropa:read"
     REQUESTS_READ = "requests:read"
     REQUESTS_WRITE = "requests:write"
+    #: Reading a subject's personal data (a request's identities, its plan, its answer),
+    #: always for a purpose from the data map (personvern.domain.audit.purpose).
+    PERSONAL_DATA_READ = "personal_data:read"
     CONSENTS_READ = "consents:read"
     CONSENTS_WRITE = "consents:write"
     DECISIONS_READ = "decisions:read"
@@ -54,10 +57,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PRIVACY_OFFICER: frozenset(Permission) - {_P.TOKENS_MANAGE},
     # Customer service files and follows requests on a customer's behalf and may look up
     # consents to answer a caller; it does not see the register or the audit trail.
-    Role.AGENT: frozenset({_P.REQUESTS_READ, _P.REQUESTS_WRITE, _P.CONSENTS_READ}),
+    Role.AGENT: frozenset(
+        {_P.REQUESTS_READ, _P.REQUESTS_WRITE, _P.PERSONAL_DATA_READ, _P.CONSENTS_READ}
+    ),
     # A marketing system only asks "may I contact this person?" (policy §2).
     Role.MARKETING_SYSTEM: frozenset({_P.DECISIONS_READ}),
-    # Read-only view of the register, the requests, the consents and the evidence.
+    # Read-only view of the register, the requests, the consents and the evidence (the
+    # audit trail), but not of the subjects' personal data itself.
     Role.AUDITOR: frozenset(
         {_P.DATAMAP_READ, _P.ROPA_READ, _P.REQUESTS_READ, _P.CONSENTS_READ, _P.AUDIT_READ}
     ),

@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from personvern.domain.audit.event import AuditAction
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestState, RequestType
@@ -217,6 +218,8 @@ def open_download(session: Session, secret: str, token: str, home: Path, now: da
         f"{link.name} downloaded through a link issued by {link.created_by}",
         "subject",
         now,
+        audit_action=AuditAction.PERSONAL_DATA_READ,
+        audit_detail={"what": "request_file", "file": link.name, "link_id": link.id},
     )
     return Download(path=path, name=artifact.name, media_type=artifact.media_type)
 

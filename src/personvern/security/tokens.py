@@ -17,9 +17,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from personvern.domain.audit.event import AuditAction, AuditActor
 from personvern.domain.roles import Role
 from personvern.security.errors import AuthError, TokenRequestError
 from personvern.security.principal import Principal
+from personvern.store.audit_events import AuditTrail
 from personvern.store.base import utcnow
 from personvern.store.models import ApiToken
 from personvern.store.tokens import ApiTokenRepository
@@ -109,6 +111,7 @@ def issue_token(
     role: Role,
     expires_at: datetime | None = None,
     now: datetime | None = None,
+    actor: AuditActor | None = None,
 ) -> IssuedToken:
     """Create and store a token for ``role``; the returned clear text is never stored."""
     now = now or utcnow()
@@ -128,6 +131,12 @@ def issue_token(
         created_at=now,
         expires_at=expires_at,
     )
+    AuditTrail(session).record(
+        AuditAction.TOKEN_CREATED,
+        actor or AuditActor("personvern"),
+        detail={"token_id": row.id, "role": row.role, "prefix": row.prefix},
+        at=now,
+    )
     return IssuedToken(info=TokenInfo.of(row), token=token)
 
 
@@ -136,11 +145,24 @@ def list_tokens(session: Session) -> list[TokenInfo]:
     return [TokenInfo.of(row) for row in ApiTokenRepository(session).list_all()]
 
 
-def revoke_token(session: Session, token_id: int, now: datetime | None = None) -> TokenInfo:
+def revoke_token(
+    session: Session,
+    token_id: int,
+    now: datetime | None = None,
+    actor: AuditActor | None = None,
+) -> TokenInfo:
     """Revoke the token with ``token_id``; it stops working at once."""
     repository = ApiTokenRepository(session)
     row = repository.get(token_id)
+    already = row.revoked_at is not None
     repository.revoke(row, now or utcnow())
+    if not already:
+        AuditTrail(session).record(
+            AuditAction.TOKEN_REVOKED,
+            actor or AuditActor("personvern"),
+            detail={"token_id": row.id, "role": row.role, "prefix": row.prefix},
+            at=now,
+        )
     return TokenInfo.of(row)
 
 

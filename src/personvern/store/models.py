@@ -20,6 +20,8 @@ from personvern.store.base import Base, UTCDateTime, utcnow
 
 __all__ = [
     "ApiToken",
+    "AuditChainHead",
+    "AuditEventRow",
     "Base",
     "DataSubjectRequest",
     "DownloadLink",
@@ -296,6 +298,7 @@ class TableLayout(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+from personvern.store.audit_events import AuditChainHead, AuditEventRow  # noqa: E402
 from personvern.store.mention_models import MentionIndexEntry, MentionIndexState  # noqa: E402
 from personvern.store.verification_models import (  # noqa: E402
     IntakeAttempt,

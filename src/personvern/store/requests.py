@@ -16,12 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from personvern.domain.audit.event import AuditAction, AuditActor
 from personvern.domain.requests.lifecycle import (
     RejectionReason,
     RequestState,
     RequestType,
 )
 from personvern.domain.requests.tasks import PlannedTask, TaskStatus
+from personvern.store.audit_events import AuditTrail
 from personvern.store.base import utcnow
 from personvern.store.errors import RecordNotFoundError
 from personvern.store.models import (
@@ -84,7 +86,14 @@ class RequestRepository:
         )
         self.session.add(request)
         self.session.flush()
-        self._event(request, f"received through {channel}", created_by, received_at)
+        self._event(
+            request,
+            f"received through {channel}",
+            created_by,
+            received_at,
+            action=AuditAction.REQUEST_RECEIVED,
+            detail={"channel": channel},
+        )
         return request
 
     def get(self, request_id: str, *, for_update: bool = False) -> DataSubjectRequest:
@@ -150,6 +159,12 @@ class RequestRepository:
             raise ValueError("a verified request is never deleted this way")
         for table in (VerificationChallenge, RequestEvent):
             self.session.execute(sa.delete(table).where(table.request_id == request_id))
+        AuditTrail(self.session).record(
+            AuditAction.REQUEST_DELETED,
+            AuditActor("personvern"),
+            subject_key=request.subject_key,
+            detail={"request_id": request.id, "type": request.type, "reason": "never verified"},
+        )
         self.session.delete(request)
         self.session.flush()
 
@@ -165,6 +180,7 @@ class RequestRepository:
     ) -> DataSubjectRequest:
         """Move ``request`` to ``target`` if the lifecycle allows it, recording an event."""
         at = at or utcnow()
+        before = request.state
         request.state = request.lifecycle.move_to(target)
         target = request.state
         if rejection_reason is not None:
@@ -172,7 +188,14 @@ class RequestRepository:
         if not target.is_open:
             request.completed_at = at
         request.updated_at = at
-        self._event(request, message, actor, at)
+        self._event(
+            request,
+            message,
+            actor,
+            at,
+            action=AuditAction.REQUEST_STATE_CHANGED,
+            detail={"from": before.value},
+        )
         return request
 
     def events(self, request_id: str) -> Sequence[RequestEvent]:
@@ -185,10 +208,19 @@ class RequestRepository:
         return self.session.scalars(query).all()
 
     def add_event(
-        self, request: DataSubjectRequest, message: str, actor: str, at: datetime | None = None
+        self,
+        request: DataSubjectRequest,
+        message: str,
+        actor: str,
+        at: datetime | None = None,
+        *,
+        audit_action: AuditAction = AuditAction.REQUEST_NOTED,
+        audit_detail: dict[str, Any] | None = None,
     ) -> RequestEvent:
         """Record something that happened to ``request`` without changing its state."""
-        return self._event(request, message, actor, at or utcnow())
+        return self._event(
+            request, message, actor, at or utcnow(), action=audit_action, detail=audit_detail
+        )
 
     def save_plan(self, request: DataSubjectRequest, plan: dict[str, Any]) -> None:
         """Store the plan as last computed (replacing any earlier plan)."""
@@ -333,6 +365,15 @@ class RequestRepository:
         )
         self.session.add(flag)
         self.session.flush()
+        AuditTrail(self.session).record(
+            AuditAction.CONSENT_CHANGED
+            if kind == "consent_withdrawal"
+            else AuditAction.SUBJECT_FLAG_RECORDED,
+            AuditActor("personvern"),
+            subject_key=identity_hash,
+            purpose=purpose,
+            detail={"flag": kind, "identity_kind": identity_kind, "request_id": request_id},
+        )
         return flag
 
     def active_flags(self, identity_kind: str, identity_hash: str) -> builtins.list[SubjectFlag]:
@@ -349,11 +390,33 @@ class RequestRepository:
         return builtins.list(self.session.scalars(query).all())
 
     def _event(
-        self, request: DataSubjectRequest, message: str, actor: str, at: datetime
+        self,
+        request: DataSubjectRequest,
+        message: str,
+        actor: str,
+        at: datetime,
+        *,
+        action: AuditAction = AuditAction.REQUEST_NOTED,
+        detail: dict[str, Any] | None = None,
     ) -> RequestEvent:
         event = RequestEvent(
             request_id=request.id, at=at, state=request.state.value, message=message, actor=actor
         )
         self.session.add(event)
         self.session.flush()
+        # Every step of a request is written here, so the audit trail gets each one in
+        # the same transaction. The message stays out: it can quote a system's error.
+        AuditTrail(self.session).record(
+            action,
+            AuditActor(actor),
+            subject_key=request.subject_key,
+            detail={
+                "request_id": request.id,
+                "type": request.type,
+                "state": request.state.value,
+                "event_id": event.id,
+                **(detail or {}),
+            },
+            at=at,
+        )
         return event

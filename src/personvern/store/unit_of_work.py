@@ -14,6 +14,7 @@ from types import TracebackType
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from personvern.store.audit_events import AuditTrail
 from personvern.store.db import SessionFactory, session_scope, translate_errors
 from personvern.store.requests import RequestRepository
 from personvern.store.tokens import ApiTokenRepository
@@ -68,6 +69,11 @@ class UnitOfWork:
     def requests(self) -> RequestRepository:
         """The data subject requests, in this transaction."""
         return RequestRepository(self.session)
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The audit trail, appended to in this transaction."""
+        return AuditTrail(self.session)
 
     @property
     def tokens(self) -> ApiTokenRepository:

@@ -22,6 +22,8 @@ from personvern.settings import Settings
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.support.company import Company, _company
 
+#: Why staff read a request's personal data: handling it is a legal obligation.
+PURPOSE = {"X-Personvern-Purpose": "legal_compliance"}
 FINAL = {"completed", "partially_completed", "rejected", "needs_review", "waiting_for_system"}
 
 
@@ -40,8 +42,9 @@ class Staff:
         self.client = client
         self.agent_id, agent_token = agent
         self.dpo_id, dpo_token = dpo
-        self.agent = {"Authorization": f"Bearer {agent_token}"}
-        self.dpo = {"Authorization": f"Bearer {dpo_token}"}
+        # Staff read requests to handle them: a purpose based on a legal obligation.
+        self.agent = {"Authorization": f"Bearer {agent_token}", **PURPOSE}
+        self.dpo = {"Authorization": f"Bearer {dpo_token}", **PURPOSE}
         #: An auditor's headers: may read requests, never change them.
         self.auditor: dict[str, str] = {}
 
@@ -86,5 +89,5 @@ def staff(company: Company, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             dpo = issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER)
             auditor = issue_token(uow.session, name="auditor", role=Role.AUDITOR)
         found = Staff(client, (agent.info.id, agent.token), (dpo.info.id, dpo.token))
-        found.auditor = {"Authorization": f"Bearer {auditor.token}"}
+        found.auditor = {"Authorization": f"Bearer {auditor.token}", **PURPOSE}
         yield found

@@ -56,7 +56,7 @@ def make_client(
     client.__enter__()
     with app.state.context.application.unit_of_work() as uow:
         token = issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER).token
-    return client, {"Authorization": f"Bearer {token}"}
+    return client, {"Authorization": f"Bearer {token}", "X-Personvern-Purpose": "legal_compliance"}
 
 
 def public_access(client: TestClient, inbox: Inbox, email: str, language: str | None) -> str:

@@ -133,6 +133,7 @@ def client(
             with app.state.context.application.unit_of_work() as uow:
                 token = issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER).token
             test_client.headers["Authorization"] = f"Bearer {token}"
+            test_client.headers["X-Personvern-Purpose"] = "legal_compliance"
             yield test_client
 
 

@@ -31,6 +31,7 @@ A, PO, AG, MS, AU = (
         (Permission.ROPA_READ, {A, PO, AU}),
         (Permission.REQUESTS_READ, {A, PO, AG, AU}),
         (Permission.REQUESTS_WRITE, {A, PO, AG}),
+        (Permission.PERSONAL_DATA_READ, {A, PO, AG}),
         (Permission.CONSENTS_READ, {A, PO, AG, AU}),
         (Permission.CONSENTS_WRITE, {A, PO}),
         (Permission.DECISIONS_READ, {A, PO, MS}),

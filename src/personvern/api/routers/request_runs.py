@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, DataMapDep, require
+from personvern.api.purpose import PurposeBoundRead, purpose_bound_read
 from personvern.domain.roles import Permission
 from personvern.responses.handover import IssuedLink
 from personvern.security.principal import Principal
@@ -65,7 +66,7 @@ def resume_open_runs(context: AppContext) -> int:
 
 @router.get(
     "/requests/{request_id}/plan",
-    dependencies=[Depends(require(Permission.REQUESTS_READ))],
+    dependencies=[Depends(purpose_bound_read("request_plan"))],
 )
 def get_plan(request_id: str, context: ContextDep, _datamap: DataMapDep) -> dict[str, Any]:
     """What running the request would do now, per system and dataset; changes nothing."""
@@ -231,6 +232,7 @@ def get_downloads(
     request_id: str,
     context: ContextDep,
     principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
+    _read: Annotated[PurposeBoundRead, Depends(purpose_bound_read("request_files"))],
     days: Annotated[int, Query(ge=1, le=30, description="how long the links work")] = 7,
 ) -> list[DownloadLink]:
     """New signed links to the request's files, to send to the subject; they expire.

@@ -23,11 +23,13 @@ from personvern.api.deps import (
     DataMapDep,
     SessionDep,
     SettingsDep,
+    authenticate_and_record,
     bearer_scheme,
     remember_principal,
     require,
 )
 from personvern.api.problems import http_status, problem
+from personvern.api.purpose import purpose_bound_read
 from personvern.domain.requests.identity import MAX_IDENTITIES
 from personvern.domain.requests.lifecycle import (
     RejectionReason,
@@ -47,7 +49,6 @@ from personvern.intake.details import (
 from personvern.intake.errors import RateLimitedError
 from personvern.intake.rate_limit import wait_hint
 from personvern.intake.verification import verification_address
-from personvern.security.auth import authenticate
 from personvern.security.principal import Principal
 from personvern.store.limits import MAX_INTEGER_ID
 from personvern.store.models import DataSubjectRequest
@@ -366,7 +367,7 @@ def get_staff(
         return None
     # A bad token is refused rather than ignored: staff whose token expired must not
     # silently file as an anonymous subject.
-    principal = authenticate(credentials.credentials, session, context.authenticators)
+    principal = authenticate_and_record(request, context, session, credentials.credentials)
     principal.require(Permission.REQUESTS_WRITE)
     remember_principal(request, principal)
     return principal
@@ -547,7 +548,7 @@ def list_requests(
 @router.get(
     "/requests/{request_id}",
     response_model=RequestDetailOut,
-    dependencies=[Depends(require(Permission.REQUESTS_READ))],
+    dependencies=[Depends(purpose_bound_read("request_details"))],
 )
 def get_request(request_id: RequestIdPath, session: SessionDep) -> RequestDetailOut:
     """One request: identities, history, verification, plan and receipt."""

@@ -1,0 +1,106 @@
+"""Purpose-bound reads: a route that shows a subject's personal data names why it is read.
+
+The caller sends ``X-Personvern-Purpose: <purpose key>`` (or ``?purpose=``). The key
+must be one of the data map's purposes, and the subject's restriction, objection or
+withdrawn consent must not forbid it (personvern.domain.audit.purpose says which do).
+The read is recorded in the audit trail with its purpose; a refused one too, as denied.
+The event is committed before the route answers, so the read's own sessions (a plan
+opens several) never wait for it; it records that the data was handed out for the
+purpose, not whether the route then found everything it looked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Query
+
+from personvern.api.deps import ContextDep, DataMapDep, SessionDep, require
+from personvern.domain.audit.event import AuditOutcome
+from personvern.domain.audit.purpose import (
+    FlagInForce,
+    PurposeForbiddenError,
+    check_flags,
+    check_purpose,
+)
+from personvern.domain.roles import Permission
+from personvern.security.audit_trail import record_read
+from personvern.security.principal import Principal
+from personvern.security.subject_hash import identity_hash
+from personvern.store.requests import RequestRepository
+
+PURPOSE_HEADER = "X-Personvern-Purpose"
+
+
+@dataclass(frozen=True)
+class PurposeBoundRead:
+    """A read the audit trail has recorded: who, for which purpose, of which request."""
+
+    principal: Principal
+    purpose: str
+    request_id: str
+
+
+def purpose_bound_read(what: str) -> Callable[..., PurposeBoundRead]:
+    """A dependency: personal_data:read, a valid purpose the subject allows, and a record."""
+
+    def dependency(
+        request_id: str,
+        context: ContextDep,
+        session: SessionDep,
+        datamap: DataMapDep,
+        principal: Annotated[Principal, Depends(require(Permission.PERSONAL_DATA_READ))],
+        header: Annotated[
+            str | None,
+            Header(
+                alias=PURPOSE_HEADER,
+                max_length=100,
+                description="why the personal data is read: a purpose key of the data map",
+            ),
+        ] = None,
+        query: Annotated[
+            str | None,
+            Query(alias="purpose", max_length=100, description=f"instead of {PURPOSE_HEADER}"),
+        ] = None,
+    ) -> PurposeBoundRead:
+        purpose = check_purpose(datamap, header if header is not None else query)
+        repository = RequestRepository(session)
+        request = repository.get(request_id)
+        secret = context.settings.secret()
+        flags = [
+            FlagInForce(flag.kind, flag.purpose)
+            for identity in request.identities
+            for flag in repository.active_flags(
+                identity["kind"], identity_hash(secret, identity["kind"], identity["value"])
+            )
+        ]
+        try:
+            check_flags(datamap, purpose, flags)
+        except PurposeForbiddenError as refused:
+            record_read(
+                session,
+                principal,
+                purpose=purpose,
+                subject_key=request.subject_key,
+                what=what,
+                request_id=request.id,
+                outcome=AuditOutcome.DENIED,
+                reason=refused.message,
+            )
+            session.commit()
+            raise
+        record_read(
+            session,
+            principal,
+            purpose=purpose,
+            subject_key=request.subject_key,
+            what=what,
+            request_id=request.id,
+        )
+        session.commit()
+        return PurposeBoundRead(principal, purpose, request.id)
+
+    dependency.__name__ = f"purpose_bound_read_{what}"
+    return dependency

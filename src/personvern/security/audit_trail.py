@@ -1,0 +1,107 @@
+"""What the audit trail records about callers: sign-ins, failed sign-ins and reads.
+
+The chain and its storage live below (personvern.domain.audit, personvern.store.
+audit_events) so that the engine and intake record request steps too; this module turns
+principals and requests into events. No credential, address or other value a person
+typed reaches the trail: a failed sign-in is recorded by its shape, a client by a keyed
+hash of its address.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from personvern.domain.audit.event import ANONYMOUS, AuditAction, AuditActor, AuditOutcome
+from personvern.security.principal import Principal
+from personvern.security.subject_hash import keyed_hash
+from personvern.security.tokens import looks_like_api_token
+from personvern.store.audit_events import AuditTrail
+from personvern.store.base import utcnow
+
+#: A bearer token is presented with every call; one sign-in event per principal per
+#: this long (per process) says who was active without a write on every read.
+LOGIN_PRECISION = timedelta(minutes=1)
+
+_last_login: dict[tuple[str, str], datetime] = {}
+_last_login_lock = threading.Lock()
+
+
+def actor_of(principal: Principal) -> AuditActor:
+    """The principal as the audit trail names it: subject, role and how it signed in."""
+    return AuditActor(principal.subject, principal.role.value, principal.via)
+
+
+def client_key(secret: str, address: str | None) -> str | None:
+    """A keyed hash of the caller's network address (None when unknown)."""
+    return keyed_hash(secret, "audit-client", address) if address else None
+
+
+def record_login(session: Session, principal: Principal, *, client: str | None = None) -> bool:
+    """Record a successful sign-in, at most once per LOGIN_PRECISION per principal."""
+    now = utcnow()
+    # Keyed by store too: subjects (``api-token:1``) repeat across stores and test runs.
+    bind = session.get_bind()
+    key = (str(bind.engine.url), principal.subject)
+    with _last_login_lock:
+        last = _last_login.get(key)
+        if last is not None and now - last < LOGIN_PRECISION:
+            return False
+        _last_login[key] = now
+    AuditTrail(session).record(
+        AuditAction.LOGIN_SUCCEEDED,
+        actor_of(principal),
+        detail={"client": client} if client else {},
+        at=now,
+    )
+    return True
+
+
+def record_failed_login(
+    session: Session,
+    credential: str | None,
+    *,
+    method: str,
+    path: str,
+    client: str | None = None,
+) -> None:
+    """Record a refused sign-in by the credential's shape only, never its text."""
+    if not credential:
+        shape = "none"
+    elif looks_like_api_token(credential):
+        shape = "api_token"
+    else:
+        shape = "other"
+    detail: dict[str, str] = {"credential": shape, "method": method, "path": path[:200]}
+    if client:
+        detail["client"] = client
+    AuditTrail(session).record(
+        AuditAction.LOGIN_FAILED, ANONYMOUS, outcome=AuditOutcome.DENIED, detail=detail
+    )
+
+
+def record_read(
+    session: Session,
+    principal: Principal,
+    *,
+    purpose: str | None,
+    subject_key: str | None,
+    what: str,
+    request_id: str,
+    outcome: AuditOutcome = AuditOutcome.SUCCESS,
+    reason: str | None = None,
+) -> None:
+    """Record a read of a subject's personal data (or a refused one) with its purpose."""
+    detail = {"what": what, "request_id": request_id}
+    if reason:
+        detail["reason"] = reason
+    AuditTrail(session).record(
+        AuditAction.PERSONAL_DATA_READ,
+        actor_of(principal),
+        outcome=outcome,
+        subject_key=subject_key,
+        purpose=purpose,
+        detail=detail,
+    )
