@@ -59,6 +59,14 @@ def record_login(session: Session, principal: Principal, *, client: str | None =
     return True
 
 
+def record_staff_sign_in(session: Session, principal: Principal, *, client: str | None) -> None:
+    """Record a completed sign-in to the staff pages (every one: each opens a session)."""
+    detail = {"via": "staff_sign_in"}
+    if client:
+        detail["client"] = client
+    AuditTrail(session).record(AuditAction.LOGIN_SUCCEEDED, actor_of(principal), detail=detail)
+
+
 def record_failed_login(
     session: Session,
     credential: str | None,
@@ -66,20 +74,23 @@ def record_failed_login(
     method: str,
     path: str,
     client: str | None = None,
+    shape: str | None = None,
 ) -> None:
     """Record a refused sign-in by the credential's shape only, never its text."""
-    if not credential:
-        shape = "none"
-    elif looks_like_api_token(credential):
-        shape = "api_token"
-    else:
-        shape = "other"
+    if shape is None:
+        shape = _credential_shape(credential)
     detail: dict[str, str] = {"credential": shape, "method": method, "path": path[:200]}
     if client:
         detail["client"] = client
     AuditTrail(session).record(
         AuditAction.LOGIN_FAILED, ANONYMOUS, outcome=AuditOutcome.DENIED, detail=detail
     )
+
+
+def _credential_shape(credential: str | None) -> str:
+    if not credential:
+        return "none"
+    return "api_token" if looks_like_api_token(credential) else "other"
 
 
 def record_read(

@@ -17,6 +17,7 @@ from personvern.api.app import create_app
 from personvern.api.context import AppContext
 from personvern.security.oidc.login import PendingLogin, seal, unseal
 from personvern.settings import Settings
+from personvern.store.audit_events import AuditTrail
 from personvern.store.staff_sessions import StaffSession
 from tests.integration.security.conftest import BASE_URL
 from tests.support.oidc_provider import FakeIdp
@@ -233,3 +234,38 @@ def test_the_access_log_never_holds_the_authorization_code() -> None:
     RedactDownloadLinks().filter(record)
     assert "SECRETCODE" not in record.getMessage()
     assert "/staff/callback?<redacted>" in record.getMessage()
+
+
+def audit_head(app: FastAPI) -> int:
+    """The sequence number of the audit trail's newest event (the app is shared)."""
+    context: AppContext = app.state.context
+    with context.application.unit_of_work() as uow:
+        return AuditTrail(uow.session).head()[0]
+
+
+def audit_events(app: FastAPI, action: str, after: int) -> list[tuple[str, str, dict[str, str]]]:
+    """(actor, outcome, detail) of the audit events of ``action`` after ``after``."""
+    context: AppContext = app.state.context
+    with context.application.unit_of_work() as uow:
+        rows = AuditTrail(uow.session).page(action=action, after=after)
+        return [(row.actor_subject, row.outcome, dict(row.detail)) for row in rows]
+
+
+def test_sign_ins_and_refused_sign_ins_are_in_the_audit_trail(
+    oidc_client: TestClient, oidc_app: FastAPI, idp: FakeIdp
+) -> None:
+    before = audit_head(oidc_app)
+    oidc_client.get(start_login(oidc_client))
+    [(actor, outcome, detail)] = audit_events(oidc_app, "login.succeeded", before)
+    assert ("oidc:user-0001", "success", "staff_sign_in") == (actor, outcome, detail["via"])
+
+    idp.user["groups"] = ["nobody-maps-this"]
+    refused = oidc_client.get(start_login(oidc_client))
+    assert 403 == refused.status_code
+    [(actor, outcome, detail)] = audit_events(oidc_app, "login.failed", before)
+    assert ("denied", "staff_sign_in", "/staff/callback") == (
+        outcome,
+        detail["credential"],
+        detail["path"],
+    )
+    assert "user-0001" not in actor

@@ -21,7 +21,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, SessionDep, SettingsDep
 from personvern.api.problems import install_problem_handlers
-from personvern.security.errors import SsoNotConfiguredError
+from personvern.security.audit_trail import client_key, record_failed_login, record_staff_sign_in
+from personvern.security.errors import AuthError, SsoNotConfiguredError
 from personvern.security.oidc.login import (
     LOGIN_STATE_SECONDS,
     StaffLogin,
@@ -150,13 +151,29 @@ def callback(
     cookies = StaffCookies.of(settings)
     if error is not None:
         raise provider_refusal(error)
-    pending = unseal(request.cookies.get(cookies.login), settings.secret())
-    principal = sign_in.finish(
-        pending,
-        state=callback_parameter(state, "state"),
-        code=callback_parameter(code, "code"),
-        issuer=iss,
-    )
+    client = client_key(settings.secret(), request.client.host if request.client else None)
+    try:
+        pending = unseal(request.cookies.get(cookies.login), settings.secret())
+        principal = sign_in.finish(
+            pending,
+            state=callback_parameter(state, "state"),
+            code=callback_parameter(code, "code"),
+            issuer=iss,
+        )
+    except AuthError:
+        # Kept although the sign-in fails: a transaction of its own.
+        session.rollback()
+        record_failed_login(
+            session,
+            None,
+            method=request.method,
+            path=request.url.path,
+            client=client,
+            shape="staff_sign_in",
+        )
+        session.commit()
+        raise
+    record_staff_sign_in(session, principal, client=client)
     session_lifetime = lifetime(settings)
     # A fresh id at every sign-in (no session fixation), and the browser's old one ends.
     close_session(session, request.cookies.get(cookies.session))
