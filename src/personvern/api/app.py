@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from personvern import __version__
 from personvern.api.access_log import redact_download_links
 from personvern.api.context import AppContext
-from personvern.api.deps import get_principal
+from personvern.api.deps import declared_requirements, get_principal
 from personvern.api.docs import install_docs
 from personvern.api.limits import RequestLimits
 from personvern.api.problems import install_problem_handlers
@@ -94,14 +95,40 @@ def create_app(
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
     install_docs(app, API_PREFIX)
+    _declare_access(health.router, public=True)
     app.include_router(health.router)
     for router in PUBLIC_ROUTERS:
+        _declare_access(router, public=True)
         app.include_router(router, prefix=API_PREFIX)
     for router in PROTECTED_ROUTERS:
+        _declare_access(router, public=False)
         # Authentication at include time makes "needs a token" the default for every route
         # of the router; the route itself adds which permission.
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     return app
+
+
+def _declare_access(router: APIRouter, *, public: bool) -> None:
+    """Write each route's access rule into its OpenAPI operation, from the route itself.
+
+    ``x-permissions`` lists what ``require(...)`` on the route demands (read from its
+    dependencies, so it cannot drift from what is enforced); ``x-public`` marks routes of
+    the public routers. A route with neither has no rule: the route x role test fails it.
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        extra = dict(route.openapi_extra or {})
+        requirements = declared_requirements(route.dependant)
+        if requirements:
+            extra["x-permissions"] = sorted({r.permission.value for r in requirements})
+        if public:
+            extra["x-public"] = True
+            if any(r.optional for r in requirements):
+                # Anyone may call it, staff with their token: FastAPI already lists the
+                # bearer scheme and appends this; the empty requirement means "none".
+                extra["security"] = [{}]
+        route.openapi_extra = extra
 
 
 def _housekeeper(context: AppContext) -> Periodic | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -78,15 +79,68 @@ def remember_principal(request: Request, principal: Principal) -> None:
     request.state.principal = principal
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
-    """A dependency that lets the request through only if the caller holds ``permission``."""
+class Requirement:
+    """A dependency that lets the request through only if the caller holds ``permission``.
 
-    def dependency(principal: PrincipalDep) -> Principal:
-        principal.require(permission)
+    A class rather than a closure so the permission stays readable on the route: the
+    app writes it into the OpenAPI schema (``x-permission``) and the route x role test
+    compares it with the matrix in personvern.domain.roles; the route is the one place
+    a permission is declared.
+    """
+
+    #: Whether a caller without credentials is let through (as anonymous).
+    optional = False
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+        self.__name__ = f"require_{permission.name.lower()}"
+
+    def __call__(self, principal: PrincipalDep) -> Principal:
+        """The caller, if they hold the permission; ForbiddenError (403) otherwise."""
+        principal.require(self.permission)
         return principal
 
-    dependency.__name__ = f"require_{permission.name.lower()}"
-    return dependency
+
+def require(permission: Permission) -> Requirement:
+    """A dependency that lets the request through only if the caller holds ``permission``."""
+    return Requirement(permission)
+
+
+class OptionalRequirement:
+    """On a public route: anonymous callers pass; a caller with credentials needs ``permission``."""
+
+    optional = True
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+        self.__name__ = f"optionally_require_{permission.name.lower()}"
+
+    def __call__(
+        self,
+        request: Request,
+        context: ContextDep,
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    ) -> Principal | None:
+        """The caller if they sent credentials (which must be valid and hold the permission)."""
+        if credentials is None:
+            return None
+        # A bad token is refused rather than ignored: staff whose token expired must not
+        # silently act as an anonymous caller.
+        principal = authenticate(credentials.credentials, session, context.authenticators)
+        principal.require(self.permission)
+        remember_principal(request, principal)
+        return principal
+
+
+def declared_requirements(dependant: Dependant) -> list[Requirement | OptionalRequirement]:
+    """Every permission requirement among a route's dependencies, however deeply nested."""
+    found: list[Requirement | OptionalRequirement] = []
+    if isinstance(dependant.call, Requirement | OptionalRequirement):
+        found.append(dependant.call)
+    for sub in dependant.dependencies:
+        found.extend(declared_requirements(sub))
+    return found
 
 
 def get_datamap(context: ContextDep) -> DataMap:

@@ -15,16 +15,13 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from personvern.api.deps import (
-    ContextDep,
     DataMapDep,
+    OptionalRequirement,
     SessionDep,
     SettingsDep,
-    bearer_scheme,
-    remember_principal,
     require,
 )
 from personvern.api.problems import http_status, problem
@@ -47,7 +44,6 @@ from personvern.intake.details import (
 from personvern.intake.errors import RateLimitedError
 from personvern.intake.rate_limit import wait_hint
 from personvern.intake.verification import verification_address
-from personvern.security.auth import authenticate
 from personvern.security.principal import Principal
 from personvern.store.limits import MAX_INTEGER_ID
 from personvern.store.models import DataSubjectRequest
@@ -355,22 +351,8 @@ class RequestDetailOut(BaseModel):
 # -- dependencies --------------------------------------------------------------------------
 
 
-def get_staff(
-    request: Request,
-    context: ContextDep,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal | None:
-    """The caller if they sent credentials (which must be valid and allow requests:write)."""
-    if credentials is None:
-        return None
-    # A bad token is refused rather than ignored: staff whose token expired must not
-    # silently file as an anonymous subject.
-    principal = authenticate(credentials.credentials, session, context.authenticators)
-    principal.require(Permission.REQUESTS_WRITE)
-    remember_principal(request, principal)
-    return principal
-
+#: Staff filing on a subject's behalf need requests:write; anonymous subjects need nothing.
+get_staff = OptionalRequirement(Permission.REQUESTS_WRITE)
 
 StaffDep = Annotated[Principal | None, Depends(get_staff)]
 
