@@ -10,6 +10,10 @@ import pytest
 
 from tests.support.servers import fresh_database
 
+# The browser fixtures, once for the session: two modules importing them would each start
+# Playwright, and the second start fails inside the first one's event loop.
+pytest_plugins = ["tests.support.browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DATAMAP = ROOT / "examples" / "workspace-company"
 

@@ -27,6 +27,7 @@ from personvern.api.routers import (
     request_runs,
     requests,
 )
+from personvern.api.security_headers import SecurityHeaders
 from personvern.bootstrap import bootstrap
 from personvern.errors import PersonvernError
 from personvern.jobs.periodic import Periodic
@@ -93,6 +94,8 @@ def create_app(
     )
     app.state.context = context
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    # Added last, so outermost: the headers go on every answer, refusals included.
+    app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)
     install_docs(app, API_PREFIX)
     _declare_access(health.router, public=True)

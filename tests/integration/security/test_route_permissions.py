@@ -29,7 +29,13 @@ from personvern.settings import Settings
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 #: Pages for people outside the API schema: the API docs and their files. Anything else
 #: outside the schema is a route without a rule.
-DOCUMENTATION = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/oauth2-redirect"}
+DOCUMENTATION = {
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/api/v1/docs.js",
+    "/api/v1/docs/oauth2-redirect",
+    "/api/v1/docs/oauth2-redirect.js",
+}
 DOCUMENTATION_MOUNTS = {"/api/v1/docs/assets"}
 CALLERS: tuple[Role | None, ...] = (None, *Role)
 
