@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
@@ -14,9 +15,13 @@ from personvern.api.context import AppContext
 from personvern.api.errors import DataMapUnavailableError
 from personvern.domain.datamap import DataMap
 from personvern.domain.roles import Permission
+from personvern.intake import rate_limit
 from personvern.security.auth import authenticate
+from personvern.security.errors import AuthError, ForbiddenError
 from personvern.security.principal import Principal
+from personvern.security.subject_hash import keyed_hash
 from personvern.settings import Settings
+from personvern.store.base import utcnow
 
 # auto_error=False: a missing header must reach our handler as AuthError (problem+json,
 # 401), not FastAPI's own response. Declaring the scheme also documents it in OpenAPI.
@@ -54,15 +59,54 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def _failure_limit(request: Request, context: AppContext) -> rate_limit.Limit:
+    network = rate_limit.client_network(request.client.host if request.client else "unknown")
+    return rate_limit.Limit(
+        "auth-failure",
+        # Keyed, so the table does not list who called from where.
+        keyed_hash(context.settings.secret(), "auth-failure", network),
+        context.settings.auth_failures_per_client,
+        "too many failed authentications from your network",
+    )
+
+
+def authenticate_limited(
+    request: Request, context: AppContext, session: Session, credential: str | None
+) -> Principal:
+    """authenticate(), refused with 429 for a client network that failed too often lately.
+
+    Only calls that present a credential are counted and limited: a missing header is a
+    client that has not logged in yet, not a guess. Failures are recorded in a session of
+    their own, since the request's session is rolled back with the 401.
+    """
+    if credential is None:
+        return authenticate(credential, session, context.authenticators)
+    limit = _failure_limit(request, context)
+    window = timedelta(seconds=context.settings.auth_failure_window_seconds)
+    wait = rate_limit.wait_for(session, limit, window, utcnow())
+    if wait is not None:
+        raise rate_limit.limited(limit, wait)
+    try:
+        return authenticate(credential, session, context.authenticators)
+    except AuthError as exc:
+        if isinstance(exc, ForbiddenError):
+            raise
+        rate_limit.try_take(session, limit, window, utcnow())
+        # Committed now: the request's session is rolled back with the 401, and a second
+        # session would wait for this one's write lock on SQLite.
+        session.commit()
+        raise
+
+
 def get_principal(
     request: Request,
     context: ContextDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The authenticated caller, or AuthError (401)."""
+    """The authenticated caller, or AuthError (401), or RateLimitedError (429)."""
     credential = credentials.credentials if credentials is not None else None
-    principal = authenticate(credential, session, context.authenticators)
+    principal = authenticate_limited(request, context, session, credential)
     remember_principal(request, principal)
     # End the transaction now: routes that open sessions of their own (runs, plans,
     # links) would otherwise wait for this one, which on SQLite holds the write lock
@@ -127,7 +171,7 @@ class OptionalRequirement:
             return None
         # A bad token is refused rather than ignored: staff whose token expired must not
         # silently act as an anonymous caller.
-        principal = authenticate(credentials.credentials, session, context.authenticators)
+        principal = authenticate_limited(request, context, session, credentials.credentials)
         principal.require(self.permission)
         remember_principal(request, principal)
         return principal

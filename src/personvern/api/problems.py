@@ -89,14 +89,21 @@ async def _personvern_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
     # RFC 9110: a 401 must say which authentication scheme would work.
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    extra: dict[str, Any] = {}
+    retry_after = getattr(exc, "retry_after", None)
+    if status == 429 and isinstance(retry_after, int):
+        # RFC 6585: say when to come back; the body repeats it for clients that parse JSON.
+        headers["Retry-After"] = str(retry_after)
+        extra["retry_after"] = retry_after
     return problem(
         status,
         exc.message,
         request=request,
         title=exc.title,
         hint=exc.hint,
-        headers=headers,
+        headers=headers or None,
+        **extra,
     )
 
 

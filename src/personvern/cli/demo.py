@@ -377,9 +377,11 @@ def _serve(
 
     from personvern.cli.application import store_unit_of_work
     from personvern.domain.roles import Role
+    from personvern.observability.logs import configure_logging
     from personvern.security.tokens import issue_token
     from personvern.store.migrate import upgrade_to_head
 
+    configure_logging(settings.effective_log_format)
     upgrade_to_head(settings)
     # A fresh token per run: tokens are stored hashed, so an old one cannot be shown again.
     with store_unit_of_work(settings) as uow:
@@ -396,7 +398,8 @@ def _serve(
     if outbox is not None:
         _print_outbox_steps(host, port, outbox.outbox.folder, example_email)
     try:
-        uvicorn.run(app, host=host, port=port)
+        # log_config=None: uvicorn's records go through the redacting handler.
+        uvicorn.run(app, host=host, port=port, log_config=None)
     finally:
         mailbox.close()
 
