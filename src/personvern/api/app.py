@@ -18,6 +18,7 @@ from personvern.api.context import AppContext
 from personvern.api.deps import declared_requirements, get_principal
 from personvern.api.docs import install_docs
 from personvern.api.limits import RequestLimits
+from personvern.api.openapi import install_exact_openapi
 from personvern.api.problems import install_problem_handlers
 from personvern.api.routers import (
     datamap,
@@ -98,6 +99,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)
     install_docs(app, API_PREFIX)
+    install_exact_openapi(app, lambda: _languages(context))
     _declare_access(health.router, public=True)
     app.include_router(health.router)
     for router in PUBLIC_ROUTERS:
@@ -109,6 +111,12 @@ def create_app(
         # of the router; the route itself adds which permission.
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     return app
+
+
+def _languages(context: AppContext) -> list[str]:
+    """The languages requests may be answered in: the loaded data map's (none: any)."""
+    loaded = context.application.datamap.loaded
+    return list(loaded.datamap.organization.languages) if loaded is not None else []
 
 
 def _declare_access(router: APIRouter, *, public: bool) -> None:

@@ -92,3 +92,9 @@ def test_the_docs_and_a_notice_work_in_a_browser_under_the_csp(
     assert [] == offline_page.blocked
     assert operations > 10, "Swagger UI ran under the CSP and listed the operations"
     assert heading.strip()
+
+
+def test_a_405_names_every_method_of_the_path(client: TestClient) -> None:
+    # GET (protected router) and POST (public router) share the path.
+    response = client.delete("/api/v1/requests")
+    assert (405, "GET, POST") == (response.status_code, response.headers["allow"])
