@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="address `personvern serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `personvern serve` listens on")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="reverse proxies whose X-Forwarded-For/-Proto headers are believed "
+        "(comma-separated addresses or networks, * for any); they decide the client address "
+        "for rate limits and whether a request came over TLS (HSTS)",
+    )
     auto_migrate: bool | None = Field(
         None,
         description="apply migrations on server start; default: on for SQLite, off otherwise",

@@ -53,4 +53,13 @@ def serve(
     )
     # log_config=None: uvicorn keeps its hands off logging; its records reach the redacting
     # handler configure_logging installed.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", log_config=None)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=None,
+        # Only a trusted proxy may say which client called and that it spoke TLS.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
