@@ -218,8 +218,8 @@ class RequestSummaryOut(BaseModel):
     """A request in a listing; identities partly hidden."""
 
     id: str
-    type: str
-    state: str
+    type: RequestType
+    state: RequestState
     received_at: datetime
     deadline: date
     days_left: int | None = Field(description="None once the request is closed")
@@ -257,8 +257,8 @@ class RequestDetailOut(BaseModel):
     """One request in full: identities, history, plan and receipt."""
 
     id: str
-    type: str
-    state: str
+    type: RequestType
+    state: RequestState
     received_at: datetime
     deadline: date
     initial_deadline: date
@@ -517,8 +517,24 @@ def resend_code(
 )
 def list_requests(
     session: SessionDep,
-    state: Annotated[str | None, Query(max_length=32, description="only this state")] = None,
-    type: Annotated[str | None, Query(max_length=32, description="only this type")] = None,
+    # Documented as the canonical names; the server also reads them written loosely
+    # (case, dashes), as the CLI does.
+    state: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="only this state",
+            json_schema_extra={"enum": [s.value for s in RequestState]},
+        ),
+    ] = None,
+    type: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="only this type",
+            json_schema_extra={"enum": [t.value for t in RequestType]},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RequestListOut:
     """Requests, newest first, with days left until each deadline."""
