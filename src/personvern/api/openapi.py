@@ -104,6 +104,7 @@ def exact_schema(schema: dict[str, Any], languages: Sequence[str]) -> dict[str, 
                 if status.startswith(("4", "5")):
                     # Every error is problem+json, FastAPI's own 422 included.
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+    _add_links(schema.get("paths", {}))
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     identity = components.get("IdentityIn", {}).get("properties", {}).get("kind")
@@ -116,6 +117,36 @@ def exact_schema(schema: dict[str, Any], languages: Sequence[str]) -> dict[str, 
             "description": "answer language (default: the data map's first)",
         }
     return schema
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    """Link each 201 that creates a resource to the operations on that resource.
+
+    ``POST /x`` answering 201 with an ``id`` leads to every operation on ``/x/{id}...``
+    with that one path parameter; a stateful client (Schemathesis) follows the links from
+    filing a request to reading, verifying and answering it.
+    """
+    for path, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        links: dict[str, Any] = {}
+        for target, target_item in paths.items():
+            if not target.startswith(path + "/{"):
+                continue
+            names = [part[1:-1] for part in target.split("/") if part.startswith("{")]
+            if len(names) != 1:
+                continue
+            for method in _HTTP_METHODS:
+                operation = target_item.get(method)
+                if operation is None or "operationId" not in operation:
+                    continue
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {names[0]: "$response.body#/id"},
+                }
+        if links:
+            created["links"] = links
 
 
 def install_exact_openapi(app: FastAPI, languages: Callable[[], Sequence[str]]) -> None:

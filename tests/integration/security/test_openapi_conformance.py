@@ -119,3 +119,37 @@ def test_the_api_answers_as_its_schema_says_for_every_role(
     assert len(operations) == len(by_operation)
     assert tally.cases >= len(operations) * len(CALLERS)
     assert [] == tally.failures, "\n".join(tally.failures)
+
+
+def test_the_schema_example_files_a_request_and_its_links_lead_to_it(
+    served: tuple[FastAPI, dict[Role, str]],
+) -> None:
+    app, tokens = served
+    schema = app.openapi()
+    filing = schema["paths"]["/api/v1/requests"]["post"]
+    example = dict(schema["components"]["schemas"]["RequestIn"]["examples"][0])
+    # Staff filing, with identity checked at the counter: no mail server is needed.
+    example |= {"verification_method": "staff_in_person", "verification_note": "passport"}
+    by_id = {
+        op["operationId"]: (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    agent = {"Authorization": f"Bearer {tokens[Role.AGENT]}"}
+    with TestClient(app) as client:
+        filed = client.post("/api/v1/requests", json=example, headers=agent)
+        assert 201 == filed.status_code, filed.text
+        links = filing["responses"]["201"]["links"]
+        followed = {}
+        for link in links.values():
+            method, path = by_id[link["operationId"]]
+            (name, source), *_ = link["parameters"].items()
+            assert "$response.body#/id" == source
+            if method == "GET":
+                url = path.replace("{" + name + "}", filed.json()["id"])
+                followed[path] = client.get(url, headers=agent).status_code
+    assert 200 == followed["/api/v1/requests/{request_id}"]
+    assert 200 == followed["/api/v1/requests/{request_id}/plan"]
+    # Each link finds the request; the downloads wait (409) until it has been run.
+    assert not {404} & set(followed.values()), followed

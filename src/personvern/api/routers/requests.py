@@ -100,6 +100,16 @@ class DetailsIn(_Input):
 class RequestIn(_Input):
     """A data subject request as filed by the subject or by staff on their behalf."""
 
+    # An example the server accepts, so generated and hand-written calls can file one.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"type": "access", "identities": [{"kind": "email", "value": "ola@example.com"}]}
+            ]
+        },
+    )
+
     type: RequestType
     identities: list[IdentityIn] = Field(min_length=1, max_length=MAX_IDENTITIES)
     language: str | None = Field(
