@@ -76,8 +76,7 @@ def authenticate_limited(
     """authenticate(), refused with 429 for a client network that failed too often lately.
 
     Only calls that present a credential are counted and limited: a missing header is a
-    client that has not logged in yet, not a guess. Failures are recorded in a session of
-    their own, since the request's session is rolled back with the 401.
+    client that has not logged in yet, not a guess.
     """
     if credential is None:
         return authenticate(credential, session, context.authenticators)
@@ -127,7 +126,7 @@ class Requirement:
     """A dependency that lets the request through only if the caller holds ``permission``.
 
     A class rather than a closure so the permission stays readable on the route: the
-    app writes it into the OpenAPI schema (``x-permission``) and the route x role test
+    app writes it into the OpenAPI schema (``x-permissions``) and the route x role test
     compares it with the matrix in personvern.domain.roles; the route is the one place
     a permission is declared.
     """
