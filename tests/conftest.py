@@ -10,6 +10,11 @@ import pytest
 
 from tests.support.servers import fresh_database
 
+# The browser fixtures, once for the session (two modules importing them would each start
+# Playwright, and the second start fails inside the first one's event loop); and the log
+# detector, which fails the session if personvern logs personal data.
+pytest_plugins = ["tests.support.browser", "tests.support.log_detector"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DATAMAP = ROOT / "examples" / "workspace-company"
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import typing
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from personvern.data_home import check_secret_key, default_home, read_or_create_secret_key
 from personvern.domain.roles import Role, parse_role
@@ -29,6 +37,54 @@ class SettingsError(PersonvernError):
 
     kind = ErrorKind.FAILED
     title = "Configuration error"
+
+
+#: Words that mark a value as copied from an example rather than generated.
+PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "example", "placeholder", "replace")
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    annotation = field.annotation
+    return annotation is SecretStr or SecretStr in typing.get_args(annotation)
+
+
+class _SecretFiles(PydanticBaseSettingsSource):
+    """``PERSONVERN_<NAME>_FILE`` for every secret setting: the value is that file's content.
+
+    Container platforms hand secrets over as files (Docker and Kubernetes secrets), which
+    keeps them out of the environment that `ps e` and crash reports can show.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: :meth:`__call__` reads every secret at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """The secrets whose ``_FILE`` variable is set, read from their files."""
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            # A secret with a ``<name>_file`` setting of its own reads that file itself.
+            if not _is_secret(field) or f"{name}_file" in self.settings_cls.model_fields:
+                continue
+            variable = f"PERSONVERN_{name.upper()}"
+            path = os.environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if os.environ.get(variable):
+                msg = f"both {variable} and {variable}_FILE are set"
+                raise SettingsError(msg, hint=f"keep one of them; {variable}_FILE is preferred")
+            try:
+                text = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                raise SettingsError(
+                    f"{variable}_FILE: cannot read {path}: {reason}",
+                    hint="point it at a readable file that holds only the secret",
+                ) from None
+            if not text:
+                raise SettingsError(f"{variable}_FILE: {path} is empty")
+            values[name] = text
+        return values
 
 
 class Settings(BaseSettings):
@@ -57,8 +113,19 @@ class Settings(BaseSettings):
         "characters; unset: a key generated on first start in PERSONVERN_HOME/secret.key "
         "(required in production)",
     )
+    log_format: Literal["json", "text"] | None = Field(
+        None,
+        description="server and worker logs: json (one object per line, for a log shipper) "
+        "or text; default: json in production, text in development. Both are redacted",
+    )
     host: str = Field("127.0.0.1", description="address `personvern serve` listens on")
     port: int = Field(8000, ge=1, le=65535, description="port `personvern serve` listens on")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="reverse proxies whose X-Forwarded-For/-Proto headers are believed "
+        "(comma-separated addresses or networks, * for any); they decide the client address "
+        "for rate limits and whether a request came over TLS (HSTS)",
+    )
     auto_migrate: bool | None = Field(
         None,
         description="apply migrations on server start; default: on for SQLite, off otherwise",
@@ -181,6 +248,15 @@ class Settings(BaseSettings):
         description="development only: send the staff cookies over plain http (localhost); "
         "refused in production",
     )
+    auth_failures_per_client: int = Field(
+        20,
+        ge=1,
+        description="failed authentications from one client network per window before it "
+        "is answered 429",
+    )
+    auth_failure_window_seconds: int = Field(
+        300, ge=1, description="length of the authentication rate-limit window in seconds"
+    )
 
     _generated_key: str | None = PrivateAttr(None)
 
@@ -256,6 +332,24 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return algorithms
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then ``PERSONVERN_<SECRET>_FILE``."""
+        return (
+            init_settings,
+            env_settings,
+            _SecretFiles(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
     @model_validator(mode="after")
     def _refuse_known_secrets(self) -> Settings:
         if self.secret_key is not None:
@@ -263,7 +357,24 @@ class Settings(BaseSettings):
                 check_secret_key(self.secret_key.get_secret_value(), "PERSONVERN_SECRET_KEY")
             except PersonvernError as exc:
                 raise ValueError(str(exc)) from None
-        elif self.environment == "production":
+        if self.environment == "production":
+            # In development a copied example is harmless and the demo must start with
+            # nothing configured; in production it is a secret everyone can read.
+            for name, value in (
+                ("secret_key", self.secret_key),
+                ("smtp_password", self.smtp_password),
+                ("oidc_client_secret", self.oidc_client_secret),
+            ):
+                generated = name == "secret_key"  # a password is chosen by a mail provider
+                if value is not None and _looks_like_placeholder(
+                    value.get_secret_value(), generated=generated
+                ):
+                    msg = (
+                        f"PERSONVERN_{name.upper()} looks like a placeholder copied from an "
+                        "example; set a real secret in production"
+                    )
+                    raise ValueError(msg)
+        if self.secret_key is None and self.environment == "production":
             # Every server and worker must sign and hash alike; a key generated on one
             # machine would break links and duplicate detection on the others.
             msg = (
@@ -337,6 +448,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'personvern.db').resolve()}"
 
     @property
+    def effective_log_format(self) -> Literal["json", "text"]:
+        """The log format: PERSONVERN_LOG_FORMAT, else json in production and text otherwise."""
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "text"
+
+    @property
     def is_embedded(self) -> bool:
         """Whether personvern runs on its embedded SQLite store."""
         return self.effective_database_url.startswith("sqlite")
@@ -355,6 +473,15 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _looks_like_placeholder(value: str, *, generated: bool) -> bool:
+    """Whether a secret is an example's placeholder: a marker word in it, or (for a value
+    that should be generated) so few distinct characters that no generator made it."""
+    lowered = value.strip().lower()
+    if any(word in lowered for word in PLACEHOLDER_WORDS):
+        return True
+    return generated and len(set(lowered)) < 8
 
 
 def load_settings(**overrides: object) -> Settings:

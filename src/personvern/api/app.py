@@ -8,15 +8,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from personvern import __version__
 from personvern.api.access_log import redact_download_links
 from personvern.api.context import AppContext
-from personvern.api.deps import get_principal
+from personvern.api.deps import declared_requirements, get_principal
 from personvern.api.docs import install_docs
 from personvern.api.limits import RequestLimits
+from personvern.api.openapi import install_exact_openapi
 from personvern.api.problems import install_problem_handlers
 from personvern.api.routers import (
     audit,
@@ -28,6 +30,7 @@ from personvern.api.routers import (
     requests,
     staff,
 )
+from personvern.api.security_headers import SecurityHeaders
 from personvern.bootstrap import bootstrap
 from personvern.errors import PersonvernError
 from personvern.jobs.periodic import Periodic
@@ -105,17 +108,52 @@ def create_app(
     )
     app.state.context = context
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    # Added last, so outermost: the headers go on every answer, refusals included.
+    app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)
     install_docs(app, API_PREFIX)
+    install_exact_openapi(app, lambda: _languages(context))
+    _declare_access(health.router, public=True)
     app.include_router(health.router)
     app.mount(staff.MOUNT_PATH, staff.staff_pages(context))
     for router in PUBLIC_ROUTERS:
+        _declare_access(router, public=True)
         app.include_router(router, prefix=API_PREFIX)
     for router in PROTECTED_ROUTERS:
+        _declare_access(router, public=False)
         # Authentication at include time makes "needs a token" the default for every route
         # of the router; the route itself adds which permission.
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     return app
+
+
+def _languages(context: AppContext) -> list[str]:
+    """The languages requests may be answered in: the loaded data map's (none: any)."""
+    loaded = context.application.datamap.loaded
+    return list(loaded.datamap.organization.languages) if loaded is not None else []
+
+
+def _declare_access(router: APIRouter, *, public: bool) -> None:
+    """Write each route's access rule into its OpenAPI operation, from the route itself.
+
+    ``x-permissions`` lists what ``require(...)`` on the route demands (read from its
+    dependencies, so it cannot drift from what is enforced); ``x-public`` marks routes of
+    the public routers. A route with neither has no rule: the route x role test fails it.
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        extra = dict(route.openapi_extra or {})
+        requirements = declared_requirements(route.dependant)
+        if requirements:
+            extra["x-permissions"] = sorted({r.permission.value for r in requirements})
+        if public:
+            extra["x-public"] = True
+            if any(r.optional for r in requirements):
+                # Anyone may call it, staff with their token: FastAPI already lists the
+                # bearer scheme and appends this; the empty requirement means "none".
+                extra["security"] = [{}]
+        route.openapi_extra = extra
 
 
 def _housekeeper(context: AppContext) -> Periodic | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -13,11 +15,14 @@ from personvern.api.context import AppContext
 from personvern.api.errors import DataMapUnavailableError
 from personvern.domain.datamap import DataMap
 from personvern.domain.roles import Permission
+from personvern.intake import rate_limit
 from personvern.security.audit_trail import client_key, record_failed_login, record_login
 from personvern.security.auth import authenticate
-from personvern.security.errors import AuthError
+from personvern.security.errors import AuthError, ForbiddenError
 from personvern.security.principal import Principal
+from personvern.security.subject_hash import keyed_hash
 from personvern.settings import Settings
+from personvern.store.base import utcnow
 
 # auto_error=False: a missing header must reach our handler as AuthError (problem+json,
 # 401), not FastAPI's own response. Declaring the scheme also documents it in OpenAPI.
@@ -58,15 +63,54 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def _failure_limit(request: Request, context: AppContext) -> rate_limit.Limit:
+    network = rate_limit.client_network(request.client.host if request.client else "unknown")
+    return rate_limit.Limit(
+        "auth-failure",
+        # Keyed, so the table does not list who called from where.
+        keyed_hash(context.settings.secret(), "auth-failure", network),
+        context.settings.auth_failures_per_client,
+        "too many failed authentications from your network",
+    )
+
+
+def authenticate_limited(
+    request: Request, context: AppContext, session: Session, credential: str | None
+) -> Principal:
+    """authenticate(), refused with 429 for a client network that failed too often lately.
+
+    Only calls that present a credential are counted and limited: a missing header is a
+    client that has not logged in yet, not a guess.
+    """
+    if credential is None:
+        return authenticate_and_record(request, context, session, credential)
+    limit = _failure_limit(request, context)
+    window = timedelta(seconds=context.settings.auth_failure_window_seconds)
+    wait = rate_limit.wait_for(session, limit, window, utcnow())
+    if wait is not None:
+        raise rate_limit.limited(limit, wait)
+    try:
+        # Records the sign-in, or the refusal in a committed transaction of its own.
+        return authenticate_and_record(request, context, session, credential)
+    except AuthError as exc:
+        if isinstance(exc, ForbiddenError):
+            raise
+        rate_limit.try_take(session, limit, window, utcnow())
+        # Committed now: the request's session is rolled back with the 401, and a second
+        # session would wait for this one's write lock on SQLite.
+        session.commit()
+        raise
+
+
 def get_principal(
     request: Request,
     context: ContextDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The authenticated caller, or AuthError (401)."""
+    """The authenticated caller, or AuthError (401), or RateLimitedError (429)."""
     credential = credentials.credentials if credentials is not None else None
-    principal = authenticate_and_record(request, context, session, credential)
+    principal = authenticate_limited(request, context, session, credential)
     remember_principal(request, principal)
     # End the transaction now: routes that open sessions of their own (runs, plans,
     # links) would otherwise wait for this one, which on SQLite holds the write lock
@@ -109,15 +153,68 @@ def remember_principal(request: Request, principal: Principal) -> None:
     request.state.principal = principal
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
-    """A dependency that lets the request through only if the caller holds ``permission``."""
+class Requirement:
+    """A dependency that lets the request through only if the caller holds ``permission``.
 
-    def dependency(principal: PrincipalDep) -> Principal:
-        principal.require(permission)
+    A class rather than a closure so the permission stays readable on the route: the
+    app writes it into the OpenAPI schema (``x-permissions``) and the route x role test
+    compares it with the matrix in personvern.domain.roles; the route is the one place
+    a permission is declared.
+    """
+
+    #: Whether a caller without credentials is let through (as anonymous).
+    optional = False
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+        self.__name__ = f"require_{permission.name.lower()}"
+
+    def __call__(self, principal: PrincipalDep) -> Principal:
+        """The caller, if they hold the permission; ForbiddenError (403) otherwise."""
+        principal.require(self.permission)
         return principal
 
-    dependency.__name__ = f"require_{permission.name.lower()}"
-    return dependency
+
+def require(permission: Permission) -> Requirement:
+    """A dependency that lets the request through only if the caller holds ``permission``."""
+    return Requirement(permission)
+
+
+class OptionalRequirement:
+    """On a public route: anonymous callers pass; a caller with credentials needs ``permission``."""
+
+    optional = True
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+        self.__name__ = f"optionally_require_{permission.name.lower()}"
+
+    def __call__(
+        self,
+        request: Request,
+        context: ContextDep,
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    ) -> Principal | None:
+        """The caller if they sent credentials (which must be valid and hold the permission)."""
+        if credentials is None:
+            return None
+        # A bad token is refused rather than ignored: staff whose token expired must not
+        # silently act as an anonymous caller.
+        principal = authenticate_limited(request, context, session, credentials.credentials)
+        principal.require(self.permission)
+        remember_principal(request, principal)
+        return principal
+
+
+def declared_requirements(dependant: Dependant) -> list[Requirement | OptionalRequirement]:
+    """Every permission requirement among a route's dependencies, however deeply nested."""
+    found: list[Requirement | OptionalRequirement] = []
+    if isinstance(dependant.call, Requirement | OptionalRequirement):
+        found.append(dependant.call)
+    for sub in dependant.dependencies:
+        found.extend(declared_requirements(sub))
+    return found
 
 
 def get_datamap(context: ContextDep) -> DataMap:

@@ -23,5 +23,8 @@ def document_response(text: str, fmt: str) -> Response:
 
 def document_responses(*formats: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` describing a document offered in ``formats``."""
-    content: dict[str, Any] = {MEDIA_TYPES[fmt]: {"schema": {"type": "string"}} for fmt in formats}
+    # JSON documents are JSON values, not strings; the others are text.
+    content: dict[str, Any] = {
+        MEDIA_TYPES[fmt]: {"schema": {} if fmt == "json" else {"type": "string"}} for fmt in formats
+    }
     return {200: {"description": "the rendered document", "content": content}}

@@ -7,6 +7,7 @@ knows its status, title and hint) and never build error responses themselves.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -89,14 +90,21 @@ async def _personvern_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
     # RFC 9110: a 401 must say which authentication scheme would work.
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    extra: dict[str, Any] = {}
+    retry_after = getattr(exc, "retry_after", None)
+    if status == 429 and isinstance(retry_after, int):
+        # RFC 6585: say when to come back; the body repeats it for clients that parse JSON.
+        headers["Retry-After"] = str(retry_after)
+        extra["retry_after"] = retry_after
     return problem(
         status,
         exc.message,
         request=request,
         title=exc.title,
         hint=exc.hint,
-        headers=headers,
+        headers=headers or None,
+        **extra,
     )
 
 
@@ -121,9 +129,30 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no such resource: {request.url.path}"
-    elif exc.status_code == 405:
+    headers = exc.headers
+    if exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem(exc.status_code, detail, request=request, headers=exc.headers)
+        allowed = _allowed_methods(request)
+        if allowed:
+            # The router names only the methods of the first route matching the path; a
+            # path served by a public and a protected router has more (RFC 9110: all).
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return problem(exc.status_code, detail, request=request, headers=headers)
+
+
+_OPERATIONS = ("get", "put", "post", "delete", "patch")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the schema offers on the request's path."""
+    path = request.url.path
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods.update(m.upper() for m in item if m in _OPERATIONS)
+    # No HEAD: FastAPI's routes answer only the methods they declare.
+    return sorted(methods)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

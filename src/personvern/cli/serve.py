@@ -28,6 +28,7 @@ def serve(
 
     from personvern.api.app import create_app
     from personvern.api.context import AppContext
+    from personvern.observability.logs import configure_logging
     from personvern.settings import load_settings
 
     overrides: dict[str, object] = {}
@@ -36,6 +37,7 @@ def serve(
     if port is not None:
         overrides["port"] = port
     settings = load_settings(**overrides)
+    configure_logging(settings.effective_log_format)
     app = create_app(settings, datamap)
     context: AppContext = app.state.context
     problem = context.application.datamap.error
@@ -49,4 +51,15 @@ def serve(
         f"(API docs: http://{settings.host}:{settings.port}/api/v1/docs)",
         markup=False,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # log_config=None: uvicorn keeps its hands off logging; its records reach the redacting
+    # handler configure_logging installed.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=None,
+        # Only a trusted proxy may say which client called and that it spoke TLS.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )

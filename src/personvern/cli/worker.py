@@ -56,6 +56,15 @@ def worker(
         application = bootstrap(settings, actor="worker", observer=observer)
         return application.run_attempts(POLICY)
 
+    from celery.signals import setup_logging
+
+    from personvern.observability.logs import configure_logging
+
+    def use_personvern_logging(**_: object) -> None:
+        # Connected, this replaces Celery's own logging set-up: one redacting handler.
+        configure_logging(settings.effective_log_format, loglevel)
+
+    setup_logging.connect(use_personvern_logging, weak=False)
     app = make_celery_app(
         settings, queue=queue, visibility_timeout=visibility_timeout, attempts=attempts
     )

@@ -295,7 +295,24 @@ def read_yaml(file: Path) -> tuple[Any, dict[DocPath, Location]]:
             LocatedFinding(Finding((), f"cannot read file: {exc.strerror}"), Location(file, 1, 1))
         ) from exc
     positions: dict[DocPath, Location] = {(): Location(file, 1, 1)}
-    loader = _DataMapLoader(text, file)
+    try:
+        loader = _DataMapLoader(text, file)
+    except yaml.reader.ReaderError as exc:
+        # The reader checks every character when it is made, before any parsing: a NUL
+        # or other control character used to escape as a traceback from here.
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else 0
+        raise YamlProblemError(
+            LocatedFinding(
+                Finding(
+                    (),
+                    f"invalid YAML: the character U+{code:04X} is not allowed in YAML",
+                    hint="remove it; a data map file holds printable text only",
+                ),
+                Location(file, line, column),
+            )
+        ) from exc
     try:
         node = loader.get_single_node()
         data = None if node is None else _convert(loader, node, file, (), positions)

@@ -99,6 +99,16 @@ def try_take(
     return _record(session, [(limit.kind, limit.key_hash)], window, now)
 
 
+def wait_for(session: Session, limit: Limit, window: timedelta, now: datetime) -> timedelta | None:
+    """How long until ``limit`` allows another event (None: it does now); counts nothing."""
+    return _wait(session, limit, window, now)
+
+
+def limited(limit: Limit, wait: timedelta) -> RateLimitedError:
+    """The error telling a caller over ``limit`` how long to wait."""
+    return _limited(limit, wait)
+
+
 def forget(session: Session, event_ids: Sequence[int]) -> None:
     """Take back counted events (what they counted did not happen after all)."""
     if event_ids:

@@ -15,17 +15,13 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from personvern.api.deps import (
-    ContextDep,
     DataMapDep,
+    OptionalRequirement,
     SessionDep,
     SettingsDep,
-    authenticate_and_record,
-    bearer_scheme,
-    remember_principal,
     require,
 )
 from personvern.api.problems import http_status, problem
@@ -104,6 +100,16 @@ class DetailsIn(_Input):
 
 class RequestIn(_Input):
     """A data subject request as filed by the subject or by staff on their behalf."""
+
+    # An example the server accepts, so generated and hand-written calls can file one.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"type": "access", "identities": [{"kind": "email", "value": "ola@example.com"}]}
+            ]
+        },
+    )
 
     type: RequestType
     identities: list[IdentityIn] = Field(min_length=1, max_length=MAX_IDENTITIES)
@@ -223,8 +229,8 @@ class RequestSummaryOut(BaseModel):
     """A request in a listing; identities partly hidden."""
 
     id: str
-    type: str
-    state: str
+    type: RequestType
+    state: RequestState
     received_at: datetime
     deadline: date
     days_left: int | None = Field(description="None once the request is closed")
@@ -262,8 +268,8 @@ class RequestDetailOut(BaseModel):
     """One request in full: identities, history, plan and receipt."""
 
     id: str
-    type: str
-    state: str
+    type: RequestType
+    state: RequestState
     received_at: datetime
     deadline: date
     initial_deadline: date
@@ -356,22 +362,8 @@ class RequestDetailOut(BaseModel):
 # -- dependencies --------------------------------------------------------------------------
 
 
-def get_staff(
-    request: Request,
-    context: ContextDep,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal | None:
-    """The caller if they sent credentials (which must be valid and allow requests:write)."""
-    if credentials is None:
-        return None
-    # A bad token is refused rather than ignored: staff whose token expired must not
-    # silently file as an anonymous subject.
-    principal = authenticate_and_record(request, context, session, credentials.credentials)
-    principal.require(Permission.REQUESTS_WRITE)
-    remember_principal(request, principal)
-    return principal
-
+#: Staff filing on a subject's behalf need requests:write; anonymous subjects need nothing.
+get_staff = OptionalRequirement(Permission.REQUESTS_WRITE)
 
 StaffDep = Annotated[Principal | None, Depends(get_staff)]
 
@@ -536,8 +528,24 @@ def resend_code(
 )
 def list_requests(
     session: SessionDep,
-    state: Annotated[str | None, Query(max_length=32, description="only this state")] = None,
-    type: Annotated[str | None, Query(max_length=32, description="only this type")] = None,
+    # Documented as the canonical names; the server also reads them written loosely
+    # (case, dashes), as the CLI does.
+    state: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="only this state",
+            json_schema_extra={"enum": [s.value for s in RequestState]},
+        ),
+    ] = None,
+    type: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="only this type",
+            json_schema_extra={"enum": [t.value for t in RequestType]},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RequestListOut:
     """Requests, newest first, with days left until each deadline."""

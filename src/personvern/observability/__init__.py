@@ -1,0 +1,1 @@
+"""Logs without personal data or secrets: a redactor and the logging configuration using it."""
