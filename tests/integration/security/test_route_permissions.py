@@ -37,6 +37,15 @@ DOCUMENTATION = {
     "/api/v1/docs/oauth2-redirect.js",
 }
 DOCUMENTATION_MOUNTS = {"/api/v1/docs/assets"}
+#: The staff pages (a browser app mounted at /staff, outside the API schema): signing in
+#: is public, the rest needs the server-side session the sign-in opened.
+STAFF_MOUNT = "/staff"
+STAFF_PAGES = {
+    ("GET", "/login"): "public",
+    ("GET", "/callback"): "public",
+    ("GET", "/"): "session",
+    ("POST", "/logout"): "session",
+}
 CALLERS: tuple[Role | None, ...] = (None, *Role)
 
 
@@ -89,6 +98,12 @@ def unschemed(app: FastAPI) -> list[str]:
         if isinstance(route, APIRoute):
             if not route.include_in_schema:
                 escaped.append(f"{sorted(route.methods)} {route.path}")
+        elif isinstance(route, Mount) and route.path == STAFF_MOUNT:
+            escaped.extend(
+                f"{method} {STAFF_MOUNT}{path}"
+                for method, path in staff_pages(route)
+                if (method, path) not in STAFF_PAGES
+            )
         elif isinstance(route, Mount):
             if route.path not in DOCUMENTATION_MOUNTS:
                 escaped.append(f"mount {route.path}")
@@ -98,6 +113,18 @@ def unschemed(app: FastAPI) -> list[str]:
         else:
             escaped.append(repr(route))
     return escaped
+
+
+def staff_pages(mount: Mount) -> list[tuple[str, str]]:
+    """(method, path) of every page of the staff app, HEAD left out (it follows GET)."""
+    app = mount.app
+    assert isinstance(app, FastAPI)
+    return [
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods - {"HEAD"})
+    ]
 
 
 def concrete(path: str) -> str:
@@ -193,3 +220,10 @@ def test_the_walk_notices_a_route_that_enforces_less_than_it_declares(
     response = client.get(rule.path, headers={"Authorization": f"Bearer {tokens[Role.AGENT]}"})
     assert not rule.admits(Role.AGENT)
     assert not refused(response)
+
+
+def test_staff_pages_without_a_session_send_the_browser_to_sign_in(client: TestClient) -> None:
+    home = client.get("/staff/", follow_redirects=False)
+    assert (303, "/staff/login") == (home.status_code, home.headers["location"])
+    # Sign-out changes state: without the page's CSRF token it is refused.
+    assert 403 == client.post("/staff/logout").status_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +36,14 @@ def start_login(client: TestClient) -> str:
     callback = authorize.headers["location"]
     assert callback.startswith(f"{BASE_URL}/staff/callback?")
     return callback
+
+
+def sign_out(client: TestClient) -> httpx2.Response:
+    """Press the staff page's sign-out button (the form carries its CSRF token)."""
+    page = client.get("/staff/")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return client.post("/staff/logout", data={"csrf_token": match.group(1)})
 
 
 def replace_cookie(client: TestClient, name: str, value: str) -> None:
@@ -95,7 +104,10 @@ def test_a_full_sign_in_opens_a_server_side_session_and_logout_ends_it(
     assert session_id not in row.id_hash
 
     jar_entry = next(c for c in oidc_client.cookies.jar if c.name == SESSION_COOKIE)
-    out = oidc_client.post("/staff/logout")
+    refused = oidc_client.post("/staff/logout")
+    assert 403 == refused.status_code, "a sign-out without the form's CSRF token"
+    assert 1 == len(sessions(oidc_app))
+    out = sign_out(oidc_client)
     assert 200 == out.status_code
     assert [] == sessions(oidc_app), "the session must end on the server, not just the cookie"
     # Even a browser that kept the cookie is no longer signed in.
@@ -113,7 +125,7 @@ def test_signing_in_again_replaces_the_session(
     assert first != oidc_client.cookies[SESSION_COOKIE]
     assert ["agent"] == [row.role for row in sessions(oidc_app)]
     assert "Signed in as <strong>agent</strong>" in oidc_client.get("/staff/").text
-    oidc_client.post("/staff/logout")
+    sign_out(oidc_client)
 
 
 def test_the_provider_rejects_a_wrong_code_verifier(

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from personvern.api.context import AppContext
+from personvern.api.csrf import FIELD as CSRF_FIELD
+from personvern.api.csrf import csrf_token, require_csrf
 from personvern.api.deps import ContextDep, SessionDep, SettingsDep
 from personvern.api.problems import install_problem_handlers
 from personvern.security.audit_trail import client_key, record_failed_login, record_staff_sign_in
@@ -194,17 +196,23 @@ def home(request: Request, settings: SettingsDep, session: SessionDep) -> Respon
     if principal is None:
         return RedirectResponse("/staff/login", status_code=303, headers=NO_STORE)
     role = html.escape(principal.role.value)
-    return HTMLResponse(
+    response = HTMLResponse("", headers=NO_STORE)
+    token = html.escape(csrf_token(request, response, settings.secret()))
+    response.body = response.render(
         _page(
             "personvern staff",
             f"<p>Signed in as <strong>{role}</strong>.</p>"
-            '<form method="post" action="/staff/logout"><button>Sign out</button></form>',
-        ),
-        headers=NO_STORE,
+            '<form method="post" action="/staff/logout">'
+            f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">'
+            "<button>Sign out</button></form>",
+        )
     )
+    # The body was replaced after the headers were made.
+    response.headers["content-length"] = str(len(response.body))
+    return response
 
 
-@router.post("/logout", name="staff_logout")
+@router.post("/logout", name="staff_logout", dependencies=[Depends(require_csrf)])
 def logout(request: Request, settings: SettingsDep, session: SessionDep) -> Response:
     """End the session in the store (not just in the browser) and forget the cookie."""
     cookies = StaffCookies.of(settings)
