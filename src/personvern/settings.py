@@ -110,6 +110,36 @@ class Settings(BaseSettings):
         3600, ge=1, description="length of the intake rate-limit window in seconds"
     )
 
+    # --- Encryption at rest (docs/encryption.md) -------------------------------------------
+    key_store_url: str | None = Field(
+        None,
+        description="the key store of per-subject data keys, a database apart from the data "
+        "store and backed up apart from it; default: SQLite PERSONVERN_HOME/keys.db",
+    )
+    kek_provider: Literal["local", "pkcs11"] = Field(
+        "local",
+        description="where key-encryption keys live: local (PERSONVERN_KEK_FILE) or pkcs11 "
+        "(an HSM or cloud HSM)",
+    )
+    kek_file: Path | None = Field(
+        None,
+        description="local key-encryption key file (mode 0600, made on first start); "
+        "default: PERSONVERN_HOME/kek.key",
+    )
+    pkcs11_module: Path | None = Field(
+        None, description="the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so"
+    )
+    pkcs11_token_label: str | None = Field(None, description="label of the PKCS#11 token")
+    pkcs11_pin: SecretStr | None = Field(
+        None, description="the token's user PIN (or PERSONVERN_PKCS11_PIN_FILE)"
+    )
+    pkcs11_pin_file: Path | None = Field(None, description="file holding the token's user PIN")
+    pkcs11_key_label: str = Field(
+        "personvern-kek",
+        description="label of the KEK in the token; versions are <label>-v1, -v2, ...",
+    )
+    # ----------------------------------------------------------------------------------------
+
     _generated_key: str | None = PrivateAttr(None)
 
     @model_validator(mode="after")
@@ -143,6 +173,30 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'personvern.db').resolve()}"
+
+    @property
+    def effective_key_store_url(self) -> str:
+        """The key store URL, defaulting to a SQLite file in the data directory."""
+        if self.key_store_url:
+            return self.key_store_url
+        return f"sqlite:///{(self.home / 'keys.db').resolve()}"
+
+    def pkcs11_user_pin(self) -> str:
+        """The PKCS#11 user PIN: PERSONVERN_PKCS11_PIN, else the PIN file's first line."""
+        if self.pkcs11_pin is not None:
+            return self.pkcs11_pin.get_secret_value()
+        if self.pkcs11_pin_file is not None:
+            try:
+                return self.pkcs11_pin_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"cannot read PERSONVERN_PKCS11_PIN_FILE {self.pkcs11_pin_file}: "
+                    f"{exc.strerror or exc}"
+                ) from exc
+        raise SettingsError(
+            "PERSONVERN_KEK_PROVIDER=pkcs11 needs PERSONVERN_PKCS11_PIN or "
+            "PERSONVERN_PKCS11_PIN_FILE"
+        )
 
     @property
     def is_embedded(self) -> bool:

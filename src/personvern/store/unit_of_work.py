@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
@@ -17,6 +18,9 @@ from sqlalchemy.orm import Session
 from personvern.store.db import SessionFactory, session_scope, translate_errors
 from personvern.store.requests import RequestRepository
 from personvern.store.tokens import ApiTokenRepository
+
+if TYPE_CHECKING:
+    from personvern.store.encryption.vault import SubjectVault
 
 
 class UnitOfWork:
@@ -68,6 +72,13 @@ class UnitOfWork:
     def requests(self) -> RequestRepository:
         """The data subject requests, in this transaction."""
         return RequestRepository(self.session)
+
+    @property
+    def vault(self) -> SubjectVault | None:
+        """The vault sealing this unit of work's sensitive fields, if the store has one."""
+        from personvern.store.encryption.fields import session_vault
+
+        return session_vault(self.session)[0]
 
     @property
     def tokens(self) -> ApiTokenRepository:
