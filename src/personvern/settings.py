@@ -159,6 +159,19 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return self
 
+    @model_validator(mode="after")
+    def _shared_key_store_in_production(self) -> Settings:
+        if self.environment == "production" and self.database_url and not self.key_store_url:
+            # Every server and worker must open the same subjects' keys; a keys.db in
+            # each machine's home would make one server's data unreadable to the others.
+            msg = (
+                "PERSONVERN_KEY_STORE_URL must be set in production when "
+                "PERSONVERN_DATABASE_URL is: a database apart from the data store, shared "
+                "by every server and worker (docs/encryption.md)"
+            )
+            raise ValueError(msg)
+        return self
+
     def secret(self) -> str:
         """The signing key: PERSONVERN_SECRET_KEY, else the one generated in the home."""
         if self.secret_key is not None:
