@@ -243,6 +243,9 @@ class RequestArtifact(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: When the file was deleted because the answer's retention ended (the hash stays).
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Whether the file on disk is an envelope under the subject's data key (the hash and
+    #: size are the plain file's, what the subject receives).
+    sealed: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class DownloadLink(Base):

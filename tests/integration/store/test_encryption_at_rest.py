@@ -21,8 +21,10 @@ from sqlalchemy.engine import make_url
 from personvern.domain.envelope import SubjectKeyDestroyedError, TamperedEnvelopeError
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.security.subject_hash import subject_key
+from personvern.settings import SettingsError, load_settings
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.encryption.existing import seal_existing
+from personvern.store.encryption.files import open_answer_file, seal_answer_file
 from personvern.store.encryption.providers import KeyProviderError, LocalKeyFileProvider
 from personvern.store.encryption.vault import SubjectVault
 from personvern.store.migrate import upgrade_to_head
@@ -334,3 +336,54 @@ def test_the_model_reads_plain_rows_from_before_encryption(stores: Stores) -> No
             assert "ola@example.no" == request.identities[0]["value"]
     finally:
         engine.dispose()
+
+
+def test_answer_files_are_sealed_and_a_copy_of_an_erased_subjects_stays_unreadable(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    vault = SubjectVault(
+        KeyStore(make_engine(f"sqlite:///{home / 'keys.db'}")),
+        LocalKeyFileProvider.in_home(home),
+        "local",
+    )
+    try:
+        folder = home / "requests"
+        folder.mkdir()
+        answers = {}
+        for who, identities in (("kari", KARI), ("ola", OLA)):
+            path = folder / f"{who}-export.zip"
+            path.write_bytes(f"PK export of {who} {identities[1][1]}".encode())
+            seal_answer_file(vault, subject_key(SECRET, identities), who, "export.zip", path)
+            assert identities[1][1].encode() not in path.read_bytes()
+            answers[who] = path
+        # A backup of the home's answers, taken before Kari's erasure.
+        backup = tmp_path / "backup"
+        shutil.copytree(folder, backup)
+        vault.shred(subject_key(SECRET, KARI))
+
+        with pytest.raises(SubjectKeyDestroyedError, match="this subject was erased"):
+            open_answer_file(vault, "kari", "export.zip", backup / "kari-export.zip")
+        ola = open_answer_file(vault, "ola", "export.zip", backup / "ola-export.zip")
+        assert b"PK export of ola 02028054321" == ola
+        # Bound to its request and name: not served as another request's file.
+        with pytest.raises(TamperedEnvelopeError):
+            open_answer_file(vault, "ola", "access-report.html", backup / "ola-export.zip")
+    finally:
+        vault.close()
+
+
+def test_production_on_a_database_server_needs_a_shared_key_store() -> None:
+    with pytest.raises(SettingsError, match="PERSONVERN_KEY_STORE_URL must be set in production"):
+        load_settings(
+            environment="production",
+            secret_key=SECRET,
+            database_url="postgresql+psycopg://personvern@db/personvern",
+        )
+    shared = load_settings(
+        environment="production",
+        secret_key=SECRET,
+        database_url="postgresql+psycopg://personvern@db/personvern",
+        key_store_url="postgresql+psycopg://personvern@keys/personvern_keys",
+    )
+    assert "postgresql+psycopg://personvern@keys/personvern_keys" == shared.effective_key_store_url

@@ -1,4 +1,4 @@
-"""subject keys: sealed columns for a request's identities and verification note.
+"""subject keys: sealed columns for a request's identities and note; sealed answer files.
 
 The data keys themselves live in the key store, a database of its own
 (personvern.store.subject_keys, PERSONVERN_KEY_STORE_URL), never in this one: a restored
@@ -32,6 +32,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("identities_sealed", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("verification_note_sealed", sa.LargeBinary(), nullable=True))
         batch.alter_column("identities", existing_type=sa.JSON(), nullable=True)
+    with op.batch_alter_table("request_artifacts") as batch:
+        batch.add_column(
+            sa.Column("sealed", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
@@ -49,6 +53,8 @@ def downgrade() -> None:
             "(decrypt them first, or restore a backup from before revision 0015)"
         )
         raise RuntimeError(msg)
+    with op.batch_alter_table("request_artifacts") as batch:
+        batch.drop_column("sealed")
     with op.batch_alter_table("data_subject_requests") as batch:
         batch.alter_column("identities", existing_type=sa.JSON(), nullable=False)
         batch.drop_column("verification_note_sealed")
