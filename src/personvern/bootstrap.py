@@ -29,6 +29,8 @@ from personvern.jobs.queue import JobQueue
 from personvern.mail import Mailer, mailer_from_settings
 from personvern.settings import Settings, load_settings
 from personvern.store.db import make_engine, make_session_factory
+from personvern.store.encryption.setup import open_vault
+from personvern.store.encryption.vault import SubjectVault
 from personvern.store.table_layouts import StoredTableLayouts
 from personvern.store.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
 
@@ -78,6 +80,8 @@ class Application:
     #: Told of every step of a run (tests that stop a worker mid-run listen).
     observer: RunObserver | None = None
     environ: Mapping[str, str] | None = None
+    #: Seals sensitive fields under per-subject data keys (docs/encryption.md).
+    vault: SubjectVault | None = None
     _jobs: JobQueue | None = field(default=None, repr=False)
     _jobs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -133,6 +137,8 @@ class Application:
             jobs.shutdown()
         self.connectors.close()
         self.store.dispose()
+        if self.vault is not None:
+            self.vault.close()
 
 
 def bootstrap(
@@ -171,7 +177,12 @@ def bootstrap(
     except BaseException:
         store.dispose()
         raise
-    sessions = make_session_factory(store)
+    try:
+        vault = open_vault(settings)
+    except BaseException:
+        store.dispose()
+        raise
+    sessions = make_session_factory(store, vault)
     unit_of_work = unit_of_work_factory(sessions, store.url)
     return Application(
         settings=settings,
@@ -185,6 +196,7 @@ def bootstrap(
         actor=actor,
         observer=observer,
         environ=environ,
+        vault=vault,
     )
 
 

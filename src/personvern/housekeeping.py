@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.settings import Settings
+from personvern.store.encryption.fields import session_vault
 from personvern.store.models import (
     ApiToken,
     DataSubjectRequest,
@@ -58,14 +59,19 @@ class HousekeepingReport:
     answered_requests: list[str] = field(default_factory=list)
     unverified_requests: list[str] = field(default_factory=list)
     counters: int = 0
+    #: Subjects whose erasure completed while their data key lived on (crypto-shredded now).
+    shredded_subjects: int = 0
 
     def summary(self) -> str:
         """One line for people and logs (request ids and counts, nothing personal)."""
-        return (
+        text = (
             f"{self.answer_files} answer file(s) of {len(self.answered_requests)} request(s), "
             f"{len(self.unverified_requests)} unverified request(s), "
             f"{self.counters} rate-limit counter(s)"
         )
+        if self.shredded_subjects:
+            text += f", data keys of {self.shredded_subjects} erased subject(s)"
+        return text
 
 
 def sweep(
@@ -76,7 +82,13 @@ def sweep(
     _answer_files(session, settings, now, report, dry_run=dry_run)
     _unverified_requests(session, settings, now, report, dry_run=dry_run)
     _counters(session, settings, now, report, dry_run=dry_run)
-    if not dry_run and (report.answer_files or report.unverified_requests or report.counters):
+    _erased_subjects_keys(session, report, dry_run=dry_run)
+    if not dry_run and (
+        report.answer_files
+        or report.unverified_requests
+        or report.counters
+        or report.shredded_subjects
+    ):
         log.info("housekeeping deleted %s", report.summary())
     return report
 
@@ -242,6 +254,28 @@ def _counters(
         .exists()
     )
     session.execute(sa.delete(RateLimitKey).where(~unused))
+
+
+def _erased_subjects_keys(session: Session, report: HousekeepingReport, *, dry_run: bool) -> None:
+    """Destroy the data keys a completed erasure left (its run died before shredding)."""
+    vault = session_vault(session)[0]
+    if vault is None:
+        return
+    erasures = session.execute(
+        sa.select(DataSubjectRequest.subject_key, sa.func.max(DataSubjectRequest.completed_at))
+        .where(
+            DataSubjectRequest.type == RequestType.ERASURE.value,
+            DataSubjectRequest.state == RequestState.COMPLETED,
+        )
+        .group_by(DataSubjectRequest.subject_key)
+    ).all()
+    live = vault.keys.live_subjects()
+    for subject, completed_at in erasures:
+        if subject not in live:
+            continue
+        # Only keys made before the erasure: a subject back since has a new, live key.
+        if dry_run or vault.shred(subject, created_before=completed_at):
+            report.shredded_subjects += 1
 
 
 def _remove_if_empty(folder: Path) -> None:

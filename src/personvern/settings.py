@@ -257,6 +257,35 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: int = Field(
         300, ge=1, description="length of the authentication rate-limit window in seconds"
     )
+    # --- Encryption at rest (docs/encryption.md) -------------------------------------------
+    key_store_url: str | None = Field(
+        None,
+        description="the key store of per-subject data keys, a database apart from the data "
+        "store and backed up apart from it; default: SQLite PERSONVERN_HOME/keys.db",
+    )
+    kek_provider: Literal["local", "pkcs11"] = Field(
+        "local",
+        description="where key-encryption keys live: local (PERSONVERN_KEK_FILE) or pkcs11 "
+        "(an HSM or cloud HSM)",
+    )
+    kek_file: Path | None = Field(
+        None,
+        description="local key-encryption key file (mode 0600, made on first start); "
+        "default: PERSONVERN_HOME/kek.key",
+    )
+    pkcs11_module: Path | None = Field(
+        None, description="the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so"
+    )
+    pkcs11_token_label: str | None = Field(None, description="label of the PKCS#11 token")
+    pkcs11_pin: SecretStr | None = Field(
+        None, description="the token's user PIN (or PERSONVERN_PKCS11_PIN_FILE)"
+    )
+    pkcs11_pin_file: Path | None = Field(None, description="file holding the token's user PIN")
+    pkcs11_key_label: str = Field(
+        "personvern-kek",
+        description="label of the KEK in the token; versions are <label>-v1, -v2, ...",
+    )
+    # ----------------------------------------------------------------------------------------
 
     _generated_key: str | None = PrivateAttr(None)
 
@@ -432,6 +461,19 @@ class Settings(BaseSettings):
         """The ``aud`` API access tokens must carry: OIDC_AUDIENCE, else the client id."""
         return self.oidc_audience or self.oidc_client_id or ""
 
+    @model_validator(mode="after")
+    def _shared_key_store_in_production(self) -> Settings:
+        if self.environment == "production" and self.database_url and not self.key_store_url:
+            # Every server and worker must open the same subjects' keys; a keys.db in
+            # each machine's home would make one server's data unreadable to the others.
+            msg = (
+                "PERSONVERN_KEY_STORE_URL must be set in production when "
+                "PERSONVERN_DATABASE_URL is: a database apart from the data store, shared "
+                "by every server and worker (docs/encryption.md)"
+            )
+            raise ValueError(msg)
+        return self
+
     def secret(self) -> str:
         """The signing key: PERSONVERN_SECRET_KEY, else the one generated in the home."""
         if self.secret_key is not None:
@@ -453,6 +495,30 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.environment == "production" else "text"
+
+    @property
+    def effective_key_store_url(self) -> str:
+        """The key store URL, defaulting to a SQLite file in the data directory."""
+        if self.key_store_url:
+            return self.key_store_url
+        return f"sqlite:///{(self.home / 'keys.db').resolve()}"
+
+    def pkcs11_user_pin(self) -> str:
+        """The PKCS#11 user PIN: PERSONVERN_PKCS11_PIN, else the PIN file's first line."""
+        if self.pkcs11_pin is not None:
+            return self.pkcs11_pin.get_secret_value()
+        if self.pkcs11_pin_file is not None:
+            try:
+                return self.pkcs11_pin_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"cannot read PERSONVERN_PKCS11_PIN_FILE {self.pkcs11_pin_file}: "
+                    f"{exc.strerror or exc}"
+                ) from exc
+        raise SettingsError(
+            "PERSONVERN_KEK_PROVIDER=pkcs11 needs PERSONVERN_PKCS11_PIN or "
+            "PERSONVERN_PKCS11_PIN_FILE"
+        )
 
     @property
     def is_embedded(self) -> bool:

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check",
         "Convert Fides dataset files into personvern systems (purposes left to fill in).",
     ),
+    "keys": ("keys", "Encryption keys: status, rotation, crypto-shredding."),
     "request": ("requests", "Data subject requests (GDPR Art. 15-22)."),
     "serve": ("serve", "Serve the API on http://HOST:PORT (docs at /api/v1/docs)."),
     "token": ("store", "Scoped API tokens for the HTTP API."),

@@ -352,9 +352,9 @@ def request_export(
     if receipt is None:
         fail(f"request {request_id} has no receipt yet: run it first", code=EXIT_PROBLEMS)
     target = private_folder(out or engine.settings.home.resolve() / "exports" / request_id)
-    folder = engine.request_folder(request_id)
-    for name, path in artifacts:
-        write_private_file(target / name, (folder / path).read_bytes())
+    for name, _path in artifacts:
+        # Opened: the copy is for a person to hand over, the home's file is sealed.
+        write_private_file(target / name, engine.read_answer(request_id, name))
     write_private_file(
         target / "receipt.json",
         (json.dumps(receipt, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8"),

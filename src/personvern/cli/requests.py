@@ -36,7 +36,7 @@ from personvern.store.limits import MAX_INTEGER_ID
 if TYPE_CHECKING:
     # Only for annotations: `personvern request --help` must not load SQLAlchemy.
     from personvern.settings import Settings
-    from personvern.store.models import RequestTask
+    from personvern.store.models import DataSubjectRequest, RequestTask
 
 request_app = typer.Typer(help="Data subject requests (GDPR Art. 15-22).", no_args_is_help=True)
 
@@ -189,12 +189,13 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
                     f"({_days_text(views.days_left(request))})",
                 ),
                 ("language", request.language),
-                ("identities", ", ".join(f"{i['kind']}={i['value']}" for i in request.identities)),
+                ("identities", _identities_text(request)),
                 ("channel", f"{request.channel}, by {request.created_by}"),
                 ("verification", _verification(request.verification_method, request.verified_at)),
             ]
-            if request.verification_note:
-                facts.append(("verification note", request.verification_note))
+            note = views.readable_note(request)
+            if note:
+                facts.append(("verification note", note))
             if request.extended_deadline:
                 facts.append(("extended because", request.extension_reason or "-"))
             if request.linked_request_id:
@@ -572,3 +573,12 @@ def _size(value: object) -> str:
 
 
 __all__: Sequence[str] = ["register", "request_app"]
+
+
+def _identities_text(request: DataSubjectRequest) -> str:
+    from personvern.intake import views
+
+    identities = views.readable_identities(request)
+    if identities is None:
+        return f"{views.ERASED} (the subject's data key was destroyed)"
+    return ", ".join(f"{i['kind']}={i['value']}" for i in identities)

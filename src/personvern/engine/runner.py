@@ -44,6 +44,7 @@ from personvern.connectors.port import (
 )
 from personvern.connectors.registry import ConnectorPool, connector_for
 from personvern.domain.datamap import DataMap, ErasureStrategy, IdentityKind, RestrictionMark
+from personvern.domain.envelope import EncryptionError
 from personvern.domain.identities.kinds import SPELLED
 from personvern.domain.requests.collected import CollectedData
 from personvern.domain.requests.dataset_plan import DatasetPlan
@@ -81,6 +82,8 @@ from personvern.engine.search import SearchResult, search_subject
 from personvern.intake.approval import check_may_run
 from personvern.security.pseudonym import pseudonymiser
 from personvern.settings import Settings
+from personvern.store.encryption.files import open_answer_file, seal_answer_file
+from personvern.store.errors import RecordNotFoundError
 from personvern.store.models import DataSubjectRequest, RequestTask
 from personvern.store.unit_of_work import UnitOfWorkFactory
 
@@ -709,7 +712,12 @@ class RequestEngine:
             item.path.chmod(0o600)
         with self.unit_of_work() as uow:
             repo = uow.requests
+            vault, subject = uow.vault, repo.get(request_id).subject_key
             for item in written:
+                if vault is not None:
+                    # Hashed in plain above (the receipt's hash is of what the subject
+                    # gets); kept on disk only as an envelope under the subject's key.
+                    seal_answer_file(vault, subject, request_id, item.name, item.path)
                 repo.add_artifact(
                     request_id,
                     item.name,
@@ -717,6 +725,7 @@ class RequestEngine:
                     item.sha256,
                     item.size,
                     str(item.path.relative_to(folder)),
+                    sealed=vault is not None,
                 )
         return [
             {"name": w.name, "media_type": w.media_type, "sha256": w.sha256, "size": w.size}
@@ -746,6 +755,22 @@ class RequestEngine:
 
                 receipt["answer"] = answer_summary(collected.profile)
             repo.save_receipt(request, receipt)
+
+    def read_answer(self, request_id: str, name: str) -> bytes:
+        """The plain content of a delivered file (opened if it is sealed)."""
+        with self.unit_of_work() as uow:
+            artifact = next((a for a in uow.requests.artifacts(request_id) if a.name == name), None)
+            if artifact is None or artifact.deleted_at is not None:
+                raise RecordNotFoundError(f"request {request_id} has no file named {name!r}")
+            path = self.request_folder(request_id) / artifact.path
+            if not artifact.sealed:
+                return path.read_bytes()
+            vault = uow.vault
+            if vault is None:
+                raise EncryptionError(
+                    f"{name} of request {request_id} is encrypted and no key store is open"
+                )
+            return open_answer_file(vault, request_id, name, path)
 
     def request_folder(self, request_id: str) -> Path:
         """Where a request's delivered files live (created private to personvern's user)."""
@@ -785,6 +810,15 @@ class RequestEngine:
             request.last_error = None
             request.next_attempt_at = None
             repo.transition(request, target, message, self._actor(request_id))
+            vault, subject = uow.vault, request.subject_key
+            erased = request.type == RequestType.ERASURE.value
+        if erased and target is RequestState.COMPLETED and vault is not None:
+            # Crypto-shredding: with the subject's data key gone, every copy personvern
+            # kept of their identities and answers (backups included) is unreadable. After
+            # the commit, so a failed commit leaves the key; housekeeping shreds the key
+            # of any completed erasure that still has one.
+            destroyed = vault.shred(subject)
+            log.info("request %s: destroyed %d data key(s) of its subject", request_id, destroyed)
         log.info("request %s %s: %s", request_id, target.value, message)
         return RunOutcome(request_id, target, plan, message)
 

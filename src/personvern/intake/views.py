@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from personvern.domain.datamap import IdentityKind
+from personvern.domain.envelope import SubjectKeyDestroyedError
 from personvern.domain.requests.identity import SubjectIdentity
 from personvern.intake.service import parse_request_state, parse_request_type
 from personvern.store.base import utcnow
@@ -19,6 +20,9 @@ from personvern.store.models import (
     RequestTask,
 )
 from personvern.store.requests import RequestRepository
+
+#: What listings show for the identities of a subject whose data key was destroyed.
+ERASED = "[erased]"
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,30 @@ def days_left(request: DataSubjectRequest, today: date | None = None) -> int | N
     return (deadline_in_force(request) - (today or utcnow().date())).days
 
 
+def readable_identities(request: DataSubjectRequest) -> list[dict[str, str]] | None:
+    """The request's identities; None once the subject was erased (their key destroyed)."""
+    try:
+        return list(request.identities)
+    except SubjectKeyDestroyedError:
+        return None
+
+
+def readable_note(request: DataSubjectRequest) -> str | None:
+    """The verification note; None if there is none or the subject was erased."""
+    try:
+        note: str | None = request.verification_note
+    except SubjectKeyDestroyedError:
+        return None
+    return note
+
+
 def masked_identities(request: DataSubjectRequest) -> list[str]:
     """The identities with most characters hidden, for listings."""
+    identities = readable_identities(request)
+    if identities is None:
+        return [ERASED]
     masked: list[str] = []
-    for identity in request.identities:
+    for identity in identities:
         try:
             masked.append(SubjectIdentity(IdentityKind(identity["kind"]), identity["value"]).masked)
         except (KeyError, ValueError):

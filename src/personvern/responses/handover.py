@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from personvern.domain.audit.event import AuditAction
 from personvern.domain.datamap import DataMap
+from personvern.domain.envelope import EncryptionError
 from personvern.domain.requests.handlers import handler_for
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.errors import ErrorKind
@@ -39,6 +40,8 @@ from personvern.responses.errors import (
     DownloadLinkRevokedError,
 )
 from personvern.settings import Settings
+from personvern.store.encryption.fields import session_vault
+from personvern.store.encryption.files import open_answer_file
 from personvern.store.models import ApiToken, DownloadLink, RequestArtifact
 from personvern.store.requests import RequestRepository
 
@@ -88,6 +91,9 @@ class Download:
     path: Path
     name: str
     media_type: str
+    #: The opened content of a sealed file (the file on disk is its envelope); None:
+    #: stream ``path`` as it is.
+    content: bytes | None = None
 
 
 def issue_links(
@@ -221,7 +227,14 @@ def open_download(session: Session, secret: str, token: str, home: Path, now: da
         audit_action=AuditAction.PERSONAL_DATA_READ,
         audit_detail={"what": "request_file", "file": link.name, "link_id": link.id},
     )
-    return Download(path=path, name=artifact.name, media_type=artifact.media_type)
+    content = None
+    if artifact.sealed:
+        vault = session_vault(session)[0]
+        if vault is None:
+            raise EncryptionError(f"{artifact.name} is encrypted and no key store is open")
+        # An erased subject's key is gone: SubjectKeyDestroyedError (410) says so.
+        content = open_answer_file(vault, link.request_id, artifact.name, path)
+    return Download(path=path, name=artifact.name, media_type=artifact.media_type, content=content)
 
 
 def _creator_token_withdrawn(session: Session, link: DownloadLink, now: datetime) -> bool:

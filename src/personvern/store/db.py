@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -19,6 +19,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from personvern.data_home import private_folder, touch_private_file
 from personvern.settings import Settings
 from personvern.store.errors import StoreError, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from personvern.store.encryption.vault import SubjectVault
 
 SessionFactory = sessionmaker[Session]
 
@@ -159,9 +162,14 @@ class _WriterGate:
             self._lock.release()
 
 
-def make_session_factory(engine: Engine) -> SessionFactory:
-    """A session factory bound to ``engine``; objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, vault: SubjectVault | None = None) -> SessionFactory:
+    """A session factory bound to ``engine``; objects stay readable after commit.
+
+    With ``vault``, its sessions seal sensitive fields (personvern.store.encryption.fields).
+    """
+    from personvern.store.encryption.fields import VAULT
+
+    return sessionmaker(engine, expire_on_commit=False, info={VAULT: vault} if vault else None)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from personvern.domain.requests.lifecycle import RequestLifecycle, RequestState
 from personvern.store.base import Base, UTCDateTime, utcnow
+from personvern.store.encryption.fields import SealedField, install
 
 __all__ = [
     "ApiToken",
@@ -108,14 +109,23 @@ class DataSubjectRequest(Base):
     #: Who answers (controller), in which language, with which complaint route, and why:
     #: decided from the subject's records when a run or an approval first sees them.
     answer_profile: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    #: The subject's normalised identities, [{"kind": ..., "value": ...}].
-    identities: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON)
+    #: The subject's normalised identities, [{"kind": ..., "value": ...}]: sealed under
+    #: the subject's data key (personvern.store.encryption.fields); the plain column is
+    #: only set on rows from before encryption, or until the next flush.
+    identities = SealedField("data_subject_requests", "identities", json=True)
+    identities_plain: Mapped[list[dict[str, str]] | None] = mapped_column(
+        "identities", sa.JSON(none_as_null=True)
+    )
+    identities_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     #: Keyed hash of the identities, to find open duplicates without reading every row.
     subject_key: Mapped[str] = mapped_column(sa.String(64), index=True)
     channel: Mapped[str] = mapped_column(sa.String(16))
     created_by: Mapped[str] = mapped_column(sa.String(200))
     verification_method: Mapped[str | None] = mapped_column(sa.String(32))
-    verification_note: Mapped[str | None] = mapped_column(sa.Text)
+    #: How staff verified the subject (may quote their ID document): sealed like identities.
+    verification_note = SealedField("data_subject_requests", "verification_note", json=False)
+    verification_note_plain: Mapped[str | None] = mapped_column("verification_note", sa.Text)
+    verification_note_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     linked_request_id: Mapped[str | None] = mapped_column(sa.ForeignKey("data_subject_requests.id"))
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(32))
@@ -155,6 +165,9 @@ class DataSubjectRequest(Base):
 
     def __repr__(self) -> str:
         return f"DataSubjectRequest(id={self.id!r}, type={self.type!r}, state={self.state!r})"
+
+
+install(DataSubjectRequest)
 
 
 class RequestEvent(Base):
@@ -232,6 +245,9 @@ class RequestArtifact(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: When the file was deleted because the answer's retention ended (the hash stays).
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Whether the file on disk is an envelope under the subject's data key (the hash and
+    #: size are the plain file's, what the subject receives).
+    sealed: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class DownloadLink(Base):

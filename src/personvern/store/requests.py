@@ -318,7 +318,15 @@ class RequestRepository:
         return int(self.session.scalar(query) or 0)
 
     def add_artifact(
-        self, request_id: str, name: str, media_type: str, sha256: str, size: int, path: str
+        self,
+        request_id: str,
+        name: str,
+        media_type: str,
+        sha256: str,
+        size: int,
+        path: str,
+        *,
+        sealed: bool = False,
     ) -> RequestArtifact:
         """Record a delivered file; a file of the same name replaces the earlier record."""
         artifact = self.session.scalars(
@@ -333,6 +341,7 @@ class RequestRepository:
         artifact.sha256 = sha256
         artifact.size = size
         artifact.path = path
+        artifact.sealed = sealed
         artifact.created_at = utcnow()
         artifact.deleted_at = None
         self.session.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
@@ -18,6 +19,9 @@ from personvern.store.audit_events import AuditTrail
 from personvern.store.db import SessionFactory, session_scope, translate_errors
 from personvern.store.requests import RequestRepository
 from personvern.store.tokens import ApiTokenRepository
+
+if TYPE_CHECKING:
+    from personvern.store.encryption.vault import SubjectVault
 
 
 class UnitOfWork:
@@ -74,6 +78,13 @@ class UnitOfWork:
     def audit(self) -> AuditTrail:
         """The audit trail, appended to in this transaction."""
         return AuditTrail(self.session)
+
+    @property
+    def vault(self) -> SubjectVault | None:
+        """The vault sealing this unit of work's sensitive fields, if the store has one."""
+        from personvern.store.encryption.fields import session_vault
+
+        return session_vault(self.session)[0]
 
     @property
     def tokens(self) -> ApiTokenRepository:

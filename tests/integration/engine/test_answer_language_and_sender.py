@@ -59,16 +59,16 @@ def _file(engine: RequestEngine, email: str, requested_language: str | None) -> 
 def _answer(engine: RequestEngine, email: str, requested_language: str | None) -> Answer:
     request_id = _file(engine, email, requested_language)
     assert RequestState.COMPLETED == engine.run(request_id).state
-    folder = engine.request_folder(request_id)
-    with zipfile.ZipFile(io.BytesIO((folder / "export.zip").read_bytes())) as archive:
+    with zipfile.ZipFile(io.BytesIO(engine.read_answer(request_id, "export.zip"))) as archive:
         readme = archive.read("README.txt").decode("utf-8")
+    report = engine.read_answer(request_id, "access-report.html").decode("utf-8")
     with engine.unit_of_work() as uow:
         repo = uow.requests
         request = repo.get(request_id)
         events = [event.message for event in repo.events(request_id)]
         return Answer(
             request.language,
-            (folder / "access-report.html").read_text(encoding="utf-8"),
+            report,
             readme,
             dict(request.receipt or {}),
             events,

@@ -171,6 +171,11 @@ def test_access_then_erasure_as_a_new_user_would(
 
     files = _download(client, request_id)
     assert {"access-report.html", "export.zip"} <= set(files)
+    # What the subject downloads is opened; what the home keeps is sealed (no zip).
+    application = client.app.state.context.application  # type: ignore[attr-defined]
+    on_disk = (application.settings.home / "requests" / request_id / "export.zip").read_bytes()
+    assert files["export.zip"].startswith(b"PK")
+    assert not on_disk.startswith(b"PK")
     exported = _export_keys(files["export.zip"], company)
     for name, keys in truth.items():
         if name.startswith(("telephony.", "identity_documents.")):

@@ -152,8 +152,12 @@ def test_an_erasures_art_19_tasks_appear_and_can_be_done(staff: Staff, company: 
         entries["collection-agency"]["task"],
     )
 
+    assert finished["identities"]  # readable while the erasure is not complete
     for task in tasks:
         assert 200 == _done(staff, request_id, task["id"], "Sent the erasure notice").status_code
     done = staff.client.get(f"/api/v1/requests/{request_id}", headers=staff.dpo).json()
     assert "completed" == done["state"]
+    # Completed, the erasure crypto-shredded its subject: the identities are unreadable.
+    assert [] == done["identities"]
+    assert done["verification_note"] is None
     assert {f"api-token:{staff.agent_id}"} == {task["done_by"] for task in done["tasks"]}

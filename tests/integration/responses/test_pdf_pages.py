@@ -170,7 +170,7 @@ def _engine_pdf(company: Company, settings: Settings, email: str) -> tuple[bytes
     assert RequestState.COMPLETED == engine.run_and_deliver(request_id).state
     with engine.unit_of_work() as uow:
         language = uow.requests.get(request_id).language
-    return (engine.request_folder(request_id) / "access-report.pdf").read_bytes(), language
+    return engine.read_answer(request_id, "access-report.pdf"), language
 
 
 @pytest.fixture(autouse=True)

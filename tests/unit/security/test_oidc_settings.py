@@ -73,7 +73,11 @@ def test_the_role_map_reads_from_the_environment_also_as_json(
         ({"oidc_client_id": None}, "PERSONVERN_OIDC_CLIENT_ID is not"),
         ({"oidc_scopes": "profile email"}, "PERSONVERN_OIDC_SCOPES must include 'openid'"),
         (
-            {"staff_insecure_cookies": True, "environment": "production", "secret_key": "d8Jq2xV0pL7sN4wZ1bF6hT3mR9cY5kE2aQ8uG0iO"},
+            {
+                "staff_insecure_cookies": True,
+                "environment": "production",
+                "secret_key": "d8Jq2xV0pL7sN4wZ1bF6hT3mR9cY5kE2aQ8uG0iO",
+            },
             "for development on localhost only",
         ),
     ],

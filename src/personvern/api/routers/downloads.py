@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from personvern.api.deps import SessionDep, SettingsDep
 from personvern.responses.download_link import MAX_TOKEN_LENGTH
@@ -52,9 +52,19 @@ def download(
     token: Annotated[str, PathParam(max_length=MAX_TOKEN_LENGTH)],
     settings: SettingsDep,
     session: SessionDep,
-) -> FileResponse:
+) -> Response:
     """Stream the file a signed download link grants."""
     found = open_download(session, settings.secret(), token, settings.home, datetime.now(UTC))
+    if found.content is not None:
+        # A sealed file, opened in memory: answers are megabytes, not gigabytes.
+        return Response(
+            found.content,
+            media_type=found.media_type,
+            headers={
+                **DOWNLOAD_HEADERS,
+                "Content-Disposition": f'attachment; filename="{found.name}"',
+            },
+        )
     return FileResponse(
         found.path,
         media_type=found.media_type,
