@@ -76,21 +76,12 @@ def purpose_bound_read(what: str) -> Callable[..., PurposeBoundRead]:
                 identity["kind"], identity_hash(secret, identity["kind"], identity["value"])
             )
         ]
+        refusal: PurposeForbiddenError | None = None
         try:
             check_flags(datamap, purpose, flags)
         except PurposeForbiddenError as refused:
-            record_read(
-                session,
-                principal,
-                purpose=purpose,
-                subject_key=request.subject_key,
-                what=what,
-                request_id=request.id,
-                outcome=AuditOutcome.DENIED,
-                reason=refused.message,
-            )
-            session.commit()
-            raise
+            refusal = refused
+        # Refused reads are recorded too, and committed before the 403 goes out.
         record_read(
             session,
             principal,
@@ -98,8 +89,12 @@ def purpose_bound_read(what: str) -> Callable[..., PurposeBoundRead]:
             subject_key=request.subject_key,
             what=what,
             request_id=request.id,
+            outcome=AuditOutcome.SUCCESS if refusal is None else AuditOutcome.DENIED,
+            reason=None if refusal is None else refusal.message,
         )
         session.commit()
+        if refusal is not None:
+            raise refusal
         return PurposeBoundRead(principal, purpose, request.id)
 
     dependency.__name__ = f"purpose_bound_read_{what}"
