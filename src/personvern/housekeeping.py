@@ -10,7 +10,8 @@ Three kinds of data pile up in personvern's home and store while it answers requ
 - **Unverified requests**: someone gave identities but never proved them. After
   ``PERSONVERN_UNVERIFIED_RETENTION_DAYS`` such a request is deleted with its history
   and codes: it is an unproven claim about a person, kept for no purpose.
-- **Rate-limit counters** older than their window.
+- **Rate-limit counters** older than their window, and **staff sessions** that have
+  ended (past their absolute end or idle too long).
 
 The server sweeps every hour; ``personvern housekeeping`` sweeps now (``--dry-run``
 counts without deleting).
@@ -44,6 +45,7 @@ from personvern.store.models import (
     VerificationChallenge,
 )
 from personvern.store.requests import RequestRepository
+from personvern.store.staff_sessions import StaffSessionRepository
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class HousekeepingReport:
     answered_requests: list[str] = field(default_factory=list)
     unverified_requests: list[str] = field(default_factory=list)
     counters: int = 0
+    staff_sessions: int = 0
     #: Subjects whose erasure completed while their data key lived on (crypto-shredded now).
     shredded_subjects: int = 0
 
@@ -69,6 +72,8 @@ class HousekeepingReport:
             f"{len(self.unverified_requests)} unverified request(s), "
             f"{self.counters} rate-limit counter(s)"
         )
+        if self.staff_sessions:
+            text += f", {self.staff_sessions} ended staff session(s)"
         if self.shredded_subjects:
             text += f", data keys of {self.shredded_subjects} erased subject(s)"
         return text
@@ -82,11 +87,13 @@ def sweep(
     _answer_files(session, settings, now, report, dry_run=dry_run)
     _unverified_requests(session, settings, now, report, dry_run=dry_run)
     _counters(session, settings, now, report, dry_run=dry_run)
+    _staff_sessions(session, settings, now, report, dry_run=dry_run)
     _erased_subjects_keys(session, report, dry_run=dry_run)
     if not dry_run and (
         report.answer_files
         or report.unverified_requests
         or report.counters
+        or report.staff_sessions
         or report.shredded_subjects
     ):
         log.info("housekeeping deleted %s", report.summary())
@@ -254,6 +261,23 @@ def _counters(
         .exists()
     )
     session.execute(sa.delete(RateLimitKey).where(~unused))
+
+
+def _staff_sessions(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    report: HousekeepingReport,
+    *,
+    dry_run: bool,
+) -> None:
+    # Sign-ins forget ended sessions too, but a quiet installation may see none for weeks.
+    sessions = StaffSessionRepository(session)
+    idle_since = now - timedelta(minutes=settings.staff_session_idle_minutes)
+    if dry_run:
+        report.staff_sessions = sessions.count_ended(now=now, idle_since=idle_since)
+    else:
+        report.staff_sessions = sessions.delete_ended(now=now, idle_since=idle_since)
 
 
 def _erased_subjects_keys(session: Session, report: HousekeepingReport, *, dry_run: bool) -> None:

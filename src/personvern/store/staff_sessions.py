@@ -67,8 +67,15 @@ class StaffSessionRepository:
     def delete_ended(self, *, now: datetime, idle_since: datetime) -> int:
         """Delete sessions past their absolute end or unused since ``idle_since``."""
         result = self.session.execute(
-            sa.delete(StaffSession).where(
-                sa.or_(StaffSession.expires_at <= now, StaffSession.last_seen_at <= idle_since)
-            )
+            sa.delete(StaffSession).where(_ended(now=now, idle_since=idle_since))
         )
         return int(getattr(result, "rowcount", 0))
+
+    def count_ended(self, *, now: datetime, idle_since: datetime) -> int:
+        """How many sessions :meth:`delete_ended` would delete."""
+        query = sa.select(sa.func.count()).select_from(StaffSession)
+        return int(self.session.scalar(query.where(_ended(now=now, idle_since=idle_since))) or 0)
+
+
+def _ended(*, now: datetime, idle_since: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(StaffSession.expires_at <= now, StaffSession.last_seen_at <= idle_since)

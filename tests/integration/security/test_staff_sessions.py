@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from personvern.domain.roles import Role
+from personvern.housekeeping import sweep
 from personvern.security.principal import Principal
 from personvern.security.staff_sessions import (
     SessionLifetime,
@@ -16,6 +18,7 @@ from personvern.security.staff_sessions import (
     open_session,
     session_principal,
 )
+from personvern.settings import Settings
 from personvern.store.staff_sessions import StaffSession
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -68,3 +71,21 @@ def test_a_new_sign_in_forgets_sessions_that_have_ended(session: Session) -> Non
     open_session(session, DPO, LIFETIME, now=T0)
     open_session(session, DPO, LIFETIME, now=T0 + timedelta(hours=9))
     assert 1 == len(list(session.scalars(sa.select(StaffSession))))
+
+
+def test_housekeeping_deletes_ended_sessions_and_keeps_live_ones(
+    session: Session, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=None, datamap=None)
+    open_session(session, DPO, LIFETIME, now=T0)  # idle for 45 minutes at the sweep
+    live = open_session(session, DPO, LIFETIME, now=T0 + timedelta(minutes=20))
+    session.commit()
+    sweep_at = T0 + timedelta(minutes=45)
+
+    counted = sweep(session, settings, sweep_at, dry_run=True)
+    assert (1, 2) == (counted.staff_sessions, len(list(session.scalars(sa.select(StaffSession)))))
+    report = sweep(session, settings, sweep_at)
+    assert 1 == report.staff_sessions
+    assert "1 ended staff session(s)" in report.summary()
+    [row] = session.scalars(sa.select(StaffSession))
+    assert hash_session_id(live) == row.id_hash
