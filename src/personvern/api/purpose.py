@@ -25,6 +25,7 @@ from personvern.domain.audit.purpose import (
     check_flags,
     check_purpose,
 )
+from personvern.domain.envelope import SubjectKeyDestroyedError
 from personvern.domain.roles import Permission
 from personvern.security.audit_trail import record_read
 from personvern.security.principal import Principal
@@ -69,9 +70,15 @@ def purpose_bound_read(what: str) -> Callable[..., PurposeBoundRead]:
         repository = RequestRepository(session)
         request = repository.get(request_id)
         secret = context.settings.secret()
+        try:
+            identities = request.identities
+        except SubjectKeyDestroyedError:
+            # An erased subject: their identities were crypto-shredded, so what is left to
+            # read of the request is not personal data a flag could protect.
+            identities = []
         flags = [
             FlagInForce(flag.kind, flag.purpose)
-            for identity in request.identities
+            for identity in identities
             for flag in repository.active_flags(
                 identity["kind"], identity_hash(secret, identity["kind"], identity["value"])
             )
