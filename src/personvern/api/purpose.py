@@ -26,6 +26,7 @@ from personvern.domain.audit.purpose import (
     check_purpose,
 )
 from personvern.domain.roles import Permission
+from personvern.intake.views import readable_identities
 from personvern.security.audit_trail import record_read
 from personvern.security.principal import Principal
 from personvern.security.subject_hash import identity_hash
@@ -69,9 +70,12 @@ def purpose_bound_read(what: str) -> Callable[..., PurposeBoundRead]:
         repository = RequestRepository(session)
         request = repository.get(request_id)
         secret = context.settings.secret()
+        # An erased subject's identities are crypto-shredded: no flag can be looked up,
+        # and nothing of theirs is left to read beyond the plain receipt.
+        identities = readable_identities(request) or []
         flags = [
             FlagInForce(flag.kind, flag.purpose)
-            for identity in request.identities
+            for identity in identities
             for flag in repository.active_flags(
                 identity["kind"], identity_hash(secret, identity["kind"], identity["value"])
             )
