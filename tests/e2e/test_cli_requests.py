@@ -123,6 +123,32 @@ def test_create_list_show_and_reject_a_staff_verified_request(
     assert [("cli", "request_details")] * 2 == reads
     assert KARI not in repr(trail)
 
+    # The correction is stored sealed; once Kari's key is shredded, `show` and `list` say
+    # so instead of failing, and what is not hers (state, reason) stays readable.
+    with sqlite3.connect(Path(env["PERSONVERN_HOME"]) / "personvern.db") as db:
+        key, details, sealed = db.execute(
+            "SELECT subject_key, details, details_sealed FROM data_subject_requests"
+        ).fetchone()
+    assert details is None
+    assert b"Storgata" not in sealed
+    shredded = subprocess.run(
+        [*personvern_cli, "keys", "shred", "--subject-key", key],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert 0 == shredded.returncode, shredded.stderr
+    erased = run(personvern_cli, env, "show", request_id)
+    assert 0 == erased.returncode, erased.stderr
+    lines = erased.stdout.splitlines()
+    assert "identities: [erased] (the subject's data key was destroyed)" in lines
+    assert "details: [erased] (the subject's data key was destroyed)" in lines
+    assert "rejected because: excessive" in lines
+    assert "Storgata" not in erased.stdout
+    assert "[erased]" == run(personvern_cli, env, "list").stdout.splitlines()[1].split("\t")[6]
+
 
 def test_create_sends_a_code_and_verify_accepts_it(
     personvern_cli: list[str], env: dict[str, str], inbox: Inbox

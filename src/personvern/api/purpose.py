@@ -25,8 +25,8 @@ from personvern.domain.audit.purpose import (
     check_flags,
     check_purpose,
 )
-from personvern.domain.envelope import SubjectKeyDestroyedError
 from personvern.domain.roles import Permission
+from personvern.intake.views import readable_identities
 from personvern.security.audit_trail import record_read
 from personvern.security.principal import Principal
 from personvern.security.subject_hash import identity_hash
@@ -70,12 +70,9 @@ def purpose_bound_read(what: str) -> Callable[..., PurposeBoundRead]:
         repository = RequestRepository(session)
         request = repository.get(request_id)
         secret = context.settings.secret()
-        try:
-            identities = request.identities
-        except SubjectKeyDestroyedError:
-            # An erased subject: their identities were crypto-shredded, so what is left to
-            # read of the request is not personal data a flag could protect.
-            identities = []
+        # An erased subject's identities are crypto-shredded: no flag can be looked up,
+        # and nothing of theirs is left to read beyond the plain receipt.
+        identities = readable_identities(request) or []
         flags = [
             FlagInForce(flag.kind, flag.purpose)
             for identity in identities

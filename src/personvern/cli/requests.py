@@ -202,15 +202,21 @@ def request_show(request_id: str = typer.Argument(..., help="the request's id"))
                 facts.append(("linked request", request.linked_request_id))
             if request.rejection_reason:
                 facts.append(("rejected because", request.rejection_reason))
-            if request.details:
-                facts.append(("details", _summary(request.details)))
+            erased = views.is_erased(request)
+            details = views.readable_details(request)
+            if erased:
+                # Shredded with the subject's key; the receipt below is plain and stays.
+                facts.append(("details", f"{views.ERASED} (the subject's data key was destroyed)"))
+            elif details:
+                facts.append(("details", _summary(details)))
             if request.last_error:
                 facts.append(("last error", request.last_error))
-            facts.extend(_review_facts(request.id, request.state, request.review))
+            facts.extend(_review_facts(request.id, request.state, views.readable_review(request)))
+            plan = views.readable_plan(request)
             if request.receipt is not None:
                 facts.extend(_receipt_facts(request.receipt))
-            elif request.plan is not None:
-                facts.extend(_plan_facts(request.plan))
+            elif plan is not None:
+                facts.extend(_plan_facts(plan))
             facts.extend(
                 (f"file {a.name}", f"{a.media_type}, {a.size} bytes, sha256 {a.sha256}")
                 for a in view.artifacts

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -62,6 +63,37 @@ def readable_note(request: DataSubjectRequest) -> str | None:
     except SubjectKeyDestroyedError:
         return None
     return note
+
+
+def is_erased(request: DataSubjectRequest) -> bool:
+    """Whether the subject's data key was destroyed, so their sealed values are gone."""
+    return readable_identities(request) is None
+
+
+def readable_details(request: DataSubjectRequest) -> dict[str, Any] | None:
+    """The request's details ({} if none); None once the subject was erased."""
+    try:
+        return dict(request.details or {})
+    except SubjectKeyDestroyedError:
+        return None
+
+
+def readable_plan(request: DataSubjectRequest) -> dict[str, Any] | None:
+    """The stored plan; None if there is none or the subject was erased."""
+    try:
+        plan: dict[str, Any] | None = request.plan
+    except SubjectKeyDestroyedError:
+        return None
+    return plan
+
+
+def readable_review(request: DataSubjectRequest) -> dict[str, Any] | None:
+    """The review (candidates and decisions); None if there is none or the subject was erased."""
+    try:
+        review: dict[str, Any] | None = request.review
+    except SubjectKeyDestroyedError:
+        return None
+    return review
 
 
 def masked_identities(request: DataSubjectRequest) -> list[str]:

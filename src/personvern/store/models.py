@@ -129,15 +129,30 @@ class DataSubjectRequest(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     linked_request_id: Mapped[str | None] = mapped_column(sa.ForeignKey("data_subject_requests.id"))
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(32))
-    #: Type-specific input: the corrections of a rectification, the purposes objected to.
-    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    #: The plan as last computed (what was found and what will be done), JSON.
-    plan: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    #: What was found, sent, erased and kept, with hashes of delivered files.
+    #: Type-specific input: the corrections of a rectification (the subject's new
+    #: values), the purposes objected to. Sealed like identities; {} when there is none.
+    details = SealedField("data_subject_requests", "details", json=True, empty=dict)
+    details_plain: Mapped[dict[str, Any] | None] = mapped_column(
+        "details", sa.JSON(none_as_null=True)
+    )
+    details_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    #: The plan as last computed (what was found and what will be done), JSON. Sealed: it
+    #: holds the search needles (identity values) and the keys of the records found.
+    plan = SealedField("data_subject_requests", "plan", json=True)
+    plan_plain: Mapped[dict[str, Any] | None] = mapped_column("plan", sa.JSON(none_as_null=True))
+    plan_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    #: What was found, sent, erased and kept, with hashes of delivered files. Plain on
+    #: purpose: it is the proof of what was done and must outlive the subject's data key,
+    #: so it holds counts, systems, datasets, hashes and times, never the subject's values.
     receipt: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     #: The records a review asks a person to decide on, and every decision made
     #: (personvern.domain.requests.review), JSON; None until a run first stops for review.
-    review: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: Sealed: the candidates quote the records' values.
+    review = SealedField("data_subject_requests", "review", json=True)
+    review_plain: Mapped[dict[str, Any] | None] = mapped_column(
+        "review", sa.JSON(none_as_null=True)
+    )
+    review_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     attempts: Mapped[int] = mapped_column(default=0)
     #: Who asked for the request to be run (recorded as the actor of the run's steps).
     run_requested_by: Mapped[str | None] = mapped_column(sa.String(200))

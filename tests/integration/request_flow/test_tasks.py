@@ -160,4 +160,7 @@ def test_an_erasures_art_19_tasks_appear_and_can_be_done(staff: Staff, company: 
     # Completed, the erasure crypto-shredded its subject: the identities are unreadable.
     assert [] == done["identities"]
     assert done["verification_note"] is None
+    # The plan (found records) went with the key; the receipt, the proof, stays.
+    assert (True, None, {}) == (done["erased"], done["plan"], done["details"])
+    assert "erasure" == done["receipt"]["request_type"]
     assert {f"api-token:{staff.agent_id}"} == {task["done_by"] for task in done["tasks"]}

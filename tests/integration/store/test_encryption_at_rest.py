@@ -387,3 +387,142 @@ def test_production_on_a_database_server_needs_a_shared_key_store() -> None:
         key_store_url="postgresql+psycopg://personvern@keys/personvern_keys",
     )
     assert "postgresql+psycopg://personvern@keys/personvern_keys" == shared.effective_key_store_url
+
+
+#: A rectification's new value, a plan's needle and found record, a review's candidate.
+NEW_ADDRESS = "Storgata 5, 0155 Oslo"
+CANDIDATE = "Kari Nordmann, Storgata 5"
+
+
+def _file_with_details(units: UnitOfWorkFactory) -> str:
+    """A rectification with its corrections, a plan, a review and a receipt stored."""
+    with units() as uow:
+        request = uow.requests.add(
+            type=RequestType.RECTIFICATION,
+            identities=[{"kind": k, "value": v} for k, v in KARI],
+            subject_key=subject_key(SECRET, KARI),
+            language="nb",
+            channel="staff",
+            created_by="cli:test",
+            deadline=date(2027, 1, 1),
+            details={"corrections": {"address": NEW_ADDRESS}},
+        )
+        uow.requests.save_plan(
+            request, {"needles": ["kari@example.no"], "datasets": [{"found": ["crm:42"]}]}
+        )
+        request.review = {"candidates": [{"record": "crm:42", "text": CANDIDATE}]}
+        uow.requests.save_receipt(
+            request, {"request_type": "rectification", "found": {"crm.customers": 1}}
+        )
+        return request.id
+
+
+def _raw_details(engine: sa.Engine, request_id: str) -> sa.Row[tuple[object, ...]]:
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.text(
+                "SELECT details, details_sealed, plan, plan_sealed, review, review_sealed, "
+                "receipt FROM data_subject_requests WHERE id = :id"
+            ),
+            {"id": request_id},
+        ).one()
+
+
+def test_details_plan_and_review_are_stored_sealed_and_read_back(stores: Stores) -> None:
+    upgrade_to_head(stores.data_url)
+    vault = _vault(stores)
+    units, engine = _units(stores.data_url, vault)
+    request_id = _file_with_details(units)
+    try:
+        details, details_sealed, plan, plan_sealed, review, review_sealed, receipt = _raw_details(
+            engine, request_id
+        )
+        assert (None, None, None) == (details, plan, review)
+        for sealed, value in (
+            (details_sealed, NEW_ADDRESS),
+            (plan_sealed, "kari@example.no"),
+            (review_sealed, CANDIDATE),
+        ):
+            assert sealed is not None
+            assert value.encode() not in bytes(sealed)  # type: ignore[arg-type]
+        # The receipt is the proof of what was done: plain, and counts only.
+        assert receipt is not None
+        with units() as uow:
+            request = uow.requests.get(request_id)
+            assert {"corrections": {"address": NEW_ADDRESS}} == request.details
+            assert ["kari@example.no"] == request.plan["needles"]
+            assert CANDIDATE == request.review["candidates"][0]["text"]
+    finally:
+        engine.dispose()
+        vault.close()
+
+
+def test_an_erased_subjects_details_plan_and_review_are_gone_and_the_receipt_stays(
+    stores: Stores,
+) -> None:
+    from personvern.intake import views
+
+    upgrade_to_head(stores.data_url)
+    vault = _vault(stores)
+    units, engine = _units(stores.data_url, vault)
+    request_id = _file_with_details(units)
+    try:
+        assert 1 == vault.shred(subject_key(SECRET, KARI))
+        with units() as uow:
+            request = uow.requests.get(request_id)
+            for name in ("details", "plan", "review"):
+                with pytest.raises(SubjectKeyDestroyedError, match="this subject was erased"):
+                    getattr(request, name)
+            # What staff see (API, `request show`): erased, not a traceback.
+            assert views.is_erased(request)
+            assert (None, None, None) == (
+                views.readable_details(request),
+                views.readable_plan(request),
+                views.readable_review(request),
+            )
+            assert {"crm.customers": 1} == request.receipt["found"]
+            # The receipt can still change (a task marked done later) and stay readable.
+            uow.requests.save_receipt(request, {**request.receipt, "completed_at": "now"})
+        with units() as uow:
+            assert "now" == uow.requests.get(request_id).receipt["completed_at"]
+    finally:
+        engine.dispose()
+        vault.close()
+
+
+def test_plain_details_plan_and_review_are_sealed_by_encrypt_existing(stores: Stores) -> None:
+    upgrade_to_head(stores.data_url)
+    plain_units, plain_engine = _units(stores.data_url, None)
+    old = _file_with_details(plain_units)
+    empty = _file(plain_units, OLA, "n")
+    with plain_engine.begin() as connection:
+        # Before 0016 a plan set to None was stored as JSON null, which is not SQL NULL.
+        connection.execute(
+            sa.text("UPDATE data_subject_requests SET plan = 'null' WHERE id = :id"),
+            {"id": empty},
+        )
+    details, details_sealed, *_ = _raw_details(plain_engine, old)
+    assert details is not None
+    assert NEW_ADDRESS in str(details)
+    assert details_sealed is None
+    plain_engine.dispose()
+    vault = _vault(stores)
+    units, engine = _units(stores.data_url, vault)
+    try:
+        assert 2 == seal_existing(units, batch=1)
+        details, details_sealed, plan, plan_sealed, review, review_sealed, _ = _raw_details(
+            engine, old
+        )
+        assert (None, None, None) == (details, plan, review)
+        assert None not in (details_sealed, plan_sealed, review_sealed)
+        with units() as uow:
+            request = uow.requests.get(old)
+            assert NEW_ADDRESS == request.details["corrections"]["address"]
+            assert CANDIDATE == request.review["candidates"][0]["text"]
+            assert {} == uow.requests.get(empty).details
+        # Nothing is left plain, the JSON null included: a second run finds no row.
+        assert 0 == seal_existing(units)
+        assert (None, None) == _raw_details(engine, empty)[2:4]
+    finally:
+        engine.dispose()
+        vault.close()

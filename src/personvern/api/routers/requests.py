@@ -292,6 +292,11 @@ class RequestDetailOut(BaseModel):
         None,
         description="the records a review asks to decide on (candidates) and every decision",
     )
+    erased: bool = Field(
+        False,
+        description="the subject was erased: their data key is destroyed, so identities, "
+        "note, details, plan and review are gone; the receipt stays",
+    )
     attempts: int
     last_error: str | None
     next_attempt_at: datetime | None
@@ -326,10 +331,13 @@ class RequestDetailOut(BaseModel):
             verified_at=request.verified_at,
             linked_request_id=request.linked_request_id,
             rejection_reason=request.rejection_reason,
-            details=request.details or {},
-            plan=request.plan,
+            # An erased subject's details, plan and review are shredded with their key;
+            # the receipt is plain (the proof of what was done) and stays.
+            details=views.readable_details(request) or {},
+            plan=views.readable_plan(request),
             receipt=request.receipt,
-            review=request.review,
+            review=views.readable_review(request),
+            erased=views.is_erased(request),
             attempts=request.attempts,
             last_error=request.last_error,
             next_attempt_at=request.next_attempt_at,

@@ -11,6 +11,7 @@ values raises SubjectKeyDestroyedError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
@@ -36,11 +37,18 @@ class SealedField:
     value until the next flush seals it.
     """
 
-    def __init__(self, table: str, column: str, *, json: bool) -> None:
-        """A sealed value of ``table.column``; ``json`` for structured values."""
+    def __init__(
+        self, table: str, column: str, *, json: bool, empty: Callable[[], Any] | None = None
+    ) -> None:
+        """A sealed value of ``table.column``; ``json`` for structured values.
+
+        ``empty`` makes the value read when neither column holds one (``dict`` for a
+        column that used to default to ``{}``).
+        """
         self.table = table
         self.column = column
         self.json = json
+        self.empty = empty
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -50,8 +58,10 @@ class SealedField:
             return self
         plain = getattr(instance, f"{self.name}_plain")
         sealed: bytes | None = getattr(instance, f"{self.name}_sealed")
-        if plain is not None or sealed is None:
+        if plain is not None:
             return plain
+        if sealed is None:
+            return None if self.empty is None else self.empty()
         opened: dict[str, tuple[bytes, Any]] = instance.__dict__.setdefault(_OPENED, {})
         hit = opened.get(self.name)
         if hit is not None and hit[0] == sealed:
@@ -68,6 +78,9 @@ class SealedField:
 
     def __set__(self, instance: Any, value: Any) -> None:
         setattr(instance, f"{self.name}_plain", value)
+        if value is None:
+            # Cleared: the old envelope must not read back as the value.
+            setattr(instance, f"{self.name}_sealed", None)
 
     def seal(self, instance: Any, vault: SubjectVault, cache: KeyCache) -> bool:
         """Move the plain value into the sealed column; whether there was one to move."""
