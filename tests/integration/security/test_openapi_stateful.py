@@ -1,11 +1,12 @@
 """Schemathesis' stateful run: walk a data subject request from filing to download.
 
-The state machine Schemathesis builds from the schema's links files a request (the
-schema's examples are among the generated filings), follows the links to run it, read
-its details and plan, approve it, list its files and download one. Every answer must
-not be 5xx and must match the schema (status, content type, body). The run counts how
-far the generated scenarios got and fails if none reached a filing, a run or a read.
-The run is bounded and derandomised, on a fresh store per test.
+The state machine Schemathesis builds from the schema's own links files a request,
+follows the links to read its details and plan, approve it, run it, list its files and
+download one (as a privacy officer), and walks every linked operation as an agent and
+as an anonymous caller. Every answer must not be 5xx, must match the schema (status,
+content type, body) and must not be 2xx where the role x permission matrix refuses the
+caller. The run counts how far the scenarios got and fails if none reached a filing, a
+run or a read. It is bounded and derandomised, on a fresh store per test.
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ SETTINGS = hypothesis.settings(
     suppress_health_check=list(HealthCheck),
 )
 
-#: Where a scenario got: the operation and the status counted as reaching it.
 FILING = ("POST", "/api/v1/requests")
 #: The way from filing to download: with every operation in the machine, a scenario of ten
 #: steps seldom picks the run among the filing's dozen links (the stateless test and the
@@ -78,6 +78,7 @@ WALK = (
     "GET /api/v1/requests/{request_id}/downloads",
     "GET /api/v1/downloads/{token}",
 )
+#: Where a scenario got: the operation and the status counted as reaching it.
 MILESTONES = {
     "filed": ("POST", "/api/v1/requests", 201),
     "run": ("POST", "/api/v1/requests/{request_id}/run", 202),
