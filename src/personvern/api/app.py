@@ -112,7 +112,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)
     install_docs(app, API_PREFIX)
-    install_exact_openapi(app, lambda: _languages(context))
+    install_exact_openapi(app, lambda: _languages(context), lambda: _purposes(context))
     _declare_access(health.router, public=True)
     app.include_router(health.router)
     app.mount(staff.MOUNT_PATH, staff.staff_pages(context))
@@ -131,6 +131,14 @@ def _languages(context: AppContext) -> list[str]:
     """The languages requests may be answered in: the loaded data map's (none: any)."""
     loaded = context.application.datamap.loaded
     return list(loaded.datamap.organization.languages) if loaded is not None else []
+
+
+def _purposes(context: AppContext) -> list[str]:
+    """The purposes a purpose-bound read may name: the loaded data map's (none: any)."""
+    from personvern.domain.audit.purpose import valid_purposes
+
+    loaded = context.application.datamap.loaded
+    return valid_purposes(loaded.datamap) if loaded is not None else []
 
 
 def _declare_access(router: APIRouter, *, public: bool) -> None:

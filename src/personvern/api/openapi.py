@@ -9,7 +9,8 @@ of operation it is; this module adds them in one place, after the routes are bui
 - with parameters or a body: 422; with path parameters: 404;
 - needing or accepting credentials (``security``): 401, 403, 429 (too many failures);
 - changing state (not GET): 400 and 409;
-- the enums the server enforces: identity kinds, the data map's languages.
+- the enums the server enforces: identity kinds, the data map's languages and purposes;
+- links, so a stateful client can walk a request from filing to download.
 """
 
 from __future__ import annotations
@@ -81,8 +82,14 @@ def _problem_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
 
 
-def exact_schema(schema: dict[str, Any], languages: Sequence[str]) -> dict[str, Any]:
-    """``schema`` (FastAPI's) with personvern's error answers and enums filled in."""
+#: Where a purpose-bound read names its purpose (personvern.api.purpose).
+_PURPOSE_PARAMETERS = {("header", "X-Personvern-Purpose"), ("query", "purpose")}
+
+
+def exact_schema(
+    schema: dict[str, Any], languages: Sequence[str], purposes: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``schema`` (FastAPI's) with personvern's error answers, enums and links filled in."""
     from personvern.domain.datamap import IdentityKind
 
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -98,6 +105,15 @@ def exact_schema(schema: dict[str, Any], languages: Sequence[str]) -> dict[str, 
                     parameter["schema"] = {
                         "anyOf": [{"type": "string", "enum": list(languages)}, {"type": "null"}]
                     }
+                if (parameter.get("in"), parameter.get("name")) in _PURPOSE_PARAMETERS and purposes:
+                    # Any other value is refused, so the enum is exactly what is accepted.
+                    parameter["schema"] = {
+                        "anyOf": [
+                            {"type": "string", "enum": list(purposes), "maxLength": 100},
+                            {"type": "null"},
+                        ]
+                    }
+                    parameter["example"] = purposes[0]
             for status in _statuses(path, method, operation):
                 responses.setdefault(status, _problem_response(_DESCRIPTIONS[status]))
             for status, response in responses.items():
@@ -119,43 +135,86 @@ def exact_schema(schema: dict[str, Any], languages: Sequence[str]) -> dict[str, 
     return schema
 
 
+def _links_to(paths: dict[str, Any], path: str, source: str) -> dict[str, Any]:
+    """Links to every operation on ``path/{id}...`` (one path parameter), ``id`` from ``source``."""
+    links: dict[str, Any] = {}
+    for target, target_item in paths.items():
+        if not target.startswith(path + "/{"):
+            continue
+        names = [part[1:-1] for part in target.split("/") if part.startswith("{")]
+        if len(names) != 1:
+            continue
+        for method in _HTTP_METHODS:
+            operation = target_item.get(method)
+            if operation is None or "operationId" not in operation:
+                continue
+            links[operation["operationId"]] = {
+                "operationId": operation["operationId"],
+                "parameters": {names[0]: source},
+            }
+    return links
+
+
 def _add_links(paths: dict[str, Any]) -> None:
-    """Link each 201 that creates a resource to the operations on that resource.
+    """Link each 201 that creates a resource, and each read of it, to the operations on it.
 
     ``POST /x`` answering 201 with an ``id`` leads to every operation on ``/x/{id}...``
-    with that one path parameter; a stateful client (Schemathesis) follows the links from
-    filing a request to reading, verifying and answering it.
+    with that one path parameter, and every successful GET on ``/x/{id}...`` leads on to
+    the others (the id from the read's own path); a stateful client (Schemathesis) follows
+    them from filing a request to running it, reading its plan and handing over its files.
+    The file listing leads to the download itself (the token is the end of each ``url``).
     """
     for path, item in paths.items():
         created = item.get("post", {}).get("responses", {}).get("201")
         if created is None:
             continue
-        links: dict[str, Any] = {}
+        links = _links_to(paths, path, "$response.body#/id")
+        if not links:
+            continue
+        created["links"] = links
         for target, target_item in paths.items():
-            if not target.startswith(path + "/{"):
-                continue
             names = [part[1:-1] for part in target.split("/") if part.startswith("{")]
-            if len(names) != 1:
+            if not target.startswith(path + "/{") or len(names) != 1:
                 continue
-            for method in _HTTP_METHODS:
-                operation = target_item.get(method)
-                if operation is None or "operationId" not in operation:
-                    continue
-                links[operation["operationId"]] = {
-                    "operationId": operation["operationId"],
-                    "parameters": {names[0]: "$response.body#/id"},
-                }
-        if links:
-            created["links"] = links
+            # From reads only: an operation with links counts as a place to start, and a
+            # POST with a made-up id would start nothing but a 404.
+            onward = _links_to(paths, path, f"$request.path.{names[0]}")
+            for status, response in target_item.get("get", {}).get("responses", {}).items():
+                if status.startswith("2"):
+                    response["links"] = onward
+    _link_downloads(paths)
 
 
-def install_exact_openapi(app: FastAPI, languages: Callable[[], Sequence[str]]) -> None:
+def _link_downloads(paths: dict[str, Any]) -> None:
+    """Link a request's file listing (``GET .../downloads``) to ``GET /downloads/{token}``."""
+    download = next(
+        (item["get"] for path, item in paths.items() if path.endswith("/downloads/{token}")), None
+    )
+    if download is None or "operationId" not in download:
+        return
+    for path, item in paths.items():
+        listing = item.get("get", {}).get("responses", {}).get("200")
+        if not path.endswith("/{request_id}/downloads") or listing is None:
+            continue
+        listing.setdefault("links", {})[download["operationId"]] = {
+            "operationId": download["operationId"],
+            # `#regex:` is Schemathesis' extractor (the token is the url's last segment);
+            # to other tools the value is a constant, which the server refuses with 403.
+            "parameters": {"token": "$response.body#/0/url#regex:/downloads/([^/?#]+)$"},
+        }
+
+
+def install_exact_openapi(
+    app: FastAPI,
+    languages: Callable[[], Sequence[str]],
+    purposes: Callable[[], Sequence[str]] = tuple,
+) -> None:
     """Make ``app.openapi()`` return :func:`exact_schema`."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         # FastAPI caches its schema and rebuilds it when routes change; the additions are
         # idempotent, so they are applied to whatever it returns.
-        return exact_schema(build(), languages())
+        return exact_schema(build(), languages(), purposes())
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -227,7 +227,11 @@ def approve_request(
     return plan
 
 
-@router.get("/requests/{request_id}/downloads")
+@router.get(
+    "/requests/{request_id}/downloads",
+    # A GET the generic rules (personvern.api.openapi) would not give a 409.
+    responses={409: {"description": "the request has no finished answer to hand over yet"}},
+)
 def get_downloads(
     request_id: str,
     context: ContextDep,

@@ -101,12 +101,19 @@ class DetailsIn(_Input):
 class RequestIn(_Input):
     """A data subject request as filed by the subject or by staff on their behalf."""
 
-    # An example the server accepts, so generated and hand-written calls can file one.
+    # Examples the server accepts, so generated and hand-written calls can file one: the
+    # subject's (a code is e-mailed) and staff's, identity checked at the counter (no mail).
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"type": "access", "identities": [{"kind": "email", "value": "ola@example.com"}]}
+                {"type": "access", "identities": [{"kind": "email", "value": "ola@example.com"}]},
+                {
+                    "type": "access",
+                    "identities": [{"kind": "email", "value": "kari@example.com"}],
+                    "verification_method": "staff_in_person",
+                    "verification_note": "passport checked at the counter",
+                },
             ]
         },
     )
