@@ -88,7 +88,7 @@ def sweep(
     _unverified_requests(session, settings, now, report, dry_run=dry_run)
     _counters(session, settings, now, report, dry_run=dry_run)
     _staff_sessions(session, settings, now, report, dry_run=dry_run)
-    _erased_subjects_keys(session, report, dry_run=dry_run)
+    _erased_subjects_keys(session, settings, now, report, dry_run=dry_run)
     if not dry_run and (
         report.answer_files
         or report.unverified_requests
@@ -280,21 +280,44 @@ def _staff_sessions(
         report.staff_sessions = sessions.delete_ended(now=now, idle_since=idle_since)
 
 
-def _erased_subjects_keys(session: Session, report: HousekeepingReport, *, dry_run: bool) -> None:
-    """Destroy the data keys a completed erasure left (its run died before shredding)."""
+def _erased_subjects_keys(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    report: HousekeepingReport,
+    *,
+    dry_run: bool,
+) -> None:
+    """Destroy the data keys of erased subjects once their letter is sent or overdue.
+
+    A completed erasure keeps the subject's key only so the letter confirming it can
+    reach them; sending it shreds the key (responses.handover). This catches the rest:
+    letters never sent within PERSONVERN_ERASURE_LETTER_DAYS, and sends whose shredding
+    did not happen (a process that died after the commit).
+    """
     vault = session_vault(session)[0]
     if vault is None:
         return
+    overdue = now - timedelta(days=settings.erasure_letter_days)
     erasures = session.execute(
-        sa.select(DataSubjectRequest.subject_key, sa.func.max(DataSubjectRequest.completed_at))
-        .where(
+        sa.select(
+            DataSubjectRequest.subject_key,
+            DataSubjectRequest.completed_at,
+            DataSubjectRequest.receipt,
+        ).where(
             DataSubjectRequest.type == RequestType.ERASURE.value,
             DataSubjectRequest.state == RequestState.COMPLETED,
         )
-        .group_by(DataSubjectRequest.subject_key)
     ).all()
+    due: dict[str, datetime] = {}
+    for subject, completed_at, receipt in erasures:
+        if completed_at is None:
+            continue
+        letter_sent = bool((receipt or {}).get("answers_sent"))
+        if letter_sent or completed_at <= overdue:
+            due[subject] = max(completed_at, due.get(subject, completed_at))
     live = vault.keys.live_subjects()
-    for subject, completed_at in erasures:
+    for subject, completed_at in due.items():
         if subject not in live:
             continue
         # Only keys made before the erasure: a subject back since has a new, live key.

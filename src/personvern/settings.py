@@ -158,6 +158,14 @@ class Settings(BaseSettings):
         description="which erasures and rectifications a second person must approve before they "
         "run: those whose identity staff verified (default), all, or none",
     )
+    erasure_letter_days: int = Field(
+        7,
+        ge=0,
+        le=30,
+        description="days a completed erasure keeps the subject's (encrypted) address, so the "
+        "letter confirming it can be sent; the subject's data key is destroyed when the letter "
+        "is sent or, unsent, by housekeeping after this many days",
+    )
     answer_retention_days: int = Field(
         30,
         ge=1,

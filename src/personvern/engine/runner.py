@@ -810,15 +810,9 @@ class RequestEngine:
             request.last_error = None
             request.next_attempt_at = None
             repo.transition(request, target, message, self._actor(request_id))
-            vault, subject = uow.vault, request.subject_key
-            erased = request.type == RequestType.ERASURE.value
-        if erased and target is RequestState.COMPLETED and vault is not None:
-            # Crypto-shredding: with the subject's data key gone, every copy personvern
-            # kept of their identities and answers (backups included) is unreadable. After
-            # the commit, so a failed commit leaves the key; housekeeping shreds the key
-            # of any completed erasure that still has one.
-            destroyed = vault.shred(subject)
-            log.info("request %s: destroyed %d data key(s) of its subject", request_id, destroyed)
+        # An erasure's subject keeps their data key until the letter confirming the
+        # erasure is sent (responses.handover) or, unsent, PERSONVERN_ERASURE_LETTER_DAYS
+        # have passed (housekeeping): the letter needs their address.
         log.info("request %s %s: %s", request_id, target.value, message)
         return RunOutcome(request_id, target, plan, message)
 

@@ -13,10 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from personvern.domain.requests.lifecycle import RequestState, RequestType
+from personvern.domain.requests.lifecycle import RequestState
 from personvern.domain.requests.tasks import TaskStatus, check_may_mark_done, task_note
 from personvern.store.base import utcnow
-from personvern.store.encryption.fields import shred_after_commit
 from personvern.store.models import DataSubjectRequest, RequestTask
 from personvern.store.requests import RequestRepository
 
@@ -54,10 +53,8 @@ def mark_task_done(
             repository.save_receipt(
                 request, {**request.receipt, "completed_at": now.isoformat(timespec="seconds")}
             )
-        # RequestState(...) reads the state anew: mypy still sees the narrowing above.
-        completed = RequestState(request.state) is RequestState.COMPLETED
-        if request.type == RequestType.ERASURE.value and completed:
-            shred_after_commit(session, request.subject_key)
+        # An erasure's data key outlives this until its letter is sent (see
+        # responses.handover.send_answer and housekeeping).
     return task
 
 

@@ -40,7 +40,7 @@ from personvern.responses.errors import (
     DownloadLinkRevokedError,
 )
 from personvern.settings import Settings
-from personvern.store.encryption.fields import session_vault
+from personvern.store.encryption.fields import session_vault, shred_after_commit
 from personvern.store.encryption.files import open_answer_file
 from personvern.store.models import ApiToken, DownloadLink, RequestArtifact
 from personvern.store.requests import RequestRepository
@@ -332,6 +332,10 @@ def send_answer(
         }
     )
     repository.save_receipt(request, receipt)
+    if request_type is RequestType.ERASURE and state is RequestState.COMPLETED:
+        # The letter was the last use of the subject's address: crypto-shred them once
+        # this commits (every copy personvern kept, backups included, becomes unreadable).
+        shred_after_commit(session, request.subject_key)
     local, _, domain = address.partition("@")
     repository.add_event(
         request,

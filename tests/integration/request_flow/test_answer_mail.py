@@ -142,14 +142,24 @@ def test_an_erasure_is_confirmed_by_a_letter_naming_what_the_law_keeps(
     request_id = client.post("/api/v1/requests", json=body).json()["id"]
     client.post(f"/api/v1/requests/{request_id}/verify", json={"code": inbox.last_code(email)})
     finished = finish(client, staff, request_id)
+    for task in finished["tasks"]:
+        if task["status"] == "open":
+            done = client.post(
+                f"/api/v1/requests/{request_id}/tasks/{task['id']}/done",
+                json={"note": "erasure notice sent"},
+                headers=staff,
+            )
+            assert 200 == done.status_code, done.text
+    url = f"/api/v1/requests/{request_id}"
+    assert "completed" == client.get(url, headers=staff).json()["state"]
     inbox.clear()
 
-    assert (
-        200 == client.post(f"/api/v1/requests/{request_id}/send-answer", headers=staff).status_code
-    )
+    assert 200 == client.post(f"{url}/send-answer", headers=staff).status_code
     [mail] = inbox.to(email)
     text = text_of(mail)
     assert "Vi har slettet personopplysningene dine" == mail["Subject"]
+    # The letter was the address's last use: the subject's data key is destroyed.
+    assert [] == client.get(url, headers=staff).json()["identities"]
     assert "/api/v1/downloads/" not in text
     for name, kept in finished["receipt"]["kept"].items():
         if kept["reason"]:

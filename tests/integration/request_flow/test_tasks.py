@@ -8,12 +8,14 @@ open, each is marked done by someone with a note, and the last one completes it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from personvern.demo import ground_truth
 from personvern.domain.roles import Role
+from personvern.housekeeping import sweep
 from personvern.security.tokens import issue_token
+from personvern.store.base import utcnow
 from tests.integration.request_flow.staff import Staff, company, staff
 from tests.support.company import Company
 
@@ -155,9 +157,18 @@ def test_an_erasures_art_19_tasks_appear_and_can_be_done(staff: Staff, company: 
     assert finished["identities"]  # readable while the erasure is not complete
     for task in tasks:
         assert 200 == _done(staff, request_id, task["id"], "Sent the erasure notice").status_code
-    done = staff.client.get(f"/api/v1/requests/{request_id}", headers=staff.dpo).json()
-    assert "completed" == done["state"]
-    # Completed, the erasure crypto-shredded its subject: the identities are unreadable.
+    url = f"/api/v1/requests/{request_id}"
+    completed = staff.client.get(url, headers=staff.dpo).json()
+    assert "completed" == completed["state"]
+    # The address stays (sealed) for the letter confirming the erasure...
+    assert ["email"] == [identity["kind"] for identity in completed["identities"]]
+    # ...until the letter is sent or, unsent, PERSONVERN_ERASURE_LETTER_DAYS have passed.
+    context = staff.client.app.state.context
+    with context.application.unit_of_work() as uow:
+        later = utcnow() + timedelta(days=context.settings.erasure_letter_days + 1)
+        assert 1 == sweep(uow.session, context.settings, later).shredded_subjects
+    done = staff.client.get(url, headers=staff.dpo).json()
+    # Shredded, the subject's identities are unreadable.
     assert [] == done["identities"]
     assert done["verification_note"] is None
     # The plan (found records) went with the key; the receipt, the proof, stays.
