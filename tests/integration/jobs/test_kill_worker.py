@@ -37,6 +37,7 @@ from personvern.jobs.celery_app import (
 )
 from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory
+from personvern.store.encryption.setup import open_vault
 from personvern.store.migrate import upgrade_to_head
 from personvern.store.unit_of_work import unit_of_work_factory
 from tests.integration.jobs.company import (
@@ -129,9 +130,10 @@ def test_killed_worker_leaves_an_erasure_the_next_worker_completes_exactly(
     covered = {f"{s.key}.{d.name}" for s in datamap.systems for d in s.datasets}
     email, truth = _subject_customer(targets, covered)
     store = make_engine(store_url)
-    session_factory = make_session_factory(store)
-    request_id = verified_erasure(session_factory, email)
     settings = Settings(home=home, database_url=store_url, secret_key=SECRET, broker_url=redis_url)
+    # With the vault the workers use: they seal the plan under the subject's key.
+    session_factory = make_session_factory(store, open_vault(settings))
+    request_id = verified_erasure(session_factory, email)
     engine = RequestEngine(
         settings=settings,
         datamap=datamap,

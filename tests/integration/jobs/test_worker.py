@@ -12,6 +12,7 @@ from personvern.demo.targets import demo_environment, targets_from_urls
 from personvern.jobs.celery_app import CeleryJobs
 from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory
+from personvern.store.encryption.setup import open_vault
 from personvern.store.migrate import upgrade_to_head
 from tests.integration.jobs.company import (
     customers,
@@ -33,7 +34,8 @@ def test_worker_runs_an_erasure_to_completion(
     datamap = datamap_without_email(tmp_path)
     store = make_engine(Settings(home=home))
     upgrade_to_head(store)
-    session_factory = make_session_factory(store)
+    # With the vault the workers use: they seal the plan under the subject's key.
+    session_factory = make_session_factory(store, open_vault(Settings(home=home)))
     _customer_id, email = customers(targets, 1)[0]
     request_id = verified_erasure(session_factory, email)
 
@@ -81,7 +83,8 @@ def test_request_waiting_for_a_system_is_retried_until_it_is_back(
     datamap = datamap_without_email(tmp_path)
     store = make_engine(Settings(home=home))
     upgrade_to_head(store)
-    session_factory = make_session_factory(store)
+    # With the vault the workers use: they seal the plan under the subject's key.
+    session_factory = make_session_factory(store, open_vault(Settings(home=home)))
     _customer_id, email = customers(targets, 1)[0]
     request_id = verified_erasure(session_factory, email)
     # The support database lives in a folder that does not exist yet: SQLite cannot
