@@ -256,6 +256,25 @@ class Settings(BaseSettings):
         description="development only: send the staff cookies over plain http (localhost); "
         "refused in production",
     )
+    staff_local_accounts: bool | None = Field(
+        None,
+        description="whether staff may sign in with local accounts (`personvern user create`); "
+        "default: only when no identity provider is configured (true keeps them as "
+        "break-glass accounts beside single sign-on)",
+    )
+    staff_lockout_attempts: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="failed sign-ins in a row that lock a local staff account",
+    )
+    staff_lockout_minutes: int = Field(
+        15,
+        ge=1,
+        le=24 * 60,
+        description="how long a locked local staff account stays locked, and how close "
+        "together failed sign-ins must be to count towards a lock",
+    )
     auth_failures_per_client: int = Field(
         20,
         ge=1,

@@ -87,6 +87,37 @@ def record_failed_login(
     )
 
 
+def record_failed_password_sign_in(
+    session: Session, *, account: str | None, reason: str, client: str | None
+) -> None:
+    """Record a refused sign-in with a local account's password.
+
+    ``account`` is the account's subject (``local:<name>``) when such an account exists,
+    else None: a user name nobody has may be a password typed into the wrong field.
+    """
+    detail = {"credential": "password", "via": "staff_sign_in", "reason": reason}
+    if account:
+        detail["account"] = account
+    if client:
+        detail["client"] = client
+    AuditTrail(session).record(
+        AuditAction.LOGIN_FAILED, ANONYMOUS, outcome=AuditOutcome.DENIED, detail=detail
+    )
+
+
+def record_staff_account_change(
+    session: Session,
+    action: AuditAction,
+    actor: AuditActor,
+    account: str,
+    *,
+    detail: dict[str, str] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Record a change to a local staff account (never its password or hash)."""
+    AuditTrail(session).record(action, actor, detail={"account": account, **(detail or {})}, at=at)
+
+
 def _credential_shape(credential: str | None) -> str:
     if not credential:
         return "none"

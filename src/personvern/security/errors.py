@@ -6,7 +6,8 @@ PersonvernError
     │   └── ForbiddenError     403: the credentials are fine but the role may not do this
     ├── TokenRequestError      422: a token cannot be issued as asked
     ├── IdentityProviderError  503: the identity provider cannot be reached or misbehaves
-    └── SsoNotConfiguredError  503: staff sign-in asked for, but no identity provider is set
+    ├── SsoNotConfiguredError  503: staff sign-in asked for, but no identity provider is set
+    └── LocalAccountsOffError  403: a password sign-in while local staff accounts are off
 """
 
 from __future__ import annotations
@@ -52,4 +53,13 @@ class SsoNotConfiguredError(SecurityError):
     kind = ErrorKind.UNAVAILABLE
     title = "Single sign-on is not configured"
     # Nothing secret in it, and whoever opens the page needs to know why it fails.
+    public_detail = True
+
+
+class LocalAccountsOffError(SecurityError):
+    """A sign-in with a local account's password while local accounts are turned off."""
+
+    kind = ErrorKind.FORBIDDEN
+    title = "Local staff accounts are off"
+    # It says only how this installation signs staff in, which its sign-in page shows too.
     public_detail = True

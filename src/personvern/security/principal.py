@@ -1,4 +1,4 @@
-"""The authenticated caller, whatever proved who they are (API token today, OIDC later)."""
+"""The authenticated caller, whatever proved who they are (API token, OIDC, a local password)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from personvern.domain.roles import Permission, Role, has_permission, roles_with
 from personvern.security.errors import ForbiddenError
 
 #: How a principal was authenticated; each authenticator adds its own.
-Via = Literal["api_token", "oidc"]
+Via = Literal["api_token", "oidc", "password"]
 
 
 @dataclass(frozen=True)

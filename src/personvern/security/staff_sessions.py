@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from personvern.domain.roles import Role
-from personvern.security.principal import Principal
+from personvern.security.principal import Principal, Via
 from personvern.store.base import utcnow
 from personvern.store.staff_sessions import StaffSessionRepository
 
@@ -80,7 +80,21 @@ def session_principal(
         return None
     if now - row.last_seen_at >= LAST_SEEN_PRECISION:
         row.last_seen_at = now
-    return Principal(subject=row.subject, role=role, via="oidc")
+    return Principal(subject=row.subject, role=role, via=_via(row.subject))
+
+
+#: The subject prefix of principals signed in with a local account's password.
+LOCAL_SUBJECT_PREFIX = "local:"
+
+
+def _via(subject: str) -> Via:
+    """How the session's principal signed in, read from its subject's prefix."""
+    return "password" if subject.startswith(LOCAL_SUBJECT_PREFIX) else "oidc"
+
+
+def close_sessions_of(session: Session, subject: str) -> int:
+    """End every session of ``subject`` (a disabled account, a reset password); how many."""
+    return StaffSessionRepository(session).delete_for_subject(subject)
 
 
 def close_session(session: Session, session_id: str | None) -> bool:

@@ -22,7 +22,7 @@ class StaffSession(Base):
 
     #: SHA-256 (hex) of the session id in the browser's cookie.
     id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    #: Who signed in, as the principal's subject (``oidc:<sub>``).
+    #: Who signed in, as the principal's subject (``oidc:<sub>``, ``local:<user name>``).
     subject: Mapped[str] = mapped_column(sa.String(300))
     role: Mapped[str] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -63,6 +63,13 @@ class StaffSessionRepository:
             sa.delete(StaffSession).where(StaffSession.id_hash == id_hash)
         )
         return bool(getattr(result, "rowcount", 0))
+
+    def delete_for_subject(self, subject: str) -> int:
+        """Delete every session of ``subject``; how many there were."""
+        result = self.session.execute(
+            sa.delete(StaffSession).where(StaffSession.subject == subject)
+        )
+        return int(getattr(result, "rowcount", 0))
 
     def delete_ended(self, *, now: datetime, idle_since: datetime) -> int:
         """Delete sessions past their absolute end or unused since ``idle_since``."""

@@ -32,6 +32,11 @@ class AuditAction(StrEnum):
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an action name, not a secret
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
+    STAFF_ACCOUNT_CREATED = "staff_account.created"
+    STAFF_ACCOUNT_DISABLED = "staff_account.disabled"
+    STAFF_ACCOUNT_LOCKED = "staff_account.locked"
+    STAFF_ACCOUNT_UNLOCKED = "staff_account.unlocked"
+    STAFF_ACCOUNT_PASSWORD_RESET = "staff_account.password_reset"  # noqa: S105 - an action name
 
 
 class AuditOutcome(StrEnum):

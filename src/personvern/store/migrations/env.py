@@ -7,10 +7,11 @@ from sqlalchemy.engine import Connection
 
 from personvern.store.db import make_engine
 from personvern.store.models import Base
+from personvern.store.staff_accounts import StaffAccount
 from personvern.store.staff_sessions import StaffSession
 
 # Tables in modules of their own must be imported so the metadata knows them.
-_OWN_MODULES = (StaffSession,)
+_OWN_MODULES = (StaffAccount, StaffSession)
 
 config = context.config
 target_metadata = Base.metadata
