@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from personvern import __version__
 from personvern.api.access_log import redact_download_links
+from personvern.api.console.app import console_pages
+from personvern.api.console.pages import MOUNT_PATH as CONSOLE_PATH
 from personvern.api.context import AppContext
 from personvern.api.deps import declared_requirements, get_principal
 from personvern.api.docs import install_docs
@@ -28,7 +30,6 @@ from personvern.api.routers import (
     health,
     request_runs,
     requests,
-    staff,
 )
 from personvern.api.security_headers import SecurityHeaders
 from personvern.bootstrap import bootstrap
@@ -115,7 +116,7 @@ def create_app(
     install_exact_openapi(app, lambda: _languages(context), lambda: _purposes(context))
     _declare_access(health.router, public=True)
     app.include_router(health.router)
-    app.mount(staff.MOUNT_PATH, staff.staff_pages(context))
+    app.mount(CONSOLE_PATH, console_pages(context))
     for router in PUBLIC_ROUTERS:
         _declare_access(router, public=True)
         app.include_router(router, prefix=API_PREFIX)

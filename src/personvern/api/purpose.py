@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Query
+from sqlalchemy.orm import Session
 
 from personvern.api.deps import ContextDep, DataMapDep, SessionDep, require
 from personvern.domain.audit.event import AuditOutcome
@@ -25,6 +26,7 @@ from personvern.domain.audit.purpose import (
     check_flags,
     check_purpose,
 )
+from personvern.domain.datamap import DataMap
 from personvern.domain.roles import Permission
 from personvern.intake.views import readable_identities
 from personvern.security.audit_trail import record_read
@@ -66,40 +68,64 @@ def purpose_bound_read(what: str) -> Callable[..., PurposeBoundRead]:
             Query(alias="purpose", max_length=100, description=f"instead of {PURPOSE_HEADER}"),
         ] = None,
     ) -> PurposeBoundRead:
-        purpose = check_purpose(datamap, header if header is not None else query)
-        repository = RequestRepository(session)
-        request = repository.get(request_id)
-        secret = context.settings.secret()
-        # An erased subject's identities are crypto-shredded: no flag can be looked up,
-        # and nothing of theirs is left to read beyond the plain receipt.
-        identities = readable_identities(request) or []
-        flags = [
-            FlagInForce(flag.kind, flag.purpose)
-            for identity in identities
-            for flag in repository.active_flags(
-                identity["kind"], identity_hash(secret, identity["kind"], identity["value"])
-            )
-        ]
-        refusal: PurposeForbiddenError | None = None
-        try:
-            check_flags(datamap, purpose, flags)
-        except PurposeForbiddenError as refused:
-            refusal = refused
-        # Refused reads are recorded too, and committed before the 403 goes out.
-        record_read(
+        return read_for_purpose(
             session,
+            context.settings.secret(),
+            datamap,
             principal,
-            purpose=purpose,
-            subject_key=request.subject_key,
-            what=what,
-            request_id=request.id,
-            outcome=AuditOutcome.SUCCESS if refusal is None else AuditOutcome.DENIED,
-            reason=None if refusal is None else refusal.message,
+            request_id,
+            header if header is not None else query,
+            what,
         )
-        session.commit()
-        if refusal is not None:
-            raise refusal
-        return PurposeBoundRead(principal, purpose, request.id)
 
     dependency.__name__ = f"purpose_bound_read_{what}"
     return dependency
+
+
+def read_for_purpose(
+    session: Session,
+    secret: str,
+    datamap: DataMap,
+    principal: Principal,
+    request_id: str,
+    asked: str | None,
+    what: str,
+) -> PurposeBoundRead:
+    """Check that ``asked`` is a purpose the subject allows and record the read (or refusal).
+
+    Shared by the API's dependency and the staff console's request page: one rule for
+    every way personal data of a request is shown.
+    """
+    purpose = check_purpose(datamap, asked)
+    repository = RequestRepository(session)
+    request = repository.get(request_id)
+    # An erased subject's identities are crypto-shredded: no flag can be looked up,
+    # and nothing of theirs is left to read beyond the plain receipt.
+    identities = readable_identities(request) or []
+    flags = [
+        FlagInForce(flag.kind, flag.purpose)
+        for identity in identities
+        for flag in repository.active_flags(
+            identity["kind"], identity_hash(secret, identity["kind"], identity["value"])
+        )
+    ]
+    refusal: PurposeForbiddenError | None = None
+    try:
+        check_flags(datamap, purpose, flags)
+    except PurposeForbiddenError as refused:
+        refusal = refused
+    # Refused reads are recorded too, and committed before the 403 goes out.
+    record_read(
+        session,
+        principal,
+        purpose=purpose,
+        subject_key=request.subject_key,
+        what=what,
+        request_id=request.id,
+        outcome=AuditOutcome.SUCCESS if refusal is None else AuditOutcome.DENIED,
+        reason=None if refusal is None else refusal.message,
+    )
+    session.commit()
+    if refusal is not None:
+        raise refusal
+    return PurposeBoundRead(principal, purpose, request.id)

@@ -125,6 +125,43 @@ class RequestRepository:
         query = query.order_by(DataSubjectRequest.received_at.desc(), DataSubjectRequest.id)
         return self.session.scalars(query.limit(max(1, min(limit, MAX_LIST)))).all()
 
+    def open_by_deadline(
+        self,
+        *,
+        state: RequestState | None = None,
+        type: RequestType | None = None,
+        subject_key: str | None = None,
+        limit: int = 500,
+    ) -> Sequence[DataSubjectRequest]:
+        """Open requests, the nearest deadline in force first (the inbox's order)."""
+        deadline = sa.func.coalesce(
+            DataSubjectRequest.extended_deadline, DataSubjectRequest.deadline
+        )
+        query = sa.select(DataSubjectRequest).where(
+            DataSubjectRequest.state.in_([s for s in RequestState if s.is_open])
+        )
+        if state is not None:
+            query = query.where(DataSubjectRequest.state == RequestState(state))
+        if type is not None:
+            query = query.where(DataSubjectRequest.type == RequestType(type).value)
+        if subject_key is not None:
+            query = query.where(DataSubjectRequest.subject_key == subject_key)
+        query = query.order_by(deadline, DataSubjectRequest.received_at, DataSubjectRequest.id)
+        return self.session.scalars(query.limit(max(1, min(limit, MAX_LIST)))).all()
+
+    def open_task_keys(self, request_ids: Sequence[str]) -> dict[str, builtins.list[str]]:
+        """Per request, the keys ("system.dataset" or "system") of its open tasks."""
+        found: dict[str, builtins.list[str]] = {}
+        if not request_ids:
+            return found
+        query = sa.select(RequestTask.request_id, RequestTask.key).where(
+            RequestTask.request_id.in_(list(request_ids)),
+            RequestTask.status == TaskStatus.OPEN.value,
+        )
+        for request_id, key in self.session.execute(query):
+            found.setdefault(request_id, []).append(key)
+        return found
+
     def find_verified_original(
         self, subject_key: str, type: RequestType, *, exclude: str | None = None
     ) -> DataSubjectRequest | None:

@@ -93,7 +93,7 @@ def test_a_full_sign_in_opens_a_server_side_session_and_logout_ends_it(
 
     page = oidc_client.get("/staff/")
     assert 200 == page.status_code
-    assert "Signed in as <strong>privacy_officer</strong>" in page.text
+    assert "<strong>personvernombud</strong>" in page.text, "the role, in the default language"
     assert "no-store" == page.headers["cache-control"]
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "dina.dpo" not in page.text
@@ -124,7 +124,7 @@ def test_signing_in_again_replaces_the_session(
     oidc_client.get(start_login(oidc_client))
     assert first != oidc_client.cookies[SESSION_COOKIE]
     assert ["agent"] == [row.role for row in sessions(oidc_app)]
-    assert "Signed in as <strong>agent</strong>" in oidc_client.get("/staff/").text
+    assert "<strong>kundeservice</strong>" in oidc_client.get("/staff/").text
     sign_out(oidc_client)
 
 
@@ -218,19 +218,18 @@ def test_the_staff_page_without_a_session_sends_to_sign_in(oidc_client: TestClie
     assert (303, "/staff/login") == (response.status_code, response.headers["location"])
 
 
-def test_without_sso_the_login_page_says_it_is_not_configured(
+def test_without_sso_the_login_page_asks_for_a_local_account(
     tmp_path: Path, example_datamap_path: Path
 ) -> None:
     settings = Settings(home=tmp_path / "home", database_url=None, datamap=None)
     with TestClient(create_app(settings, example_datamap_path)) as client:
         response = client.get("/staff/login")
-    assert (503, "application/problem+json") == (
-        response.status_code,
-        response.headers["content-type"],
-    )
-    body = response.json()
-    assert "Single sign-on is not configured" == body["title"]
-    assert "local staff accounts" in body["hint"]
+        sso = client.get("/staff/login/sso")
+    assert 200 == response.status_code
+    assert 'name="password"' in response.text
+    assert "/staff/login/sso" not in response.text, "no provider to offer"
+    assert (503, "Single sign-on is not configured") == (sso.status_code, sso.json()["title"])
+    assert "personvern user create" in sso.json()["hint"]
 
 
 def test_the_access_log_never_holds_the_authorization_code() -> None:

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, DataMapDep, require
 from personvern.api.purpose import PurposeBoundRead, purpose_bound_read
+from personvern.api.request_actions import approve_plan, queue_run
+from personvern.api.request_actions import resolve_review as resolve
 from personvern.domain.roles import Permission
 from personvern.responses.handover import IssuedLink
 from personvern.security.principal import Principal
@@ -85,19 +87,7 @@ def run_request(
     An erasure that needs a second person's approval (four eyes) is refused with 409
     until someone other than whoever filed or verified it has approved its plan.
     """
-    from personvern.domain.requests.lifecycle import RequestState, check_transition
-    from personvern.intake.approval import check_may_run
-
-    with context.application.unit_of_work() as uow:
-        repository = uow.requests
-        request = repository.get(request_id)
-        state = request.state
-        if not state.is_runnable:
-            check_transition(state, RequestState.IN_PROGRESS)
-        check_may_run(request, context.settings)
-        request.run_requested_by = principal.subject
-        repository.add_event(request, "run requested", principal.subject)
-    job = context.application.jobs().submit_run(request_id)
+    job = queue_run(context, request_id, principal)
     return RunAccepted(request_id=request_id, job=job, request=f"/api/v1/requests/{request_id}")
 
 
@@ -156,20 +146,14 @@ def resolve_review(
     second person's approval). 409 when the request is not in needs_review, 422 for a
     record the review does not name, one left undecided, or an unusable reason.
     """
-    from personvern.intake.review import resolve_review as resolve
-
-    with context.application.unit_of_work() as uow:
-        resolved = resolve(
-            uow.session,
-            context.settings,
-            request_id,
-            attach=body.attach,
-            exclude=body.exclude,
-            reason=body.reason,
-            actor=principal.subject,
-            now=datetime.now(UTC),
-        )
-    job = context.application.jobs().submit_run(request_id) if resolved.may_run else None
+    resolved, job = resolve(
+        context,
+        request_id,
+        principal,
+        attach=body.attach,
+        exclude=body.exclude,
+        reason=body.reason,
+    )
     return ReviewResolved(
         request_id=request_id,
         decisions=[
@@ -201,30 +185,7 @@ def approve_request(
     point at different people is refused (409) and the request goes to review
     (`POST /requests/{id}/review`), to be approved after.
     """
-    from personvern.intake.approval import answer_of, approve
-
-    engine = context.application.request_engine()
-    planned, found = engine.preview(request_id)
-    if engine.hold_for_review(request_id, planned, principal.subject):
-        from personvern.domain.requests.four_eyes import ApprovalError
-
-        raise ApprovalError(
-            "the plan cannot be approved: the identities point at different people in "
-            + ", ".join(planned.conflicts),
-            hint=f"the request now needs review: POST /api/v1/requests/{request_id}/review",
-        )
-    plan = planned.to_json()
-    with context.application.unit_of_work() as uow:
-        approve(
-            uow.session,
-            context.settings,
-            request_id,
-            plan,
-            approver=principal.subject,
-            now=datetime.now(UTC),
-            answer=answer_of(found),
-        )
-    return plan
+    return approve_plan(context, request_id, principal)
 
 
 @router.get(

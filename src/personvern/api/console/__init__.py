@@ -1,0 +1,1 @@
+"""The staff console: server-rendered pages for the privacy office, mounted at /staff."""
