@@ -55,7 +55,12 @@ from personvern.domain.requests.identity import (
     SubjectIdentity,
     parse_identity,
 )
-from personvern.domain.requests.lifecycle import RequestState, RequestType, VerificationMethod
+from personvern.domain.requests.lifecycle import (
+    RequestState,
+    RequestType,
+    VerificationMethod,
+    waiting_message,
+)
 from personvern.domain.requests.request_plan import (
     RequestPlan,
     UnknownPlanVersionError,
@@ -331,7 +336,7 @@ class RequestEngine:
             repo.transition(
                 request,
                 request.lifecycle.wait_for(exc.system),
-                f"waiting for {exc.system}; retried automatically",
+                waiting_message(exc.system),
                 self._actor(request_id),
             )
         log.warning("request %s waits for %s", request_id, exc.system)

@@ -112,6 +112,25 @@ _TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
 }
 
 
+#: The history entry of a request that waits for a system: the system key is read back
+#: from it by the overview (personvern.domain.requests.statistics), so keep both in step.
+_WAITING_PREFIX = "waiting for "
+_WAITING_SUFFIX = "; retried automatically"
+
+
+def waiting_message(system: str) -> str:
+    """The history entry recorded when a request starts waiting for ``system``."""
+    return f"{_WAITING_PREFIX}{system}{_WAITING_SUFFIX}"
+
+
+def waited_system(message: str) -> str | None:
+    """The system a ``waiting_message`` names; None for any other history entry."""
+    if message.startswith(_WAITING_PREFIX) and message.endswith(_WAITING_SUFFIX):
+        system = message[len(_WAITING_PREFIX) : len(message) - len(_WAITING_SUFFIX)]
+        return system or None
+    return None
+
+
 class RejectionReason(StrEnum):
     """Why a request was refused (Art. 12(4)-(6)); the subject is told and may complain."""
 
