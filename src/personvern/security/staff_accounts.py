@@ -161,6 +161,9 @@ def _password_matches(stored_hash: str, password: str) -> bool:
         return PASSWORD_HASHER.verify(stored_hash, normalize_password(password))
     except (VerificationError, InvalidHashError):
         return False
+    except UnicodeEncodeError:
+        # A lone surrogate (no UTF-8 form): no stored password has one (check_password).
+        return False
 
 
 @functools.cache
