@@ -140,8 +140,8 @@ def staff_role(role: Role) -> Role:
     if role in _SYSTEM_ROLES:
         raise StaffRoleError(
             f"'{role.value}' is the role of a system, not of a person",
-            hint="give the system an API token (`personvern token create --role "
-            f"{role.value}`); staff roles: "
+            hint="give the system an API token with `personvern token create --role "
+            f"{role.value}`; staff roles: "
             + ", ".join(r.value for r in Role if r not in _SYSTEM_ROLES),
         )
     return role
