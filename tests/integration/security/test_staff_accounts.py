@@ -306,7 +306,7 @@ def test_disabling_an_account_ends_its_sessions(session: Session, settings: Sett
     session.commit()
     found = session_principal(session, ids[0], LIFETIME, T0 + timedelta(minutes=2))
     assert found is not None
-    assert ("local:dpo", "password") == (found.subject, found.via)
+    assert ("local:dpo", "password", "dpo") == (found.subject, found.via, found.display_name)
     info = disable_account(session, "dpo", actor=ADMIN, now=T0 + timedelta(minutes=3))
     session.commit()
     assert "disabled" == info.status()
