@@ -165,6 +165,11 @@ def test_a_new_user_files_a_request_and_reads_the_code_from_the_outbox(tmp_path:
 
     banner = log.read_text()
     assert f"curl {base}/demo/outbox" in banner
+    staff = re.search(
+        rf"Staff console: {re.escape(base)}/staff/  user: dpo  password: (\S+)\n", banner
+    )
+    assert staff, banner
+    _assert_demo_dpo_signs_in(home, staff.group(1))
     assert str(home / "demo" / "outbox") in banner
     configured = re.search(r"PERSONVERN_SMTP_PORT=(\d+)", banner)
     assert configured, banner
@@ -173,6 +178,19 @@ def test_a_new_user_files_a_request_and_reads_the_code_from_the_outbox(tmp_path:
     with socket.socket() as probe:
         # The demo stopped its mail server on the way out.
         assert 0 != probe.connect_ex(("127.0.0.1", smtp_port))
+
+
+def _assert_demo_dpo_signs_in(home: Path, password: str) -> None:
+    from personvern.cli.application import store_unit_of_work
+    from personvern.security.staff_accounts import sign_in_with_password
+    from personvern.settings import Settings
+
+    settings = Settings(home=home, database_url=None, datamap=None, auto_migrate=None)
+    with store_unit_of_work(settings) as uow:
+        principal = sign_in_with_password(
+            uow.session, "dpo", password, settings=settings, client=None
+        )
+    assert ("local:dpo", "privacy_officer") == (principal.subject, principal.role.value)
 
 
 def test_the_demo_leaves_a_configured_smtp_server_alone(tmp_path: Path) -> None:

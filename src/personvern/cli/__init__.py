@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "request": ("requests", "Data subject requests (GDPR Art. 15-22)."),
     "serve": ("serve", "Serve the API on http://HOST:PORT (docs at /api/v1/docs)."),
     "token": ("store", "Scoped API tokens for the HTTP API."),
+    "user": (
+        "users",
+        "Local staff accounts for the staff pages (sign-in without an identity provider).",
+    ),
     "worker": (
         "worker",
         "Run requests queued through PERSONVERN_BROKER_URL, in the foreground (Ctrl-C stops).",

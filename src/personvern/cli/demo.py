@@ -32,6 +32,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -386,6 +387,7 @@ def _serve(
     # A fresh token per run: tokens are stored hashed, so an old one cannot be shown again.
     with store_unit_of_work(settings) as uow:
         issued = issue_token(uow.session, name="demo admin", role=Role.ADMIN)
+    staff = demo_staff_account(settings)
     app, mailbox = demo_app(
         settings,
         datamap_path,
@@ -394,7 +396,7 @@ def _serve(
         outbox=outbox.outbox if outbox is not None else None,
         targets=targets,
     )
-    _print_next_steps(host, port, issued.token)
+    _print_next_steps(host, port, issued.token, staff)
     if outbox is not None:
         _print_outbox_steps(host, port, outbox.outbox.folder, example_email)
     try:
@@ -446,11 +448,82 @@ def demo_app(
     return app, mailbox
 
 
-def _print_next_steps(host: str, port: int, token: str) -> None:
+#: The demo's staff account: a privacy officer, as whoever tries personvern likely is.
+DEMO_STAFF_USER = "dpo"
+
+
+@dataclass(frozen=True)
+class DemoStaffAccount:
+    """The demo's local staff account and its password for this run (None: cannot sign in)."""
+
+    username: str
+    password: str | None
+    why_not: str = ""
+
+
+def demo_staff_account(settings: Settings) -> DemoStaffAccount:
+    """Create the demo's staff account on the first run; on later runs give it a new password.
+
+    Passwords are stored hashed, so an earlier run's cannot be shown again: each run
+    makes a new one, and prints it beside the API token.
+    """
+    from personvern.cli.application import store_unit_of_work
+    from personvern.cli.output import cli_actor
+    from personvern.domain.audit.event import AuditActor
+    from personvern.domain.roles import Role
+    from personvern.domain.staff_accounts import DuplicateAccountError
+    from personvern.security.staff_accounts import (
+        create_account,
+        list_accounts,
+        local_accounts_enabled,
+        reset_password,
+    )
+
+    if not local_accounts_enabled(settings):
+        return DemoStaffAccount(
+            DEMO_STAFF_USER, None, "sign in through the identity provider configured here"
+        )
+    actor = AuditActor(cli_actor(), via="cli")
+    with store_unit_of_work(settings) as uow:
+        try:
+            created = create_account(
+                uow.session,
+                DEMO_STAFF_USER,
+                Role.PRIVACY_OFFICER,
+                None,
+                created_by=actor.subject,
+                actor=actor,
+            )
+            password = created.generated_password
+        except DuplicateAccountError:
+            password = reset_password(uow.session, DEMO_STAFF_USER, None, actor=actor)
+        disabled = any(
+            info.disabled_at is not None
+            for info in list_accounts(uow.session)
+            if info.username == DEMO_STAFF_USER
+        )
+    if disabled:
+        return DemoStaffAccount(
+            DEMO_STAFF_USER, None, f"the account '{DEMO_STAFF_USER}' was disabled"
+        )
+    return DemoStaffAccount(DEMO_STAFF_USER, password)
+
+
+def _print_next_steps(
+    host: str, port: int, token: str, staff: DemoStaffAccount | None = None
+) -> None:
     base = f"http://{host}:{port}"
     console.print("Where to look next:", markup=False)
     for path in ("/healthz", "/api/v1/notice?lang=nb", "/api/v1/cookies?lang=nb", "/api/v1/docs"):
         console.print(f"  {base}{path}", markup=False)
+    if staff is not None and staff.password is not None:
+        # Shown once: only its hash is kept, and the next run makes a new one.
+        console.print(
+            f"Staff console: {base}/staff/  user: {staff.username}  password: {staff.password}",
+            markup=False,
+        )
+    elif staff is not None:
+        console.print(f"Staff console: {base}/staff/  ({staff.why_not})", markup=False)
     console.print(
         "An admin API token for this demo (shown once; `personvern token create` makes more):",
         markup=False,

@@ -140,8 +140,8 @@ def staff_role(role: Role) -> Role:
     if role in _SYSTEM_ROLES:
         raise StaffRoleError(
             f"'{role.value}' is the role of a system, not of a person",
-            hint="give the system an API token (`personvern token create --role "
-            f"{role.value}`); staff roles: "
+            hint="give the system an API token with `personvern token create --role "
+            f"{role.value}`; staff roles: "
             + ", ".join(r.value for r in Role if r not in _SYSTEM_ROLES),
         )
     return role
@@ -159,9 +159,11 @@ def check_password(password: str, *, username: str) -> None:
         raise WeakPasswordError(
             f"the password is longer than {PASSWORD_MAX_LENGTH} characters", hint=PASSWORD_HINT
         )
-    if any(unicodedata.category(c) == "Cc" for c in password):
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in password):
+        # Cs: a lone surrogate has no UTF-8 form, so it could never be hashed.
         raise WeakPasswordError(
-            "the password contains a control character (a line break, tab or NUL)",
+            "the password contains a control character (a line break, tab or NUL) or a "
+            "broken character",
             hint="type it on one line; " + PASSWORD_HINT,
         )
     normalized = normalize_password(password)

@@ -61,8 +61,8 @@ PASSWORD_HASHER = PasswordHasher()
 SIGN_IN_REFUSED = "the user name or password is not right"
 SIGN_IN_HINT = "check both and try again; an admin can reset the password"
 
-#: Generated passwords: 5 groups of 5 from 54 characters that cannot be misread for one
-#: another (no 0/O, 1/l/I, 5/S, 2/Z), about 143 bits, easy to read out and type.
+#: Generated passwords: 5 groups of 5 from 52 characters that cannot be misread for one
+#: another (no 0/O/o, 1/l/I, 5/S, 2/Z), about 142 bits, easy to read out and type.
 _ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRTUVWXY346789"
 _GROUPS, _GROUP_LENGTH = 5, 5
 
@@ -160,6 +160,9 @@ def _password_matches(stored_hash: str, password: str) -> bool:
     try:
         return PASSWORD_HASHER.verify(stored_hash, normalize_password(password))
     except (VerificationError, InvalidHashError):
+        return False
+    except UnicodeEncodeError:
+        # A lone surrogate (no UTF-8 form): no stored password has one (check_password).
         return False
 
 

@@ -80,7 +80,10 @@ def session_principal(
         return None
     if now - row.last_seen_at >= LAST_SEEN_PRECISION:
         row.last_seen_at = now
-    return Principal(subject=row.subject, role=role, via=_via(row.subject))
+    via = _via(row.subject)
+    # A local account's name is its subject's tail; an OIDC subject is an opaque id.
+    name = row.subject.removeprefix(LOCAL_SUBJECT_PREFIX) if via == "password" else ""
+    return Principal(subject=row.subject, role=role, via=via, display_name=name)
 
 
 #: The subject prefix of principals signed in with a local account's password.

@@ -63,8 +63,14 @@ class StaffAccountRepository:
         return row
 
     def by_username(self, username: str) -> StaffAccount | None:
-        """The account with this (canonical) user name, if any."""
-        return self.session.scalar(sa.select(StaffAccount).where(StaffAccount.username == username))
+        """The account with this (canonical) user name, if any, as the store has it now."""
+        # populate_existing: a session that read the account before (sessions here keep
+        # objects past a commit) must see a lock, an unlock or a disable made since.
+        return self.session.scalar(
+            sa.select(StaffAccount)
+            .where(StaffAccount.username == username)
+            .execution_options(populate_existing=True)
+        )
 
     def locked_for_update(self, account_id: int) -> StaffAccount | None:
         """The account read afresh under a row lock, for a counter that must not lose updates.
