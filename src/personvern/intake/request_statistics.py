@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from personvern.domain.requests.lifecycle import RequestState, RequestType, waited_system
 from personvern.domain.requests.statistics import (
-    DUE_SOON_DAYS,
     AtRiskRequest,
     Completion,
     CompletionSummary,
@@ -29,7 +28,6 @@ from personvern.domain.requests.statistics import (
     OpenRequests,
     RequestStatistics,
     SystemStrain,
-    Urgency,
     completion_summary,
     last_weeks,
     open_requests,
@@ -38,6 +36,7 @@ from personvern.domain.requests.statistics import (
     weekly_counts,
 )
 from personvern.domain.requests.tasks import TaskKind
+from personvern.domain.requests.urgency import AT_RISK_DAYS, Urgency
 from personvern.store.models import DataSubjectRequest, RequestEvent, RequestTask
 
 #: At-risk requests listed by id at most; the count covers all of them.
@@ -134,12 +133,12 @@ def _open(session: Session, today: date, listed: int) -> OpenRequests:
     in_force = sa.func.coalesce(
         DataSubjectRequest.extended_deadline, DataSubjectRequest.deadline, type_=sa.Date
     )
-    due_soon_from = today + timedelta(days=DUE_SOON_DAYS)
+    due_soon_from = today + timedelta(days=AT_RISK_DAYS)
     is_open = DataSubjectRequest.state.in_(_OPEN_STATES)
     level = sa.case(
         (in_force < today, Urgency.OVERDUE.value),
-        (in_force < due_soon_from, Urgency.DUE_SOON.value),
-        else_=Urgency.ON_TRACK.value,
+        (in_force < due_soon_from, Urgency.AT_RISK.value),
+        else_=Urgency.FINE.value,
     ).label("urgency")
     rows = sa.select(level).where(is_open).subquery()
     counts = session.execute(

@@ -18,8 +18,9 @@ from personvern.domain.requests.lifecycle import (
     RequestType,
     waiting_message,
 )
-from personvern.domain.requests.statistics import SystemStrain, Urgency
+from personvern.domain.requests.statistics import SystemStrain
 from personvern.domain.requests.tasks import PlannedTask, TaskKind
+from personvern.domain.requests.urgency import Urgency
 from personvern.intake.request_statistics import request_statistics
 from personvern.security.subject_hash import subject_key
 from personvern.store.db import make_engine, make_session_factory
@@ -200,9 +201,7 @@ def test_statistics_of_known_requests(session: Session) -> None:
         stats.completion.within_deadline,
     )
 
-    assert {Urgency.OVERDUE: 1, Urgency.DUE_SOON: 2, Urgency.ON_TRACK: 1} == dict(
-        stats.open.by_urgency
-    )
+    assert {Urgency.OVERDUE: 1, Urgency.AT_RISK: 2, Urgency.FINE: 1} == dict(stats.open.by_urgency)
     assert [
         (filed["overdue"].id, RequestType.ERASURE, RequestState.WAITING_FOR_SYSTEM, -1),
         (filed["extended"].id, RequestType.ACCESS, RequestState.WAITING_FOR_SYSTEM, 5),

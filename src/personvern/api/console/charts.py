@@ -300,7 +300,7 @@ def _table(caption: str, headings: Sequence[str], rows: Iterable[Sequence[str]])
     ]
     return _element(
         "table",
-        {"class": "visually-hidden", "style": _VISUALLY_HIDDEN},
+        {"class": "visually-hidden"},
         _element("caption", None, caption),
         _element("thead", None, head),
         _element("tbody", None, *body),

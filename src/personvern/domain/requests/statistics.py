@@ -17,15 +17,14 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import StrEnum
 
 from personvern.domain.requests.lifecycle import RequestState, RequestType
+from personvern.domain.requests.urgency import OPEN_URGENCIES, Urgency
 
 #: What "one month" (Art. 12(3)) is drawn as: the exact deadline of each request is
 #: counted per Regulation 1182/71 (deadline.py); the chart needs one line.
 DEADLINE_DAYS = 30
 #: An open request with fewer days than this left is at risk (the inbox colours it too).
-DUE_SOON_DAYS = 7
 #: The most weeks an overview may ask for: two years of weekly bars is already unreadable.
 MAX_WEEKS = 104
 
@@ -162,30 +161,6 @@ def completion_summary(completions: Iterable[Completion]) -> CompletionSummary:
     )
 
 
-class Urgency(StrEnum):
-    """How close an open request is to its deadline."""
-
-    OVERDUE = "overdue"
-    #: Fewer than DUE_SOON_DAYS days left (due today included).
-    DUE_SOON = "due_soon"
-    ON_TRACK = "on_track"
-
-    @property
-    def at_risk(self) -> bool:
-        """Whether staff should look at the request now."""
-        return self is not Urgency.ON_TRACK
-
-
-def urgency(deadline: date, today: date) -> Urgency:
-    """Overdue once the deadline has passed, due soon with fewer than 7 days left."""
-    left = (deadline - today).days
-    if left < 0:
-        return Urgency.OVERDUE
-    if left < DUE_SOON_DAYS:
-        return Urgency.DUE_SOON
-    return Urgency.ON_TRACK
-
-
 @dataclass(frozen=True)
 class AtRiskRequest:
     """An open request that is overdue or due soon (ids only: the overview links to it)."""
@@ -199,7 +174,7 @@ class AtRiskRequest:
     @property
     def urgency(self) -> Urgency:
         """Overdue or due soon."""
-        return Urgency.OVERDUE if self.days_left < 0 else Urgency.DUE_SOON
+        return Urgency.OVERDUE if self.days_left < 0 else Urgency.AT_RISK
 
 
 @dataclass(frozen=True)
@@ -225,7 +200,7 @@ def open_requests(
     counts: Iterable[tuple[Urgency | str, int]], at_risk: Iterable[AtRiskRequest] = ()
 ) -> OpenRequests:
     """Open requests summed per urgency (every urgency present), at-risk ones most urgent first."""
-    by_urgency = dict.fromkeys(Urgency, 0)
+    by_urgency = dict.fromkeys(OPEN_URGENCIES, 0)
     for level, count in counts:
         by_urgency[Urgency(level)] += int(count)
     ordered = sorted(at_risk, key=lambda r: (r.days_left, r.deadline, r.request_id))

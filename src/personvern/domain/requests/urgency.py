@@ -25,6 +25,15 @@ class Urgency(StrEnum):
     FINE = "fine"
     CLOSED = "closed"
 
+    @property
+    def at_risk(self) -> bool:
+        """Whether staff should look at the request now (overdue or under a week left)."""
+        return self in (Urgency.OVERDUE, Urgency.AT_RISK)
+
+
+#: The urgencies an open request can have, most urgent first.
+OPEN_URGENCIES = (Urgency.OVERDUE, Urgency.AT_RISK, Urgency.FINE)
+
 
 class WaitingFor(StrEnum):
     """Who or what must act next for an open request to move."""

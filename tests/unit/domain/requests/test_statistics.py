@@ -22,16 +22,15 @@ from personvern.domain.requests.statistics import (
     OpenRequests,
     RequestStatistics,
     SystemStrain,
-    Urgency,
     completion_summary,
     last_weeks,
     open_requests,
     percentile,
     system_strain,
     task_system,
-    urgency,
     weekly_counts,
 )
+from personvern.domain.requests.urgency import OPEN_URGENCIES, Urgency, urgency
 
 ZEROS = dict.fromkeys(RequestType, 0)
 
@@ -167,14 +166,14 @@ def test_completion_summary(completions: list[Completion], expected: CompletionS
     ("deadline", "expected"),
     [
         (date(2026, 3, 19), Urgency.OVERDUE),
-        (date(2026, 3, 20), Urgency.DUE_SOON),  # due today
-        (date(2026, 3, 26), Urgency.DUE_SOON),  # six days left
-        (date(2026, 3, 27), Urgency.ON_TRACK),  # seven
+        (date(2026, 3, 20), Urgency.AT_RISK),  # due today
+        (date(2026, 3, 26), Urgency.AT_RISK),  # six days left
+        (date(2026, 3, 27), Urgency.FINE),  # seven
     ],
 )
 def test_urgency_of_an_open_request(deadline: date, expected: Urgency) -> None:
-    assert expected is urgency(deadline, date(2026, 3, 20))
-    assert expected.at_risk is (expected is not Urgency.ON_TRACK)
+    assert expected is urgency((deadline - date(2026, 3, 20)).days)
+    assert expected.at_risk is (expected is not Urgency.FINE)
 
 
 def _at_risk(request_id: str, days_left: int) -> AtRiskRequest:
@@ -189,13 +188,13 @@ def _at_risk(request_id: str, days_left: int) -> AtRiskRequest:
 
 def test_open_requests_sum_per_urgency_and_put_the_most_urgent_first() -> None:
     summary = open_requests(
-        [("overdue", 2), (Urgency.ON_TRACK, 5), ("due_soon", 1), ("overdue", 1)],
+        [("overdue", 2), (Urgency.FINE, 5), ("at_risk", 1), ("overdue", 1)],
         [_at_risk("b", 3), _at_risk("c", -4), _at_risk("a", 3)],
     )
-    assert {Urgency.OVERDUE: 3, Urgency.DUE_SOON: 1, Urgency.ON_TRACK: 5} == summary.by_urgency
+    assert {Urgency.OVERDUE: 3, Urgency.AT_RISK: 1, Urgency.FINE: 5} == summary.by_urgency
     assert (9, 4) == (summary.total, summary.at_risk_count)
     assert ["c", "a", "b"] == [r.request_id for r in summary.at_risk]
-    assert [Urgency.OVERDUE, Urgency.DUE_SOON, Urgency.DUE_SOON] == [
+    assert [Urgency.OVERDUE, Urgency.AT_RISK, Urgency.AT_RISK] == [
         r.urgency for r in summary.at_risk
     ]
 
@@ -203,7 +202,7 @@ def test_open_requests_sum_per_urgency_and_put_the_most_urgent_first() -> None:
 def test_no_open_requests() -> None:
     summary = open_requests([])
     assert (0, 0, ()) == (summary.total, summary.at_risk_count, summary.at_risk)
-    assert dict.fromkeys(Urgency, 0) == summary.by_urgency
+    assert dict.fromkeys(OPEN_URGENCIES, 0) == summary.by_urgency
 
 
 @pytest.mark.parametrize(
@@ -256,6 +255,6 @@ def test_statistics_of_an_empty_store_are_empty() -> None:
         today=today,
         weekly=empty.weekly,
         completion=empty.completion,
-        open=open_requests([("on_track", 1)]),
+        open=open_requests([("fine", 1)]),
     )
     assert busy.is_empty is False
