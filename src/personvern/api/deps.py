@@ -63,7 +63,8 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def _failure_limit(request: Request, context: AppContext) -> rate_limit.Limit:
+def failure_limit(request: Request, context: AppContext) -> rate_limit.Limit:
+    """The limit on failed authentications per client network (API and staff sign-in)."""
     network = rate_limit.client_network(request.client.host if request.client else "unknown")
     return rate_limit.Limit(
         "auth-failure",
@@ -84,7 +85,7 @@ def authenticate_limited(
     """
     if credential is None:
         return authenticate_and_record(request, context, session, credential)
-    limit = _failure_limit(request, context)
+    limit = failure_limit(request, context)
     window = timedelta(seconds=context.settings.auth_failure_window_seconds)
     wait = rate_limit.wait_for(session, limit, window, utcnow())
     if wait is not None:

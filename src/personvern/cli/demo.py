@@ -194,11 +194,8 @@ def demo(
         targets, datamap_path, mailbox_url=mailbox_url, mailbox_secret=mailbox_secret
     )
     environment["PERSONVERN_DATAMAP"] = str(datamap_path)
-    if mailbox_url and not os.environ.get("PERSONVERN_PUBLIC_BASE_URL"):
-        # Links in the answers personvern mails point at this server.
-        environment["PERSONVERN_PUBLIC_BASE_URL"] = (
-            f"http://{mailbox_host(listen_host)}:{listen_port}"
-        )
+    if mailbox_url:
+        environment.update(_served_environment(listen_host, listen_port))
     # Before the app is created: request runs in the server read the systems from here.
     os.environ.update(environment)
     console.print("The data map reaches the demo through:", markup=False)
@@ -404,6 +401,19 @@ def _serve(
         uvicorn.run(app, host=host, port=port, log_config=None)
     finally:
         mailbox.close()
+
+
+def _served_environment(listen_host: str, listen_port: int) -> dict[str, str]:
+    """What a serving demo adds to the environment, unless the user set it already."""
+    served: dict[str, str] = {}
+    if not os.environ.get("PERSONVERN_PUBLIC_BASE_URL"):
+        # Links in the answers personvern mails point at this server.
+        served["PERSONVERN_PUBLIC_BASE_URL"] = f"http://{mailbox_host(listen_host)}:{listen_port}"
+    if not os.environ.get("PERSONVERN_STAFF_INSECURE_COOKIES"):
+        # The demo serves plain http on this machine: the console's sign-in cookie must
+        # not be Secure, or a browser that does not treat the address as secure drops it.
+        served["PERSONVERN_STAFF_INSECURE_COOKIES"] = "true"
+    return served
 
 
 def mailbox_host(listen_host: str) -> str:

@@ -1,4 +1,4 @@
-"""The privacy office's inbox: every open request, the nearest deadline first.
+"""The privacy office's inbox: every request that needs work, the nearest deadline first.
 
 Each row says what the request is, how urgent it is and what it waits for. Nothing of
 the subject is decrypted for the list: identities are shown only on the request's own
@@ -22,7 +22,7 @@ from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.domain.requests.urgency import Urgency, WaitingFor, urgency, waiting_for
 from personvern.intake.approval import approval_needed
 from personvern.intake.service import parse_request_state, parse_request_type
-from personvern.intake.views import days_left, deadline_in_force
+from personvern.intake.views import deadline_in_force
 from personvern.security.subject_hash import subject_key
 from personvern.settings import Settings
 from personvern.store.errors import RecordNotFoundError
@@ -121,7 +121,8 @@ def _by_identity(
 def _row(
     request: DataSubjectRequest, settings: Settings, task_keys: list[str], today: date
 ) -> InboxRow:
-    left = days_left(request, today)
+    # Every request listed needs work, a partially completed one's tasks included.
+    left = (deadline_in_force(request) - today).days
     systems = {key.split(".", 1)[0] for key in task_keys}
     return InboxRow(
         id=request.id,

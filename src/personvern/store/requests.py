@@ -133,12 +133,25 @@ class RequestRepository:
         subject_key: str | None = None,
         limit: int = 500,
     ) -> Sequence[DataSubjectRequest]:
-        """Open requests, the nearest deadline in force first (the inbox's order)."""
+        """Requests that need work, the nearest deadline in force first (the inbox's order)."""
         deadline = sa.func.coalesce(
             DataSubjectRequest.extended_deadline, DataSubjectRequest.deadline
         )
+        open_task = (
+            sa.select(RequestTask.id)
+            .where(
+                RequestTask.request_id == DataSubjectRequest.id,
+                RequestTask.status == TaskStatus.OPEN.value,
+            )
+            .exists()
+        )
+        # A partially completed request still needs staff: its open tasks (manual steps,
+        # Art. 19 notices) complete it.
         query = sa.select(DataSubjectRequest).where(
-            DataSubjectRequest.state.in_([s for s in RequestState if s.is_open])
+            sa.or_(
+                DataSubjectRequest.state.in_([s for s in RequestState if s.is_open]),
+                sa.and_(DataSubjectRequest.state == RequestState.PARTIALLY_COMPLETED, open_task),
+            )
         )
         if state is not None:
             query = query.where(DataSubjectRequest.state == RequestState(state))

@@ -11,6 +11,7 @@ the sign-in cookie).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -29,8 +30,9 @@ from personvern.api.console.pages import (
 )
 from personvern.api.context import AppContext
 from personvern.api.csrf import require_csrf
-from personvern.api.deps import ContextDep, SessionDep, SettingsDep
+from personvern.api.deps import ContextDep, SessionDep, SettingsDep, failure_limit
 from personvern.errors import ErrorKind, PersonvernError
+from personvern.intake import rate_limit
 from personvern.security.audit_trail import client_key, record_failed_login, record_staff_sign_in
 from personvern.security.errors import AuthError, SsoNotConfiguredError
 from personvern.security.oidc.login import (
@@ -45,6 +47,7 @@ from personvern.security.principal import Principal
 from personvern.security.staff_accounts import local_accounts_enabled, sign_in_with_password
 from personvern.security.staff_sessions import close_session, open_session
 from personvern.settings import Settings
+from personvern.store.base import utcnow
 
 router = APIRouter()
 
@@ -114,9 +117,20 @@ def sso_login(request: Request, context: ContextDep, settings: SettingsDep) -> R
 
 
 @router.post("/login", name="staff_password_login", dependencies=[Depends(require_csrf)])
-async def password_login(request: Request, settings: SettingsDep, session: SessionDep) -> Response:
-    """Check a local account's user name and password and open a session."""
+async def password_login(
+    request: Request, context: ContextDep, settings: SettingsDep, session: SessionDep
+) -> Response:
+    """Check a local account's user name and password and open a session.
+
+    Besides each account's own lock-out, failures count against the client's network
+    like failed API credentials: one client cannot try many user names.
+    """
     fields = await form_fields(request)
+    limit = failure_limit(request, context)
+    window = timedelta(seconds=settings.auth_failure_window_seconds)
+    wait = rate_limit.wait_for(session, limit, window, utcnow())
+    if wait is not None:
+        raise rate_limit.limited(limit, wait)
     if not local_accounts_enabled(settings):
         raise AuthError(
             "sign-in with local accounts is turned off: staff sign in through the company's "
@@ -135,6 +149,7 @@ async def password_login(request: Request, settings: SettingsDep, session: Sessi
         if refused.kind not in (ErrorKind.UNAUTHENTICATED, ErrorKind.TOO_MANY):
             raise
         # The failed attempt (and a lock-out) stays recorded although the sign-in fails.
+        rate_limit.try_take(session, limit, window, utcnow())
         session.commit()
         return render(
             request,

@@ -67,7 +67,7 @@ def waiting_for(state: RequestState, *, awaits_approval: bool, open_tasks: int) 
         return WaitingFor.REVIEW
     if state is RequestState.WAITING_FOR_SYSTEM:
         return WaitingFor.SYSTEM
-    if open_tasks and state.is_open:
+    if open_tasks and (state.is_open or state is RequestState.PARTIALLY_COMPLETED):
         return WaitingFor.MANUAL_STEPS
     if state is RequestState.VERIFIED:
         return WaitingFor.APPROVAL if awaits_approval else WaitingFor.RUN
