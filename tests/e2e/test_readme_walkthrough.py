@@ -34,9 +34,9 @@ DEFAULT_PORT = 8000
 
 
 def walkthrough_blocks() -> list[str]:
-    """The ```sh blocks of the README between "## Walkthrough" and "### 4."."""
+    """The ```sh blocks of the README between "## Walkthrough" and "### 5."."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Walkthrough") : text.index("### 4.")]
+    section = text[text.index("## Walkthrough") : text.index("### 5.")]
     return re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
 
 

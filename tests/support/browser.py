@@ -14,6 +14,9 @@ functions (or the root conftest lists this module in ``pytest_plugins``)::
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +45,23 @@ LAUNCH_ARGS = [
 LOCAL_HOSTS = frozenset({"127.0.0.1"})
 
 
+def _install_chromium() -> None:
+    """Install Debian's chromium with apt when it is missing and we may (root, apt-get)."""
+    apt = shutil.which("apt-get")
+    if CHROMIUM.exists() or apt is None or os.geteuid() != 0:
+        return
+    command = [apt, "install", "-y", "-q", "chromium"]
+    # Package lists may be stale on a fresh machine: update once, then try again.
+    if subprocess.run(command, capture_output=True, check=False).returncode != 0:
+        subprocess.run([apt, "update", "-q"], capture_output=True, check=False)
+        subprocess.run(command, capture_output=True, check=False)
+
+
 def _missing() -> str | None:
     """Why a browser cannot be started here, or None if it can."""
     if importlib.util.find_spec("playwright") is None:
         return "Playwright is not installed: pip install -e '.[dev]'"
+    _install_chromium()
     if not CHROMIUM.exists():
         return f"{CHROMIUM} is missing: install Debian's chromium: apt-get install chromium"
     return None

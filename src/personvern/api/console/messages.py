@@ -138,6 +138,7 @@ _M: dict[str, tuple[str, str]] = {
         "Nothing about the subject was found.",
     ),
     "plan.found": ("{n} poster funnet", "{n} records found"),
+    "plan.found_one": ("{n} post funnet", "{n} record found"),
     "plan.export": ("{n} utleveres", "{n} handed over"),
     "plan.delete": ("{n} slettes", "{n} deleted"),
     "plan.erase_fields": ("{n} beholdes med feltene slettet", "{n} kept with fields erased"),

@@ -20,6 +20,7 @@ from personvern.api.console.pages import (
     FormError,
     first,
     form_fields,
+    language_of,
     page_requires,
     redirect,
     render,
@@ -31,6 +32,7 @@ from personvern.api.purpose import read_for_purpose
 from personvern.api.request_actions import approve_plan, queue_run, resolve_review
 from personvern.domain.datamap import DataMap, IdentityKind
 from personvern.domain.legal_basis import LegalBasis
+from personvern.domain.localized_names import localized
 from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RejectionReason, RequestState, RequestType
 from personvern.domain.requests.plan_summary import PlanSummary, summarise
@@ -126,6 +128,7 @@ def request_page(
         purposes=[(p.key, p.name) for p in datamap.purposes],
         chosen_purpose=opened or default_purpose(datamap),
         opened=opened,
+        opened_name=_purpose_name(datamap, opened, language_of(request).value),
         plan=plan,
         plan_error=plan_error,
         review=review,
@@ -135,6 +138,11 @@ def request_page(
         state_names=[state.value for state in RequestState],
         task_kinds=[kind.value for kind in TaskKind],
     )
+
+
+def _purpose_name(datamap: DataMap, key: str | None, lang: str) -> str:
+    purpose = datamap.purpose(key) if key else None
+    return localized(purpose.name, lang) if purpose is not None else (key or "")
 
 
 def _spelled(identities: list[dict[str, str]] | None) -> list[str] | None:
