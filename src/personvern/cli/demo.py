@@ -385,6 +385,8 @@ def _serve(
     with store_unit_of_work(settings) as uow:
         issued = issue_token(uow.session, name="demo admin", role=Role.ADMIN)
     staff = demo_staff_account(settings)
+    if targets is not None:
+        _seed_demo_inbox(settings, datamap_path, targets)
     app, mailbox = demo_app(
         settings,
         datamap_path,
@@ -414,6 +416,33 @@ def _served_environment(listen_host: str, listen_port: int) -> dict[str, str]:
         # not be Secure, or a browser that does not treat the address as secure drops it.
         served["PERSONVERN_STAFF_INSECURE_COOKIES"] = "true"
     return served
+
+
+def _seed_demo_inbox(settings: Settings, datamap_path: Path, targets: DemoTargets) -> None:
+    """File the demo's example requests on the first run, so the console shows work."""
+    import sqlalchemy as sa
+
+    from personvern.cli.application import store_unit_of_work
+    from personvern.datamap.loader import load_datamap
+    from personvern.demo.inbox import FILINGS, demo_addresses, seed_inbox
+    from personvern.store.base import utcnow
+
+    try:
+        addresses = demo_addresses(targets, len(FILINGS))
+    except sa.exc.SQLAlchemyError:
+        return  # only the example requests are lost; the demo serves regardless
+    with store_unit_of_work(settings) as uow:
+        filed = seed_inbox(
+            uow.session,
+            settings,
+            load_datamap(datamap_path).datamap,
+            addresses,
+            now=utcnow(),
+        )
+    if filed:
+        console.print(
+            f"Filed {len(filed)} example requests for the staff console's inbox.", markup=False
+        )
 
 
 def mailbox_host(listen_host: str) -> str:
