@@ -6,14 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from personvern.api.console.pages import page_requires, render
+from personvern.api.console.pages import first, form_fields, page_requires, render
+from personvern.api.csrf import require_csrf
 from personvern.api.deps import DataMapDep, SessionDep, SettingsDep
+from personvern.domain.datamap import DataMap
 from personvern.domain.requests.lifecycle import RequestState, RequestType
 from personvern.domain.requests.urgency import Urgency
 from personvern.domain.roles import Permission
 from personvern.intake.inbox import InboxFilter, inbox
 from personvern.security.principal import Principal
+from personvern.settings import Settings
 from personvern.store.base import utcnow
 
 router = APIRouter()
@@ -32,16 +36,40 @@ def inbox_page(
     state: _Choice = None,
     system: _Choice = None,
     urgency: _Choice = None,
-    q: Annotated[str | None, Query(max_length=320)] = None,
 ) -> Response:
     """Open requests with type, state, days left, extension and what each waits for."""
     chosen = InboxFilter(
-        type=type or None,
-        state=state or None,
-        system=system or None,
-        urgency=urgency or None,
-        search=q or None,
+        type=type or None, state=state or None, system=system or None, urgency=urgency or None
     )
+    return _inbox(request, settings, session, datamap, principal, chosen)
+
+
+@router.post("/", name="staff_inbox_search", dependencies=[Depends(require_csrf)])
+async def inbox_search(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    datamap: DataMapDep,
+    principal: Annotated[Principal, Depends(page_requires(Permission.REQUESTS_READ))],
+) -> Response:
+    """The inbox filtered as the form says; posted, so a searched identity stays out of URLs."""
+    fields = await form_fields(request)
+    chosen = InboxFilter(
+        **{name: first(fields, name)[:320] or None for name in ("type", "state", "system")},
+        urgency=first(fields, "urgency")[:32] or None,
+        search=first(fields, "q")[:320] or None,
+    )
+    return _inbox(request, settings, session, datamap, principal, chosen)
+
+
+def _inbox(
+    request: Request,
+    settings: Settings,
+    session: Session,
+    datamap: DataMap,
+    principal: Principal,
+    chosen: InboxFilter,
+) -> Response:
     rows = inbox(
         session,
         settings,
