@@ -21,6 +21,8 @@ from personvern.api.deps import declared_requirements, get_principal
 from personvern.api.docs import install_docs
 from personvern.api.limits import RequestLimits
 from personvern.api.openapi import install_exact_openapi
+from personvern.api.privacy_centre.app import privacy_centre_pages
+from personvern.api.privacy_centre.pages import MOUNT_PATH as PRIVACY_CENTRE_PATH
 from personvern.api.problems import install_problem_handlers
 from personvern.api.routers import (
     audit,
@@ -117,6 +119,7 @@ def create_app(
     _declare_access(health.router, public=True)
     app.include_router(health.router)
     app.mount(CONSOLE_PATH, console_pages(context))
+    app.mount(PRIVACY_CENTRE_PATH, privacy_centre_pages(context))
     for router in PUBLIC_ROUTERS:
         _declare_access(router, public=True)
         app.include_router(router, prefix=API_PREFIX)

@@ -162,6 +162,20 @@ class RequestRepository:
         query = query.order_by(deadline, DataSubjectRequest.received_at, DataSubjectRequest.id)
         return self.session.scalars(query.limit(max(1, min(limit, MAX_LIST)))).all()
 
+    def verified_for_subject(
+        self, subject_key: str, limit: int = 100
+    ) -> Sequence[DataSubjectRequest]:
+        """The subject's requests whose identity was proven, newest first."""
+        query = (
+            sa.select(DataSubjectRequest)
+            .where(
+                DataSubjectRequest.subject_key == subject_key,
+                DataSubjectRequest.verified_at.is_not(None),
+            )
+            .order_by(DataSubjectRequest.received_at.desc(), DataSubjectRequest.id)
+        )
+        return self.session.scalars(query.limit(max(1, min(limit, MAX_LIST)))).all()
+
     def open_task_keys(self, request_ids: Sequence[str]) -> dict[str, builtins.list[str]]:
         """Per request, the keys ("system.dataset" or "system") of its open tasks."""
         found: dict[str, builtins.list[str]] = {}

@@ -39,6 +39,8 @@ DOCUMENTATION = {
     "/api/v1/docs/oauth2-redirect.js",
 }
 DOCUMENTATION_MOUNTS = {"/api/v1/docs/assets"}
+#: The privacy centre: public pages for data subjects (tested in tests/integration/intake).
+PUBLIC_MOUNTS = {"/privacy"}
 CALLERS: tuple[Role | None, ...] = (None, *Role)
 
 
@@ -99,7 +101,7 @@ def unschemed(app: FastAPI) -> list[str]:
                 if not rule.public and not rule.permissions
             )
         elif isinstance(route, Mount):
-            if route.path not in DOCUMENTATION_MOUNTS:
+            if route.path not in DOCUMENTATION_MOUNTS | PUBLIC_MOUNTS:
                 escaped.append(f"mount {route.path}")
         elif isinstance(route, Route):
             if route.path not in DOCUMENTATION:

@@ -9,23 +9,21 @@ else, so scripts and tests that talk to the sign-in keep their machine-readable 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from importlib.resources import files
 from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from jinja2 import Environment
 from starlette.exceptions import HTTPException
 
 from personvern.api.console import datamap_pages, inbox, overview, request_page, sign_in
-from personvern.api.console.pages import NO_STORE, SignInRequiredError, render
+from personvern.api.console.pages import NO_STORE, SignInRequiredError, render, stylesheet_route
 from personvern.api.context import AppContext
 from personvern.api.problems import http_status, install_problem_handlers
 from personvern.errors import PersonvernError
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
-#: The stylesheet, read once: the console has no other static file.
-STYLESHEET = (files("personvern.api.console") / "static" / "console.css").read_text("utf-8")
 
 
 def console_pages(context: AppContext) -> FastAPI:
@@ -34,25 +32,23 @@ def console_pages(context: AppContext) -> FastAPI:
     pages.state.context = context
     install_problem_handlers(pages)
     for error in (PersonvernError, RequestValidationError, HTTPException):
-        pages.add_exception_handler(error, _as_page(cast(Handler, pages.exception_handlers[error])))
-    pages.add_api_route("/static/console.css", stylesheet, methods=["GET"], name="staff_css")
+        pages.add_exception_handler(error, as_page(cast(Handler, pages.exception_handlers[error])))
+    pages.add_api_route("/static/console.css", stylesheet_route, methods=["GET"], name="staff_css")
     for module in (sign_in, inbox, overview, request_page, datamap_pages):
         pages.include_router(module.router)
     return pages
-
-
-def stylesheet() -> Response:
-    """The console's one stylesheet (cacheable: it holds nothing personal)."""
-    return Response(
-        STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
-    )
 
 
 def _wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _as_page(problem_handler: Handler) -> Handler:
+def as_page(
+    problem_handler: Handler,
+    *,
+    home: str = "/staff/",
+    templates: Callable[[], Environment] | None = None,
+) -> Handler:
     """A handler answering browsers with an error page, others as ``problem_handler`` does."""
 
     async def handle(request: Request, exc: Exception) -> Response:
@@ -73,7 +69,7 @@ def _as_page(problem_handler: Handler) -> Handler:
         if len(parts) > 3 and parts[2] == "requests":
             back = f"/staff/requests/{parts[3]}"
         elif request.method != "GET":
-            back = "/staff/"
+            back = home
         settings = request.app.state.context.settings
         return render(
             request,
@@ -84,6 +80,7 @@ def _as_page(problem_handler: Handler) -> Handler:
             status=status,
             error=shown,
             back=back,
+            templates=templates() if templates is not None else None,
         )
 
     return handle

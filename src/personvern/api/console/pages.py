@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from importlib.resources import files
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -160,13 +161,18 @@ def render(
     *,
     status_code: int = 200,
     principal: Principal | None = None,
+    templates: Environment | None = None,
     **values: Any,
 ) -> HTMLResponse:
-    """A page from ``template``, in the user's language, with a CSRF token for its forms."""
+    """A page from ``template``, in the user's language, with a CSRF token for its forms.
+
+    ``templates`` is the console's environment unless another page set (the privacy
+    centre) passes its own.
+    """
     response = HTMLResponse("", status_code=status_code, headers=NO_STORE)
     wording = Wording(language_of(request))
     token = csrf_token(request, response, settings.secret())
-    page = console_environment().get_template(template)
+    page = (templates or console_environment()).get_template(template)
     body = page.render(
         lang=wording.language.value,
         t=wording.t,
@@ -203,6 +209,17 @@ class FormError(PersonvernError):
     kind = ErrorKind.INVALID
     title = "Form not accepted"
     public_detail = True
+
+
+#: The stylesheet of the console and the privacy centre, read once.
+STYLESHEET = (files("personvern.api.console") / "static" / "console.css").read_text("utf-8")
+
+
+def stylesheet_route() -> Response:
+    """The one stylesheet (cacheable: it holds nothing personal)."""
+    return Response(
+        STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+    )
 
 
 def redirect(path: str) -> RedirectResponse:

@@ -221,8 +221,8 @@ async def choose_language(request: Request, settings: SettingsDep) -> Response:
     fields = await form_fields(request)
     chosen = first(fields, "lang")
     back = first(fields, "next")
-    # Only a path of the console itself: never an open redirect to another site.
-    if not back.startswith("/staff/") or "//" in back or "\\" in back:
+    # Only a path of the console or the privacy centre: never an open redirect elsewhere.
+    if not back.startswith(("/staff/", "/privacy/")) or "//" in back or "\\" in back:
         back = "/staff/"
     response = redirect(back)
     if chosen in (Language.NB, Language.EN):
@@ -230,7 +230,7 @@ async def choose_language(request: Request, settings: SettingsDep) -> Response:
             LANGUAGE_COOKIE,
             chosen,
             max_age=365 * 24 * 3600,
-            path="/staff",
+            path="/",
             secure=StaffCookies.of(settings).secure,
             httponly=True,
             samesite="lax",

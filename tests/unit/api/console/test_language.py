@@ -13,17 +13,21 @@ from hypothesis import strategies as st
 from personvern.api.console.language import Language, Wording, negotiate
 from personvern.api.console.messages import MESSAGES
 
-TEMPLATES = files("personvern.api.console") / "templates"
+TEMPLATE_FOLDERS = (
+    files("personvern.api.console") / "templates",
+    files("personvern.api.privacy_centre") / "templates" / "privacy",
+)
 #: Keys a template builds from a value ("state." ~ state): checked by prefix.
 _LITERAL = re.compile(r"""(?<![\w.])t\(\s*["']([a-z_.-]+)["']\s*[,)]""")
 _PREFIX = re.compile(r"""(?<![\w.])t\(\s*["']([a-z_.-]+\.)["']\s*~""")
 
 
 def template_texts() -> dict[str, str]:
-    """Every console template's source, by name."""
+    """Every console and privacy centre template's source, by name."""
     return {
-        item.name: item.read_text("utf-8")
-        for item in TEMPLATES.iterdir()
+        f"{folder.name}/{item.name}": item.read_text("utf-8")
+        for folder in TEMPLATE_FOLDERS
+        for item in folder.iterdir()
         if item.name.endswith(".j2")
     }
 
