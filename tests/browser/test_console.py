@@ -135,6 +135,10 @@ def check_accessible(page: Page, found: dict[str, list[str]]) -> None:
         if v.get("impact") in SERIOUS
     ]
     found[page.url.split("?")[0]] = bad
+    print(
+        f"axe {page.url.split('?')[0]}: {len(results.response['passes'])} rules passed, "
+        f"{len(results.response['violations'])} violations, {len(bad)} serious or critical"
+    )
 
 
 def sign_in(page: Page, url: str, user: str) -> None:
@@ -166,6 +170,8 @@ def test_a_privacy_officer_handles_the_most_urgent_request_in_the_browser(
     other = console.file("access", [{"kind": "email", "value": later}])
     console.due_in(urgent, 3)
     accessibility: dict[str, list[str]] = {}
+    page.goto(f"{console.url}/staff/login")
+    check_accessible(page, accessibility)
 
     sign_in(page, console.url, "dpo")
     check_accessible(page, accessibility)
@@ -278,3 +284,14 @@ def test_screens_in_both_languages(console: Console, company: Company, page: Pag
     assert ("Requests", "Henvendelser") == (shown["inbox-en"], shown["inbox-nb"])
     assert ("Overview", "Oversikt") == (shown["overview-en"], shown["overview-nb"])
     assert shown["request-nb"].startswith("Sletting")
+
+
+def test_the_privacy_centre_pages_are_accessible(console: Console, page: Page) -> None:
+    accessibility: dict[str, list[str]] = {}
+    for path in ("/privacy/", "/privacy/file/access", "/privacy/file/rectification"):
+        page.goto(f"{console.url}{path}")
+        expect(page.locator("h1")).to_be_visible()
+        check_accessible(page, accessibility)
+    page.goto(f"{console.url}/privacy/status")
+    check_accessible(page, accessibility)
+    assert {} == {url: found for url, found in accessibility.items() if found}
