@@ -49,10 +49,11 @@ from personvern.domain.decisions.rules import (
     marketing_purposes,
 )
 from personvern.domain.envelope import SubjectKeyDestroyedError
+from personvern.domain.identities.email import plain_canonical_email
 from personvern.domain.identities.errors import InvalidIdentityError
 from personvern.domain.requests.identity import SubjectIdentity, parse_identity
 from personvern.security.consent_receipt import SignedReceipt, kantara_claims, sign_receipt
-from personvern.security.subject_hash import identity_hash
+from personvern.security.subject_hash import identity_hash, identity_hashes
 from personvern.settings import Settings
 from personvern.store.base import utcnow
 from personvern.store.consent_models import ConsentRecordRow
@@ -292,11 +293,7 @@ def marketing_decision(
         .get(subject.hash, [])
     )
     facts = facts_of(session, settings, subject, existing_customer=existing_customer)
-    decision = combined(
-        [decide(p, current_state(records, p, parsed), facts, parsed) for p in purposes]
-    )
-    assert decision is not None  # marketing_purposes_for never answers an empty list
-    return decision
+    return _marketing(purposes, records, facts, parsed)
 
 
 def processing_decision(
@@ -343,53 +340,71 @@ def bulk_marketing(
         )
     parsed_channel, kind = channel_identity(channel)
     purposes = marketing_purposes_for(datamap, purpose)
-    secret = settings.secret()
     country = _country(datamap)
     outcome = BulkOutcome()
+    plain = plain_canonical_email if kind is IdentityKind.EMAIL else None
 
     def normalised(raw: str) -> str | None:
+        quick = plain(raw) if plain is not None else None
+        if quick is not None:
+            return quick
         try:
             return parse_identity(kind.value, raw, country=country).value
         except InvalidIdentityError:
             return None
 
     customers = {n for n in map(normalised, existing_customers) if n is not None}
-    by_hash: dict[str, tuple[str, bool]] = {}
-    order: list[str] = []
+    values: dict[str, str] = {}
     for raw in addresses:
         value = normalised(raw)
         if value is None:
             outcome.invalid += 1
-            continue
-        key = identity_hash(secret, kind.value, value)
-        if key in by_hash:
+        elif value in values:
             outcome.duplicates += 1
-            continue
-        by_hash[key] = (raw.strip(), value in customers)
-        order.append(key)
+        else:
+            values[value] = raw.strip()
+    order = identity_hashes(settings.secret(), kind.value, values)
     ledger = ConsentLedger(session)
     records = ledger.records_of(kind.value, order, {p.key for p in purposes})
     flags = ledger.flags_of(kind.value, order)
     erasing = erasing_hashes(session, settings, kind.value)
-    for key in order:
-        address, customer = by_hash[key]
-        facts = SubjectFacts(
-            flags=tuple(Flag(k, p) for k, p in flags.get(key, ())),
-            erasure_in_progress=key in erasing,
-            existing_customer=customer,
-        )
-        mine = records.get(key, [])
-        decision = combined(
-            [
-                decide(p, current_state(mine, p, parsed_channel), facts, parsed_channel)
-                for p in purposes
-            ]
-        )
-        assert decision is not None
+    # Most people have no record, flag or erasure: their answer depends on nothing but
+    # whether they are customers, so it is decided once for each of the two.
+    plain_answers = {
+        customer: _marketing(purposes, [], SubjectFacts(existing_customer=customer), parsed_channel)
+        for customer in (False, True)
+    }
+    for key, (value, address) in zip(order, values.items(), strict=True):
+        mine = records.get(key)
+        flagged = flags.get(key)
+        customer = value in customers
+        if mine is None and flagged is None and key not in erasing:
+            decision = plain_answers[customer]
+        else:
+            facts = SubjectFacts(
+                flags=tuple(Flag(k, p) for k, p in flagged or ()),
+                erasure_in_progress=key in erasing,
+                existing_customer=customer,
+            )
+            decision = _marketing(purposes, mine or [], facts, parsed_channel)
         outcome.counts[decision.reason.value] += 1
         if decision.allowed:
             outcome.contactable.append(address)
     return outcome
+
+
+def _marketing(
+    purposes: Sequence[Purpose],
+    records: Sequence[ConsentRecord],
+    facts: SubjectFacts,
+    channel: ConsentChannel,
+) -> Decision:
+    """The marketing answer over ``purposes`` for one person's records and facts."""
+    decision = combined(
+        [decide(p, current_state(records, p, channel), facts, channel) for p in purposes]
+    )
+    assert decision is not None  # marketing_purposes_for never answers an empty list
+    return decision
 
 
 def receipt(
