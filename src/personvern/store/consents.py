@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -34,6 +35,18 @@ from personvern.store.models import DataSubjectRequest, SubjectFlag
 
 #: Hashes per query: well under every database's limit on bound parameters.
 CHUNK = 900
+#: The placeholder of each positional driver style (sqlite3; psycopg and PyMySQL).
+_POSITIONAL = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+#: Which hashes have records for the purposes: {0} the kind, {1} the purposes, {2} hashes.
+_RECORDED = (
+    "SELECT DISTINCT identity_hash FROM consent_records "
+    "WHERE identity_kind = {0} AND purpose IN ({1}) AND identity_hash IN ({2})"
+)
+#: The flags in force of hashes: {0} the kind, {1} the hashes.
+_FLAGGED = (
+    "SELECT identity_hash, kind, purpose FROM subject_flags "
+    "WHERE identity_kind = {0} AND lifted_at IS NULL AND identity_hash IN ({1})"
+)
 
 #: The states of an erasure that is under way: verified, and not yet finished.
 ERASING_STATES = (
@@ -151,12 +164,29 @@ class ConsentLedger:
     ) -> dict[str, list[ConsentRecord]]:
         """The records of many hashed identities for ``purposes``, oldest first, by hash.
 
-        One query per chunk of :data:`CHUNK` hashes, reading only the columns a decision
-        needs.
+        First which of the hashes have records at all (one query per chunk of
+        :data:`CHUNK`), then the records of those (most people in a marketing list have
+        none, so the second step reads few rows).
         """
         found: dict[str, list[ConsentRecord]] = {}
-        if not purposes:
+        if not purposes or not hashes:
             return found
+        wanted = sorted(purposes)
+        recorded = [
+            row[0]
+            for chunk in chunks(hashes)
+            for row in self._match(
+                _RECORDED,
+                [[identity_kind], wanted, chunk],
+                sa.select(ConsentRecordRow.identity_hash)
+                .distinct()
+                .where(
+                    ConsentRecordRow.identity_kind == identity_kind,
+                    ConsentRecordRow.purpose.in_(wanted),
+                    ConsentRecordRow.identity_hash.in_(chunk),
+                ),
+            )
+        ]
         columns = (
             ConsentRecordRow.identity_hash,
             ConsentRecordRow.purpose,
@@ -167,13 +197,13 @@ class ConsentLedger:
             ConsentRecordRow.text_version,
         )
         kind = IdentityKind(identity_kind)
-        for chunk in chunks(hashes):
+        for chunk in chunks(recorded):
             query = (
                 sa.select(*columns)
                 .where(
                     ConsentRecordRow.identity_hash.in_(chunk),
                     ConsentRecordRow.identity_kind == identity_kind,
-                    ConsentRecordRow.purpose.in_(sorted(purposes)),
+                    ConsentRecordRow.purpose.in_(wanted),
                 )
                 .order_by(ConsentRecordRow.at, ConsentRecordRow.id)
             )
@@ -200,16 +230,38 @@ class ConsentLedger:
         """The restriction, objection and withdrawal flags in force, (kind, purpose) by hash."""
         found: dict[str, list[tuple[str, str | None]]] = {}
         for chunk in chunks(hashes):
-            query = sa.select(
-                SubjectFlag.identity_hash, SubjectFlag.kind, SubjectFlag.purpose
-            ).where(
-                SubjectFlag.identity_hash.in_(chunk),
-                SubjectFlag.identity_kind == identity_kind,
-                SubjectFlag.lifted_at.is_(None),
+            rows = self._match(
+                _FLAGGED,
+                [[identity_kind], chunk],
+                sa.select(SubjectFlag.identity_hash, SubjectFlag.kind, SubjectFlag.purpose).where(
+                    SubjectFlag.identity_hash.in_(chunk),
+                    SubjectFlag.identity_kind == identity_kind,
+                    SubjectFlag.lifted_at.is_(None),
+                ),
             )
-            for hashed, kind, purpose in self.session.execute(query):
+            for hashed, kind, purpose in rows:
                 found.setdefault(hashed, []).append((kind, purpose))
         return found
+
+    def _match(
+        self, template: str, groups: Sequence[Sequence[str]], fallback: sa.Executable
+    ) -> list[tuple[Any, ...]]:
+        """Rows of a membership query over many plain strings.
+
+        Sent to the driver directly: SQLAlchemy's own expansion of ``IN`` costs more per
+        bound value than the database does (a million hashes took seconds in its
+        compiler alone). Each ``{n}`` of ``template`` becomes as many placeholders as
+        ``groups[n]`` has values, in the driver's style; a driver of another style is
+        sent ``fallback``, the same query through SQLAlchemy.
+        """
+        connection = self.session.connection()
+        mark = _POSITIONAL.get(connection.dialect.paramstyle)
+        if mark is None:
+            return [tuple(row) for row in self.session.execute(fallback)]
+        # Only placeholders go into the text; every value is a bound parameter.
+        sql = template.format(*(", ".join([mark] * len(group)) for group in groups))
+        values = tuple(value for group in groups for value in group)
+        return [tuple(row) for row in connection.exec_driver_sql(sql, values)]
 
     def erasures_under_way(self) -> Iterable[DataSubjectRequest]:
         """The erasure requests verified and not yet finished (a handful at any time)."""

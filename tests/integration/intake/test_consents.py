@@ -176,7 +176,7 @@ def test_bulk_decisions_ask_the_store_a_chunk_at_a_time(
         session, settings, datamap, addresses=addresses, channel="email"
     )
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    # 4 chunks of ledger records, 4 of flags, and the erasures under way.
-    assert len(selects) == 9
+    # 4 chunks asking who has records, 1 reading theirs, 4 of flags, the erasures under way.
+    assert len(selects) == 10
     assert [KARI] == outcome.contactable
     assert {DecisionReason.NO_CONSENT.value: CHUNK * 3, "consent_given": 1} == dict(outcome.counts)
