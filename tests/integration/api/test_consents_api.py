@@ -424,3 +424,30 @@ def test_the_access_log_hides_identities_in_queries() -> None:
 
 def _answer(body: dict[str, Any]) -> tuple[str, str]:
     return body["decision"], body["reason"]
+
+
+def test_an_erasure_whose_subject_key_is_destroyed_is_skipped_not_an_error(
+    client: TestClient, app: FastAPI, dpo: dict[str, str], marketing: dict[str, str]
+) -> None:
+    email = "tore@example.com"
+    give(client, dpo, email)
+    filed = client.post(
+        "/api/v1/requests",
+        json={
+            "type": "erasure",
+            "identities": [{"kind": "email", "value": email}],
+            "verification_method": "staff_in_person",
+            "verification_note": "passport checked",
+        },
+        headers=dpo,
+    )
+    assert 201 == filed.status_code, filed.text
+    assert ("deny", "erasure_in_progress") == _answer(decide(client, marketing, email))
+    context: AppContext = app.state.context
+    with context.application.unit_of_work() as uow:
+        vault = uow.vault
+        assert vault is not None
+        subject = uow.requests.get(filed.json()["id"]).subject_key
+        assert vault.shred(subject) == 1
+    # Its identities cannot be read any more; the decision goes on without it.
+    assert ("allow", "consent_given") == _answer(decide(client, marketing, email))
