@@ -45,13 +45,16 @@ from personvern.domain.decisions.rules import (
     SubjectFacts,
     combined,
     decide,
+    declares,
     is_marketing,
     marketing_purposes,
 )
 from personvern.domain.envelope import SubjectKeyDestroyedError
 from personvern.domain.identities.email import plain_canonical_email
 from personvern.domain.identities.errors import InvalidIdentityError
+from personvern.domain.policy_lint import effective_taxonomy
 from personvern.domain.requests.identity import SubjectIdentity, parse_identity
+from personvern.domain.taxonomy import TaxonomyKind, fides_taxonomy
 from personvern.security.consent_receipt import SignedReceipt, kantara_claims, sign_receipt
 from personvern.security.subject_hash import identity_hash, identity_hashes
 from personvern.settings import Settings
@@ -303,9 +306,24 @@ def processing_decision(
     *,
     identity: tuple[str, str],
     purpose: str,
+    category: str | None = None,
 ) -> Decision:
-    """May the company process this person's data for ``purpose``, and why (not)."""
+    """May the company process this person's data (of ``category``) for ``purpose``, and why.
+
+    With a data category, the data map must say that category is processed for the
+    purpose, or the answer is deny (``not_declared``) whatever the person said.
+    """
     declared = declared_purpose(datamap, purpose)
+    if category is not None:
+        taxonomy = effective_taxonomy(datamap, fides_taxonomy())
+        if not taxonomy.knows(TaxonomyKind.DATA_CATEGORY, category):
+            close = taxonomy.suggest(TaxonomyKind.DATA_CATEGORY, category)
+            raise ConsentError(
+                f"'{category}' is not a data category of the taxonomy or the data map",
+                hint=f"did you mean '{close[0]}'?" if close else "e.g. user.contact.email",
+            )
+        if not declares(datamap, taxonomy, declared.key, category):
+            return Decision(declared.key, False, DecisionReason.NOT_DECLARED)
     subject = hashed(settings, datamap, *identity)
     records = (
         ConsentLedger(session)

@@ -451,3 +451,22 @@ def test_an_erasure_whose_subject_key_is_destroyed_is_skipped_not_an_error(
         assert vault.shred(subject) == 1
     # Its identities cannot be read any more; the decision goes on without it.
     assert ("allow", "consent_given") == _answer(decide(client, marketing, email))
+
+
+def test_a_processing_decision_for_a_category_the_map_does_not_declare_is_denied(
+    client: TestClient, marketing: dict[str, str]
+) -> None:
+    def ask(purpose: str, category: str) -> Any:
+        return client.get(
+            "/api/v1/decisions/processing",
+            params={"identity": "eva@example.com", "purpose": purpose, "category": category},
+            headers=marketing,
+        )
+
+    assert ("allow", "legal_basis") == _answer(ask("technical_support", "user.contact").json())
+    assert ("deny", "not_declared") == _answer(
+        ask("technical_support", "user.government_id.national_identification_number").json()
+    )
+    unknown = ask("technical_support", "user.contactt")
+    assert 422 == unknown.status_code
+    assert "user.contact" in unknown.json()["hint"]

@@ -282,10 +282,19 @@ def processing_decision(
     kind: Annotated[IdentityKind, Query(description="what kind of identity it is")] = (
         IdentityKind.EMAIL
     ),
+    category: Annotated[
+        str | None,
+        Query(max_length=200, description="a data category (e.g. user.contact.email)"),
+    ] = None,
 ) -> DecisionOut:
-    """May the company process this person's data for ``purpose``? Allow or deny, and why."""
+    """May the company process this person's data (of a category) for a purpose? And why."""
     decision = consents.processing_decision(
-        session, settings, datamap, identity=(kind.value, identity), purpose=purpose
+        session,
+        settings,
+        datamap,
+        identity=(kind.value, identity),
+        purpose=purpose,
+        category=category,
     )
     return DecisionOut.of(decision)
 

@@ -34,6 +34,7 @@ from personvern.domain.audit.purpose import CONSENT_WITHDRAWAL, OBJECTION, RESTR
 from personvern.domain.consent.ledger import ConsentChannel, ConsentState
 from personvern.domain.datamap import DataMap, Purpose
 from personvern.domain.legal_basis import LegalBasis
+from personvern.domain.taxonomy import Taxonomy, TaxonomyKind
 
 _OBJECTABLE = frozenset({LegalBasis.LEGITIMATE_INTERESTS, LegalBasis.PUBLIC_TASK})
 #: The channels the existing-customer exception reaches (§ 15: electronic messages).
@@ -53,6 +54,9 @@ class DecisionReason(StrEnum):
     NO_CONSENT = "no_consent"
     #: Allowed by a legal basis other than consent (contract, legal obligation, ...).
     LEGAL_BASIS = "legal_basis"
+    #: The data map does not say the data category is processed for the purpose: doing it
+    #: would break purpose limitation (Art. 5(1)(b)), whatever the person said.
+    NOT_DECLARED = "not_declared"
 
 
 _PRECEDENCE = {reason: rank for rank, reason in enumerate(DecisionReason)}
@@ -144,6 +148,28 @@ def decide(
         if holds:
             return Decision(purpose.key, allowed, reason)
     return Decision(purpose.key, False, DecisionReason.NO_CONSENT)
+
+
+def declares(datamap: DataMap, taxonomy: Taxonomy, purpose: str, category: str) -> bool:
+    """Whether the data map processes ``category`` (or a narrower or broader one) for ``purpose``.
+
+    A field declared ``user.contact.email`` answers for ``user.contact`` and the other
+    way round: the question is whether data of that kind is processed for the purpose.
+    """
+    asked = set(taxonomy.ancestors(TaxonomyKind.DATA_CATEGORY, category))
+    for system in datamap.systems:
+        for dataset in system.datasets:
+            declared = [(f.category, f.purposes) for f in dataset.fields]
+            if dataset.files is not None:
+                declared.append((dataset.files.content_category, dataset.files.content_purposes))
+            for field_category, purposes in declared:
+                if field_category is None or purpose not in purposes:
+                    continue
+                if field_category in asked or category in taxonomy.ancestors(
+                    TaxonomyKind.DATA_CATEGORY, field_category
+                ):
+                    return True
+    return False
 
 
 def combined(decisions: Sequence[Decision]) -> Decision | None:

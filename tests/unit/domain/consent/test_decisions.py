@@ -22,6 +22,7 @@ from personvern.domain.decisions.rules import (
     SubjectFacts,
     combined,
     decide,
+    declares,
 )
 from personvern.domain.legal_basis import LegalBasis
 
@@ -161,7 +162,31 @@ def test_decision_table(
 
 
 def test_every_reason_is_reached_by_the_table() -> None:
-    assert set(R) == {case[-1] for case in CASES}
+    # not_declared is the data map's answer, before any rule (test_declares below).
+    assert set(R) - {R.NOT_DECLARED} == {case[-1] for case in CASES}
+
+
+@pytest.mark.parametrize(
+    ("purpose", "category", "declared"),
+    [
+        ("newsletter", "user.contact.email", True),
+        # Broader and narrower categories answer for each other.
+        ("newsletter", "user.contact", True),
+        ("contract", "user.government_id", True),
+        ("newsletter", "user.government_id", False),
+        ("newsletter", "user.financial", False),
+        ("contract", "user.contact.email", True),
+        ("nope", "user.contact.email", False),
+    ],
+)
+def test_declares(purpose: str, category: str, declared: bool) -> None:
+    from personvern.domain.policy_lint import effective_taxonomy
+    from personvern.domain.taxonomy import fides_taxonomy
+    from tests.unit.domain.sample_datamap import sample_datamap
+
+    datamap = sample_datamap()
+    taxonomy = effective_taxonomy(datamap, fides_taxonomy())
+    assert declared == declares(datamap, taxonomy, purpose, category)
 
 
 @pytest.mark.parametrize(
