@@ -182,6 +182,15 @@ def record_consent(
     if consent_action is ConsentAction.GRANTED:
         text = text_to_show(declared, language, shown_version)
     subject = hashed(settings, datamap, *identity)
+    reaches = CHANNEL_IDENTITY.get(consent_channel) if consent_channel is not None else None
+    if consent_channel is not None and reaches is not None and subject.identity.kind is not reaches:
+        # Decisions for the channel ask by that kind of identity: this record would
+        # never be read.
+        raise ConsentError(
+            f"a consent for {consent_channel.value} is given for a {reaches.value}, "
+            f"not a {subject.identity.kind.value}",
+            hint="record it for the address the channel reaches, or without a channel",
+        )
     record = ConsentRecord(
         identity_kind=subject.identity.kind,
         identity_hash=subject.hash,

@@ -97,6 +97,9 @@ def test_a_withdrawal_for_one_channel_leaves_the_others(
     assert "no_consent" == marketing(session, settings, datamap, channel="phone", **other)
     with pytest.raises(ConsentError, match="reaches people by phone_number"):
         marketing(session, settings, datamap, channel="sms")
+    with pytest.raises(ConsentError, match="given for a phone_number"):
+        grant(session, settings, datamap, channel="sms")
+    grant(session, settings, datamap, channel="web")
 
 
 def test_only_a_verified_erasure_that_is_not_finished_stops_marketing(
