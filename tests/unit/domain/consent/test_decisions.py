@@ -68,6 +68,13 @@ QUALITY = Purpose(
     data_use="essential.service.operations.improve",
     legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
 )
+PROFILING = Purpose(
+    key="profiling",
+    name={"en": "Profiling"},
+    description={"en": "Segments for campaigns"},
+    data_use="marketing.advertising.profiling",
+    legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
+)
 BOOKS = Purpose(
     key="books",
     name={"en": "Bookkeeping"},
@@ -140,6 +147,10 @@ CASES: list[tuple[Purpose, str, tuple[Flag, ...], bool, bool, ConsentChannel | N
     (SUPPORT, NONE, (), True, False, None, False, R.ERASURE_IN_PROGRESS),
     (QUALITY, NONE, (OBJ,), False, False, None, False, R.OBJECTION),
     (BOOKS, NONE, (OBJ, RES, WD), True, False, None, True, R.LEGAL_BASIS),
+    # Profiling for marketing is marketing: an objection stops it too (Art. 21(3)), and
+    # legitimate interests alone never allow it.
+    (PROFILING, NONE, (OBJ,), False, False, None, False, R.OBJECTION),
+    (PROFILING, NONE, (), False, True, None, False, R.NO_CONSENT),
 ]
 
 
