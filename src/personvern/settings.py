@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         64 * 1024, ge=1024, description="largest request body the API reads, in bytes"
     )
+    max_bulk_body_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="largest body of a bulk marketing decision (a list of addresses), in bytes",
+    )
     intake_codes_per_address: int = Field(
         5,
         ge=1,

@@ -4,8 +4,10 @@ uvicorn logs every request line, ``GET /api/v1/downloads/<token>`` included, so 
 who reads the log (or wherever a log shipper sends it) could fetch a subject's export
 for as long as the link works. This filter replaces the token before the line is
 written. The same goes for the staff sign-in's callback, whose query carries the
-identity provider's authorization code and state. A reverse proxy in front of
-personvern needs the same care in its own log.
+identity provider's authorization code and state. Consent and decision calls name
+a person in their query (``?identity=``, ``?email=``, ``?phone=``): those values are
+replaced too, so the log says a decision was asked for, not for whom. A reverse proxy
+in front of personvern needs the same care in its own log.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import re
 ACCESS_LOGGER = "uvicorn.access"
 _TOKEN = re.compile(r"(/downloads/)[^/?\s]+")
 _CALLBACK_QUERY = re.compile(r"(/staff/callback\?)\S*")
+#: Query parameters that carry a person's identity, wherever they appear.
+_IDENTITY_PARAMETER = re.compile(r"([?&](?:identity|email|phone)=)[^&\s\"#]*", re.IGNORECASE)
 
 
 def _redact(text: str) -> str:
+    text = _IDENTITY_PARAMETER.sub(r"\1<redacted>", text)
     return _CALLBACK_QUERY.sub(r"\1<redacted>", _TOKEN.sub(r"\1<link>", text))
 
 
 class RedactDownloadLinks(logging.Filter):
-    """Replaces download tokens with ``<link>`` and sign-in callback queries with ``<redacted>``."""
+    """Replaces download tokens with ``<link>``, sign-in callback queries and identities in
+    queries with ``<redacted>``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's arguments (uvicorn passes the path as one of them)."""

@@ -26,7 +26,9 @@ from personvern.api.privacy_centre.pages import MOUNT_PATH as PRIVACY_CENTRE_PAT
 from personvern.api.problems import install_problem_handlers
 from personvern.api.routers import (
     audit,
+    consents,
     datamap,
+    decisions,
     documents,
     downloads,
     health,
@@ -57,7 +59,9 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
 #: route then states the permission it needs with ``require(...)``.
 PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
+    consents.router,
     datamap.router,
+    decisions.router,
     documents.router,
     requests.router,
     request_runs.router,
@@ -110,7 +114,12 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.context = context
-    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        # A suppression list of a million addresses is tens of megabytes.
+        larger_bodies={f"{API_PREFIX}{decisions.BULK_PATH}": settings.max_bulk_body_bytes},
+    )
     # Added last, so outermost: the headers go on every answer, refusals included.
     app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)

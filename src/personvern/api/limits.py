@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -76,9 +76,13 @@ class RequestLimits:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
         body_seconds: float = DEFAULT_BODY_SECONDS,
+        larger_bodies: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        #: Paths that take a larger body (a bulk list), and their own limit; the route
+        #: parses that body itself and guards against deep nesting there.
+        self.larger_bodies = dict(larger_bodies or {})
         self.max_json_depth = max_json_depth
         self.body_seconds = body_seconds
 
@@ -98,16 +102,20 @@ class RequestLimits:
             )
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        larger = self.larger_bodies.get(scope.get("path", ""))
+        limit = larger or self.max_body_bytes
         declared = headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse_size(scope, send)
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse_size(scope, send, limit)
             return
-        body = await self._read_body(scope, receive, send)
+        body = await self._read_body(scope, receive, send, limit)
         if body is None:
             return
         content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if (content_type == "application/json" or content_type.endswith("+json")) and (
-            json_depth(body, self.max_json_depth) > self.max_json_depth
+        if (
+            larger is None
+            and (content_type == "application/json" or content_type.endswith("+json"))
+            and json_depth(body, self.max_json_depth) > self.max_json_depth
         ):
             await _problem(
                 scope,
@@ -129,7 +137,9 @@ class RequestLimits:
 
         await self.app(scope, replay, send)
 
-    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+    async def _read_body(
+        self, scope: Scope, receive: Receive, send: Send, limit: int
+    ) -> bytes | None:
         """The whole body, or None once the request has been answered (too big, too slow)."""
         body = bytearray()
         try:
@@ -140,8 +150,8 @@ class RequestLimits:
                     if message["type"] != "http.request":
                         return None  # the client went away: nothing to answer
                     body += message.get("body", b"")
-                    if len(body) > self.max_body_bytes:
-                        await self._refuse_size(scope, send)
+                    if len(body) > limit:
+                        await self._refuse_size(scope, send, limit)
                         return None
                     more = bool(message.get("more_body", False))
         except TimeoutError:
@@ -155,13 +165,13 @@ class RequestLimits:
             return None
         return bytes(body)
 
-    async def _refuse_size(self, scope: Scope, send: Send) -> None:
+    async def _refuse_size(self, scope: Scope, send: Send, limit: int) -> None:
         await _problem(
             scope,
             send,
             413,
             "Content Too Large",
-            f"the request body is larger than {self.max_body_bytes} bytes",
+            f"the request body is larger than {limit} bytes",
         )
 
 

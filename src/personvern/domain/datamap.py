@@ -134,6 +134,11 @@ class Purpose(Strict):
     special_category_condition: SpecialCategoryCondition | None = None
     #: A legal obligation's reference (e.g. "bokføringsloven § 13").
     legal_reference: str | None = None
+    #: Marketing to the company's existing customers without consent (markedsføringsloven
+    #: § 15 second paragraph: own similar products, address got with a sale, opt-out
+    #: offered then and in every message): a marketing decision for this purpose allows
+    #: an existing customer by e-mail or SMS unless they opted out (personvern.domain.decisions).
+    existing_customer_exception: bool = False
 
 
 class Source(StrEnum):

@@ -289,6 +289,16 @@ def _reference_target(
 def _legal_bases(datamap: DataMap) -> Iterator[Finding]:
     for index, purpose in enumerate(datamap.purposes):
         path: DocPath = ("purposes", index)
+        if purpose.existing_customer_exception and not (
+            purpose.data_use == "marketing" or purpose.data_use.startswith("marketing.")
+        ):
+            yield Finding(
+                (*path, "existing_customer_exception"),
+                f"purpose '{purpose.key}' claims the existing-customer exception but is no "
+                f"marketing (its data use is {purpose.data_use})",
+                hint="markedsføringsloven § 15 concerns marketing: set it on a purpose whose "
+                "data_use is marketing..., or remove it",
+            )
         if purpose.legal_basis is None:
             yield Finding(
                 path,

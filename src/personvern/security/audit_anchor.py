@@ -73,7 +73,16 @@ def _b64(data: bytes) -> str:
 
 def anchor_key(home: Path) -> Ed25519PrivateKey:
     """The anchor signing key in ``<home>/audit-anchor.key``, made (mode 0600) on first use."""
-    path = ensure_home(home) / ANCHOR_KEY_FILE
+    return home_signing_key(home, ANCHOR_KEY_FILE)
+
+
+def home_signing_key(home: Path, name: str) -> Ed25519PrivateKey:
+    """The Ed25519 key in ``<home>/<name>``, made (mode 0600) on first use.
+
+    One key per use (audit anchors, consent receipts): a signature made for one can never
+    be passed off as one made for the other.
+    """
+    path = ensure_home(home) / name
     if not path.exists():
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(

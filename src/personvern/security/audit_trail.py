@@ -131,12 +131,18 @@ def record_read(
     purpose: str | None,
     subject_key: str | None,
     what: str,
-    request_id: str,
+    request_id: str | None,
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
     reason: str | None = None,
 ) -> None:
-    """Record a read of a subject's personal data (or a refused one) with its purpose."""
-    detail = {"what": what, "request_id": request_id}
+    """Record a read of a subject's personal data (or a refused one) with its purpose.
+
+    ``request_id`` names the request read through; None for a read by identity (a
+    person's consent history), whose subject is then the identity's keyed hash.
+    """
+    detail: dict[str, str] = {"what": what}
+    if request_id is not None:
+        detail["request_id"] = request_id
     if reason:
         detail["reason"] = reason
     AuditTrail(session).record(

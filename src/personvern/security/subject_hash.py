@@ -46,6 +46,14 @@ def identity_hash(secret: str, kind: str, value: str) -> str:
     return _digest(secret, "identity", f"{kind}{_KIND_SEPARATOR}{value}")
 
 
+def identity_hashes(secret: str, kind: str, values: Iterable[str]) -> list[str]:
+    """identity_hash of many values of one kind, in order; for bulk work (one key set-up)."""
+    key = secret.encode("utf-8")
+    prefix = f"identity{_KIND_SEPARATOR}{kind}{_KIND_SEPARATOR}"
+    # hmac.digest is the one-shot C implementation: the same HMAC, several times faster.
+    return [hmac.digest(key, f"{prefix}{value}".encode(), "sha256").hex() for value in values]
+
+
 def subject_key(secret: str, identities: Iterable[KindAndValue | tuple[str, str]]) -> str:
     """The keyed hash of a set of normalised identities, independent of their order."""
     pairs = sorted(

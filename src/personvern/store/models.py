@@ -24,6 +24,8 @@ __all__ = [
     "AuditChainHead",
     "AuditEventRow",
     "Base",
+    "ConsentRecordRow",
+    "ConsentText",
     "DataSubjectRequest",
     "DownloadLink",
     "IntakeAttempt",
@@ -330,6 +332,7 @@ class TableLayout(Base):
 
 
 from personvern.store.audit_events import AuditChainHead, AuditEventRow  # noqa: E402
+from personvern.store.consent_models import ConsentRecordRow, ConsentText  # noqa: E402
 from personvern.store.mention_models import MentionIndexEntry, MentionIndexState  # noqa: E402
 from personvern.store.verification_models import (  # noqa: E402
     IntakeAttempt,

@@ -105,6 +105,32 @@ def canonical_email(value: str) -> str:
     return f"{local}@{u_domain}"
 
 
+#: An address in the plainest form (ASCII dot-atom, ASCII domain, no IDNA label): by far
+#: the most common, and one whose canonical form is only lower-casing.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+)
+
+
+def plain_canonical_email(value: str) -> str | None:
+    """The canonical form of a plain ASCII address, quickly; None for any other value.
+
+    For bulk work (a million addresses): an address of ASCII letters, digits and
+    ``_+-.`` before the @ and a domain of ASCII labels none of which is an IDNA
+    ``xn--`` label is canonical once lower-cased, exactly as canonical_email would
+    make it (a property test holds them equal). None means: ask canonical_email.
+    """
+    if len(value) > MAX_ADDRESS_OCTETS or not _PLAIN_ADDRESS.fullmatch(value):
+        return None
+    local, _, domain = value.partition("@")
+    lowered = ascii_lower(domain)
+    if len(local) > MAX_LOCAL_OCTETS or "xn--" in lowered:
+        return None
+    return f"{ascii_lower(local)}@{lowered}"
+
+
 def canonical_email_or_none(value: object) -> str | None:
     """The canonical form of a value read from a store, or None if it is no usable address."""
     if not isinstance(value, str):

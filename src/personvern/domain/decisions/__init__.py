@@ -1,0 +1,1 @@
+"""Decisions: may the company contact or process for this person, and why (not)."""

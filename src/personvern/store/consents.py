@@ -1,0 +1,273 @@
+"""The consent ledger in the store: insert and query, nothing else.
+
+There is no method to change or delete a record (and the model refuses both, see
+personvern.store.consent_models): a new grant or withdrawal is a new record. Queries
+that serve many people at once (bulk decisions) take whole chunks of hashed identities
+per query, never one query per person.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from personvern.domain.audit.event import AuditAction, AuditActor
+from personvern.domain.consent.ledger import (
+    ConsentAction,
+    ConsentChannel,
+    ConsentProof,
+    ConsentRecord,
+    ConsentSource,
+    ConsentText,
+)
+from personvern.domain.datamap import IdentityKind
+from personvern.domain.requests.lifecycle import RequestState, RequestType
+from personvern.store.audit_events import AuditTrail
+from personvern.store.base import utcnow
+from personvern.store.consent_models import ConsentRecordRow
+from personvern.store.consent_models import ConsentText as ConsentTextRow
+from personvern.store.models import DataSubjectRequest, SubjectFlag
+
+#: Hashes per query: well under every database's limit on bound parameters.
+CHUNK = 900
+#: The placeholder of each positional driver style (sqlite3; psycopg and PyMySQL).
+_POSITIONAL = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+#: Which hashes have records for the purposes: {0} the kind, {1} the purposes, {2} hashes.
+_RECORDED = (
+    "SELECT DISTINCT identity_hash FROM consent_records "
+    "WHERE identity_kind = {0} AND purpose IN ({1}) AND identity_hash IN ({2})"
+)
+#: The flags in force of hashes: {0} the kind, {1} the hashes.
+_FLAGGED = (
+    "SELECT identity_hash, kind, purpose FROM subject_flags "
+    "WHERE identity_kind = {0} AND lifted_at IS NULL AND identity_hash IN ({1})"
+)
+
+#: The states of an erasure that is under way: verified, and not yet finished.
+ERASING_STATES = (
+    RequestState.VERIFIED,
+    RequestState.IN_PROGRESS,
+    RequestState.WAITING_FOR_SYSTEM,
+    RequestState.NEEDS_REVIEW,
+)
+
+
+def new_record_id() -> str:
+    """A random, unguessable record id: 32 hex characters."""
+    return secrets.token_hex(16)
+
+
+def chunks(values: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    """``values`` in slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def to_record(row: ConsentRecordRow) -> ConsentRecord:
+    """The domain's view of a stored record."""
+    return ConsentRecord(
+        identity_kind=IdentityKind(row.identity_kind),
+        identity_hash=row.identity_hash,
+        purpose=row.purpose,
+        action=ConsentAction(row.action),
+        at=row.at,
+        source=ConsentSource(row.source),
+        channel=ConsentChannel(row.channel) if row.channel else None,
+        text_version=row.text_version,
+        proof=ConsentProof(row.ip_prefix, row.user_agent_family),
+        id=row.public_id,
+    )
+
+
+class ConsentLedger:
+    """Appends to and reads the consent ledger within the caller's session and transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        record: ConsentRecord,
+        *,
+        text: ConsentText | None,
+        recorded_by: AuditActor,
+        recorded_at: datetime | None = None,
+    ) -> ConsentRecordRow:
+        """Append ``record`` (its text stored once under its version) and audit it."""
+        if text is not None and self.session.get(ConsentTextRow, text.version) is None:
+            self.session.add(
+                ConsentTextRow(version=text.version, language=text.language, text=text.text)
+            )
+            self.session.flush()
+        row = ConsentRecordRow(
+            public_id=new_record_id(),
+            identity_kind=record.identity_kind.value,
+            identity_hash=record.identity_hash,
+            purpose=record.purpose,
+            action=record.action.value,
+            at=record.at,
+            recorded_at=recorded_at or utcnow(),
+            source=record.source.value,
+            channel=record.channel.value if record.channel else None,
+            language=text.language if text is not None else None,
+            text_version=text.version if text is not None else None,
+            ip_prefix=record.proof.ip_prefix,
+            user_agent_family=record.proof.user_agent_family,
+            recorded_by=recorded_by.subject[:200],
+        )
+        self.session.add(row)
+        self.session.flush()
+        AuditTrail(self.session).record(
+            AuditAction.CONSENT_CHANGED,
+            recorded_by,
+            subject_key=record.identity_hash,
+            purpose=record.purpose,
+            detail={
+                "consent": row.public_id,
+                "action": row.action,
+                "source": row.source,
+                "channel": row.channel,
+                "identity_kind": row.identity_kind,
+            },
+        )
+        return row
+
+    def get(self, public_id: str) -> ConsentRecordRow | None:
+        """The record with ``public_id``, if there is one."""
+        return self.session.scalars(
+            sa.select(ConsentRecordRow).where(ConsentRecordRow.public_id == public_id)
+        ).first()
+
+    def text(self, version: str) -> ConsentTextRow | None:
+        """The stored text of ``version``."""
+        return self.session.get(ConsentTextRow, version)
+
+    def history(self, identity_kind: str, identity_hash: str) -> list[ConsentRecordRow]:
+        """Every record of one hashed identity, oldest first (insertion order breaks ties)."""
+        query = (
+            sa.select(ConsentRecordRow)
+            .where(
+                ConsentRecordRow.identity_hash == identity_hash,
+                ConsentRecordRow.identity_kind == identity_kind,
+            )
+            .order_by(ConsentRecordRow.at, ConsentRecordRow.id)
+        )
+        return list(self.session.scalars(query).all())
+
+    def records_of(
+        self, identity_kind: str, hashes: Sequence[str], purposes: Collection[str]
+    ) -> dict[str, list[ConsentRecord]]:
+        """The records of many hashed identities for ``purposes``, oldest first, by hash.
+
+        First which of the hashes have records at all (one query per chunk of
+        :data:`CHUNK`), then the records of those (most people in a marketing list have
+        none, so the second step reads few rows).
+        """
+        found: dict[str, list[ConsentRecord]] = {}
+        if not purposes or not hashes:
+            return found
+        wanted = sorted(purposes)
+        recorded = [
+            row[0]
+            for chunk in chunks(hashes)
+            for row in self._match(
+                _RECORDED,
+                [[identity_kind], wanted, chunk],
+                sa.select(ConsentRecordRow.identity_hash)
+                .distinct()
+                .where(
+                    ConsentRecordRow.identity_kind == identity_kind,
+                    ConsentRecordRow.purpose.in_(wanted),
+                    ConsentRecordRow.identity_hash.in_(chunk),
+                ),
+            )
+        ]
+        columns = (
+            ConsentRecordRow.identity_hash,
+            ConsentRecordRow.purpose,
+            ConsentRecordRow.action,
+            ConsentRecordRow.at,
+            ConsentRecordRow.source,
+            ConsentRecordRow.channel,
+            ConsentRecordRow.text_version,
+        )
+        kind = IdentityKind(identity_kind)
+        for chunk in chunks(recorded):
+            query = (
+                sa.select(*columns)
+                .where(
+                    ConsentRecordRow.identity_hash.in_(chunk),
+                    ConsentRecordRow.identity_kind == identity_kind,
+                    ConsentRecordRow.purpose.in_(wanted),
+                )
+                .order_by(ConsentRecordRow.at, ConsentRecordRow.id)
+            )
+            for hashed, purpose, action, at, source, channel, version in self.session.execute(
+                query
+            ):
+                found.setdefault(hashed, []).append(
+                    ConsentRecord(
+                        identity_kind=kind,
+                        identity_hash=hashed,
+                        purpose=purpose,
+                        action=ConsentAction(action),
+                        at=at,
+                        source=ConsentSource(source),
+                        channel=ConsentChannel(channel) if channel else None,
+                        text_version=version,
+                    )
+                )
+        return found
+
+    def flags_of(
+        self, identity_kind: str, hashes: Sequence[str]
+    ) -> dict[str, list[tuple[str, str | None]]]:
+        """The restriction, objection and withdrawal flags in force, (kind, purpose) by hash."""
+        found: dict[str, list[tuple[str, str | None]]] = {}
+        for chunk in chunks(hashes):
+            rows = self._match(
+                _FLAGGED,
+                [[identity_kind], chunk],
+                sa.select(SubjectFlag.identity_hash, SubjectFlag.kind, SubjectFlag.purpose).where(
+                    SubjectFlag.identity_hash.in_(chunk),
+                    SubjectFlag.identity_kind == identity_kind,
+                    SubjectFlag.lifted_at.is_(None),
+                ),
+            )
+            for hashed, kind, purpose in rows:
+                found.setdefault(hashed, []).append((kind, purpose))
+        return found
+
+    def _match(
+        self, template: str, groups: Sequence[Sequence[str]], fallback: sa.Executable
+    ) -> list[tuple[Any, ...]]:
+        """Rows of a membership query over many plain strings.
+
+        Sent to the driver directly: SQLAlchemy's own expansion of ``IN`` costs more per
+        bound value than the database does (a million hashes took seconds in its
+        compiler alone). Each ``{n}`` of ``template`` becomes as many placeholders as
+        ``groups[n]`` has values, in the driver's style; a driver of another style is
+        sent ``fallback``, the same query through SQLAlchemy.
+        """
+        connection = self.session.connection()
+        mark = _POSITIONAL.get(connection.dialect.paramstyle)
+        if mark is None:
+            return [tuple(row) for row in self.session.execute(fallback)]
+        # Only placeholders go into the text; every value is a bound parameter.
+        sql = template.format(*(", ".join([mark] * len(group)) for group in groups))
+        values = tuple(value for group in groups for value in group)
+        return [tuple(row) for row in connection.exec_driver_sql(sql, values)]
+
+    def erasures_under_way(self) -> Iterable[DataSubjectRequest]:
+        """The erasure requests verified and not yet finished (a handful at any time)."""
+        return self.session.scalars(
+            sa.select(DataSubjectRequest).where(
+                DataSubjectRequest.type == RequestType.ERASURE.value,
+                DataSubjectRequest.state.in_(ERASING_STATES),
+            )
+        ).all()

@@ -1,0 +1,185 @@
+"""The consent service on SQLite and PostgreSQL: stale texts, channels, erasures, phones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from personvern.domain.audit.event import AuditActor
+from personvern.domain.consent.ledger import ConsentError, ConsentTextChangedError
+from personvern.domain.datamap import DataMap
+from personvern.domain.decisions.rules import DecisionReason
+from personvern.domain.requests.lifecycle import RequestState
+from personvern.intake import Channel, file_request
+from personvern.intake import consents as service
+from personvern.settings import Settings
+from personvern.store.requests import RequestRepository
+
+ACTOR = AuditActor("api-token:1", "privacy_officer", "api_token")
+NEWS = "marketing_newsletter"
+KARI = "kari@example.no"
+
+
+def changed_text(datamap: DataMap) -> DataMap:
+    """The data map after the newsletter's consent text was reworded."""
+    purposes = [
+        p.model_copy(update={"consent": {"nb": "Ny tekst.", "en": "New text."}})
+        if p.key == NEWS
+        else p
+        for p in datamap.purposes
+    ]
+    return datamap.model_copy(update={"purposes": purposes})
+
+
+def grant(session: Session, settings: Settings, datamap: DataMap, **extra: object) -> None:
+    values: dict[str, object] = {
+        "identity": ("email", KARI),
+        "purpose": NEWS,
+        "action": "granted",
+        "source": "api",
+        "actor": ACTOR,
+    }
+    values.update(extra)
+    service.record_consent(session, settings, datamap, **values)  # type: ignore[arg-type]
+    session.commit()
+
+
+def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: object) -> str:
+    decision = service.marketing_decision(
+        session,
+        settings,
+        datamap,
+        identity=extra.pop("identity", ("email", KARI)),  # type: ignore[arg-type]
+        channel=extra.pop("channel", "email"),  # type: ignore[arg-type]
+        **extra,  # type: ignore[arg-type]
+    )
+    return decision.reason.value
+
+
+def test_a_consent_to_a_changed_text_is_stale_and_asked_again(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    grant(session, settings, datamap, language="en")
+    assert "consent_given" == marketing(session, settings, datamap)
+    reworded = changed_text(datamap)
+    assert "stale_consent" == marketing(session, settings, reworded)
+    states = service.history(session, settings, reworded, ("email", KARI)).states
+    assert [(NEWS, True, False)] == [(s.purpose, s.stale, s.granted) for s in states]
+    # The old text is still what was consented to, and it is kept to reproduce it.
+    old_version = states[0].latest.text_version if states[0].latest else None
+    assert old_version is not None
+    from personvern.store.consents import ConsentLedger
+
+    stored = ConsentLedger(session).text(old_version)
+    assert stored is not None
+    assert stored.text.startswith("Yes, I want to receive newsletters")
+    # A caller still showing the old text is told to show the new one.
+    with pytest.raises(ConsentTextChangedError):
+        grant(session, settings, reworded, shown_version=old_version)
+    grant(session, settings, reworded, language="nb")
+    assert "consent_given" == marketing(session, settings, reworded)
+
+
+def test_a_withdrawal_for_one_channel_leaves_the_others(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    phone = ("phone_number", "912 34 567")
+    grant(session, settings, datamap, identity=phone)
+    grant(session, settings, datamap, identity=phone, action="withdrawn", channel="sms")
+    ask = {"identity": ("phone_number", "+4791234567")}
+    assert "consent_withdrawn" == marketing(session, settings, datamap, channel="sms", **ask)
+    assert "consent_given" == marketing(session, settings, datamap, channel="phone", **ask)
+    # The § 15 exception reaches e-mail and SMS, not calls.
+    other = {"identity": ("phone_number", "+4741234567"), "existing_customer": True}
+    assert "existing_customer" == marketing(session, settings, datamap, channel="sms", **other)
+    assert "no_consent" == marketing(session, settings, datamap, channel="phone", **other)
+    with pytest.raises(ConsentError, match="reaches people by phone_number"):
+        marketing(session, settings, datamap, channel="sms")
+    with pytest.raises(ConsentError, match="given for a phone_number"):
+        grant(session, settings, datamap, channel="sms")
+    grant(session, settings, datamap, channel="web")
+
+
+def test_only_a_verified_erasure_that_is_not_finished_stops_marketing(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    grant(session, settings, datamap)
+    filed = file_request(
+        session,
+        settings,
+        datamap,
+        type="erasure",
+        identities=[("email", "KARI@example.no"), ("phone_number", "91234567")],
+        language="nb",
+        channel=Channel.STAFF,
+        actor="agent",
+        verification_method="staff_in_person",
+        verification_note="passport",
+    )
+    session.commit()
+    assert "erasure_in_progress" == marketing(session, settings, datamap)
+    sms = marketing(
+        session, settings, datamap, identity=("phone_number", "+47 912 34 567"), channel="sms"
+    )
+    assert "erasure_in_progress" == sms
+    repository = RequestRepository(session)
+    request = repository.get(filed.request.id)
+    request.state = RequestState.REJECTED
+    session.commit()
+    assert "consent_given" == marketing(session, settings, datamap)
+
+
+def test_an_unverified_erasure_does_not_stop_marketing(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    grant(session, settings, datamap)
+    file_request(
+        session,
+        settings,
+        datamap,
+        type="erasure",
+        identities=[("email", KARI)],
+        language="nb",
+        channel=Channel.PUBLIC,
+        actor="subject",
+    )
+    session.commit()
+    # Anyone can file for any address; until its code is entered it decides nothing.
+    assert "consent_given" == marketing(session, settings, datamap)
+
+
+def test_only_an_import_may_date_a_consent(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    past = datetime(2024, 5, 1, tzinfo=UTC)
+    with pytest.raises(ConsentError, match="only an import"):
+        grant(session, settings, datamap, at=past)
+    with pytest.raises(ConsentError, match="future"):
+        grant(session, settings, datamap, source="import", at=datetime.now(UTC) + timedelta(1))
+    grant(session, settings, datamap, source="import", at=past)
+    history = service.history(session, settings, datamap, ("email", KARI))
+    assert [past] == [row.at for row in history.records]
+
+
+def test_bulk_decisions_ask_the_store_a_chunk_at_a_time(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    import sqlalchemy as sa
+
+    from personvern.store.consents import CHUNK
+
+    grant(session, settings, datamap)
+    addresses = [f"p{n}@example.no" for n in range(CHUNK * 3)] + [KARI]
+    statements: list[str] = []
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    outcome = service.bulk_marketing(
+        session, settings, datamap, addresses=addresses, channel="email"
+    )
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    # 4 chunks asking who has records, 1 reading theirs, 4 of flags, the erasures under way.
+    assert len(selects) == 10
+    assert [KARI] == outcome.contactable
+    assert {DecisionReason.NO_CONSENT.value: CHUNK * 3, "consent_given": 1} == dict(outcome.counts)

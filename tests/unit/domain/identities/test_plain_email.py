@@ -1,0 +1,55 @@
+"""The bulk fast path for plain addresses gives exactly canonical_email's answer, or none."""
+
+from __future__ import annotations
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from personvern.domain.identities.email import (
+    _PLAIN_ADDRESS,
+    canonical_email,
+    plain_canonical_email,
+)
+from personvern.domain.identities.errors import InvalidIdentityError
+from personvern.security.subject_hash import identity_hash, identity_hashes
+
+
+def _canonical(value: str) -> str | None:
+    try:
+        return canonical_email(value)
+    except InvalidIdentityError:
+        return None
+
+
+@given(st.from_regex(_PLAIN_ADDRESS, fullmatch=True))
+@example("Kari.Nordmann@Example.COM")
+@example("a@xn--b-5ga.no")
+@example(("a" * 65) + "@example.com")
+@example("a@" + ("b" * 64) + ".no")
+def test_a_plain_address_is_canonical_once_lower_cased(value: str) -> None:
+    quick = plain_canonical_email(value)
+    if quick is not None:
+        assert _canonical(value) == quick
+
+
+@given(st.text(max_size=300))
+@example(" kari@example.com")
+@example("kari@example.com\n")
+@example("kari..x@example.com")
+@example("kari@exa_mple.com")
+def test_any_text_is_either_left_to_canonical_email_or_answered_alike(value: str) -> None:
+    quick = plain_canonical_email(value)
+    if quick is not None:
+        assert _canonical(value) == quick
+
+
+def test_the_common_spellings_take_the_fast_path() -> None:
+    assert "kari.nordmann@example.com" == plain_canonical_email("Kari.Nordmann@Example.COM")
+    assert plain_canonical_email("ørjan@example.com") is None
+    assert plain_canonical_email("a@xn--b-5ga.no") is None
+
+
+@given(st.lists(st.text(max_size=40), max_size=20), st.sampled_from(["email", "phone_number"]))
+def test_bulk_hashes_equal_one_by_one_hashes(values: list[str], kind: str) -> None:
+    secret = "s" * 40
+    assert [identity_hash(secret, kind, v) for v in values] == identity_hashes(secret, kind, values)
