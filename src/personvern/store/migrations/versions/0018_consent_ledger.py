@@ -1,7 +1,7 @@
 """consent ledger: append-only consent records and the texts consented to.
 
 Revision ID: 0018
-Revises: 0016 (to be re-chained to 0017 when 0017_staff_accounts is merged)
+Revises: 0017
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from personvern.store.base import UTCDateTime
 
 revision: str = "0018"
 # NOTE: 0017 (staff accounts) is made in parallel; the lead re-chains this to "0017".
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
