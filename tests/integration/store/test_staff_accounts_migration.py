@@ -14,7 +14,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from personvern.store.db import make_engine
-from personvern.store.migrate import alembic_config, current_revision, upgrade_to_head
+from personvern.store.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade_to_head,
+)
 from personvern.store.models import Base
 from personvern.store.staff_accounts import StaffAccount
 
@@ -54,7 +59,7 @@ def _row(**values: object) -> dict[str, object]:
 
 
 def test_0017_creates_staff_accounts_as_the_model_declares(engine: Engine) -> None:
-    assert "0017" == upgrade_to_head(engine)
+    assert head_revision() == upgrade_to_head(engine)
     with engine.connect() as connection:
         differences = compare_metadata(
             MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
@@ -87,6 +92,6 @@ def test_0017_downgrades_to_0016_and_upgrades_again(engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0016")
         assert "0016" == current_revision(connection)
         assert "staff_accounts" not in sa.inspect(connection).get_table_names()
-    assert "0017" == upgrade_to_head(engine)
+    assert head_revision() == upgrade_to_head(engine)
     with engine.connect() as connection:
         assert "staff_accounts" in sa.inspect(connection).get_table_names()
