@@ -292,6 +292,7 @@ def test_the_privacy_centre_pages_are_accessible(console: Console, page: Page) -
         page.goto(f"{console.url}{path}")
         expect(page.locator("h1")).to_be_visible()
         check_accessible(page, accessibility)
-    page.goto(f"{console.url}/privacy/status")
-    check_accessible(page, accessibility)
+    for path in ("/privacy/status", "/privacy/consents"):
+        page.goto(f"{console.url}{path}")
+        check_accessible(page, accessibility)
     assert {} == {url: found for url, found in accessibility.items() if found}

@@ -71,3 +71,48 @@ def test_forms_need_their_csrf_token_and_a_forged_proof_shows_nothing(
     client.cookies.set("personvern-subject", "someid.99999999999.deadbeef", path="/privacy")
     assert "someid" not in client.get("/privacy/status").text
     assert 404 == client.get("/privacy/file/no-such-right").status_code
+
+
+def prove(client: TestClient, inbox: Inbox, request_type: str = "access") -> str:
+    """File a request and enter its code; the request id."""
+    filed = file(client, request_type, email=ADDRESS)
+    location = filed.headers["location"]  # type: ignore[attr-defined]
+    client.post(
+        location,
+        data={"csrf_token": token(client, location), "code": inbox.last_code(ADDRESS)},
+    )
+    return str(location.rsplit("/", 1)[-1])
+
+
+def test_consent_is_given_and_withdrawn_with_one_click_on_the_same_page(
+    client: TestClient, inbox: Inbox
+) -> None:
+    assert "marketing_newsletter" not in client.get("/privacy/consents").text
+    prove(client, inbox)
+    page = client.get("/privacy/consents", headers={"Accept-Language": "en"})
+    assert 'value="marketing_newsletter"' in page.text
+    assert "You have not given consent." in page.text
+
+    def press(action: str) -> str:
+        current = client.get("/privacy/consents", headers={"Accept-Language": "en"}).text
+        section = current[current.index('value="marketing_newsletter"') :]
+        version = re.search(r'name="version" value="([0-9a-f]+)"', section)
+        assert version
+        pressed = client.post(
+            "/privacy/consents",
+            data={
+                "csrf_token": token(client, "/privacy/consents"),
+                "purpose": "marketing_newsletter",
+                "action": action,
+                "version": version.group(1),
+            },
+            headers={"Accept-Language": "en"},
+        )
+        assert 200 == pressed.status_code
+        return pressed.text
+
+    given = press("granted")
+    assert "You have given consent." in given
+    assert 'value="withdrawn"' in given, "withdrawing is the same single button"
+    withdrawn = press("withdrawn")
+    assert "You have withdrawn consent." in withdrawn

@@ -28,13 +28,17 @@ from personvern.api.console.pages import (
 )
 from personvern.api.csrf import require_csrf
 from personvern.api.deps import DataMapDep, SessionDep, SettingsDep
+from personvern.domain.audit.event import AuditActor
+from personvern.domain.consent.ledger import ConsentSource, current_texts
 from personvern.domain.datamap import DataMap
+from personvern.domain.localized_names import localized
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.errors import ErrorKind, PersonvernError
 from personvern.intake import service
+from personvern.intake.consents import history, record_consent
 from personvern.intake.details import correctable_keys
 from personvern.intake.errors import RateLimitedError
-from personvern.intake.views import deadline_in_force
+from personvern.intake.views import deadline_in_force, readable_identities
 from personvern.security.subject_session import LIFETIME, seal_subject, verified_request
 from personvern.settings import Settings
 from personvern.store.base import utcnow
@@ -271,3 +275,71 @@ def _their_requests(session: Session, request_id: str) -> Sequence[DataSubjectRe
     except RecordNotFoundError:
         return []
     return repository.verified_for_subject(proven.subject_key)
+
+
+def _proven_email(session: Session, settings: Settings, request: Request) -> str | None:
+    """The e-mail address of the request the visitor proved with their code, if any."""
+    proven = verified_request(settings.secret(), request.cookies.get(SUBJECT_COOKIE), utcnow())
+    if proven is None:
+        return None
+    try:
+        identities = readable_identities(RequestRepository(session).get(proven)) or []
+    except RecordNotFoundError:
+        return None
+    return next((i["value"] for i in identities if i.get("kind") == "email"), None)
+
+
+@router.get("/consents", name="privacy_consents")
+def consents(
+    request: Request, session: SessionDep, settings: SettingsDep, datamap: DataMapDep
+) -> Response:
+    """The person's consents per purpose, each given or withdrawn with one button."""
+    address = _proven_email(session, settings, request)
+    lang = language_of(request).value
+    rows = []
+    if address is not None:
+        states = {
+            s.purpose: s for s in history(session, settings, datamap, ("email", address)).states
+        }
+        for purpose in datamap.purposes:
+            texts = current_texts(purpose)
+            if not texts:
+                continue
+            shown = texts.get(lang) or next(iter(texts.values()))
+            rows.append((purpose, shown, states.get(purpose.key)))
+    return page(
+        request,
+        settings,
+        "privacy/consents.html.j2",
+        title_key="pc.consents_title",
+        proven=address is not None,
+        rows=rows,
+        localized=lambda text: localized(text, lang),
+    )
+
+
+@router.post("/consents", name="privacy_consent", dependencies=[Depends(require_csrf)])
+async def change_consent(
+    request: Request, session: SessionDep, settings: SettingsDep, datamap: DataMapDep
+) -> Response:
+    """Give or withdraw one consent: the same single click either way."""
+    fields = await form_fields(request)
+    address = _proven_email(session, settings, request)
+    if address is None:
+        return redirect(f"{MOUNT_PATH}/consents")
+    record_consent(
+        session,
+        settings,
+        datamap,
+        identity=("email", address),
+        purpose=first(fields, "purpose")[:100],
+        action=first(fields, "action")[:16],
+        source=ConsentSource.PRIVACY_CENTRE,
+        actor=AuditActor(service.SUBJECT_ACTOR, via="privacy_centre"),
+        channel=None,
+        language=language_of(request).value,
+        shown_version=first(fields, "version")[:64] or None,
+        ip=_client_ip(request),
+        user_agent=request.headers.get("user-agent", "")[:500],
+    )
+    return redirect(f"{MOUNT_PATH}/consents")
