@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "workspace-company"
-BENCHMARKS = ("cli", "documents", "seed", "intake", "requests")
+BENCHMARKS = ("cli", "documents", "seed", "intake", "requests", "decisions")
 DATABASES = ("postgresql", "mariadb")
 
 
@@ -161,6 +161,9 @@ def main() -> None:
     )
     parser.add_argument("--filings", type=int, default=200, help="intake: filings in all")
     parser.add_argument("--clients", type=int, default=50, help="intake: concurrent clients")
+    parser.add_argument("--seconds", type=float, default=5, help="decisions: load per endpoint")
+    parser.add_argument("--threads", type=int, default=16, help="decisions: concurrent clients")
+    parser.add_argument("--bulk", type=int, default=1_000_000, help="decisions: bulk addresses")
     parser.add_argument("--json", type=Path, help="also write the request samples here")
     parser.add_argument(
         "--from-json", type=Path, help="print the request tables of an earlier --json file"
@@ -188,6 +191,10 @@ def main() -> None:
         from bench import intake_load
 
         intake_load.run(filings=args.filings, clients=args.clients)
+    if "decisions" in only:
+        from bench import decisions
+
+        decisions.run(seconds=args.seconds, threads=args.threads, bulk=args.bulk)
     if "requests" in only:
         from bench import requests
 

@@ -1,0 +1,213 @@
+"""Marketing decisions under load, and bulk decisions on a million addresses.
+
+Two parts (issue 11's benchmark):
+
+- **throughput**: `GET /api/v1/decisions/marketing` against the same app's `GET /staff/static/console.css`
+  (a constant answer from memory), on one server with 2 uvicorn workers on loopback, the
+  embedded SQLite store holding a ledger of ``--ledger`` consents. A Python load
+  generator (threads with keep-alive connections) calls each endpoint for ``--seconds``;
+  printed: requests per second, median and p99 latency, and the decision's throughput as
+  a ratio of the empty endpoint's (target: at least 0.7, p99 under 20 ms).
+- **bulk**: `bulk_marketing` (what `POST /api/v1/decisions/marketing/bulk` runs) on
+  ``--bulk`` generated addresses against the same ledger (target: 1 million under 5 s).
+
+    python -m bench --only decisions [--seconds 5] [--threads 16] [--bulk 1000000]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.intake_load import _free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "workspace-company"
+#: The app's cheapest route: a constant answer from memory, no store, no data map (the
+#: health check reads the store, so it is no empty endpoint).
+EMPTY = "/staff/static/console.css"
+
+
+def _environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERSONVERN_")}
+    return env | {
+        "PERSONVERN_HOME": str(home),
+        "PERSONVERN_DATAMAP": str(EXAMPLE),
+        "PERSONVERN_SECRET_KEY": "bench-decisions-secret-0123456789abcdef",
+        "PERSONVERN_AUTO_MIGRATE": "false",
+        "PERSONVERN_HOUSEKEEPING_INTERVAL_SECONDS": "0",
+        # One client network calls everything here.
+        "PERSONVERN_AUTH_FAILURES_PER_CLIENT": "1000000",
+    }
+
+
+def _prepare(home: Path, ledger: int) -> tuple[str, list[str]]:
+    """Migrate the store, fill the ledger, make a marketing_system token; token, addresses."""
+    os.environ.update(_environment(home))
+    from personvern.datamap.loader import load_datamap
+    from personvern.domain.audit.event import AuditActor
+    from personvern.domain.roles import Role
+    from personvern.intake.consents import record_consent
+    from personvern.security.tokens import issue_token
+    from personvern.settings import load_settings
+    from personvern.store.db import make_engine, make_session_factory
+    from personvern.store.encryption.setup import open_vault
+    from personvern.store.migrate import upgrade_to_head
+
+    settings = load_settings()
+    upgrade_to_head(settings)
+    datamap = load_datamap(EXAMPLE).datamap
+    addresses = [f"kunde{n}@example.no" for n in range(ledger)]
+    sessions = make_session_factory(make_engine(settings), open_vault(settings))
+    actor = AuditActor("bench", via="cli")
+    with sessions() as session:
+        for n, address in enumerate(addresses):
+            record_consent(
+                session,
+                settings,
+                datamap,
+                identity=("email", address),
+                purpose="marketing_newsletter",
+                action="granted" if n % 3 else "withdrawn",
+                source="api",
+                actor=actor,
+                channel="email",
+                language="nb",
+            )
+        token = issue_token(session, name="bench", role=Role.MARKETING_SYSTEM).token
+        session.commit()
+    return token, addresses
+
+
+@contextmanager
+def _server(home: Path) -> Iterator[str]:
+    port = _free_port()
+    log = (home.parent / "server.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "bench.decisions_app:app", "--factory",
+            "--workers", "2", "--port", str(port), "--log-level", "warning",
+        ],
+        env=_environment(home),
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((home.parent / "server.log").read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
+
+
+def _load(
+    base: str, path: str, headers: dict[str, str], seconds: float, threads: int
+) -> dict[str, Any]:
+    """Call ``path`` from ``threads`` keep-alive clients for ``seconds``; figures."""
+    latencies: list[float] = []
+    failures: list[int] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        mine: list[float] = []
+        bad: list[int] = []
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+            while time.monotonic() < stop:
+                start = time.perf_counter()
+                status = http.get(path).status_code
+                mine.append((time.perf_counter() - start) * 1000)
+                if status != 200:
+                    bad.append(status)
+        with lock:
+            latencies.extend(mine)
+            failures.extend(bad)
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "median_ms": statistics.median(latencies),
+        "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "failures": len(failures),
+    }
+
+
+def _bulk(home: Path, count: int) -> float:
+    """Seconds for one bulk decision over ``count`` addresses (some in the ledger)."""
+    from personvern.datamap.loader import load_datamap
+    from personvern.intake.consents import bulk_marketing
+    from personvern.settings import load_settings
+    from personvern.store.db import make_engine, make_session_factory
+    from personvern.store.encryption.setup import open_vault
+
+    settings = load_settings()
+    datamap = load_datamap(EXAMPLE).datamap
+    addresses = [f"kunde{n}@example.no" for n in range(count)]
+    sessions = make_session_factory(make_engine(settings), open_vault(settings))
+    with sessions() as session:
+        start = time.perf_counter()
+        outcome = bulk_marketing(session, settings, datamap, addresses=addresses, channel="email")
+        elapsed = time.perf_counter() - start
+    print(f"bulk: {count:,} addresses in {elapsed:.2f} s, {len(outcome.contactable):,} contactable")
+    return elapsed
+
+
+def run(
+    *, seconds: float = 5, threads: int = 16, ledger: int = 1000, bulk: int = 1_000_000
+) -> None:
+    """Print the throughput ratio and the bulk time."""
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder) / "home"
+        token, addresses = _prepare(home, ledger)
+        headers = {"Authorization": f"Bearer {token}"}
+        with _server(home) as base:
+            empty = _load(base, EMPTY, {}, seconds, threads)
+            decision = _load(
+                base,
+                f"/api/v1/decisions/marketing?email={addresses[1]}&channel=email",
+                headers,
+                seconds,
+                threads,
+            )
+        print(f"{'endpoint':<34}{'req/s':>10}{'median ms':>12}{'p99 ms':>10}{'failed':>8}")
+        for name, row in ((f"GET {EMPTY} (empty)", empty), ("GET /decisions/marketing", decision)):
+            print(
+                f"{name:<34}{row['rps']:>10.0f}{row['median_ms']:>12.2f}"
+                f"{row['p99_ms']:>10.2f}{row['failures']:>8}"
+            )
+        print(
+            f"decision/empty throughput ratio: {decision['rps'] / empty['rps']:.2f} "
+            f"(target >= 0.7); decision p99 {decision['p99_ms']:.1f} ms (target < 20 ms)"
+        )
+        if bulk:
+            _bulk(home, bulk)
