@@ -288,7 +288,7 @@ def test_screens_in_both_languages(console: Console, company: Company, page: Pag
 
 def test_the_privacy_centre_pages_are_accessible(console: Console, page: Page) -> None:
     accessibility: dict[str, list[str]] = {}
-    for path in ("/privacy/", "/privacy/file/access", "/privacy/file/rectification"):
+    for path in ("/", "/privacy/", "/privacy/file/access", "/privacy/file/rectification"):
         page.goto(f"{console.url}{path}")
         expect(page.locator("h1")).to_be_visible()
         check_accessible(page, accessibility)

@@ -36,6 +36,7 @@ from personvern.api.routers import (
     requests,
 )
 from personvern.api.security_headers import SecurityHeaders
+from personvern.api.start_page import install_start_page
 from personvern.bootstrap import bootstrap
 from personvern.errors import PersonvernError
 from personvern.jobs.periodic import Periodic
@@ -127,6 +128,7 @@ def create_app(
     install_exact_openapi(app, lambda: _languages(context), lambda: _purposes(context))
     _declare_access(health.router, public=True)
     app.include_router(health.router)
+    install_start_page(app)
     app.mount(CONSOLE_PATH, console_pages(context))
     app.mount(PRIVACY_CENTRE_PATH, privacy_centre_pages(context))
     for router in PUBLIC_ROUTERS:

@@ -93,3 +93,11 @@ def test_the_language_switch_remembers_the_choice_and_stays_on_the_site(app: Fas
                 follow_redirects=False,
             )
             assert "/staff/" == away.headers["location"], elsewhere
+
+
+def test_the_start_page_points_to_the_privacy_centre_and_the_console(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        start = client.get("/", headers={"Accept-Language": "en"})
+    assert 200 == start.status_code
+    for target in ('href="/privacy/"', 'href="/staff/"', 'href="/api/v1/docs"'):
+        assert target in start.text

@@ -297,6 +297,16 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "pc.give": ("Gi samtykke", "Give consent"),
     "pc.withdraw": ("Trekk tilbake samtykket", "Withdraw consent"),
+    "start.title": ("personvern", "personvern"),
+    "start.privacy": (
+        "Personvernsenteret: bruk rettighetene dine og styr samtykkene dine",
+        "The privacy centre: exercise your rights and manage your consents",
+    ),
+    "start.staff": (
+        "Konsollen for personvernarbeidet (for ansatte)",
+        "The privacy office's console (staff)",
+    ),
+    "start.api": ("API-dokumentasjonen", "The API documentation"),
     "datamap.title": ("Datakart", "Data map"),
     "datamap.documents": ("Dokumenter", "Documents"),
     "datamap.check": ("Kontroll av datakartet", "Data map check"),
