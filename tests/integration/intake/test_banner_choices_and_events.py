@@ -1,4 +1,4 @@
-"""Banner choices into the ledger and events stored only with analytics consent, on SQLite and PG."""
+"""Banner choices into the ledger; events stored only with analytics consent. SQLite and PG."""
 
 from __future__ import annotations
 

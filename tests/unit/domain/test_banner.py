@@ -46,7 +46,8 @@ def test_config_carries_every_language_with_texts_and_services_from_the_map(
     assert ["marketing"] == config["gpc"]
     analytics = config["t"]["nb"]["c"]["analytics"]
     purpose = example.purpose("service_improvement")
-    assert purpose is not None and purpose.consent is not None
+    assert purpose is not None
+    assert purpose.consent is not None
     assert purpose.consent["nb"] == analytics["d"]
     assert ["nws_analytics_id", "nordicworkspace.example", "13 måneder"] == analytics["s"][0][:3]
     assert "Avvis alle" == config["t"]["nb"]["reject"]

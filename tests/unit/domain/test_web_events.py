@@ -1,4 +1,4 @@
-"""Events reduced before they are written: networks, browser families, URLs without personal data."""
+"""Events reduced before they are written: networks, browser families, URLs without identities."""
 
 from __future__ import annotations
 
@@ -208,7 +208,8 @@ def test_any_text_is_scrubbed_or_refused_clearly_never_crashes(text: str) -> Non
     try:
         scrubbed = scrub_url("https://example.no/?" + text, NO)
     except WebEventError as refused:
-        assert refused.hint
+        hint = refused.hint
+        assert hint
     else:
         assert len(scrubbed) <= 2048 * 3
         kept = parse_qsl(urlsplit(scrubbed).query, keep_blank_values=True)
