@@ -38,7 +38,7 @@ CORS_HEADERS: tuple[tuple[str, str], ...] = (
 PREFLIGHT_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-methods", b"GET, POST"),
-    (b"access-control-allow-headers", b"Content-Type"),
+    (b"access-control-allow-headers", b"Content-Type, Sec-GPC"),
     (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
     (b"cache-control", b"no-store"),
     (b"content-length", b"0"),
