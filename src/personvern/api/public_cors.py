@@ -33,7 +33,6 @@ PREFLIGHT_MAX_AGE = "86400"
 CORS_HEADERS: tuple[tuple[str, str], ...] = (
     ("access-control-allow-origin", "*"),
     ("cross-origin-resource-policy", "cross-origin"),
-    ("vary", "Origin"),
 )
 PREFLIGHT_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"access-control-allow-origin", b"*"),
