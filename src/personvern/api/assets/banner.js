@@ -55,6 +55,8 @@
           if (a.name !== "type") s.setAttribute(a.name, a.value);
         }
         if (el.getAttribute("data-type")) s.type = el.getAttribute("data-type");
+        /* A page's CSP nonce is hidden from getAttribute; the property still holds it. */
+        if (el.nonce) s.nonce = el.nonce;
         s.async = false;
         s.text = el.text;
         el.parentNode.replaceChild(s, el);
@@ -179,8 +181,7 @@
     }).catch(function () {});
   }
   function style() {
-    var css = el("style", {});
-    css.textContent =
+    var css =
       ".pvb-back{position:fixed;inset:0;background:rgba(0,0,0,.45);z-index:2147483647;" +
       "display:flex;align-items:flex-end;justify-content:center}" +
       "#pvb{background:#fff;color:#1a1a1a;font:16px/1.45 system-ui,sans-serif;max-width:44em;" +
@@ -194,7 +195,14 @@
       ".pvb-row button{flex:1 1 10em;font:inherit;font-weight:600;padding:.7em 1em;" +
       "border:2px solid #0b4fa8;border-radius:6px;background:#0b4fa8;color:#fff;cursor:pointer}" +
       "#pvb :focus-visible{outline:3px solid #c2410c;outline-offset:2px}";
-    d.head.appendChild(css);
+    /* A constructed sheet is no inline style: pages whose CSP forbids those still get it. */
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      d.adoptedStyleSheets = d.adoptedStyleSheets.concat([sheet]);
+    } catch (e) {
+      d.head.appendChild(el("style", {}, css));
+    }
   }
   function start() {
     style();
