@@ -25,6 +25,11 @@ PUBLIC = {
     ("POST", "/api/v1/requests/{request_id}/resend-code"),
     # The signed, expiring link in the path is the credential.
     ("GET", "/api/v1/downloads/{token}"),
+    # The cookie banner and the collector, called from visitors' browsers (docs/banner.md).
+    ("GET", "/banner.js"),
+    ("GET", "/api/v1/banner/config"),
+    ("POST", "/api/v1/banner/choices"),
+    ("POST", "/api/v1/events"),
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
