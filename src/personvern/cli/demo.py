@@ -432,12 +432,14 @@ def demo_app(
     from personvern.api.app import create_app
     from personvern.demo.mailbox import Mailbox
     from personvern.demo.outbox import outbox_router
+    from personvern.demo.shop import shop_router
     from personvern.demo.subjects import subjects_router
 
     app = create_app(settings, datamap_path=datamap_path)
     mailbox = Mailbox(mailbox_path, mailbox_secret)
     # No API token on these routes: every call is authenticated by its HMAC signature.
     app.include_router(mailbox.router)
+    app.include_router(shop_router())
     if outbox is not None:
         # No token either: the outbox answers loopback callers only (see its module).
         app.include_router(outbox_router(outbox))
@@ -449,7 +451,13 @@ def demo_app(
 def _print_next_steps(host: str, port: int, token: str) -> None:
     base = f"http://{host}:{port}"
     console.print("Where to look next:", markup=False)
-    for path in ("/healthz", "/api/v1/notice?lang=nb", "/api/v1/cookies?lang=nb", "/api/v1/docs"):
+    for path in (
+        "/healthz",
+        "/api/v1/notice?lang=nb",
+        "/api/v1/cookies?lang=nb",
+        "/api/v1/docs",
+        "/demo/shop?lang=nb",
+    ):
         console.print(f"  {base}{path}", markup=False)
     console.print(
         "An admin API token for this demo (shown once; `personvern token create` makes more):",
