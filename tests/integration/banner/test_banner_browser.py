@@ -13,7 +13,6 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -28,7 +27,7 @@ from personvern.domain.datamap import DataMap
 from personvern.intake import consents
 from personvern.settings import Settings
 from personvern.store.web_event_models import WebEventRow
-from tests.conftest import EXAMPLE_DATAMAP
+from tests.conftest import EXAMPLE_DATAMAP, ROOT
 from tests.support.banner_map import MARKETING_PURPOSE, map_with_marketing
 from tests.support.browser import LOCAL_HOSTS
 from tests.support.live_server import serving
@@ -39,6 +38,8 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 ANALYTICS = "service_improvement"
+#: Where the banner's screenshots (nb, en) are left after a run.
+SCREENSHOTS = ROOT / "build" / "screenshots"
 GPC_SCRIPT = (
     "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true});"
 )
@@ -359,7 +360,7 @@ def test_a_changed_consent_text_asks_again(
 
 @pytest.mark.parametrize("lang", ["en", "nb"])
 def test_axe_finds_no_serious_violation_with_the_banner_open(
-    visit: Callable[..., Visitor], lang: str, tmp_path: Path
+    visit: Callable[..., Visitor], lang: str
 ) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -372,7 +373,9 @@ def test_axe_finds_no_serious_violation_with_the_banner_open(
         v for v in results.response["violations"] if v.get("impact") in {"serious", "critical"}
     ]
     assert [] == serious, results.generate_report()
-    visitor.page.screenshot(path=str(tmp_path / f"banner-{lang}.png"))
+    # Kept as an artefact of the run (build/ is ignored by git): the banner as shown.
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    visitor.page.screenshot(path=str(SCREENSHOTS / f"banner-{lang}.png"))
 
 
 def test_a_site_with_a_strict_content_security_policy_can_embed_it(
