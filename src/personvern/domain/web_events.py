@@ -38,6 +38,8 @@ MAX_AGE = timedelta(days=1)
 CLOCK_SKEW = timedelta(minutes=5)
 #: Characters that end a word in a query value ("kari@x.no,ola@y.no", "tel:91234567").
 _SEPARATORS = str.maketrans(dict.fromkeys(",;:<>()[]{}\"'/|\\&=?!*\t\r\n", " "))
+#: The schemes an event's URL may have ("" for a path, as apps send their screens).
+_SCHEMES = frozenset({"http", "https", ""})
 #: Replaces a path segment that reads as personal data.
 REDACTED_SEGMENT = "-"
 
@@ -115,7 +117,8 @@ def scrub_url(url: str, countries: Sequence[str]) -> str:
     """``url`` without credentials, fragment, and query parameters that read as personal data.
 
     A path segment that reads as personal data becomes ``-``. Refuses (WebEventError)
-    what is no URL: no scheme and no leading ``/``, or longer than :data:`MAX_URL`.
+    what is no page's URL: another scheme than http(s), neither a scheme nor a leading
+    ``/``, or longer than :data:`MAX_URL`.
     """
     text = url.strip()
     if not text or len(text) > MAX_URL:
@@ -130,10 +133,12 @@ def scrub_url(url: str, countries: Sequence[str]) -> str:
         port = parts.port
     except ValueError:
         raise WebEventError("that is not a URL", hint="send the page's location.href") from None
-    if not parts.scheme and not text.startswith("/"):
+    if parts.scheme.lower() not in _SCHEMES or (not parts.scheme and not text.startswith("/")):
+        # javascript: and data: URLs are no pages; one stored would wait for a viewer to
+        # click it.
         raise WebEventError(
-            "a URL must be absolute (https://...) or a path (/...)",
-            hint="send the page's location.href",
+            "a URL must be absolute (http:// or https://) or a path (/...)",
+            hint="send the page's location.href, or an app screen as a path",
         )
     netloc = host or ""
     if host and ":" in host:

@@ -116,7 +116,18 @@ def test_query_parameters_that_read_as_personal_data_are_stripped(url: str, scru
     assert scrubbed == scrub_url(url, NO)
 
 
-@pytest.mark.parametrize("url", ["", "example.no/page", "x" * 3000, "https://e.no/\x00"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "example.no/page",
+        "x" * 3000,
+        "https://e.no/\x00",
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "https://[::1/",
+    ],
+)
 def test_what_is_no_url_is_refused(url: str) -> None:
     with pytest.raises(WebEventError) as refused:
         scrub_url(url, NO)
