@@ -201,6 +201,18 @@ class Settings(BaseSettings):
     intake_rate_window_seconds: int = Field(
         3600, ge=1, description="length of the intake rate-limit window in seconds"
     )
+    banner_choices_per_client: int = Field(
+        120,
+        ge=1,
+        description="cookie banner choices recorded from one client network per intake "
+        "rate-limit window (docs/banner.md)",
+    )
+    events_per_client: int = Field(
+        3000,
+        ge=1,
+        description="web events taken from one client network per intake rate-limit window "
+        "(docs/banner.md)",
+    )
 
     # --- Single sign-on (OIDC) ------------------------------------------------------------
     # Off unless PERSONVERN_OIDC_ISSUER is set; docs/sso.md explains each setting.

@@ -24,13 +24,16 @@ from personvern.api.openapi import install_exact_openapi
 from personvern.api.privacy_centre.app import privacy_centre_pages
 from personvern.api.privacy_centre.pages import MOUNT_PATH as PRIVACY_CENTRE_PATH
 from personvern.api.problems import install_problem_handlers
+from personvern.api.public_cors import PUBLIC_CORS_PATHS, PublicCors
 from personvern.api.routers import (
     audit,
+    banner,
     consents,
     datamap,
     decisions,
     documents,
     downloads,
+    events,
     health,
     request_runs,
     requests,
@@ -55,6 +58,8 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
     requests.public_router,
     # The signed, expiring link is the authorisation.
     downloads.router,
+    banner.public_router,
+    events.router,
 )
 #: Routers that need a token. A new router goes here unless it is meant to be public; each
 #: route then states the permission it needs with ``require(...)``.
@@ -121,6 +126,7 @@ def create_app(
         # A suppression list of a million addresses is tens of megabytes.
         larger_bodies={f"{API_PREFIX}{decisions.BULK_PATH}": settings.max_bulk_body_bytes},
     )
+    app.add_middleware(PublicCors, paths=PUBLIC_CORS_PATHS)
     # Added last, so outermost: the headers go on every answer, refusals included.
     app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)
@@ -128,6 +134,7 @@ def create_app(
     install_exact_openapi(app, lambda: _languages(context), lambda: _purposes(context))
     _declare_access(health.router, public=True)
     app.include_router(health.router)
+    app.include_router(banner.script_router)
     install_start_page(app)
     app.mount(CONSOLE_PATH, console_pages(context))
     app.mount(PRIVACY_CENTRE_PATH, privacy_centre_pages(context))

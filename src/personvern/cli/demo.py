@@ -471,14 +471,19 @@ def demo_app(
 ) -> tuple[FastAPI, Mailbox]:
     """personvern's app with the demo mailbox (and outbox, customers, if given) beside the API."""
     from personvern.api.app import create_app
+    from personvern.api.start_page import EXTRA_LINKS_STATE
     from personvern.demo.mailbox import Mailbox
     from personvern.demo.outbox import outbox_router
+    from personvern.demo.shop import shop_router
     from personvern.demo.subjects import subjects_router
 
     app = create_app(settings, datamap_path=datamap_path)
     mailbox = Mailbox(mailbox_path, mailbox_secret)
     # No API token on these routes: every call is authenticated by its HMAC signature.
     app.include_router(mailbox.router)
+    app.include_router(shop_router())
+    # The start page (/) links the example web page with the cookie banner.
+    setattr(app.state, EXTRA_LINKS_STATE, (("start.shop", "/demo/shop"),))
     if outbox is not None:
         # No token either: the outbox answers loopback callers only (see its module).
         app.include_router(outbox_router(outbox))
@@ -553,7 +558,13 @@ def _print_next_steps(
 ) -> None:
     base = f"http://{host}:{port}"
     console.print("Where to look next:", markup=False)
-    for path in ("/healthz", "/api/v1/notice?lang=nb", "/api/v1/cookies?lang=nb", "/api/v1/docs"):
+    for path in (
+        "/healthz",
+        "/api/v1/notice?lang=nb",
+        "/api/v1/cookies?lang=nb",
+        "/api/v1/docs",
+        "/demo/shop?lang=nb",
+    ):
         console.print(f"  {base}{path}", markup=False)
     if staff is not None and staff.password is not None:
         # Shown once: only its hash is kept, and the next run makes a new one.

@@ -39,6 +39,7 @@ __all__ = [
     "SubjectFlag",
     "TableLayout",
     "VerificationChallenge",
+    "WebEventRow",
 ]
 
 
@@ -339,3 +340,4 @@ from personvern.store.verification_models import (  # noqa: E402
     RateLimitKey,
     VerificationChallenge,
 )
+from personvern.store.web_event_models import WebEventRow  # noqa: E402

@@ -162,7 +162,7 @@ def test_migration_matches_the_models_and_undoes(ledger_url: str) -> None:
             ]
         assert [] == differences
         with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), "-1")
+            command.downgrade(alembic_config(connection), "0018-1")
             assert "consent_records" not in sa.inspect(connection).get_table_names()
         assert head_revision() == upgrade_to_head(engine)
     finally:

@@ -307,6 +307,10 @@ _M: dict[str, tuple[str, str]] = {
         "The privacy office's console (staff)",
     ),
     "start.api": ("API-dokumentasjonen", "The API documentation"),
+    "start.shop": (
+        "Demoselskapets nettside med informasjonskapselbanneret",
+        "The demo company's web page with the cookie banner",
+    ),
     "datamap.title": ("Datakart", "Data map"),
     "datamap.documents": ("Dokumenter", "Documents"),
     "datamap.check": ("Kontroll av datakartet", "Data map check"),
