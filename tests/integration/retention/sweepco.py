@@ -334,3 +334,80 @@ def rows(url: str, table: sa.Table) -> dict[int, tuple[object, ...]]:
 
 
 TABLES = {t.name: t for t in (customers, invoices, payments, web_events, visits)}
+
+
+def populate_aged(url: str, today: date) -> Expected:
+    """The shop's tables filled at ages relative to ``today``, far from every boundary.
+
+    For a sweep that runs on the real clock (the command line): prospects seen 1,000
+    days ago go, 100 days ago stay; an invoice of six years ago goes, one of four years
+    ago is kept by bokføringsloven (and keeps its customer); web events of 500 days ago
+    go; visits of 200 days ago are anonymised.
+    """
+    engine = sa.create_engine(url)
+    old_year, held_year = today.year - 6, today.year - 4
+    try:
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                customers.insert(),
+                [
+                    {"id": 1, "status": "prospect", "last_seen": _days_ago(today, 1000)},
+                    {"id": 2, "status": "prospect", "last_seen": _days_ago(today, 100)},
+                    {"id": 3, "status": "customer", "last_seen": _days_ago(today, 3000)},
+                    {"id": 4, "status": "prospect", "last_seen": _days_ago(today, 2000)},
+                ],
+            )
+            conn.execute(
+                invoices.insert(),
+                [
+                    {"id": 10, "customer_id": 3, "issued_on": date(old_year, 6, 1)},
+                    {"id": 11, "customer_id": 3, "issued_on": date(old_year, 3, 1)},
+                    {"id": 12, "customer_id": 4, "issued_on": date(held_year, 6, 1)},
+                    {"id": 14, "customer_id": 3, "issued_on": today - timedelta(days=10)},
+                ],
+            )
+            conn.execute(
+                payments.insert(),
+                [
+                    {"id": 100, "invoice_id": 10, "amount": 5},
+                    {"id": 101, "invoice_id": 14, "amount": 5},
+                ],
+            )
+            now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+            conn.execute(
+                web_events.insert(),
+                [
+                    {"id": 1000 + n, "occurred_ms": _ms(now - timedelta(days=500, hours=n))}
+                    for n in range(3)
+                ]
+                + [{"id": 1100, "occurred_ms": _ms(now - timedelta(days=100))}],
+            )
+            conn.execute(
+                visits.insert(),
+                [
+                    {
+                        "id": 1,
+                        "visited": (today - timedelta(days=200)).isoformat() + "T10:00:00Z",
+                        "ip": "198.51.100.9",
+                    },
+                    {"id": 2, "visited": (today - timedelta(days=10)).isoformat(), "ip": "::1"},
+                ],
+            )
+    finally:
+        engine.dispose()
+    return Expected(
+        kept={
+            "customers": {2, 3, 4},
+            "invoices": {10, 12, 14},
+            "payments": {101},
+            "web_events": {1100},
+            "visits": {1, 2},
+        },
+        anonymised={1},
+        staff_held_invoice=10,
+    )
+
+
+def _days_ago(today: date, days: int) -> datetime:
+    return datetime.combine(today - timedelta(days=days), datetime.min.time()).replace(hour=12)

@@ -79,7 +79,7 @@ def test_the_dry_run_counts_due_and_held_rows_and_changes_nothing(
         invoices.held_by_staff,
         invoices.held_by_reference,
     )
-    assert "bokføringsloven § 13" in invoices.held_because
+    assert ("bokføringsloven § 13", ("payments",)) == (invoices.statutory, invoices.referenced_by)
     payments = by_rule["payments"]
     assert (4, 2, date(2019, 5, 5)) == (payments.total, payments.due, payments.oldest_due)
     prospects = by_rule["prospects"]

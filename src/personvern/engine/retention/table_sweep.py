@@ -52,8 +52,10 @@ class TablePlan:
     oldest_due: date | None
     #: The latest trigger day due today (None: no day is due yet).
     last_due_day: date | None
-    #: Why rows are held, in words for the dry run ("bokføringsloven § 13").
-    held_because: tuple[str, ...] = ()
+    #: The statutory hold's source ("bokføringsloven § 13"), when the rule has one.
+    statutory: str | None = None
+    #: The datasets whose rows keep a row by referencing it.
+    referenced_by: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -121,18 +123,7 @@ class TableSweep:
             self.key.in_(_coerce_keys(self.key, held_keys)) if held_keys else sa.false()
         )
         self._referenced = self._references(children)
-        self.reasons = tuple(
-            reason
-            for reason, present in (
-                (rule.statutory.reference if rule.statutory else "", rule.statutory is not None),
-                ("held by staff", bool(held_keys)),
-                (
-                    "still referenced by " + ", ".join(sorted({c[0] for c in children})),
-                    bool(children),
-                ),
-            )
-            if present
-        )
+        self.referenced_by = tuple(sorted({c[0] for c in children}))
 
     # -- the predicates ---------------------------------------------------------
 
@@ -171,7 +162,8 @@ class TableSweep:
             held_by_reference=counts[5],
             oldest_due=oldest,
             last_due_day=self.last_due_day,
-            held_because=self.reasons,
+            statutory=self.rule.statutory.reference if self.rule.statutory else None,
+            referenced_by=self.referenced_by if self.rule.action is RetentionAction.DELETE else (),
         )
 
     def run(
