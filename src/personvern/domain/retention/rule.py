@@ -94,6 +94,8 @@ class UnsweptRule:
 
     key: str
     reason: str
+    #: "system.dataset" the rule names, if any.
+    dataset: str | None = None
 
 
 def sweep_rules(datamap: DataMap) -> tuple[list[SweepRule], list[UnsweptRule]]:
@@ -104,7 +106,7 @@ def sweep_rules(datamap: DataMap) -> tuple[list[SweepRule], list[UnsweptRule]]:
     for rule in datamap.retention:
         resolved = _resolve(datamap, rule, year)
         if isinstance(resolved, str):
-            unswept.append(UnsweptRule(rule.key, resolved))
+            unswept.append(UnsweptRule(rule.key, resolved, rule.dataset))
         else:
             swept.append(resolved)
     return swept, unswept

@@ -129,6 +129,17 @@ class RetentionSweep:
     def rules(self, system: str | None = None) -> tuple[list[SweepRule], list[UnsweptRule]]:
         """The rules to sweep (children before parents) and those no sweep enforces."""
         rules, unswept = sweep_rules(self.datamap)
+        for rule in list(rules):
+            found = self.datamap.system(rule.system)
+            if found is not None and found.kind not in _SQL:
+                rules.remove(rule)
+                unswept.append(
+                    UnsweptRule(
+                        rule.key,
+                        f"sweeps of {found.kind.value} systems are not built yet",
+                        rule.target,
+                    )
+                )
         if system is not None:
             if self.datamap.system(system) is None:
                 raise UnknownSystemError(
@@ -136,6 +147,7 @@ class RetentionSweep:
                     hint="name a system key, as `personvern check` lists them",
                 )
             rules = [r for r in rules if r.system == system]
+            unswept = [u for u in unswept if (u.dataset or "").startswith(f"{system}.")]
         return _children_first(self.datamap, rules), unswept
 
     def plan(self, system: str | None = None) -> RetentionPlan:

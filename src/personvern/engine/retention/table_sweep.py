@@ -123,15 +123,20 @@ class TableSweep:
             self.key.in_(_coerce_keys(self.key, held_keys)) if held_keys else sa.false()
         )
         self._referenced = self._references(children)
+        self._pending = self._not_yet_anonymised()
         self.referenced_by = tuple(sorted({c[0] for c in children}))
 
     # -- the predicates ---------------------------------------------------------
 
     @property
     def due(self) -> sa.ColumnElement[bool]:
-        """Rows to delete or anonymise today."""
+        """Rows to delete or anonymise today (for anonymisation: not yet anonymised)."""
         return sa.and_(
-            self._in_scope, self._released, sa.not_(self._staff_held), sa.not_(self._referenced)
+            self._in_scope,
+            self._released,
+            sa.not_(self._staff_held),
+            sa.not_(self._referenced),
+            self._pending,
         )
 
     def plan(self) -> TablePlan:
@@ -369,6 +374,29 @@ class TableSweep:
             clauses.append(sa.exists().where(child.c[column_name] == target))
         return sa.or_(*clauses)
 
+    def _not_yet_anonymised(self) -> sa.ColumnElement[bool]:
+        """Rows whose fields do not all show their anonymised form yet.
+
+        Null, mask and pseudonym leave a form SQL can recognise; a year or a truncated
+        address does not, so a rule with such a field treats every due row as pending
+        (each batch then compares in Python and rewrites nothing already done).
+        """
+        if self.rule.action is not RetentionAction.ANONYMISE:
+            return sa.true()
+        pending: list[sa.ColumnElement[bool]] = []
+        for name, how in self.rule.anonymise.items():
+            column = self._column(name)
+            if how is Anonymisation.NULL:
+                pending.append(column.is_not(None))
+            elif how is Anonymisation.PSEUDONYM:
+                pending.append(sa.not_(sa.func.coalesce(column, "pv-").startswith("pv-")))
+            elif how is Anonymisation.MASK and _is_text(column):
+                pending.append(sa.func.coalesce(column, MASK) != _fit(column, MASK))
+            else:
+                # A field whose anonymised form SQL cannot recognise: every row may be pending.
+                return sa.true()
+        return sa.or_(*pending)
+
     def _column(self, name: str) -> sa.Column[Any]:
         column = self.table.c.get(name)
         if column is None:
@@ -387,6 +415,10 @@ def _coerce_keys(column: sa.Column[Any], keys: Sequence[str]) -> list[Any]:
     if python_type is int:
         return [int(k) for k in keys if k.lstrip("-").isdigit()]
     return list(keys)
+
+
+def _is_text(column: sa.Column[Any]) -> bool:
+    return isinstance(column.type, sa.String)
 
 
 def _fit(column: sa.Column[Any], text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from personvern.domain.datamap import ISO_DURATION, LegalHold, RetentionRule
-from personvern.domain.retention.calendar import add_period, subtract_period
+from personvern.domain.retention.calendar import add_period
+from personvern.domain.retention.due import is_due, last_due_day
 from personvern.domain.retention_period import RetentionPeriod, parse_period
 
 _counts = st.integers(min_value=0, max_value=200)
@@ -44,13 +45,16 @@ def test_any_other_text_is_refused_with_a_clear_message(text: str) -> None:
     months=st.integers(0, 40),
     days=st.integers(0, 400),
 )
-def test_adding_is_monotone_and_subtracting_never_overshoots(
+def test_adding_is_monotone_and_the_last_due_day_is_exact(
     day: date, years: int, months: int, days: int
 ) -> None:
     period = RetentionPeriod(years=years, months=months, days=days)
-    later = date.fromordinal(day.toordinal() + 1)
+    later = day + timedelta(days=1)
     assert add_period(day, period) <= add_period(later, period)
-    assert add_period(subtract_period(day, period), period) <= date.fromordinal(day.toordinal() + 3)
+    last = last_due_day(period, day)
+    assert last is not None
+    assert is_due(last, period, day)
+    assert not is_due(last + timedelta(days=1), period, day)
 
 
 @pytest.mark.parametrize("text", ["P", "5Y", "P1.5Y", "PT1H", "P-1Y", "P1Y6M1H", "P 1Y"])
