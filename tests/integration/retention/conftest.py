@@ -35,3 +35,8 @@ def shop_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sh
         return
     with fresh_database(request.param) as url:
         yield ShopDatabase(url, KINDS[request.param])
+
+
+from tests.support.store import session, store_engine, store_url  # noqa: E402
+
+__all__ = ["ShopDatabase", "session", "shop_database", "store_engine", "store_url"]

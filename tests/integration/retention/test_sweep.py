@@ -210,3 +210,47 @@ def test_one_system_only_and_an_unknown_one_is_refused(
     assert 5 == len(_sweep(shop_map, shop_database.url, pool).plan("shop").tables)
     with pytest.raises(Exception, match="no system 'nope' in the data map"):
         _sweep(shop_map, shop_database.url, pool).plan("nope")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        (
+            "trigger_format: epoch_millis",
+            "trigger_format: iso_text",
+            "shop.web_events: the trigger column occurred_ms (BIGINT) cannot hold iso_text times",
+        ),
+        (
+            "trigger_format: iso_text",
+            "trigger_format: epoch_seconds",
+            "shop.visits: the trigger column visited (VARCHAR(40)) cannot hold epoch_seconds",
+        ),
+        (
+            "    trigger_format: iso_text\n",
+            "",
+            "shop.visits: the trigger column visited (VARCHAR(40)) is no SQL date or timestamp",
+        ),
+    ],
+)
+def test_a_trigger_column_that_cannot_hold_the_declared_time_fails_that_rule_only(
+    shop_database: ShopDatabase,
+    pool: ConnectorPool,
+    tmp_path: Path,
+    old: str,
+    new: str,
+    says: str,
+) -> None:
+    sweepco.populate(shop_database.url)
+    path = sweepco.write_datamap(tmp_path / "map", shop_database.kind)
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    datamap, _source, _findings = check_datamap(path)
+    assert datamap is not None
+    before = sweepco.ids(shop_database.url, sweepco.web_events)
+
+    run = _sweep(datamap, shop_database.url, pool, max_share=1.0).run()
+
+    assert 1 == len(run.failed)
+    assert str(run.failed[0].message).startswith(says)
+    assert 4 == len([o for o in run.outcomes if o.status is TableStatus.COMPLETED])
+    if "web_events" in says:
+        assert before == sweepco.ids(shop_database.url, sweepco.web_events)

@@ -339,9 +339,19 @@ class TableSweep:
         return column, (parent, parent_key)
 
     def _format(self) -> TriggerFormat:
-        if self.rule.trigger_format is not None:
-            return self.rule.trigger_format
         column_type = self._trigger.type
+        declared = self.rule.trigger_format
+        if declared is not None:
+            if not isinstance(column_type, _HOLDS[declared]):
+                # Comparing text with a number (or a date with text) sorts wrongly and
+                # would delete the wrong rows: refused before anything is counted.
+                raise ConnectorError(
+                    f"{self.rule.target}: the trigger column {self._trigger.name} "
+                    f"({column_type}) cannot hold {declared.value} times",
+                    hint="fix trigger_format: in the data map (date, timestamp, iso_text, "
+                    "epoch_seconds, epoch_millis, naive_local)",
+                )
+            return declared
         if isinstance(column_type, sa.DateTime):
             return TriggerFormat.TIMESTAMP
         if isinstance(column_type, sa.Date):
@@ -451,4 +461,15 @@ _GENERALISED: dict[Anonymisation, Callable[[sa.Column[Any], Any], Any]] = {
     ),
     Anonymisation.YEAR: lambda _column, value: _year(value),
     Anonymisation.TRUNCATE_IP: lambda _column, value: _truncated_ip(value),
+}
+
+
+#: The SQL types a trigger column of each declared format may have.
+_HOLDS: dict[TriggerFormat, type[Any] | tuple[type[Any], ...]] = {
+    TriggerFormat.DATE: (sa.Date, sa.DateTime),
+    TriggerFormat.TIMESTAMP: sa.DateTime,
+    TriggerFormat.NAIVE_LOCAL: sa.DateTime,
+    TriggerFormat.ISO_TEXT: sa.String,
+    TriggerFormat.EPOCH_SECONDS: (sa.Integer, sa.Numeric),
+    TriggerFormat.EPOCH_MILLIS: (sa.Integer, sa.Numeric),
 }
