@@ -134,3 +134,29 @@ def test_rules_a_sweep_cannot_enforce_are_listed_with_their_reason(
     reasons = {u.key: u.reason for u in unswept}
     assert {"designated-employees": "it names no trigger_field to count from"} == reasons
     assert "web-events" in {r.key for r in rules}
+
+
+def test_check_connect_names_a_trigger_column_that_cannot_hold_its_time(
+    tmp_path: Path,
+) -> None:
+    from personvern.connectors.readiness import check_connected
+    from tests.integration.retention import sweepco
+
+    shop = f"sqlite:///{tmp_path / 'shop.db'}"
+    sweepco.populate(shop)
+    path = sweepco.write_datamap(tmp_path / "map", "sqlite")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("trigger_format: epoch_millis", "trigger_format: iso_text", 1),
+        encoding="utf-8",
+    )
+    datamap = load_datamap(path).datamap
+
+    [report] = check_connected(datamap, {"SWEEPCO_SHOP_URL": shop})
+
+    problems = [f for f in report.findings if "retention rule" in f.message]
+    assert [
+        "retention rule 'web-events': shop.web_events: the trigger column occurred_ms "
+        "(BIGINT) cannot hold iso_text times"
+    ] == [f.message for f in problems]
+    assert "fix trigger_format" in str(problems[0].hint)

@@ -21,8 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from personvern.connectors.port import ConnectorError, Pseudonymiser
+from personvern.connectors.retention_columns import trigger_column, trigger_format
 from personvern.connectors.sql import SqlConnector
-from personvern.domain.datamap import Anonymisation, RetentionAction, TriggerFormat
+from personvern.domain.datamap import Anonymisation, RetentionAction
 from personvern.domain.records import MASK
 from personvern.domain.retention.holds import SubjectHold
 from personvern.domain.retention.rule import SweepRule
@@ -109,8 +110,8 @@ class TableSweep:
         self.connector = connector
         self.today = today
         self.table, self.key = connector.sweep_table(rule.dataset)
-        self._trigger, self._parent = self._trigger_column()
-        self.fmt = self._format()
+        self._trigger, self._parent = trigger_column(rule, connector)
+        self.fmt = trigger_format(rule, self._trigger)
         self._in_scope = self._condition()
         rule_day = rule.rule_last_due_day(today)
         self.last_due_day = rule.last_due_day(today)
@@ -328,48 +329,6 @@ class TableSweep:
             return value.astimezone(UTC).replace(tzinfo=None)
         return sa.literal(value, column_type)
 
-    def _trigger_column(
-        self,
-    ) -> tuple[sa.Column[Any], tuple[sa.Table, sa.Column[Any]] | None]:
-        source = self.rule.trigger
-        if source.parent_dataset is None:
-            return self._column(source.field), None
-        parent, parent_key = self.connector.sweep_table(source.parent_dataset)
-        column = parent.c.get(source.field)
-        if column is None:
-            raise ConnectorError(
-                f"{self.rule.system}.{source.parent_dataset}.{source.field}: "
-                "the table has no such column"
-            )
-        if source.parent_key is not None and source.parent_key in parent.c:
-            parent_key = parent.c[source.parent_key]
-        return column, (parent, parent_key)
-
-    def _format(self) -> TriggerFormat:
-        column_type = self._trigger.type
-        declared = self.rule.trigger_format
-        if declared is not None:
-            if not isinstance(column_type, _HOLDS[declared]):
-                # Comparing text with a number (or a date with text) sorts wrongly and
-                # would delete the wrong rows: refused before anything is counted.
-                raise ConnectorError(
-                    f"{self.rule.target}: the trigger column {self._trigger.name} "
-                    f"({column_type}) cannot hold {declared.value} times",
-                    hint="fix trigger_format: in the data map (date, timestamp, iso_text, "
-                    "epoch_seconds, epoch_millis, naive_local)",
-                )
-            return declared
-        if isinstance(column_type, sa.DateTime):
-            return TriggerFormat.TIMESTAMP
-        if isinstance(column_type, sa.Date):
-            return TriggerFormat.DATE
-        raise ConnectorError(
-            f"{self.rule.target}: the trigger column {self._trigger.name} ({column_type}) "
-            f"is no SQL date or timestamp",
-            hint="say how it stores time: trigger_format: iso_text, epoch_seconds, "
-            "epoch_millis or naive_local",
-        )
-
     def _condition(self) -> sa.ColumnElement[bool]:
         condition = self.rule.condition
         if condition is None:
@@ -468,15 +427,4 @@ _GENERALISED: dict[Anonymisation, Callable[[sa.Column[Any], Any], Any]] = {
     ),
     Anonymisation.YEAR: lambda _column, value: _year(value),
     Anonymisation.TRUNCATE_IP: lambda _column, value: _truncated_ip(value),
-}
-
-
-#: The SQL types a trigger column of each declared format may have.
-_HOLDS: dict[TriggerFormat, type[Any] | tuple[type[Any], ...]] = {
-    TriggerFormat.DATE: (sa.Date, sa.DateTime),
-    TriggerFormat.TIMESTAMP: sa.DateTime,
-    TriggerFormat.NAIVE_LOCAL: sa.DateTime,
-    TriggerFormat.ISO_TEXT: sa.String,
-    TriggerFormat.EPOCH_SECONDS: (sa.Integer, sa.Numeric),
-    TriggerFormat.EPOCH_MILLIS: (sa.Integer, sa.Numeric),
 }
