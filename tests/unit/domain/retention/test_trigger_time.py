@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from personvern.domain.datamap import TriggerFormat
-from personvern.domain.retention.trigger_time import boundary, today_in, trigger_day
+from personvern.domain.retention.trigger_time import boundary, today_in, trigger_day, zone_of
 
 LAST_DUE = date(2024, 3, 10)
 
@@ -62,3 +64,32 @@ def test_today_is_counted_in_the_rules_zone() -> None:
         today_in(late, None),
         today_in(late, "Europe/Oslo"),
     )
+
+
+_ZONES = st.sampled_from([None, "Europe/Oslo", "America/St_Johns", "Pacific/Kiritimati"])
+_MOMENTS = st.datetimes(
+    min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+
+
+@given(moment=_MOMENTS, last=st.dates(date(1971, 1, 2), date(2199, 12, 30)), zone=_ZONES)
+def test_below_the_boundary_is_exactly_on_or_before_the_last_due_day(
+    moment: datetime, last: date, zone: str | None
+) -> None:
+    # What the database compares (value < boundary) must say what the rule means
+    # (the value's day in the rule's zone is on or before the last due day).
+    local = moment.astimezone(zone_of(zone))
+    stored: dict[TriggerFormat, object] = {
+        TriggerFormat.TIMESTAMP: moment,
+        TriggerFormat.EPOCH_SECONDS: int(moment.timestamp()),
+        TriggerFormat.EPOCH_MILLIS: int(moment.timestamp() * 1000),
+        TriggerFormat.NAIVE_LOCAL: local.replace(tzinfo=None),
+        TriggerFormat.ISO_TEXT: local.isoformat(),
+        TriggerFormat.DATE: local.date(),
+    }
+    for fmt, value in stored.items():
+        day = trigger_day(fmt, value, zone)
+        assert day is not None
+        bound = boundary(fmt, last, zone)
+        below = value < bound  # type: ignore[operator]
+        assert below is (day <= last), (fmt, value, bound)
