@@ -138,6 +138,51 @@ def retention_hold(
     )
 
 
+@retention_app.command("holds")
+def retention_holds() -> None:
+    """List the holds staff placed that are in force today."""
+    from personvern.cli.application import store_unit_of_work
+    from personvern.store.retention_runs import RetentionRecords
+
+    with store_unit_of_work() as uow:
+        rows = RetentionRecords(uow.session).hold_rows(datetime.now(UTC).date())
+        for row in rows:
+            until = row.expires_on.isoformat() if row.expires_on else "lifted"
+            console.print(
+                f"{row.id}: {row.dataset} {safe_text(row.record_key)} until {until}: "
+                f"{safe_text(row.reason)} ({safe_text(row.placed_by)})",
+                markup=False,
+            )
+    if not rows:
+        console.print("no holds in force", markup=False)
+
+
+@retention_app.command("lift")
+def retention_lift(
+    hold_id: int = typer.Argument(..., help="the hold's number (see `retention holds`)"),
+) -> None:
+    """Lift a hold: the record's retention rule applies again from the next run."""
+    from personvern.cli.application import store_unit_of_work
+    from personvern.cli.output import cli_actor
+    from personvern.domain.audit.event import AuditAction, AuditActor
+    from personvern.store.audit_events import AuditTrail
+    from personvern.store.retention_runs import RetentionRecords
+
+    now = datetime.now(UTC)
+    with store_unit_of_work() as uow:
+        row = RetentionRecords(uow.session).lift_hold(hold_id, at=now)
+        if row is not None:
+            AuditTrail(uow.session).record(
+                AuditAction.RETENTION_HOLD_LIFTED,
+                AuditActor(cli_actor(), via="cli"),
+                detail={"table": row.dataset, "key": row.record_key, "hold": hold_id},
+                at=now,
+            )
+    if row is None:
+        fail(f"no hold {hold_id} is in force; `personvern retention holds` lists them")
+    console.print(f"hold {hold_id} lifted", markup=False)
+
+
 def _sweep(application: Application) -> RetentionSweep:
     import os
 

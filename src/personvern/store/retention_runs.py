@@ -96,15 +96,29 @@ class RetentionRecords:
         self.session.flush()
         return row
 
-    def holds(self, today: date) -> list[SubjectHold]:
-        """Every hold not lifted and not expired on ``today``."""
-        rows = self.session.scalars(
+    def lift_hold(self, hold_id: int, *, at: datetime) -> RetentionHoldRow | None:
+        """Lift a hold (kept, with when it was lifted); None if no such hold is in force."""
+        row = self.session.get(RetentionHoldRow, hold_id)
+        if row is None or row.lifted_at is not None:
+            return None
+        row.lifted_at = at
+        self.session.flush()
+        return row
+
+    def hold_rows(self, today: date) -> Sequence[RetentionHoldRow]:
+        """The holds in force on ``today``, oldest first."""
+        return self.session.scalars(
             sa.select(RetentionHoldRow)
             .where(RetentionHoldRow.lifted_at.is_(None))
             .where(
                 sa.or_(RetentionHoldRow.expires_on.is_(None), RetentionHoldRow.expires_on >= today)
             )
+            .order_by(RetentionHoldRow.id)
         ).all()
+
+    def holds(self, today: date) -> list[SubjectHold]:
+        """Every hold not lifted and not expired on ``today``."""
+        rows = self.hold_rows(today)
         return [
             SubjectHold(r.dataset, r.record_key, r.reason, r.placed_by, r.expires_on) for r in rows
         ]

@@ -112,6 +112,17 @@ def test_hold_dry_run_safety_stop_and_confirmed_run(
     assert [("refused", 0), ("completed", 3)] == [(row[1], row[2]) for row in events]
     assert ("1000", "1002") == (events[1][4], events[1][5])
     assert all(str(row[6]).startswith("cli:") for row in evidence)
+    listed = _cli(personvern_cli, env, "holds")
+    assert listed.stdout.startswith(f"1: shop.invoices 10 until {until}: dispute (cli:")
+    lifted = _cli(personvern_cli, env, "lift", "1")
+    assert (0, "hold 1 lifted\n") == (lifted.returncode, lifted.stdout)
+    again = _cli(personvern_cli, env, "lift", "1")
+    assert 2 == again.returncode
+    assert "no hold 1 is in force" in again.stderr
+    released = _cli(personvern_cli, env, "run", "--confirm", "--system", "shop")
+    assert 0 == released.returncode, released.stderr
+    assert {12, 14} == sweepco.ids(shop_database.url, sweepco.invoices)
+
     verified = subprocess.run(
         [*personvern_cli, "audit", "verify"],
         env=env,

@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     RETENTION_SWEPT = "retention.swept"
     #: Staff placed a hold on one record, keeping it past its retention period.
     RETENTION_HOLD_PLACED = "retention.hold_placed"
+    RETENTION_HOLD_LIFTED = "retention.hold_lifted"
 
 
 class AuditOutcome(StrEnum):
