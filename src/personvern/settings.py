@@ -175,6 +175,20 @@ class Settings(BaseSettings):
     unverified_retention_days: int = Field(
         30, ge=1, description="days a request whose identity was never verified is kept"
     )
+    retention_batch_size: int = Field(
+        10_000,
+        ge=1,
+        le=100_000,
+        description="keys a retention sweep deletes or anonymises per transaction; smaller "
+        "batches hold locks for less time",
+    )
+    retention_max_share: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="share of a table one retention rule may delete or anonymise in a run "
+        "without --confirm (the safety stop against a wrong rule or clock)",
+    )
     housekeeping_interval_seconds: int = Field(
         3600, ge=0, description="how often the server deletes what it no longer needs; 0: never"
     )

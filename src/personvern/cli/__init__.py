@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "keys": ("keys", "Encryption keys: status, rotation, crypto-shredding."),
     "request": ("requests", "Data subject requests (GDPR Art. 15-22)."),
+    "retention": (
+        "retention",
+        "Retention rules enforced in the company's stores: sweeps and holds.",
+    ),
     "serve": ("serve", "Serve the API on http://HOST:PORT (docs at /api/v1/docs)."),
     "token": ("store", "Scoped API tokens for the HTTP API."),
     "user": (

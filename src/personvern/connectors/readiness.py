@@ -88,6 +88,7 @@ def check_connected(datamap: DataMap, environ: Mapping[str, str]) -> list[System
             report = _report(system, environ, connectors)
             reports.append(report)
         _count_unattributed(datamap, connectors, reports)
+        _check_retention_triggers(datamap, connectors, reports)
     finally:
         for connector in connectors.values():
             connector.close()
@@ -381,3 +382,34 @@ def _count_unattributed(
                         "a row naming them), or move them out of the dataset's pattern",
                     )
                 )
+
+
+def _check_retention_triggers(
+    datamap: DataMap, connectors: Mapping[str, Connector], reports: list[SystemReport]
+) -> None:
+    """An error for each retention rule whose trigger column cannot hold its time."""
+    from personvern.connectors.retention_columns import trigger_column, trigger_format
+    from personvern.domain.retention.rule import sweep_rules
+
+    by_key = {report.key: report for report in reports}
+    rules, _unswept = sweep_rules(datamap)
+    for rule in rules:
+        connector = connectors.get(rule.system)
+        report = by_key.get(rule.system)
+        if not isinstance(connector, SqlConnector) or report is None:
+            continue
+        try:
+            column, _parent = trigger_column(rule, connector)
+        except ConnectorError:
+            continue  # a missing table or column is reported with the map's others
+        try:
+            trigger_format(rule, column)
+        except ConnectorError as exc:
+            report.findings.append(
+                Readiness(
+                    Level.ERROR,
+                    rule.target,
+                    f"retention rule '{rule.key}': {exc.message}",
+                    hint=exc.hint,
+                )
+            )

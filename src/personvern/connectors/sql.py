@@ -53,7 +53,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -195,6 +195,22 @@ class SqlConnector(ConnectorBase):
         self._datasets: dict[str, _Dataset] | None = None
         #: Per table, the columns a trigram index of the database serves LIKE on.
         self._trigram: dict[str, frozenset[str]] | None = None
+
+    # -- retention sweeps ------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine, for set-based sweeps that run their own transactions."""
+        return self._engine
+
+    def sweep_table(self, dataset: str) -> tuple[sa.Table, sa.Column[Any]]:
+        """The table of ``dataset`` and its key column, checked against the data map."""
+        ds = self._dataset(dataset)
+        return ds.table, ds.key
+
+    def guarded(self, action: str, dataset: str | None = None) -> AbstractContextManager[None]:
+        """Database failures inside as ConnectorErrors naming no value (see ``_guard``)."""
+        return self._guard(action, dataset)
 
     # -- the port ------------------------------------------------------------------
 

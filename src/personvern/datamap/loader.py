@@ -36,6 +36,7 @@ from personvern.domain.requests.answer_profile import answer_profile_findings
 from personvern.domain.requests.belongs_to import belongs_to_findings
 from personvern.domain.requests.named_sender import named_sender_findings
 from personvern.domain.requests.restriction import restriction_findings
+from personvern.domain.retention.findings import retention_findings
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
 
 DEFAULT_LOCATIONS = (Path("personvern.yaml"), Path("datamap"))
@@ -136,6 +137,8 @@ def check_datamap(
         found += belongs_to_findings(datamap)
         # The field the mention index of free text refreshes from.
         found += change_marker_findings(datamap)
+        # Retention rules a sweep enforces: their trigger, condition and fields.
+        found += retention_findings(datamap)
     if trimmed is not None:
         found = trimmed.as_written(found)
     located = problems + [source.locate_finding(f) for f in found]

@@ -12,7 +12,14 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from personvern.domain.legal_basis import LegalBasis, SpecialCategoryCondition
 from personvern.domain.transfers import TransferMechanism
@@ -83,6 +90,9 @@ class Organization(Strict):
     security_measures: list[Localized] = Field(default_factory=list)
     risk_statement: Localized | None = None
     retention_principle: Localized | None = None
+    #: The last day of the financial year as "MM-DD" (regnskapsår); "12-31" when omitted.
+    #: Statutory holds such as bokføringsloven § 13 run from this day.
+    financial_year_end: Annotated[str, StringConstraints(pattern=r"^\d{2}-\d{2}$")] | None = None
     rights_guidance_url: str | None = None
     cookie_policy_url: str | None = None
 
@@ -382,14 +392,95 @@ class RetentionAction(StrEnum):
     ANONYMISE = "anonymise"
 
 
+class TriggerFormat(StrEnum):
+    """How the trigger column stores time; omitted, the column's SQL type says."""
+
+    #: An SQL DATE.
+    DATE = "date"
+    #: An SQL TIMESTAMP/DATETIME: with a time zone, or naive in UTC.
+    TIMESTAMP = "timestamp"
+    #: ISO 8601 text beginning with the date ("2024-03-01", "2024-03-01T10:00:00Z").
+    ISO_TEXT = "iso_text"
+    #: Seconds since 1970-01-01T00:00Z as an integer.
+    EPOCH_SECONDS = "epoch_seconds"
+    #: Milliseconds since 1970-01-01T00:00Z as an integer.
+    EPOCH_MILLIS = "epoch_millis"
+    #: A naive timestamp in local wall-clock time of the rule's ``timezone``.
+    NAIVE_LOCAL = "naive_local"
+
+
+class Anonymisation(StrEnum):
+    """How one field of a kept record is made anonymous when its period has run."""
+
+    NULL = "null"
+    #: A date or timestamp generalised to 1 January of its year.
+    YEAR = "year"
+    #: An IPv4 address to its /24 network, an IPv6 address to its /48.
+    TRUNCATE_IP = "truncate_ip"
+    #: A keyed pseudonym (personvern.security.pseudonym), the same value for the same input.
+    PSEUDONYM = "pseudonym"
+    #: A fixed mask (the erasure strategy ``mask``).
+    MASK = "mask"
+
+
 ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$")
+_ISO_MESSAGE = "must be an ISO 8601 duration such as P5Y, P3Y6M, P18M, P30D"
+
+
+class HoldStart(StrEnum):
+    """When a statutory hold's period starts."""
+
+    #: At the end of the financial year the trigger falls in (bokføringsloven § 13).
+    FINANCIAL_YEAR_END = "financial_year_end"
+    #: At the trigger itself.
+    TRIGGER = "trigger"
 
 
 class LegalHold(Strict):
-    """A legal duty to keep data that overrides erasure (Art. 17(3)(b))."""
+    """A legal duty to keep data that overrides erasure (Art. 17(3)(b)).
+
+    With a ``period`` the hold is enforced: no sweep removes a record before the hold
+    has run from its start; without one it is stated in documents only.
+    """
 
     reference: str
     description: Localized
+    period: str | None = None
+    starts: HoldStart = HoldStart.FINANCIAL_YEAR_END
+
+    @field_validator("period")
+    @classmethod
+    def _iso_period(cls, value: str | None) -> str | None:
+        if value is not None and not ISO_DURATION.match(value):
+            raise ValueError(f"period {_ISO_MESSAGE}")
+        return value
+
+
+ConditionValue = Annotated[str, StringConstraints(max_length=200)] | int | bool
+
+
+class RetentionCondition(Strict):
+    """Which rows a rule applies to: one field compared with given values, never SQL.
+
+    Exactly one of ``equals``, ``in`` or ``is_null``.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True
+    )
+
+    field: Identifier
+    equals: ConditionValue | None = None
+    in_: list[ConditionValue] | None = Field(default=None, alias="in", min_length=1, max_length=100)
+    is_null: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> RetentionCondition:
+        given = [name for name in ("equals", "in_", "is_null") if getattr(self, name) is not None]
+        if len(given) != 1:
+            msg = "a condition takes exactly one of equals:, in: or is_null:"
+            raise ValueError(msg)
+        return self
 
 
 class RetentionRule(Strict):
@@ -402,8 +493,19 @@ class RetentionRule(Strict):
     trigger: RetentionTrigger
     #: Field holding the trigger date, when the trigger is read from the data.
     trigger_field: Identifier | None = None
+    #: How the trigger field stores time; omitted, the column's SQL type says.
+    trigger_format: TriggerFormat | None = None
+    #: IANA time zone the rule's days are counted in (and naive_local times are in).
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    #: A field of the dataset referencing another: ``trigger_field`` is then read in the
+    #: referenced record (a payment follows its invoice).
+    trigger_via: Identifier | None = None
+    #: Only rows meeting this condition are governed by the rule.
+    condition: RetentionCondition | None = None
     period: str
     action: RetentionAction = RetentionAction.DELETE
+    #: For ``anonymise``: per field, how; omitted, each field's erasure strategy says.
+    anonymise: dict[Identifier, Anonymisation] = Field(default_factory=dict)
     legal_hold: LegalHold | None = None
     description: Localized
 
@@ -411,9 +513,35 @@ class RetentionRule(Strict):
     @classmethod
     def _iso_period(cls, value: str) -> str:
         if not ISO_DURATION.match(value):
-            msg = "period must be an ISO 8601 duration such as P5Y, P18M, P30D"
-            raise ValueError(msg)
+            raise ValueError(f"period {_ISO_MESSAGE}")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown time zone {value!r}; use an IANA name such as Europe/Oslo"
+            raise ValueError(msg) from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RetentionRule:
+        if self.trigger_format is TriggerFormat.NAIVE_LOCAL and self.timezone is None:
+            msg = "trigger_format naive_local needs timezone: (e.g. Europe/Oslo)"
+            raise ValueError(msg)
+        if self.anonymise and self.action is not RetentionAction.ANONYMISE:
+            msg = "anonymise: lists fields only for action: anonymise"
+            raise ValueError(msg)
+        if self.trigger_via is not None and self.trigger_field is None:
+            msg = "trigger_via needs trigger_field: the field of the referenced record"
+            raise ValueError(msg)
+        return self
 
 
 class RecipientRole(StrEnum):

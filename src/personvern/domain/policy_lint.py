@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from enum import Enum
 
 from pydantic import BaseModel
 
@@ -253,6 +254,8 @@ def _references(datamap: DataMap) -> Iterator[Finding]:
             )
         elif (
             rule.trigger_field is not None
+            # Read in the referenced record: checked by retention_findings.
+            and rule.trigger_via is None
             and rule.trigger_field not in tables[(parts[0], parts[1])]
         ):
             fields = tables[(parts[0], parts[1])]
@@ -456,7 +459,12 @@ def _walk_localized(value: object, path: DocPath, languages: Sequence[str]) -> I
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _walk_localized(item, (*path, index), languages)
-    elif isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
+    elif (
+        isinstance(value, dict)
+        and value
+        # Enum values (a rule's anonymise: {field: null}) are choices, not text to translate.
+        and all(isinstance(v, str) and not isinstance(v, Enum) for v in value.values())
+    ):
         missing = [lang for lang in languages if not value.get(lang)]
         if missing:
             yield Finding(

@@ -37,6 +37,11 @@ class AuditAction(StrEnum):
     STAFF_ACCOUNT_LOCKED = "staff_account.locked"
     STAFF_ACCOUNT_UNLOCKED = "staff_account.unlocked"
     STAFF_ACCOUNT_PASSWORD_RESET = "staff_account.password_reset"  # noqa: S105 - an action name
+    #: A retention rule swept one table (detail: rule, table, counts, first and last key).
+    RETENTION_SWEPT = "retention.swept"
+    #: Staff placed a hold on one record, keeping it past its retention period.
+    RETENTION_HOLD_PLACED = "retention.hold_placed"
+    RETENTION_HOLD_LIFTED = "retention.hold_lifted"
 
 
 class AuditOutcome(StrEnum):

@@ -235,7 +235,8 @@ def _held_keys(
 ) -> set[Any]:
     if hold is None:
         return set()
-    if hold.rule.trigger_field:
+    # A trigger read through a reference (trigger_via) is the parent's: follow it below.
+    if hold.rule.trigger_field and hold.rule.trigger_via is None:
         return {
             key
             for key, (values, _) in records.items()

@@ -1,0 +1,261 @@
+"""`personvern retention run | hold`: enforce the data map's retention rules now.
+
+A dry run counts, per rule and table, what is due, what is held and why, and the
+oldest due record; a real run deletes or anonymises in batches with a progress bar and
+records each table's outcome as evidence (store and audit trail). A rule that would
+remove more than PERSONVERN_RETENTION_MAX_SHARE of its table stops (exit 1) unless
+--confirm.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from personvern.cli.output import EXIT_PROBLEMS, DatamapOption, console, errors, fail, safe_text
+
+if TYPE_CHECKING:
+    from personvern.bootstrap import Application
+    from personvern.engine.retention.sweep import RetentionRun, RetentionSweep
+    from personvern.engine.retention.table_sweep import TablePlan
+
+retention_app = typer.Typer(
+    help="Retention rules enforced in the company's stores: sweeps and holds.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `retention` to ``app``."""
+    app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    system: str | None = typer.Option(None, "--system", help="sweep this system only"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="count what is due and held, change nothing"
+    ),
+    confirm: bool = typer.Option(
+        False,
+        "--confirm",
+        help="sweep rules that would remove more than PERSONVERN_RETENTION_MAX_SHARE "
+        "of their table",
+    ),
+    datamap: Path | None = DatamapOption,
+) -> None:
+    """Delete or anonymise what the retention rules say is due (or count it with --dry-run)."""
+    from personvern.cli.application import command_application
+
+    application = command_application(datamap)
+    sweep = _sweep(application)
+    if dry_run:
+        plan = sweep.plan(system)
+        for table in plan.tables:
+            _print_plan(table, sweep.max_share)
+        for unswept in plan.unswept:
+            console.print(f"{unswept.key}: not swept: {unswept.reason}", markup=False)
+        for failed in plan.failed:
+            errors.print(f"{failed.rule}: {safe_text(failed.message)}", markup=False)
+        if plan.failed:
+            raise typer.Exit(EXIT_PROBLEMS)
+        return
+    run = _run(application, sweep, system, confirm=confirm)
+    for outcome in run.outcomes:
+        progress = outcome.progress
+        if outcome.status.value == "completed" and progress is not None and outcome.plan:
+            console.print(
+                f"{outcome.rule}: {outcome.target}: {progress.deleted:,} deleted, "
+                f"{progress.anonymised:,} anonymised, {outcome.plan.held:,} held",
+                markup=False,
+            )
+        else:
+            errors.print(
+                f"{outcome.rule}: {outcome.target}: {outcome.status.value}: "
+                f"{safe_text(outcome.message)}",
+                markup=False,
+            )
+    console.print(f"run {run.run_id}: evidence kept in the store and audit trail", markup=False)
+    if run.stopped:
+        fail(
+            f"{len(run.stopped)} rule(s) stopped by the safety stop; check them, then run "
+            "again with --confirm",
+            code=EXIT_PROBLEMS,
+        )
+    if run.failed:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@retention_app.command("hold")
+def retention_hold(
+    dataset: str = typer.Argument(..., help="the record's system.dataset"),
+    key: str = typer.Argument(..., help="the record's key"),
+    reason: str = typer.Option(..., "--reason", help="why it is kept (a claim, a dispute)"),
+    until: str | None = typer.Option(
+        None, "--until", help="last day kept (YYYY-MM-DD); omitted, until lifted"
+    ),
+    datamap: Path | None = DatamapOption,
+) -> None:
+    """Keep one record past its retention period (a legal claim, a dispute)."""
+    from personvern.cli.application import command_application
+    from personvern.cli.output import cli_actor
+    from personvern.domain.audit.event import AuditAction, AuditActor
+    from personvern.domain.retention.holds import SubjectHold
+    from personvern.store.audit_events import AuditTrail
+    from personvern.store.retention_runs import RetentionRecords
+
+    expires: date | None = None
+    if until is not None:
+        try:
+            expires = date.fromisoformat(until)
+        except ValueError:
+            fail(f"--until {safe_text(until)!r} is no date; write YYYY-MM-DD")
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        fail("--reason must say why, in at most 500 characters")
+    application = command_application(datamap)
+    known = {f"{s.key}.{d.name}" for s in application.datamap.require().systems for d in s.datasets}
+    if dataset not in known:
+        fail(f"{safe_text(dataset)} is no dataset of the data map; write system.dataset")
+    if not key.strip() or len(key) > 200:
+        fail("the record's key must be 1 to 200 characters")
+    actor = cli_actor()
+    hold = SubjectHold(dataset, key.strip(), reason, actor, expires)
+    now = datetime.now(UTC)
+    with application.unit_of_work() as uow:
+        RetentionRecords(uow.session).place_hold(hold, at=now)
+        AuditTrail(uow.session).record(
+            AuditAction.RETENTION_HOLD_PLACED,
+            AuditActor(actor, via="cli"),
+            detail={"table": dataset, "key": hold.record_key, "until": until or "lifted"},
+            at=now,
+        )
+    console.print(
+        f"{dataset} {key}: held {'until ' + until if until else 'until lifted'}", markup=False
+    )
+
+
+@retention_app.command("holds")
+def retention_holds() -> None:
+    """List the holds staff placed that are in force today."""
+    from personvern.cli.application import store_unit_of_work
+    from personvern.store.retention_runs import RetentionRecords
+
+    with store_unit_of_work() as uow:
+        rows = RetentionRecords(uow.session).hold_rows(datetime.now(UTC).date())
+        for row in rows:
+            until = row.expires_on.isoformat() if row.expires_on else "lifted"
+            console.print(
+                f"{row.id}: {row.dataset} {safe_text(row.record_key)} until {until}: "
+                f"{safe_text(row.reason)} ({safe_text(row.placed_by)})",
+                markup=False,
+            )
+    if not rows:
+        console.print("no holds in force", markup=False)
+
+
+@retention_app.command("lift")
+def retention_lift(
+    hold_id: int = typer.Argument(..., help="the hold's number (see `retention holds`)"),
+) -> None:
+    """Lift a hold: the record's retention rule applies again from the next run."""
+    from personvern.cli.application import store_unit_of_work
+    from personvern.cli.output import cli_actor
+    from personvern.domain.audit.event import AuditAction, AuditActor
+    from personvern.store.audit_events import AuditTrail
+    from personvern.store.retention_runs import RetentionRecords
+
+    now = datetime.now(UTC)
+    with store_unit_of_work() as uow:
+        row = RetentionRecords(uow.session).lift_hold(hold_id, at=now)
+        if row is not None:
+            AuditTrail(uow.session).record(
+                AuditAction.RETENTION_HOLD_LIFTED,
+                AuditActor(cli_actor(), via="cli"),
+                detail={"table": row.dataset, "key": row.record_key, "hold": hold_id},
+                at=now,
+            )
+    if row is None:
+        fail(f"no hold {hold_id} is in force; `personvern retention holds` lists them")
+    console.print(f"hold {hold_id} lifted", markup=False)
+
+
+def _sweep(application: Application) -> RetentionSweep:
+    import os
+
+    from personvern.engine.retention.sweep import RetentionSweep
+    from personvern.security.pseudonym import pseudonymiser
+    from personvern.store.retention_runs import RetentionRecords
+
+    settings = application.settings
+    now = datetime.now(UTC)
+    with application.unit_of_work() as uow:
+        holds = RetentionRecords(uow.session).holds(now.date())
+    return RetentionSweep(
+        application.datamap.require(),
+        environ=application.environ or os.environ,
+        pool=application.connectors,
+        now=now,
+        batch_size=settings.retention_batch_size,
+        max_share=settings.retention_max_share,
+        staff_holds=holds,
+        pseudonymise=pseudonymiser(settings.secret().encode()),
+    )
+
+
+def _run(
+    application: Application, sweep: RetentionSweep, system: str | None, *, confirm: bool
+) -> RetentionRun:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+    from personvern.cli.output import cli_actor
+    from personvern.domain.audit.event import AuditActor
+    from personvern.engine.retention.evidence import RetentionEvidence
+    from personvern.engine.retention.table_sweep import TableProgress
+
+    evidence = RetentionEvidence(application.unit_of_work, AuditActor(cli_actor(), via="cli"))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=False,
+    ) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def on_table(plan: TablePlan) -> None:
+            tasks[plan.rule] = bars.add_task(f"{plan.rule} ({plan.target})", total=plan.due)
+
+        def on_batch(progress: TableProgress) -> None:
+            bars.update(tasks[progress.rule], completed=progress.done)
+
+        return sweep.run(
+            system, confirm=confirm, on_batch=on_batch, on_table=on_table, record=evidence
+        )
+
+
+def _print_plan(table: TablePlan, max_share: float) -> None:
+    oldest = table.oldest_due.isoformat() if table.oldest_due else "-"
+    console.print(
+        f"{table.rule}: {table.target}: {table.due:,} of {table.total:,} rows due to "
+        f"{table.action.value} ({table.share:.0%}), {table.held:,} held, oldest due {oldest}",
+        markup=False,
+    )
+    for count, why in (
+        (table.held_by_law, f"by law ({table.statutory})"),
+        (table.held_by_staff, "by staff (`personvern retention hold`)"),
+        (
+            table.held_by_reference,
+            "as rows of " + ", ".join(table.referenced_by) + " refer to them",
+        ),
+    ):
+        if count:
+            console.print(f"    {count:,} held {safe_text(why)}", markup=False)
+    if table.share > max_share:
+        console.print(
+            f"    more than {max_share:.0%} of the table: a real run needs --confirm",
+            markup=False,
+        )

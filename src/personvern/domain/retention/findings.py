@@ -1,0 +1,134 @@
+"""What ``personvern check`` says about retention rules a sweep could not enforce safely.
+
+A rule counting from a field that holds no time (a key, an identity, a reference, free
+text, an encrypted value) would delete by the wrong clock; a condition or anonymised
+field the dataset lacks, or a ``trigger_via`` that references nothing, would fail the
+sweep halfway. Each is an error located at the offending value, found before any
+sweep runs. Whether a dataset and its trigger field exist at all is checked with the
+other references (personvern.domain.policy_lint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+
+from personvern.domain.datamap import (
+    DataField,
+    DataMap,
+    Dataset,
+    RetentionAction,
+    RetentionRule,
+)
+from personvern.domain.findings import DocPath, Finding
+
+
+def retention_findings(datamap: DataMap) -> Iterator[Finding]:
+    """Every problem with the retention rules' fields, conditions and trigger references."""
+    for ri, rule in enumerate(datamap.retention):
+        if rule.dataset is None:
+            continue
+        system_key, _, dataset_name = rule.dataset.partition(".")
+        system = datamap.system(system_key)
+        dataset = (
+            next((d for d in system.datasets if d.name == dataset_name), None) if system else None
+        )
+        if system is None or dataset is None:
+            continue  # reported with the other references
+        rp: DocPath = ("retention", ri)
+        yield from _fields(rule, dataset, rp)
+        if rule.trigger_field is None:
+            continue
+        trigger_dataset: Dataset | None = dataset
+        if rule.trigger_via is not None:
+            trigger_dataset = yield from _via(rule, system.datasets, dataset, rp)
+            if trigger_dataset is None:
+                continue
+            trigger = _field(trigger_dataset, rule.trigger_field)
+            if trigger is None:
+                yield Finding(
+                    (*rp, "trigger_field"),
+                    f"trigger_field '{rule.trigger_field}' is not a field of "
+                    f"{system.key}.{trigger_dataset.name}, which trigger_via "
+                    f"'{rule.trigger_via}' references",
+                    hint="name the field of the referenced record the period runs from",
+                )
+                continue
+        else:
+            trigger = _field(dataset, rule.trigger_field)
+            if trigger is None:
+                continue  # reported with the other references
+        why = _not_a_time(trigger)
+        if why is not None:
+            yield Finding(
+                (*rp, "trigger_field"),
+                f"trigger_field '{rule.trigger_field}' of retention rule '{rule.key}' is "
+                f"{why}, not a date or time",
+                hint="name the date or timestamp column the period runs from",
+            )
+
+
+def _fields(rule: RetentionRule, dataset: Dataset, rp: DocPath) -> Iterator[Finding]:
+    if rule.condition is not None and _field(dataset, rule.condition.field) is None:
+        yield Finding(
+            (*rp, "condition", "field"),
+            f"condition field '{rule.condition.field}' is not a field of {rule.dataset}",
+            hint="a condition compares a field the data map declares for the dataset",
+        )
+    if rule.action is RetentionAction.ANONYMISE:
+        for name in rule.anonymise:
+            declared = _field(dataset, name)
+            if declared is None:
+                yield Finding(
+                    (*rp, "anonymise", name),
+                    f"anonymise names '{name}', which is not a field of {rule.dataset}",
+                    hint="list fields the data map declares for the dataset",
+                )
+            elif declared.primary_key:
+                yield Finding(
+                    (*rp, "anonymise", name),
+                    f"anonymise names '{name}', the key of {rule.dataset}",
+                    hint="a record's key cannot be anonymised; delete the record instead",
+                )
+
+
+def _via(
+    rule: RetentionRule, datasets: list[Dataset], dataset: Dataset, rp: DocPath
+) -> Generator[Finding, None, Dataset | None]:
+    # Yields its findings and returns the referenced dataset (``yield from`` hands it back).
+    via = _field(dataset, str(rule.trigger_via))
+    path = (*rp, "trigger_via")
+    if via is None:
+        yield Finding(
+            path,
+            f"trigger_via '{rule.trigger_via}' is not a field of {rule.dataset}",
+            hint="name the field that references the record the period runs from",
+        )
+        return None
+    if via.references is None or via.references.count(".") != 1:
+        yield Finding(
+            path,
+            f"trigger_via '{rule.trigger_via}' references no dataset of the same system",
+            hint="give the field references: dataset.field (a payment's invoice_id, say)",
+        )
+        return None
+    parent_name = via.references.split(".")[0]
+    return next((d for d in datasets if d.name == parent_name), None)
+
+
+def _field(dataset: Dataset, name: str) -> DataField | None:
+    return next((f for f in dataset.fields if f.name == name), None)
+
+
+def _not_a_time(data_field: DataField) -> str | None:
+    """What the field holds instead of a time, when the data map says it plainly."""
+    if data_field.primary_key:
+        return "the record's key"
+    if data_field.identity is not None:
+        return f"an identity ({data_field.identity.value})"
+    if data_field.references is not None:
+        return f"a reference to {data_field.references}"
+    if data_field.free_text:
+        return "free text"
+    if data_field.encrypted:
+        return "encrypted"
+    return None

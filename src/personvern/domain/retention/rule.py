@@ -1,0 +1,170 @@
+"""A data-map retention rule resolved into what a sweep of one table needs.
+
+Only rules naming a dataset and a trigger field can be swept: a rule by category or
+without a trigger field describes a promise a person keeps by hand, and is listed with
+the reason it is not swept. The data map's cross-references (dataset, fields, the
+reference ``trigger_via`` follows) are checked by ``personvern check``
+(personvern.domain.retention.findings); here they are only looked up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from personvern.domain.datamap import (
+    Anonymisation,
+    DataMap,
+    Dataset,
+    ErasureStrategy,
+    HoldStart,
+    RetentionAction,
+    RetentionCondition,
+    RetentionRule,
+    RetentionTrigger,
+    System,
+    TriggerFormat,
+)
+from personvern.domain.retention.calendar import FinancialYear
+from personvern.domain.retention.due import last_due_day
+from personvern.domain.retention.holds import StatutoryHold
+from personvern.domain.retention_period import RetentionPeriod, parse_period
+
+#: What a field's erasure strategy becomes when a rule anonymises without saying how.
+_FROM_ERASURE = {
+    ErasureStrategy.SET_NULL: Anonymisation.NULL,
+    ErasureStrategy.MASK: Anonymisation.MASK,
+    ErasureStrategy.PSEUDONYMISE: Anonymisation.PSEUDONYM,
+}
+
+
+@dataclass(frozen=True)
+class TriggerSource:
+    """Where the trigger time is read: a field of the row, or of the record it references."""
+
+    field: str
+    #: The row's field referencing the record holding ``field`` (None: the row's own).
+    via: str | None = None
+    #: The referenced dataset and its field ``via`` points at.
+    parent_dataset: str | None = None
+    parent_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SweepRule:
+    """One rule on one table, with everything the sweep decides from."""
+
+    key: str
+    system: str
+    dataset: str
+    trigger: TriggerSource
+    #: None: the column's SQL type says (date, timestamp).
+    trigger_format: TriggerFormat | None
+    timezone: str | None
+    condition: RetentionCondition | None
+    period: RetentionPeriod
+    from_year_end: FinancialYear | None
+    action: RetentionAction
+    anonymise: dict[str, Anonymisation] = field(default_factory=dict)
+    statutory: StatutoryHold | None = None
+
+    @property
+    def target(self) -> str:
+        """ "system.dataset", as evidence and messages name the table."""
+        return f"{self.system}.{self.dataset}"
+
+    def rule_last_due_day(self, today: date) -> date | None:
+        """The latest trigger day whose rule period has run by ``today``."""
+        return last_due_day(self.period, today, from_year_end=self.from_year_end)
+
+    def last_due_day(self, today: date) -> date | None:
+        """The latest trigger day due today with the statutory hold respected."""
+        rule_day = self.rule_last_due_day(today)
+        if rule_day is None or self.statutory is None:
+            return rule_day
+        released = self.statutory.last_released_day(today)
+        if released is None:
+            return None
+        return min(rule_day, released)
+
+
+@dataclass(frozen=True)
+class UnsweptRule:
+    """A rule no sweep enforces, and why (a person keeps that promise)."""
+
+    key: str
+    reason: str
+    #: "system.dataset" the rule names, if any.
+    dataset: str | None = None
+
+
+def sweep_rules(datamap: DataMap) -> tuple[list[SweepRule], list[UnsweptRule]]:
+    """Every rule a sweep can enforce, resolved; and the others with their reason."""
+    year = FinancialYear.parse(datamap.organization.financial_year_end)
+    swept: list[SweepRule] = []
+    unswept: list[UnsweptRule] = []
+    for rule in datamap.retention:
+        resolved = _resolve(datamap, rule, year)
+        if isinstance(resolved, str):
+            unswept.append(UnsweptRule(rule.key, resolved, rule.dataset))
+        else:
+            swept.append(resolved)
+    return swept, unswept
+
+
+def _resolve(datamap: DataMap, rule: RetentionRule, year: FinancialYear) -> SweepRule | str:
+    if rule.dataset is None:
+        return "it names a category, not a dataset"
+    if rule.trigger_field is None:
+        return "it names no trigger_field to count from"
+    found = _dataset(datamap, rule.dataset)
+    if found is None:
+        return f"dataset {rule.dataset} does not exist"
+    system, dataset = found
+    trigger = TriggerSource(rule.trigger_field)
+    if rule.trigger_via is not None:
+        via = next((f for f in dataset.fields if f.name == rule.trigger_via), None)
+        if via is None or via.references is None or via.references.count(".") != 1:
+            return f"trigger_via {rule.trigger_via} references no dataset of {system.key}"
+        parent, parent_key = via.references.split(".")
+        trigger = TriggerSource(rule.trigger_field, rule.trigger_via, parent, parent_key)
+    statutory = None
+    hold = rule.legal_hold
+    if hold is not None and hold.period is not None:
+        statutory = StatutoryHold(
+            hold.reference,
+            parse_period(hold.period),
+            year if hold.starts is HoldStart.FINANCIAL_YEAR_END else None,
+        )
+    anonymise: dict[str, Anonymisation] = {}
+    if rule.action is RetentionAction.ANONYMISE:
+        anonymise = dict(rule.anonymise) or {
+            f.name: _FROM_ERASURE[f.erasure]
+            for f in dataset.fields
+            if f.erasure in _FROM_ERASURE and not f.primary_key
+        }
+        if not anonymise:
+            return "it anonymises, but names no fields and no field has an erasure strategy"
+    return SweepRule(
+        key=rule.key,
+        system=system.key,
+        dataset=dataset.name,
+        trigger=trigger,
+        trigger_format=rule.trigger_format,
+        timezone=rule.timezone,
+        condition=rule.condition,
+        period=parse_period(rule.period),
+        from_year_end=year if rule.trigger is RetentionTrigger.FINANCIAL_YEAR_END else None,
+        action=rule.action,
+        anonymise=anonymise,
+        statutory=statutory,
+    )
+
+
+def _dataset(datamap: DataMap, name: str) -> tuple[System, Dataset] | None:
+    system_key, _, dataset_name = name.partition(".")
+    system = datamap.system(system_key)
+    if system is None:
+        return None
+    dataset = next((d for d in system.datasets if d.name == dataset_name), None)
+    return None if dataset is None else (system, dataset)

@@ -1,0 +1,124 @@
+"""Evidence of retention sweeps and the holds staff place on single records.
+
+Each row of ``retention_runs`` is one rule on one table in one run: what it deleted or
+anonymised, what it held back, the first and last key it touched, when and by whom.
+Keys are the company's record keys (numbers, codes); they identify a record only
+together with the company's own store, which is where the evidence must be read.
+``retention_holds`` keeps the holds staff place (a legal claim, a dispute) until they
+expire or are lifted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from personvern.domain.retention.holds import SubjectHold
+from personvern.store.base import Base, UTCDateTime
+
+
+class RetentionRunRow(Base):
+    """One rule swept over one table in one run (a dry run leaves no row)."""
+
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Shared by every table of the same run.
+    run_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    rule: Mapped[str] = mapped_column(sa.String(120))
+    system: Mapped[str] = mapped_column(sa.String(120))
+    dataset: Mapped[str] = mapped_column(sa.String(120))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    #: completed, refused (safety stop), interrupted or failed.
+    status: Mapped[str] = mapped_column(sa.String(16))
+    deleted: Mapped[int] = mapped_column(sa.Integer())
+    anonymised: Mapped[int] = mapped_column(sa.Integer())
+    held: Mapped[int] = mapped_column(sa.Integer())
+    first_key: Mapped[str | None] = mapped_column(sa.String(200))
+    last_key: Mapped[str | None] = mapped_column(sa.String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Who or what started the run, as the audit trail names actors (``cli:kari``).
+    started_by: Mapped[str] = mapped_column(sa.String(200))
+    #: Why it did not complete, in words that carry no personal value.
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class RetentionHoldRow(Base):
+    """A hold staff placed on one record, kept until it expires or is lifted."""
+
+    __tablename__ = "retention_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "system.dataset" of the record.
+    dataset: Mapped[str] = mapped_column(sa.String(250), index=True)
+    record_key: Mapped[str] = mapped_column(sa.String(200))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    placed_by: Mapped[str] = mapped_column(sa.String(200))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_on: Mapped[date | None] = mapped_column(sa.Date())
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RetentionRecords:
+    """Reads and writes retention evidence and holds within the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_run(self, row: RetentionRunRow) -> RetentionRunRow:
+        """Keep the evidence of one rule on one table (flushed)."""
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def runs(self, run_id: str | None = None) -> Sequence[RetentionRunRow]:
+        """Evidence rows, oldest first: of one run, or all."""
+        query = sa.select(RetentionRunRow).order_by(RetentionRunRow.id)
+        if run_id is not None:
+            query = query.where(RetentionRunRow.run_id == run_id)
+        return self.session.scalars(query).all()
+
+    def place_hold(self, hold: SubjectHold, *, at: datetime) -> RetentionHoldRow:
+        """Keep a hold staff placed on one record (flushed)."""
+        row = RetentionHoldRow(
+            dataset=hold.dataset,
+            record_key=hold.record_key,
+            reason=hold.reason,
+            placed_by=hold.placed_by,
+            placed_at=at,
+            expires_on=hold.expires_on,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def lift_hold(self, hold_id: int, *, at: datetime) -> RetentionHoldRow | None:
+        """Lift a hold (kept, with when it was lifted); None if no such hold is in force."""
+        row = self.session.get(RetentionHoldRow, hold_id)
+        if row is None or row.lifted_at is not None:
+            return None
+        row.lifted_at = at
+        self.session.flush()
+        return row
+
+    def hold_rows(self, today: date) -> Sequence[RetentionHoldRow]:
+        """The holds in force on ``today``, oldest first."""
+        return self.session.scalars(
+            sa.select(RetentionHoldRow)
+            .where(RetentionHoldRow.lifted_at.is_(None))
+            .where(
+                sa.or_(RetentionHoldRow.expires_on.is_(None), RetentionHoldRow.expires_on >= today)
+            )
+            .order_by(RetentionHoldRow.id)
+        ).all()
+
+    def holds(self, today: date) -> list[SubjectHold]:
+        """Every hold not lifted and not expired on ``today``."""
+        rows = self.hold_rows(today)
+        return [
+            SubjectHold(r.dataset, r.record_key, r.reason, r.placed_by, r.expires_on) for r in rows
+        ]
