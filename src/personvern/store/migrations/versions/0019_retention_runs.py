@@ -1,7 +1,7 @@
 """retention runs and holds: evidence of each sweep, and holds staff place on records.
 
 Revision ID: 0019
-Revises: 0017 (re-chain to 0018 when merged after it)
+Revises: 0018
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from personvern.store.base import UTCDateTime
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """web events: page views and clicks collected with analytics consent, reduced.
 
 Revision ID: 0020
-Revises: 0018 (the consent ledger; 0019 belongs to another branch: re-chain on merge)
+Revises: 0019
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from personvern.store.base import UTCDateTime
 
 revision: str = "0020"
 # NOTE: made in parallel with 0019; the lead re-chains this after whatever comes last.
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
