@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bench.intake_load import _free_port
+from bench.intake_load import _free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "workspace-company"
@@ -107,16 +107,7 @@ def _server(home: Path) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((home.parent / "server.log").read_text())
-            time.sleep(0.2)
+        wait_until_up(base, process, home.parent / "server.log")
         yield base
     finally:
         process.terminate()

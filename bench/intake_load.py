@@ -68,6 +68,20 @@ def _free_port() -> int:
         return port
 
 
+def wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server at ``base`` answers /healthz; RuntimeError with its log if not."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start: " + log.read_text())
+        time.sleep(0.2)
+
+
 @contextmanager
 def _server(home: Path, smtp_port: int, filings: int) -> Iterator[str]:
     port = _free_port()
@@ -90,18 +104,7 @@ def _server(home: Path, smtp_port: int, filings: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "the server did not start: " + (home.parent / "server.log").read_text()
-                )
-            time.sleep(0.2)
+        wait_until_up(base, process, home.parent / "server.log")
         yield base
     finally:
         process.terminate()
