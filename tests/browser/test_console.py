@@ -31,11 +31,10 @@ from personvern.settings import Settings
 from personvern.store.base import utcnow
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.request_flow.staff import PURPOSE, company
-from tests.support.browser import browser_fixture
 from tests.support.company import Company
 from tests.support.live_server import serving
 
-__all__ = ["browser_fixture", "company"]
+__all__ = ["company"]
 
 PASSWORDS = {"dpo": "correct horse battery staple", "revisor": "auditor reads, never runs"}
 #: Violations axe-core reports that fail a page.

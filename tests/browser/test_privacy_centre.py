@@ -17,10 +17,7 @@ from personvern.settings import Settings
 from tests.browser.test_console import screenshots
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.intake.smtp import Inbox, smtp_server
-from tests.support.browser import browser_fixture
 from tests.support.live_server import serving
-
-__all__ = ["browser_fixture"]
 
 ADDRESS = "kari.nordmann@example.no"
 

@@ -46,14 +46,18 @@ FILINGS: tuple[DemoFiling, ...] = (
 
 
 def demo_addresses(targets: DemoTargets, count: int) -> list[str]:
-    """E-mail addresses of the first demo customers (synthetic people)."""
+    """E-mail addresses of the last demo customers (synthetic people).
+
+    The last, not the first: the walkthrough and `/demo/subject` use the first customers,
+    whose own requests must not be refused as duplicates of these.
+    """
     engine = sa.create_engine(targets.url("crm"))
     try:
         with engine.connect() as conn:
             found = conn.execute(
                 sa.select(customers.c.email)
                 .where(customers.c.email.is_not(None))
-                .order_by(customers.c.id)
+                .order_by(customers.c.id.desc())
                 .limit(count * 4)
             ).scalars()
             return [str(address) for address in found]

@@ -92,8 +92,9 @@ def test_the_oauth2_redirect_page_is_local(client: TestClient) -> None:
 def test_the_docs_are_the_only_public_pages_outside_the_schema(app: FastAPI) -> None:
     # Routes outside OpenAPI escape the test that every operation needs a token; these
     # are the pages and files of the docs, which anyone may read, and the schema itself;
-    # and the staff pages, which sign in through the identity provider and check their
-    # own session cookie (tests/integration/security/test_staff_login.py).
+    # the staff console, which checks its own session and each page's permission
+    # (tests/integration/console), and the privacy centre, public pages for data subjects
+    # (tests/integration/intake/test_privacy_centre.py).
     outside = sorted(
         r.path for r in app.routes if isinstance(r, Route | Mount) and not isinstance(r, APIRoute)
     )
@@ -104,6 +105,7 @@ def test_the_docs_are_the_only_public_pages_outside_the_schema(app: FastAPI) -> 
         "/api/v1/docs/oauth2-redirect",
         "/api/v1/docs/oauth2-redirect.js",
         "/api/v1/openapi.json",
+        "/privacy",
         "/staff",
     ] == outside
 
