@@ -2,10 +2,11 @@
 
 A handler on the root logger sees every record personvern (and the uvicorn it runs)
 emits during the session, before any redaction: the point is that personvern does not
-log personal data, not merely that the redactor hides it. At the end the records are
-run through the detector (e-mail addresses, phone numbers, national identity numbers,
-tokens); any finding fails the session and is reported by test and kind, never by value.
-The tests' own demo identities do not count: only log records are searched.
+log personal data, not merely that the redactor hides it. Each record is run through the
+detector (e-mail addresses, phone numbers, national identity numbers, tokens) as it is
+emitted; a finding fails the test it was emitted in (so it also fails a run spread over
+pytest-xdist workers) and is reported by test and kind, never by value. The tests' own
+demo identities do not count: only log records are searched.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _attach()
 
 
+#: What the summary adds up from every test's report (also those of xdist workers).
+_totals = {"records": 0, "findings": 0}
+_reported: list[str] = []
+_SEARCHED = "log_records_searched"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> object:
     """Attribute the records emitted while ``item`` runs to it."""
@@ -83,21 +90,49 @@ def pytest_runtest_protocol(item: pytest.Item) -> object:
     _collector.current = "(outside a test)"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Report what was searched and what was found."""
-    findings = _collector.findings
-    terminalreporter.write_line(
-        f"log detector: {_collector.records} log records searched, "
-        f"{len(findings)} with personal data"
-    )
-    for finding in findings[:50]:
-        terminalreporter.write_line(
-            f"  {finding.test}: {finding.logger} logged {', '.join(finding.kinds)}", red=True
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """After the test's teardown: fail it if it logged personal data; note what was searched."""
+    outcome = yield
+    if call.when == "setup":
+        item.stash[_start] = (_collector.records, len(_collector.findings))
+        return
+    if call.when != "teardown":
+        return
+    report = outcome.get_result()
+    records, findings = item.stash.get(_start, (0, 0))
+    found = _collector.findings[findings:]
+    report.user_properties.append((_SEARCHED, _collector.records - records))
+    if found and report.passed:
+        report.outcome = "failed"
+        report.longrepr = "personvern logged personal data in this test: " + "; ".join(
+            f"{f.logger} logged {', '.join(f.kinds)}" for f in found
         )
 
 
+_start = pytest.StashKey[tuple[int, int]]()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up what each test searched and found (reports arrive here from workers too)."""
+    if report.when != "teardown":
+        return
+    _totals["records"] += sum(v for k, v in report.user_properties if k == _SEARCHED)
+    if report.failed and str(report.longrepr).startswith("personvern logged personal data"):
+        _totals["findings"] += 1
+        _reported.append(f"{report.nodeid}: {report.longrepr}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report what was searched and what was found."""
+    terminalreporter.write_line(
+        f"log detector: {_totals['records']} log records searched, "
+        f"{_totals['findings']} tests logged personal data"
+    )
+    for line in _reported[:50]:
+        terminalreporter.write_line(f"  {line}", red=True)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the session if personvern logged personal data."""
+    """Stop collecting."""
     logging.getLogger().removeHandler(_collector)
-    if _collector.findings and exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
