@@ -19,8 +19,9 @@ from personvern.api.deps import ContextDep, DataMapDep, SettingsDep
 from personvern.api.media import document_response
 from personvern.datamap.documents import DOCUMENTS, PublishedDocument
 from personvern.datamap.loader import check_datamap
-from personvern.domain.datamap import DataField, DataMap, Dataset, RetentionRule
+from personvern.domain.datamap import DataMap, Dataset
 from personvern.domain.localized_names import localized
+from personvern.domain.retention.rule import rules_for_field
 from personvern.domain.roles import Permission
 from personvern.security.principal import Principal
 from personvern.store.errors import RecordNotFoundError
@@ -43,11 +44,11 @@ class FieldRow:
     erasure: str | None
 
 
-def field_rows(datamap: DataMap, dataset: Dataset, lang: str) -> list[FieldRow]:
+def field_rows(datamap: DataMap, system: str, dataset: Dataset, lang: str) -> list[FieldRow]:
     """The fields of ``dataset`` with purposes, legal bases, recipients and retention."""
     rows = []
     for field in dataset.fields:
-        rules = _rules_for(datamap, dataset, field)
+        rules = rules_for_field(datamap, system, dataset, field.category)
         rows.append(
             FieldRow(
                 name=field.name,
@@ -74,15 +75,6 @@ def field_rows(datamap: DataMap, dataset: Dataset, lang: str) -> list[FieldRow]:
     return rows
 
 
-def _rules_for(datamap: DataMap, dataset: Dataset, field: DataField) -> list[RetentionRule]:
-    return [
-        rule
-        for rule in datamap.retention
-        if (rule.dataset is not None and rule.dataset.split(".")[-1] == dataset.name)
-        or (rule.category is not None and rule.category == field.category)
-    ]
-
-
 @router.get("/datamap", name="staff_datamap")
 def datamap_page(
     request: Request,
@@ -105,7 +97,7 @@ def datamap_page(
         findings=findings,
         documents=[d for d in DOCUMENTS if d.permission is None or principal.can(d.permission)],
         localized=lambda text: localized(text, lang),
-        field_rows=lambda dataset: field_rows(datamap, dataset, lang),
+        field_rows=lambda system, dataset: field_rows(datamap, system, dataset, lang),
     )
 
 

@@ -30,10 +30,9 @@ from personvern.api.csrf import require_csrf
 from personvern.api.deps import ContextDep, DataMapDep, SessionDep, SettingsDep
 from personvern.api.purpose import read_for_purpose
 from personvern.api.request_actions import approve_plan, queue_run, resolve_review
-from personvern.domain.datamap import DataMap, IdentityKind
-from personvern.domain.legal_basis import LegalBasis
+from personvern.domain.audit.purpose import offered_purpose
+from personvern.domain.datamap import DataMap
 from personvern.domain.localized_names import localized
-from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RejectionReason, RequestState, RequestType
 from personvern.domain.requests.plan_summary import PlanSummary, summarise
 from personvern.domain.requests.request_plan import RequestPlan
@@ -65,14 +64,6 @@ PersonalReader = Annotated[Principal, Depends(page_requires(Permission.PERSONAL_
 #: Seconds between reloads of a page whose request is being run.
 PROGRESS_REFRESH = 2
 _DECISION = re.compile(r"^decision:(.{1,500})$")
-
-
-def default_purpose(datamap: DataMap) -> str | None:
-    """The purpose offered first: answering requests is a legal obligation (Art. 6(1)(c))."""
-    for purpose in datamap.purposes:
-        if purpose.legal_basis is LegalBasis.LEGAL_OBLIGATION:
-            return purpose.key
-    return datamap.purposes[0].key if datamap.purposes else None
 
 
 @router.get("/requests/{request_id}", name="staff_request")
@@ -126,7 +117,7 @@ def request_page(
         masked=masked_identities(dsr),
         identities=identities,
         purposes=[(p.key, p.name) for p in datamap.purposes],
-        chosen_purpose=opened or default_purpose(datamap),
+        chosen_purpose=opened or offered_purpose(datamap),
         opened=opened,
         opened_name=_purpose_name(datamap, opened, language_of(request).value),
         plan=plan,
@@ -148,14 +139,7 @@ def _purpose_name(datamap: DataMap, key: str | None, lang: str) -> str:
 def _spelled(identities: list[dict[str, str]] | None) -> list[str] | None:
     if identities is None:
         return None
-    spelled = []
-    for identity in identities:
-        try:
-            kind = IdentityKind(identity["kind"])
-            spelled.append(f"{kind.value}: {SubjectIdentity(kind, identity['value']).value}")
-        except (KeyError, ValueError):
-            spelled.append("***")
-    return spelled
+    return [f"{i.get('kind', '?')}: {i.get('value', '***')}" for i in identities]
 
 
 def _plan(

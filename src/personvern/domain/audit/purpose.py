@@ -59,6 +59,14 @@ def valid_purposes(datamap: DataMap) -> list[str]:
     return sorted(p.key for p in datamap.purposes)
 
 
+def offered_purpose(datamap: DataMap) -> str | None:
+    """The purpose offered first for reading a request: answering it is a legal obligation."""
+    for purpose in datamap.purposes:
+        if purpose.legal_basis is LegalBasis.LEGAL_OBLIGATION:
+            return purpose.key
+    return datamap.purposes[0].key if datamap.purposes else None
+
+
 def check_purpose(datamap: DataMap, purpose: str | None) -> str:
     """``purpose`` if the data map declares it; PurposeError with the valid keys if not."""
     keys = valid_purposes(datamap)

@@ -168,3 +168,15 @@ def _dataset(datamap: DataMap, name: str) -> tuple[System, Dataset] | None:
         return None
     dataset = next((d for d in system.datasets if d.name == dataset_name), None)
     return None if dataset is None else (system, dataset)
+
+
+def rules_for_field(
+    datamap: DataMap, system: str, dataset: Dataset, category: str | None
+) -> list[RetentionRule]:
+    """The rules that keep a field: those naming its dataset ("system.dataset") or its category."""
+    qualified = f"{system}.{dataset.name}"
+    return [
+        rule
+        for rule in datamap.retention
+        if rule.dataset == qualified or (category is not None and rule.category == category)
+    ]
