@@ -7,15 +7,18 @@ recorded for " Kari@Example.com " is found for "kari@example.com", and the restr
 objection and withdrawal flags the requests recorded for that address are found too.
 
 A decision reads the ledger and what the person's requests left in force: their flags,
-and an erasure that is verified and not finished (its identities are read from the
-request, so the few erasures under way are read once per decision, or once per bulk).
+and an erasure that is verified and not finished (the erasures under way are listed per
+decision; each one's sealed identities are opened once per process, see _OpenedErasures).
 Bulk decisions hash every address, then ask the store a chunk of hashes per query.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -225,7 +228,7 @@ def facts_of(
     """What the requests left in force for one identity: flags and an erasure under way."""
     ledger = ConsentLedger(session)
     flags = ledger.flags_of(subject.kind, [subject.hash]).get(subject.hash, [])
-    erasing = subject.hash in erasing_hashes(session, settings, subject.kind)
+    erasing = bool(erasing_hashes(session, settings, subject.kind, {subject.hash}))
     return SubjectFacts(
         flags=tuple(Flag(kind, purpose) for kind, purpose in flags),
         erasure_in_progress=erasing,
@@ -233,19 +236,82 @@ def facts_of(
     )
 
 
-def erasing_hashes(session: Session, settings: Settings, kind: str) -> set[str]:
-    """The hashed identities of ``kind`` that an erasure under way names."""
-    secret = settings.secret()
-    found: set[str] = set()
-    for request in ConsentLedger(session).erasures_under_way():
-        try:
-            identities = list(request.identities or [])
-        except SubjectKeyDestroyedError:
-            continue
-        found |= {
-            identity_hash(secret, i["kind"], i["value"]) for i in identities if i["kind"] == kind
-        }
-    return found
+def erasing_hashes(
+    session: Session, settings: Settings, kind: str, candidates: Collection[str]
+) -> set[str]:
+    """Which of ``candidates`` (hashed identities of ``kind``) an erasure under way names."""
+    return _OPENED_ERASURES.named(session, settings, kind, candidates)
+
+
+class _OpenedErasures:
+    """The hashed identities of the erasures under way, each request opened once.
+
+    A decision must know whether an erasure of the person is under way, and a
+    request's identities are sealed: unsealing every erasure under way on every
+    decision cost more than the rest of the decision. The requests under way are
+    listed each time (one query, no unsealing), and a request is opened again only when
+    its stored identities change. A match is confirmed on the request as stored now,
+    since its key may have been destroyed after it was first opened: the answer is the
+    one a process that kept nothing would give.
+    """
+
+    #: Enough for every erasure under way in any store this process serves.
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._opened: dict[tuple[str, str, str], dict[str, frozenset[str]]] = {}
+
+    def named(
+        self, session: Session, settings: Settings, kind: str, candidates: Collection[str]
+    ) -> set[str]:
+        """The ``candidates`` of ``kind`` that the erasures under way in the store name."""
+        ledger = ConsentLedger(session)
+        secret = settings.secret()
+        # The hashes depend on the key they were made with, so it is part of the key.
+        made_with = hashlib.sha256(secret.encode()).hexdigest()
+        wanted: AbstractSet[str] | None = None
+        found: set[str] = set()
+        for request_id, digest in ledger.erasure_fingerprints():
+            key = (made_with, request_id, digest)
+            with self._lock:
+                by_kind = self._opened.get(key)
+            if by_kind is None:
+                by_kind = _opened_identities(ledger, secret, request_id)
+                with self._lock:
+                    if len(self._opened) >= self.LIMIT:
+                        self._opened.clear()
+                    self._opened[key] = by_kind
+            named = by_kind.get(kind)
+            if not named:
+                continue
+            if wanted is None:
+                wanted = candidates if isinstance(candidates, AbstractSet) else set(candidates)
+            hits = named & wanted
+            if hits:
+                hits &= _opened_identities(ledger, secret, request_id).get(kind, frozenset())
+            found |= hits
+        return found
+
+
+def _opened_identities(
+    ledger: ConsentLedger, secret: str, request_id: str
+) -> dict[str, frozenset[str]]:
+    """A request's identities as keyed hashes by kind (none if its key was destroyed)."""
+    request = ledger.request(request_id)
+    try:
+        identities = list(request.identities or []) if request is not None else []
+    except SubjectKeyDestroyedError:
+        return {}
+    by_kind: dict[str, set[str]] = {}
+    for identity in identities:
+        by_kind.setdefault(identity["kind"], set()).add(
+            identity_hash(secret, identity["kind"], identity["value"])
+        )
+    return {kind: frozenset(hashes) for kind, hashes in by_kind.items()}
+
+
+_OPENED_ERASURES = _OpenedErasures()
 
 
 def marketing_purposes_for(datamap: DataMap, purpose: str | None) -> list[Purpose]:
@@ -394,7 +460,7 @@ def bulk_marketing(
     ledger = ConsentLedger(session)
     records = ledger.records_of(kind.value, order, {p.key for p in purposes})
     flags = ledger.flags_of(kind.value, order)
-    erasing = erasing_hashes(session, settings, kind.value)
+    erasing = erasing_hashes(session, settings, kind.value, order)
     # Most people have no record, flag or erasure: their answer depends on nothing but
     # whether they are customers, so it is decided once for each of the two.
     plain_answers = {

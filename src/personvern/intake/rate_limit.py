@@ -146,15 +146,20 @@ def _lock(session: Session, limits: Iterable[Limit]) -> None:
 
 
 def _wait(session: Session, limit: Limit, window: timedelta, now: datetime) -> timedelta | None:
-    times = session.scalars(
-        sa.select(IntakeAttempt.at)
-        .where(
-            IntakeAttempt.kind == limit.kind,
-            IntakeAttempt.key_hash == limit.key_hash,
-            IntakeAttempt.at > now - window,
+    # Core, not the ORM: every authenticated API call asks this first.
+    times = (
+        session.connection()
+        .scalars(
+            sa.select(IntakeAttempt.at)
+            .where(
+                IntakeAttempt.kind == limit.kind,
+                IntakeAttempt.key_hash == limit.key_hash,
+                IntakeAttempt.at > now - window,
+            )
+            .order_by(IntakeAttempt.at)
         )
-        .order_by(IntakeAttempt.at)
-    ).all()
+        .all()
+    )
     if len(times) < limit.maximum:
         return None
     # The event that frees a slot is the one that leaves the window first.

@@ -8,6 +8,8 @@ per query, never one query per person.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
@@ -35,6 +37,9 @@ from personvern.store.models import DataSubjectRequest, SubjectFlag
 
 #: Hashes per query: well under every database's limit on bound parameters.
 CHUNK = 900
+#: From this many hashes a lookup first counts the rows it could match: when there are
+#: fewer, it reads them all in one query instead of a chunk of hashes per query.
+LONG_LIST = 20 * CHUNK
 #: The placeholder of each positional driver style (sqlite3; psycopg and PyMySQL).
 _POSITIONAL = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 #: Which hashes have records for the purposes: {0} the kind, {1} the purposes, {2} hashes.
@@ -164,29 +169,15 @@ class ConsentLedger:
     ) -> dict[str, list[ConsentRecord]]:
         """The records of many hashed identities for ``purposes``, oldest first, by hash.
 
-        First which of the hashes have records at all (one query per chunk of
-        :data:`CHUNK`), then the records of those (most people in a marketing list have
-        none, so the second step reads few rows).
+        First which of the hashes have records at all (see :meth:`_recorded`), then
+        the records of those (most people in a marketing list have none, so the second
+        step reads few rows).
         """
         found: dict[str, list[ConsentRecord]] = {}
         if not purposes or not hashes:
             return found
         wanted = sorted(purposes)
-        recorded = [
-            row[0]
-            for chunk in chunks(hashes)
-            for row in self._match(
-                _RECORDED,
-                [[identity_kind], wanted, chunk],
-                sa.select(ConsentRecordRow.identity_hash)
-                .distinct()
-                .where(
-                    ConsentRecordRow.identity_kind == identity_kind,
-                    ConsentRecordRow.purpose.in_(wanted),
-                    ConsentRecordRow.identity_hash.in_(chunk),
-                ),
-            )
-        ]
+        recorded = self._recorded(identity_kind, hashes, wanted)
         columns = (
             ConsentRecordRow.identity_hash,
             ConsentRecordRow.purpose,
@@ -207,9 +198,9 @@ class ConsentLedger:
                 )
                 .order_by(ConsentRecordRow.at, ConsentRecordRow.id)
             )
-            for hashed, purpose, action, at, source, channel, version in self.session.execute(
-                query
-            ):
+            # Core, not the ORM: these are plain columns, and a decision is on the hot path.
+            rows = self.session.connection().execute(query)
+            for hashed, purpose, action, at, source, channel, version in rows:
                 found.setdefault(hashed, []).append(
                     ConsentRecord(
                         identity_kind=kind,
@@ -229,19 +220,66 @@ class ConsentLedger:
     ) -> dict[str, list[tuple[str, str | None]]]:
         """The restriction, objection and withdrawal flags in force, (kind, purpose) by hash."""
         found: dict[str, list[tuple[str, str | None]]] = {}
+        in_force = (SubjectFlag.identity_kind == identity_kind, SubjectFlag.lifted_at.is_(None))
+        columns = (SubjectFlag.identity_hash, SubjectFlag.kind, SubjectFlag.purpose)
+        if self._fewer_than(len(hashes), SubjectFlag.id, *in_force):
+            # Fewer flags than hashes asked about: read them all once, not a chunk at a time.
+            asked = set(hashes)
+            for hashed, kind, purpose in self.session.connection().execute(
+                sa.select(*columns).where(*in_force)
+            ):
+                if hashed in asked:
+                    found.setdefault(hashed, []).append((kind, purpose))
+            return found
         for chunk in chunks(hashes):
             rows = self._match(
                 _FLAGGED,
                 [[identity_kind], chunk],
-                sa.select(SubjectFlag.identity_hash, SubjectFlag.kind, SubjectFlag.purpose).where(
-                    SubjectFlag.identity_hash.in_(chunk),
-                    SubjectFlag.identity_kind == identity_kind,
-                    SubjectFlag.lifted_at.is_(None),
-                ),
+                sa.select(*columns).where(SubjectFlag.identity_hash.in_(chunk), *in_force),
             )
             for hashed, kind, purpose in rows:
                 found.setdefault(hashed, []).append((kind, purpose))
         return found
+
+    def _recorded(
+        self, identity_kind: str, hashes: Sequence[str], purposes: Sequence[str]
+    ) -> list[str]:
+        """Which of ``hashes`` have records for ``purposes``, in the order given.
+
+        One person (a single decision): just them. A list longer than the ledger: the
+        ledger's hashes once, matched here. Else one query per chunk of :data:`CHUNK`.
+        """
+        if len(hashes) == 1:
+            return list(hashes)
+        of_purposes = (
+            ConsentRecordRow.identity_kind == identity_kind,
+            ConsentRecordRow.purpose.in_(purposes),
+        )
+        if self._fewer_than(len(hashes), ConsentRecordRow.id, *of_purposes):
+            every = set(
+                self.session.connection()
+                .scalars(sa.select(ConsentRecordRow.identity_hash).where(*of_purposes))
+                .all()
+            )
+            return [hashed for hashed in hashes if hashed in every]
+        return [
+            row[0]
+            for chunk in chunks(hashes)
+            for row in self._match(
+                _RECORDED,
+                [[identity_kind], purposes, chunk],
+                sa.select(ConsentRecordRow.identity_hash)
+                .distinct()
+                .where(ConsentRecordRow.identity_hash.in_(chunk), *of_purposes),
+            )
+        ]
+
+    def _fewer_than(self, asked: int, column: Any, *where: Any) -> bool:
+        """Whether at most ``asked`` rows meet ``where`` (asked only for long lists)."""
+        if asked < LONG_LIST:
+            return False
+        rows = self.session.connection().scalar(sa.select(sa.func.count(column)).where(*where))
+        return int(rows or 0) <= asked
 
     def _match(
         self, template: str, groups: Sequence[Sequence[str]], fallback: sa.Executable
@@ -271,3 +309,31 @@ class ConsentLedger:
                 DataSubjectRequest.state.in_(ERASING_STATES),
             )
         ).all()
+
+    def erasure_fingerprints(self) -> list[tuple[str, str]]:
+        """Each erasure under way as (id, digest of its stored identities), without opening them.
+
+        Opening a request's identities means unsealing them; a caller that remembers
+        what it opened before opens only requests it has not seen in this form.
+        """
+        rows = self.session.connection().execute(
+            sa.select(
+                DataSubjectRequest.id,
+                DataSubjectRequest.identities_sealed,
+                DataSubjectRequest.identities_plain,
+            ).where(
+                DataSubjectRequest.type == RequestType.ERASURE.value,
+                DataSubjectRequest.state.in_(ERASING_STATES),
+            )
+        )
+        return [(row_id, _digest(sealed, plain)) for row_id, sealed, plain in rows]
+
+    def request(self, request_id: str) -> DataSubjectRequest | None:
+        """The request ``request_id`` (None if it is gone)."""
+        return self.session.get(DataSubjectRequest, request_id)
+
+
+def _digest(sealed: bytes | None, plain: Any) -> str:
+    """A digest of a request's stored identities, sealed or (unencrypted store) plain."""
+    content = sealed if sealed is not None else json.dumps(plain, sort_keys=True).encode()
+    return hashlib.sha256(content).hexdigest()

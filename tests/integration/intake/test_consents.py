@@ -183,3 +183,46 @@ def test_bulk_decisions_ask_the_store_a_chunk_at_a_time(
     assert len(selects) == 10
     assert [KARI] == outcome.contactable
     assert {DecisionReason.NO_CONSENT.value: CHUNK * 3, "consent_given": 1} == dict(outcome.counts)
+
+
+def test_erasures_under_way_are_unsealed_once_and_seen_as_soon_as_filed(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    import sqlalchemy as sa
+
+    def erase(address: str) -> None:
+        file_request(
+            session,
+            settings,
+            datamap,
+            type="erasure",
+            identities=[("email", address)],
+            language="nb",
+            channel=Channel.STAFF,
+            actor="agent",
+            verification_method="staff_in_person",
+            verification_note="passport",
+        )
+        session.commit()
+
+    grant(session, settings, datamap)
+    erase("ola@example.no")
+    assert "consent_given" == marketing(session, settings, datamap)
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert "consent_given" == marketing(session, settings, datamap)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    requests = [s for s in statements if "data_subject_requests" in s]
+    # Only the list of erasures under way: Ola's request was opened by the first decision.
+    assert 1 == len(requests), requests
+    assert "identities_sealed" in requests[0]
+    assert "verification_note" not in requests[0]
+    erase("kari@example.no")
+    assert "erasure_in_progress" == marketing(session, settings, datamap)

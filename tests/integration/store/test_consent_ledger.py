@@ -24,7 +24,7 @@ from personvern.domain.consent.ledger import (
 )
 from personvern.domain.datamap import IdentityKind
 from personvern.store.consent_models import ConsentRecordRow, LedgerIsAppendOnlyError
-from personvern.store.consents import CHUNK, ConsentLedger
+from personvern.store.consents import CHUNK, LONG_LIST, ConsentLedger
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import alembic_config, head_revision, upgrade_to_head
 from personvern.store.models import Base, SubjectFlag
@@ -148,6 +148,35 @@ def test_many_identities_are_read_a_chunk_per_query(session: Session) -> None:
     assert 7 == len(selects), selects
     assert set(hashes[::97]) == set(found)
     assert all(r.purpose == "news" for records in found.values() for r in records)
+    assert {hashes[1]: [("objection", None)]} == flags
+
+
+def test_a_list_longer_than_the_ledger_reads_the_ledger_once(session: Session) -> None:
+    ledger = ConsentLedger(session)
+    hashes = [f"{n:064x}" for n in range(LONG_LIST + 5)]
+    for n, hashed in enumerate(hashes[::997]):
+        ledger.add(record(hashed, ConsentAction.GRANTED, n), text=TEXT, recorded_by=ACTOR)
+    ledger.add(record("f" * 64, ConsentAction.GRANTED), text=TEXT, recorded_by=ACTOR)
+    session.add(SubjectFlag(kind="objection", identity_kind="email", identity_hash=hashes[1]))
+    session.add(SubjectFlag(kind="objection", identity_kind="email", identity_hash="e" * 64))
+    session.add(
+        SubjectFlag(
+            kind="restriction", identity_kind="email", identity_hash=hashes[2], lifted_at=T0
+        )
+    )
+    session.commit()
+
+    statements: list[str] = []
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    found = ledger.records_of("email", hashes, {"news"})
+    flags = ledger.flags_of("email", hashes)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    # Count, read the ledger's hashes, read the records of those asked about (one chunk);
+    # count and read the flags in force.
+    assert 5 == len(selects), selects
+    # Only those asked about: the ledger's other person and flag are left out.
+    assert set(hashes[::997]) == set(found)
     assert {hashes[1]: [("objection", None)]} == flags
 
 
