@@ -194,7 +194,9 @@ def main() -> None:
     if "decisions" in only:
         from bench import decisions
 
-        decisions.run(seconds=args.seconds, threads=args.threads, bulk=args.bulk)
+        decisions.run(
+            seconds=args.seconds, threads=args.threads, bulk=args.bulk, pg_url=args.pg_url
+        )
     if "requests" in only:
         from bench import requests
 
