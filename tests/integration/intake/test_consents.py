@@ -12,7 +12,7 @@ from personvern.domain.consent.ledger import ConsentError, ConsentTextChangedErr
 from personvern.domain.datamap import DataMap
 from personvern.domain.decisions.rules import DecisionReason
 from personvern.domain.requests.lifecycle import RequestState
-from personvern.intake import Channel, file_request
+from personvern.intake import Channel, FiledRequest, file_request
 from personvern.intake import consents as service
 from personvern.settings import Settings
 from personvern.store.requests import RequestRepository
@@ -56,6 +56,26 @@ def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: o
         **extra,  # type: ignore[arg-type]
     )
     return decision.reason.value
+
+
+def erase(
+    session: Session, settings: Settings, datamap: DataMap, identities: list[tuple[str, str]]
+) -> FiledRequest:
+    """File an erasure whose subject staff verified in person: it is under way at once."""
+    filed = file_request(
+        session,
+        settings,
+        datamap,
+        type="erasure",
+        identities=identities,
+        language="nb",
+        channel=Channel.STAFF,
+        actor="agent",
+        verification_method="staff_in_person",
+        verification_note="passport",
+    )
+    session.commit()
+    return filed
 
 
 def test_a_consent_to_a_changed_text_is_stale_and_asked_again(
@@ -106,19 +126,12 @@ def test_only_a_verified_erasure_that_is_not_finished_stops_marketing(
     session: Session, settings: Settings, datamap: DataMap
 ) -> None:
     grant(session, settings, datamap)
-    filed = file_request(
+    filed = erase(
         session,
         settings,
         datamap,
-        type="erasure",
-        identities=[("email", "KARI@example.no"), ("phone_number", "91234567")],
-        language="nb",
-        channel=Channel.STAFF,
-        actor="agent",
-        verification_method="staff_in_person",
-        verification_note="passport",
+        [("email", "KARI@example.no"), ("phone_number", "91234567")],
     )
-    session.commit()
     assert "erasure_in_progress" == marketing(session, settings, datamap)
     sms = marketing(
         session, settings, datamap, identity=("phone_number", "+47 912 34 567"), channel="sms"
@@ -190,23 +203,8 @@ def test_erasures_under_way_are_unsealed_once_and_seen_as_soon_as_filed(
 ) -> None:
     import sqlalchemy as sa
 
-    def erase(address: str) -> None:
-        file_request(
-            session,
-            settings,
-            datamap,
-            type="erasure",
-            identities=[("email", address)],
-            language="nb",
-            channel=Channel.STAFF,
-            actor="agent",
-            verification_method="staff_in_person",
-            verification_note="passport",
-        )
-        session.commit()
-
     grant(session, settings, datamap)
-    erase("ola@example.no")
+    erase(session, settings, datamap, [("email", "ola@example.no")])
     assert "consent_given" == marketing(session, settings, datamap)
     statements: list[str] = []
     engine = session.get_bind()
@@ -224,5 +222,5 @@ def test_erasures_under_way_are_unsealed_once_and_seen_as_soon_as_filed(
     assert 1 == len(requests), requests
     assert "identities_sealed" in requests[0]
     assert "verification_note" not in requests[0]
-    erase("kari@example.no")
+    erase(session, settings, datamap, [("email", KARI)])
     assert "erasure_in_progress" == marketing(session, settings, datamap)
