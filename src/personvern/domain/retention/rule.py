@@ -128,14 +128,7 @@ def _resolve(datamap: DataMap, rule: RetentionRule, year: FinancialYear) -> Swee
             return f"trigger_via {rule.trigger_via} references no dataset of {system.key}"
         parent, parent_key = via.references.split(".")
         trigger = TriggerSource(rule.trigger_field, rule.trigger_via, parent, parent_key)
-    statutory = None
-    hold = rule.legal_hold
-    if hold is not None and hold.period is not None:
-        statutory = StatutoryHold(
-            hold.reference,
-            parse_period(hold.period),
-            year if hold.starts is HoldStart.FINANCIAL_YEAR_END else None,
-        )
+    statutory = statutory_hold(rule, year)
     anonymise: dict[str, Anonymisation] = {}
     if rule.action is RetentionAction.ANONYMISE:
         anonymise = dict(rule.anonymise) or {
@@ -158,6 +151,18 @@ def _resolve(datamap: DataMap, rule: RetentionRule, year: FinancialYear) -> Swee
         action=rule.action,
         anonymise=anonymise,
         statutory=statutory,
+    )
+
+
+def statutory_hold(rule: RetentionRule, year: FinancialYear) -> StatutoryHold | None:
+    """The statutory hold a rule's ``legal_hold.period`` enforces; None without a period."""
+    hold = rule.legal_hold
+    if hold is None or hold.period is None:
+        return None
+    return StatutoryHold(
+        hold.reference,
+        parse_period(hold.period),
+        year if hold.starts is HoldStart.FINANCIAL_YEAR_END else None,
     )
 
 
