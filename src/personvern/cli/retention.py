@@ -239,9 +239,12 @@ def _run(
 
 def _print_plan(table: TablePlan, max_share: float) -> None:
     from personvern.engine.retention.file_sweep import FilePlan
+    from personvern.engine.retention.webhook_sweep import WebhookPlan
 
     oldest = table.oldest_due.isoformat() if table.oldest_due else "-"
     unit = "files" if isinstance(table, FilePlan) else "rows"
+    if isinstance(table, WebhookPlan):
+        unit = "records"
     console.print(
         f"{table.rule}: {table.target}: {table.due:,} of {table.total:,} {unit} due to "
         f"{table.action.value} ({table.share:.0%}), {table.held:,} held, oldest due {oldest}",

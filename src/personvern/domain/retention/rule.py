@@ -170,6 +170,8 @@ def _resolve(datamap: DataMap, rule: RetentionRule, year: FinancialYear) -> Swee
 
 def _unswept_trigger(rule: RetentionRule, system: System, dataset: Dataset) -> str | None:
     """Why a rule's trigger cannot be swept (a file store's files go whole, by their dates)."""
+    if system.kind is SystemKind.WEBHOOK:
+        return _unswept_webhook_rule(rule)
     if system.kind is not SystemKind.FILES:
         return "it names no trigger_field to count from" if rule.trigger_field is None else None
     if dataset.files is None:
@@ -178,6 +180,17 @@ def _unswept_trigger(rule: RetentionRule, system: System, dataset: Dataset) -> s
         return "trigger_via follows a reference between tables; a file's date is its own"
     if rule.action is not RetentionAction.DELETE:
         return "files are deleted whole; anonymise is for tables"
+    return None
+
+
+def _unswept_webhook_rule(rule: RetentionRule) -> str | None:
+    """Why a rule on a webhook system cannot be sent to it as a retention instruction."""
+    if rule.trigger_field is None:
+        return "it names no trigger_field to count from"
+    if rule.trigger_via is not None:
+        return "trigger_via is not part of the webhook contract's retention instruction"
+    if Anonymisation.PSEUDONYM in rule.anonymise.values():
+        return "a keyed pseudonym needs personvern's key, which a webhook system has not"
     return None
 
 

@@ -32,6 +32,7 @@ from personvern.engine.retention.table_sweep import (
     TableProgress,
     TableSweep,
 )
+from personvern.engine.retention.webhook_sweep import WebhookPlan, WebhookSweep, webhook_sweep
 from personvern.errors import PersonvernError
 
 #: Keys per batch, each batch its own transaction (PERSONVERN_RETENTION_BATCH_SIZE).
@@ -39,8 +40,9 @@ DEFAULT_BATCH_SIZE = 10_000
 #: The share of a table one rule may remove without --confirm (PERSONVERN_RETENTION_MAX_SHARE).
 DEFAULT_MAX_SHARE = 0.2
 _SQL = frozenset({SystemKind.SQLITE, SystemKind.POSTGRESQL, SystemKind.MYSQL})
-#: Kinds a sweep reaches: SQL tables, file stores (engine.retention.file_sweep).
-_SWEPT = _SQL | {SystemKind.FILES}
+#: Kinds a sweep reaches: SQL tables, file stores (engine.retention.file_sweep), webhook
+#: systems (engine.retention.webhook_sweep).
+_SWEPT = _SQL | {SystemKind.FILES, SystemKind.WEBHOOK}
 
 
 class TableStatus(StrEnum):
@@ -105,7 +107,7 @@ Recorder = Callable[[str, TableOutcome], None]
 
 
 class RetentionSweep:
-    """Enforces the data map's retention rules in the company's SQL systems and file stores."""
+    """Enforces the data map's retention rules in the company's SQL, file and webhook systems."""
 
     def __init__(
         self,
@@ -244,10 +246,12 @@ class RetentionSweep:
             return interrupted, exc
         return TableOutcome(plan, rule.key, rule.target, TableStatus.COMPLETED, progress)
 
-    def _table(self, rule: SweepRule) -> TableSweep | FileSweep:
+    def _table(self, rule: SweepRule) -> TableSweep | FileSweep | WebhookSweep:
         system = self.datamap.system(rule.system)
         if system is not None and system.kind is SystemKind.FILES:
             return file_sweep(rule, system, self.pool, self.environ, self.now, self.staff_holds)
+        if system is not None and system.kind is SystemKind.WEBHOOK:
+            return webhook_sweep(rule, system, self.pool, self.environ, self.now, self.staff_holds)
         if system is None or system.kind not in _SQL:
             kind = system.kind.value if system else "unknown"
             raise ConnectorError(
@@ -271,7 +275,9 @@ def _verb(plan: TablePlan) -> str:
 
 
 def _unit(plan: TablePlan) -> str:
-    return "files" if isinstance(plan, FilePlan) else "rows"
+    if isinstance(plan, FilePlan):
+        return "files"
+    return "records" if isinstance(plan, WebhookPlan) else "rows"
 
 
 def _failure(rule: SweepRule, exc: BaseException) -> TableOutcome:
