@@ -263,3 +263,20 @@ def test_counts_that_do_not_fit_fail_the_rule(
     assert [] == plan.tables
     (failed,) = plan.failed
     assert "retention counts that do not fit" in str(failed.message)
+
+
+def test_a_system_without_its_connection_is_not_swept_in_the_plan_and_fails_the_run(
+    datamap: DataMap, pool: ConnectorPool
+) -> None:
+    sweep = RetentionSweep(datamap, environ={}, pool=pool, now=NOW)
+
+    plan = sweep.plan(system="email")
+    run = sweep.run(system="email")
+
+    assert ([], []) == (plan.tables, plan.failed)
+    (unswept,) = plan.unswept
+    assert ("email", "email.messages") == (unswept.key, unswept.dataset)
+    assert "PERSONVERN_M365_WEBHOOK_URL is not set" in unswept.reason
+    (outcome,) = run.outcomes
+    assert TableStatus.FAILED == outcome.status
+    assert "PERSONVERN_M365_WEBHOOK_URL is not set" in str(outcome.message)

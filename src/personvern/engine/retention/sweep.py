@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from personvern.connectors.port import ConnectorError, Pseudonymiser
+from personvern.connectors.port import ConnectorError, ConnectorNotConfiguredError, Pseudonymiser
 from personvern.connectors.registry import ConnectorPool
 from personvern.connectors.sql import SqlConnector
 from personvern.domain.datamap import DataMap, SystemKind
@@ -163,6 +163,10 @@ class RetentionSweep:
         for rule in rules:
             try:
                 tables.append(self._table(rule).plan())
+            except ConnectorNotConfiguredError as exc:
+                # As `personvern check --connect` says it (a warning): a system without
+                # its connection set is not swept; a real run records the rule as failed.
+                unswept.append(UnsweptRule(rule.key, str(exc), rule.target))
             except (ConnectorError, PersonvernError) as exc:
                 failed.append(_failure(rule, exc))
         return RetentionPlan(tables, unswept, failed)
