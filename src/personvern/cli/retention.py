@@ -238,12 +238,25 @@ def _run(
 
 
 def _print_plan(table: TablePlan, max_share: float) -> None:
+    from personvern.engine.retention.file_sweep import FilePlan
+    from personvern.engine.retention.webhook_sweep import WebhookPlan
+
     oldest = table.oldest_due.isoformat() if table.oldest_due else "-"
+    unit = "files" if isinstance(table, FilePlan) else "rows"
+    if isinstance(table, WebhookPlan):
+        unit = "records"
     console.print(
-        f"{table.rule}: {table.target}: {table.due:,} of {table.total:,} rows due to "
+        f"{table.rule}: {table.target}: {table.due:,} of {table.total:,} {unit} due to "
         f"{table.action.value} ({table.share:.0%}), {table.held:,} held, oldest due {oldest}",
         markup=False,
     )
+    if isinstance(table, FilePlan):
+        for count, why in (
+            (table.undated, f"have no readable {table.trigger}: never due"),
+            (table.refused, "are links or keys of several owners: never touched"),
+        ):
+            if count:
+                console.print(f"    {count:,} {safe_text(why)}", markup=False)
     for count, why in (
         (table.held_by_law, f"by law ({table.statutory})"),
         (table.held_by_staff, "by staff (`personvern retention hold`)"),

@@ -57,6 +57,7 @@ from personvern.connectors.files_index import (
     read_sidecar,
     text_of,
 )
+from personvern.connectors.files_retention import FileRecord, delete_unchanged, file_records
 from personvern.connectors.port import (
     ConnectorDataError,
     ConnectorError,
@@ -281,6 +282,17 @@ class FileConnector(ConnectorBase):
         """The key of every record of ``dataset`` (for files owned by a column, their paths)."""
         with self._index(self._dataset(dataset)) as index:
             return list(index.keys())
+
+    def retention_records(self, dataset: str) -> list[FileRecord]:
+        """Every record of ``dataset`` with its files' stamps, for a retention sweep."""
+        with self._index(self._dataset(dataset)) as index:
+            return file_records(index)
+
+    def delete_unchanged(self, dataset: str, records: Sequence[FileRecord]) -> list[FileRecord]:
+        """Delete the records whose files are still as stamped; returns those deleted."""
+        ds = self._dataset(dataset)
+        with self._index(ds) as index, self._changing(), index.changing():
+            return [r for r, gone in delete_unchanged(index, records, TEMP_SUFFIX) if gone]
 
     def close(self) -> None:
         """Forget the indexes (every call opens and closes its own files)."""

@@ -3,7 +3,8 @@
 A company plugs in a system personvern has no connector for (a mail tenant, a SaaS
 tool, an in-house service) by serving five JSON endpoints under one base URL:
 ``check``, ``locate``, ``erase``, ``rectify`` and, for datasets with files, ``files``
-and ``files/content``. Every request and every response is signed with HMAC-SHA256
+and ``files/content``; ``retention`` when the data map has retention rules on it.
+Every request and every response is signed with HMAC-SHA256
 over a timestamp, a request id, the direction, the operation and the body, with a
 secret both sides share; a response is thereby bound to the request it answers.
 
@@ -174,6 +175,21 @@ class _WireFile(_Wire):
 
 class _FilesResponse(_Wire):
     files: list[_WireFile] = Field(max_length=MAX_RECORDS)
+
+
+class RetentionCounts(_Wire):
+    """The answer to a retention instruction (docs/webhook-contract.md, ``retention``)."""
+
+    #: Records of the dataset, and of those the rule governs (its condition).
+    total: _Count
+    in_scope: _Count
+    #: Records due before this call's changes, and past the rule but kept (``keep``).
+    due: _Count
+    held: _Count
+    #: The trigger day of the oldest due record.
+    oldest_due: date | None = None
+    #: Records this call deleted or anonymised (0 for a dry run).
+    changed: _Count
 
 
 _Model = TypeVar("_Model", bound=_Wire)
@@ -450,6 +466,31 @@ class WebhookConnector(ConnectorBase):
                 f"of {len(set(keys))} asked"
             )
         return answer.changed
+
+    def retention(self, instruction: Mapping[str, Any]) -> RetentionCounts:
+        """Send one retention instruction (a rule's cutoff on a dataset); its counts, checked."""
+        dataset = str(instruction.get("dataset"))
+        ds = self._dataset(dataset)
+        named = [str(instruction.get("trigger_field")), *dict(instruction.get("anonymise") or {})]
+        condition = instruction.get("condition")
+        if isinstance(condition, Mapping):
+            named.append(str(condition.get("field")))
+        self._check_fields(ds, named)
+        answer = self._call("retention", instruction, RetentionCounts)
+        limit = int(instruction.get("limit") or 0)
+        bound = 0 if instruction.get("dry_run") else min(limit, answer.due)
+        if (
+            answer.in_scope > answer.total
+            or answer.due + answer.held > answer.in_scope
+            or answer.changed > bound
+            or (answer.due == 0) is not (answer.oldest_due is None)
+        ):
+            raise ConnectorResponseError(
+                f"{self.system.name} answered retention counts that do not fit "
+                f"(total {answer.total}, in scope {answer.in_scope}, due {answer.due}, "
+                f"held {answer.held}, changed {answer.changed} of at most {bound})"
+            )
+        return answer
 
     def close(self) -> None:
         """Nothing to release: every call opens and closes its own connection."""

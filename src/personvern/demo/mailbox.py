@@ -5,7 +5,7 @@ connector for a mail tenant, so the company serves the signed HTTP contract of
 docs/webhook-contract.md in front of it; in the demo, this module is that receiver. It
 keeps the messages in one SQLite table whose columns are exactly the fields the data
 map declares (message_id, sender, recipients, body, sent_at) and answers ``check``,
-``locate``, ``erase`` and ``rectify`` (the dataset has no files).
+``locate``, ``erase``, ``rectify`` and ``retention`` (the dataset has no files).
 
 The receiver side of the contract is written here from the document, not imported
 from personvern's connector: the connector signs and checks with its own code, so the
@@ -28,9 +28,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -69,9 +71,11 @@ SIGNATURE_HEADER = "X-Personvern-Signature"
 MAX_CLOCK_SKEW_SECONDS = 300
 MAX_RECORDS = 10_000
 MIN_SECRET_BYTES = 16
+#: What a field anonymised as ``mask`` is set to.
+_MASK = "***"
 #: The largest request body read; the contract caps JSON at 16 MiB.
 MAX_BODY_BYTES = 16 * 1024 * 1024
-OPERATIONS = ("check", "locate", "erase", "rectify")
+OPERATIONS = ("check", "locate", "erase", "rectify", "retention")
 
 _REQUEST_ID = re.compile(r"[0-9a-fA-F]{32}")
 # SQLite allows 32,766 bound values per statement; stay far below it per IN list.
@@ -184,11 +188,38 @@ class _RectifyCall(_Call):
     changes: dict[StrictStr, _Value]
 
 
+class _Condition(_Call):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
+
+    field: StrictStr
+    equals: _Scalar = None
+    in_: list[_Scalar] | None = Field(default=None, alias="in")
+    is_null: StrictBool | None = None
+
+
+class _RetentionCall(_Call):
+    rule: StrictStr
+    dataset: StrictStr
+    trigger_field: StrictStr
+    trigger_format: StrictStr | None = None
+    timezone: StrictStr
+    cutoff: StrictStr
+    condition: _Condition | None = None
+    action: StrictStr
+    anonymise: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    keep: list[_Key] = Field(default_factory=list)
+    dry_run: StrictBool
+    limit: Annotated[StrictInt, Field(ge=0, le=100_000)]
+
+
 _CALLS: dict[str, type[_Call]] = {
     "check": _CheckCall,
     "locate": _LocateCall,
     "erase": _EraseCall,
     "rectify": _RectifyCall,
+    "retention": _RetentionCall,
 }
 
 
@@ -360,6 +391,8 @@ class Mailbox:
             return self.erase(call)
         if isinstance(call, _RectifyCall):
             return self.rectify(call)
+        if isinstance(call, _RetentionCall):
+            return self.retention(call)
         return self.check()
 
     def check(self) -> dict[str, Any]:
@@ -458,6 +491,47 @@ class Mailbox:
                 )
                 changed += result.rowcount
         return {"changed": changed}
+
+    def retention(self, call: _RetentionCall) -> dict[str, Any]:
+        """Count the messages a retention rule makes due; delete or anonymise up to ``limit``."""
+        _dataset(call.dataset)
+        due, held, in_scope, changes = _retention_terms(call)
+        oldest = sa.select(func.min(messages.c.sent_at)).where(due)
+        with self.engine.begin() as conn:
+            counts = conn.execute(
+                sa.select(
+                    func.count(),
+                    func.count().filter(in_scope),
+                    func.count().filter(due),
+                    func.count().filter(held),
+                ).select_from(messages)
+            ).one()
+            first = conn.execute(oldest).scalar()
+            changed = 0
+            if not call.dry_run and call.limit:
+                # Oldest first, one statement on at most ``limit`` keys: bounded work per call.
+                keys = (
+                    sa.select(messages.c.message_id)
+                    .where(due)
+                    .order_by(messages.c.sent_at, messages.c.message_id)
+                    .limit(call.limit)
+                )
+                statement = (
+                    sa.delete(messages) if changes is None else sa.update(messages).values(changes)
+                )
+                changed = conn.execute(
+                    statement.where(messages.c.message_id.in_(keys.scalar_subquery()))
+                ).rowcount
+        zone = ZoneInfo(call.timezone)
+        oldest_day = first.replace(tzinfo=UTC).astimezone(zone).date() if first else None
+        return {
+            "total": counts[0],
+            "in_scope": counts[1],
+            "due": counts[2],
+            "held": counts[3],
+            "oldest_due": oldest_day.isoformat() if oldest_day else None,
+            "changed": changed,
+        }
 
 
 @contextmanager
@@ -577,6 +651,68 @@ def _column_value(name: str, value: object) -> object:
 
 def _wire(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _retention_terms(
+    call: _RetentionCall,
+) -> tuple[
+    sa.ColumnElement[bool], sa.ColumnElement[bool], sa.ColumnElement[bool], dict[str, Any] | None
+]:
+    """Due, held and in-scope predicates of a retention call, and the anonymising changes."""
+    if call.trigger_field != "sent_at":
+        raise MailboxRequestError("the mailbox keeps time in sent_at only")
+    try:
+        zone = ZoneInfo(call.timezone)
+        cutoff = date.fromisoformat(call.cutoff)
+    except (ValueError, KeyError) as exc:
+        raise MailboxRequestError("timezone or cutoff cannot be read") from exc
+    # Due: sent before the start of the day after the cutoff, in the rule's zone (the
+    # mailbox keeps naive UTC times).
+    start = datetime.combine(cutoff + timedelta(days=1), time_of_day(0), tzinfo=zone)
+    boundary = start.astimezone(UTC).replace(tzinfo=None)
+    in_scope = _retention_condition(call.condition)
+    past = sa.and_(in_scope, messages.c.sent_at < boundary)
+    kept = _own_keys(call.keep)
+    keep = messages.c.message_id.in_(kept) if kept else sa.false()
+    changes: dict[str, Any] | None = None
+    if call.action == "anonymise":
+        changes = {}
+        for name, how in call.anonymise.items():
+            _fields([name])
+            if name == _KEY:
+                raise MailboxRequestError("the primary key message_id cannot be anonymised")
+            if how == "null":
+                changes[name] = None
+            elif how == "mask" and name in _TEXT_FIELDS:
+                changes[name] = _MASK
+            else:
+                raise MailboxRequestError(f"{name} cannot be anonymised as {how} here")
+        if not changes:
+            raise MailboxRequestError("anonymise names no field")
+        not_yet = sa.or_(
+            *(
+                messages.c[name].is_not(None)
+                if value is None
+                else messages.c[name].is_distinct_from(value)
+                for name, value in changes.items()
+            )
+        )
+        past = sa.and_(past, not_yet)
+    elif call.action != "delete":
+        raise MailboxRequestError("action is delete or anonymise")
+    return sa.and_(past, sa.not_(keep)), sa.and_(past, keep), in_scope, changes
+
+
+def _retention_condition(condition: _Condition | None) -> sa.ColumnElement[bool]:
+    if condition is None:
+        return sa.true()
+    _fields([condition.field])
+    column = messages.c[condition.field]
+    if condition.is_null is not None:
+        return column.is_(None) if condition.is_null else column.is_not(None)
+    if condition.in_ is not None:
+        return column.in_(condition.in_)
+    return column == condition.equals
 
 
 def _check_step(step: _Step) -> None:

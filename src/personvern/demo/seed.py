@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -298,9 +298,17 @@ class _FileWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.folders.add(path.parent)
         path.write_bytes(content)
-        sidecar_path(path).write_text(
-            json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8"
-        )
+        sidecar = sidecar_path(path)
+        sidecar.write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
+        # The files carry the time of the call or the scan, as a real store's would, so a
+        # retention rule counting from the modification time sees the same age.
+        moment = metadata.get("started_at") or metadata.get("collected_at")
+        if isinstance(moment, str):
+            when = datetime.fromisoformat(moment)
+            # The generator's times are naive UTC, as the demo's databases keep them.
+            stamp = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+            os.utime(path, (stamp, stamp))
+            os.utime(sidecar, (stamp, stamp))
 
     def write(self, bundle: CustomerBundle) -> None:
         if "telephony" in self.roots:

@@ -160,3 +160,37 @@ def test_check_connect_names_a_trigger_column_that_cannot_hold_its_time(
         "(BIGINT) cannot hold iso_text times"
     ] == [f.message for f in problems]
     assert "fix trigger_format" in str(problems[0].hint)
+
+
+def test_a_file_store_rule_that_anonymises_fails_at_its_action(
+    example_datamap_copy: Path,
+) -> None:
+    old = "    trigger_field: started_at\n    period: P90D\n"
+    line = _edit(example_datamap_copy, old, old + "    action: anonymise\n")
+    assert [
+        (
+            line + 2,
+            "retention rule 'call-recordings' anonymises files of telephony.call_recordings; "
+            "files are deleted whole",
+            "write action: delete, or keep the data in a table to anonymise it",
+        )
+    ] == _errors(example_datamap_copy)
+
+
+def test_a_webhook_rule_asking_for_pseudonyms_fails_at_its_anonymise(
+    example_datamap_copy: Path,
+) -> None:
+    old = "    trigger_field: sent_at\n    period: P3Y\n"
+    line = _edit(
+        example_datamap_copy,
+        old,
+        old + "    action: anonymise\n    anonymise: {sender: pseudonym}\n",
+    )
+    assert [
+        (
+            line + 3,
+            "retention rule 'email' asks a webhook system for keyed pseudonyms; it has not "
+            "personvern's key",
+            "anonymise with null, year, truncate_ip or mask",
+        )
+    ] == _errors(example_datamap_copy)

@@ -1,18 +1,27 @@
 """Which records the law requires the company to keep despite an erasure request (Art. 17(3)).
 
 A retention rule with a ``legal_hold`` (bokføringsloven § 13 for invoices) keeps a
-record until its period has run from the rule's trigger: five years after the end of
-the financial year the invoice belongs to. A rule without a trigger field of its own
-(invoice lines) holds a record as long as the record it references is held.
+record while the hold applies, counted exactly as the retention sweep counts it
+(personvern.domain.retention): ``legal_hold.period`` from the end of the financial year
+the trigger falls in (``organization.financial_year_end``, 31 December by default), or
+from the trigger itself with ``starts: trigger``; the trigger's day is read in the
+rule's time zone and format. So an erasure keeps exactly the records a sweep would
+report "held by law". A hold stated without a period (documents only) keeps a record
+for the rule's own period, counted from the rule's trigger. A rule without a trigger
+field of its own (invoice lines) holds a record as long as the record it references is
+held.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 
-from personvern.domain.datamap import DataMap, RetentionRule, RetentionTrigger
-from personvern.domain.requests.deadline import add_months
+from personvern.domain.datamap import DataMap, RetentionRule, RetentionTrigger, TriggerFormat
+from personvern.domain.retention.calendar import FinancialYear
+from personvern.domain.retention.holds import StatutoryHold
+from personvern.domain.retention.rule import statutory_hold
+from personvern.domain.retention.trigger_time import trigger_day
 from personvern.domain.retention_period import parse_period
 
 
@@ -24,19 +33,28 @@ class LegalHold:
     reference: str
     description: dict[str, str]
     rule: RetentionRule
+    #: The organisation's financial year (statutory holds run from its end).
+    financial_year: FinancialYear = field(default_factory=FinancialYear)
+
+    @property
+    def statutory(self) -> StatutoryHold:
+        """The hold as the sweep enforces it (a period-less hold: the rule's own period)."""
+        enforced = statutory_hold(self.rule, self.financial_year)
+        if enforced is not None:
+            return enforced
+        from_year_end = self.rule.trigger is RetentionTrigger.FINANCIAL_YEAR_END
+        return StatutoryHold(
+            self.reference,
+            parse_period(self.rule.period),
+            self.financial_year if from_year_end else None,
+        )
 
     def held_until(self, trigger_value: object) -> date | None:
         """The last day a record with ``trigger_value`` must be kept; None if unknown."""
-        start = _as_date(trigger_value)
-        if start is None:
+        day = self._day(trigger_value)
+        if day is None:
             return None
-        if self.rule.trigger is RetentionTrigger.FINANCIAL_YEAR_END:
-            # The financial year is the calendar year unless the company says otherwise
-            # (regnskapsloven § 1-7); the data map has no field for another year-end yet.
-            start = date(start.year, 12, 31)
-        period = parse_period(self.rule.period)
-        end = add_months(start, period.years * 12 + period.months)
-        return end + timedelta(weeks=period.weeks, days=period.days)
+        return self.statutory.ends_on(day)
 
     def holds(self, trigger_value: object, today: date) -> bool:
         """Whether a record whose trigger field has ``trigger_value`` must still be kept."""
@@ -45,22 +63,22 @@ class LegalHold:
         # bookkeeping records by mistake is the failure that cannot be undone.
         return until is None or today <= until
 
-
-def _as_date(value: object) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
+    def _day(self, value: object) -> date | None:
+        if value is None or isinstance(value, bool):
             return None
-    return None
+        # Without a declared format the column's type decides: a date, or a timestamp
+        # (naive in UTC), as the sweep reads it; text is read from its leading date.
+        fmt = self.rule.trigger_format or TriggerFormat.TIMESTAMP
+        if fmt in {TriggerFormat.EPOCH_SECONDS, TriggerFormat.EPOCH_MILLIS} and not isinstance(
+            value, int | str
+        ):
+            return None
+        return trigger_day(fmt, value, self.rule.timezone)
 
 
 def legal_holds(datamap: DataMap) -> dict[str, LegalHold]:
     """Every dataset the data map puts under a legal hold, by "system.dataset"."""
+    year = FinancialYear.parse(datamap.organization.financial_year_end)
     holds: dict[str, LegalHold] = {}
     for rule in datamap.retention:
         if rule.legal_hold is None or rule.dataset is None:
@@ -70,5 +88,6 @@ def legal_holds(datamap: DataMap) -> dict[str, LegalHold]:
             reference=rule.legal_hold.reference,
             description=dict(rule.legal_hold.description),
             rule=rule,
+            financial_year=year,
         )
     return holds

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 
 from personvern.domain.datamap import (
+    Anonymisation,
     DataField,
     DataMap,
     Dataset,
     RetentionAction,
     RetentionRule,
+    SystemKind,
 )
 from personvern.domain.findings import DocPath, Finding
 
@@ -36,6 +38,7 @@ def retention_findings(datamap: DataMap) -> Iterator[Finding]:
             continue  # reported with the other references
         rp: DocPath = ("retention", ri)
         yield from _fields(rule, dataset, rp)
+        yield from _kind(rule, system.kind, rp)
         if rule.trigger_field is None:
             continue
         trigger_dataset: Dataset | None = dataset
@@ -89,6 +92,38 @@ def _fields(rule: RetentionRule, dataset: Dataset, rp: DocPath) -> Iterator[Find
                     f"anonymise names '{name}', the key of {rule.dataset}",
                     hint="a record's key cannot be anonymised; delete the record instead",
                 )
+
+
+def _kind(rule: RetentionRule, kind: SystemKind, rp: DocPath) -> Iterator[Finding]:
+    """What a file store or a webhook system cannot do with a rule (the sweep refuses it)."""
+    if kind is SystemKind.FILES and rule.action is RetentionAction.ANONYMISE:
+        yield Finding(
+            (*rp, "action"),
+            f"retention rule '{rule.key}' anonymises files of {rule.dataset}; files are "
+            "deleted whole",
+            hint="write action: delete, or keep the data in a table to anonymise it",
+        )
+    if kind is SystemKind.FILES and rule.trigger_via is not None:
+        yield Finding(
+            (*rp, "trigger_via"),
+            f"retention rule '{rule.key}' follows trigger_via in a file store; a file's "
+            "date is its own",
+            hint="name a field of the file's sidecar or path, or none for its modification time",
+        )
+    if kind is SystemKind.WEBHOOK and rule.trigger_via is not None:
+        yield Finding(
+            (*rp, "trigger_via"),
+            f"retention rule '{rule.key}' follows trigger_via on a webhook system, which "
+            "the retention instruction cannot carry",
+            hint="name a date field of the dataset itself",
+        )
+    if kind is SystemKind.WEBHOOK and Anonymisation.PSEUDONYM in rule.anonymise.values():
+        yield Finding(
+            (*rp, "anonymise"),
+            f"retention rule '{rule.key}' asks a webhook system for keyed pseudonyms; it "
+            "has not personvern's key",
+            hint="anonymise with null, year, truncate_ip or mask",
+        )
 
 
 def _via(

@@ -2,7 +2,9 @@
 
 Only rules naming a dataset and a trigger field can be swept: a rule by category or
 without a trigger field describes a promise a person keeps by hand, and is listed with
-the reason it is not swept. The data map's cross-references (dataset, fields, the
+the reason it is not swept. A rule on a file store may leave out the trigger field: it
+then counts from the files' modification time; files are deleted whole, never
+anonymised. The data map's cross-references (dataset, fields, the
 reference ``trigger_via`` follows) are checked by ``personvern check``
 (personvern.domain.retention.findings); here they are only looked up.
 """
@@ -23,12 +25,17 @@ from personvern.domain.datamap import (
     RetentionRule,
     RetentionTrigger,
     System,
+    SystemKind,
     TriggerFormat,
 )
+from personvern.domain.file_ownership import MODIFIED_AT
 from personvern.domain.retention.calendar import FinancialYear
 from personvern.domain.retention.due import last_due_day
 from personvern.domain.retention.holds import StatutoryHold
 from personvern.domain.retention_period import RetentionPeriod, parse_period
+
+#: The trigger of a file rule without ``trigger_field``: when the file was last modified.
+FILE_MODIFIED = MODIFIED_AT
 
 #: What a field's erasure strategy becomes when a rule anonymises without saying how.
 _FROM_ERASURE = {
@@ -48,6 +55,8 @@ class TriggerSource:
     #: The referenced dataset and its field ``via`` points at.
     parent_dataset: str | None = None
     parent_key: str | None = None
+    #: A file store's rule without ``trigger_field``: the files' modification time.
+    file_modified: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,27 +124,25 @@ def sweep_rules(datamap: DataMap) -> tuple[list[SweepRule], list[UnsweptRule]]:
 def _resolve(datamap: DataMap, rule: RetentionRule, year: FinancialYear) -> SweepRule | str:
     if rule.dataset is None:
         return "it names a category, not a dataset"
-    if rule.trigger_field is None:
-        return "it names no trigger_field to count from"
     found = _dataset(datamap, rule.dataset)
     if found is None:
         return f"dataset {rule.dataset} does not exist"
     system, dataset = found
-    trigger = TriggerSource(rule.trigger_field)
-    if rule.trigger_via is not None:
+    why = _unswept_trigger(rule, system, dataset)
+    if why is not None:
+        return why
+    trigger = (
+        TriggerSource(rule.trigger_field)
+        if rule.trigger_field is not None
+        else TriggerSource(FILE_MODIFIED, file_modified=True)
+    )
+    if rule.trigger_via is not None and rule.trigger_field is not None:
         via = next((f for f in dataset.fields if f.name == rule.trigger_via), None)
         if via is None or via.references is None or via.references.count(".") != 1:
             return f"trigger_via {rule.trigger_via} references no dataset of {system.key}"
         parent, parent_key = via.references.split(".")
         trigger = TriggerSource(rule.trigger_field, rule.trigger_via, parent, parent_key)
-    statutory = None
-    hold = rule.legal_hold
-    if hold is not None and hold.period is not None:
-        statutory = StatutoryHold(
-            hold.reference,
-            parse_period(hold.period),
-            year if hold.starts is HoldStart.FINANCIAL_YEAR_END else None,
-        )
+    statutory = statutory_hold(rule, year)
     anonymise: dict[str, Anonymisation] = {}
     if rule.action is RetentionAction.ANONYMISE:
         anonymise = dict(rule.anonymise) or {
@@ -158,6 +165,44 @@ def _resolve(datamap: DataMap, rule: RetentionRule, year: FinancialYear) -> Swee
         action=rule.action,
         anonymise=anonymise,
         statutory=statutory,
+    )
+
+
+def _unswept_trigger(rule: RetentionRule, system: System, dataset: Dataset) -> str | None:
+    """Why a rule's trigger cannot be swept (a file store's files go whole, by their dates)."""
+    if system.kind is SystemKind.WEBHOOK:
+        return _unswept_webhook_rule(rule)
+    if system.kind is not SystemKind.FILES:
+        return "it names no trigger_field to count from" if rule.trigger_field is None else None
+    if dataset.files is None:
+        return "its dataset declares no files: pattern"
+    if rule.trigger_via is not None:
+        return "trigger_via follows a reference between tables; a file's date is its own"
+    if rule.action is not RetentionAction.DELETE:
+        return "files are deleted whole; anonymise is for tables"
+    return None
+
+
+def _unswept_webhook_rule(rule: RetentionRule) -> str | None:
+    """Why a rule on a webhook system cannot be sent to it as a retention instruction."""
+    if rule.trigger_field is None:
+        return "it names no trigger_field to count from"
+    if rule.trigger_via is not None:
+        return "trigger_via is not part of the webhook contract's retention instruction"
+    if Anonymisation.PSEUDONYM in rule.anonymise.values():
+        return "a keyed pseudonym needs personvern's key, which a webhook system has not"
+    return None
+
+
+def statutory_hold(rule: RetentionRule, year: FinancialYear) -> StatutoryHold | None:
+    """The statutory hold a rule's ``legal_hold.period`` enforces; None without a period."""
+    hold = rule.legal_hold
+    if hold is None or hold.period is None:
+        return None
+    return StatutoryHold(
+        hold.reference,
+        parse_period(hold.period),
+        year if hold.starts is HoldStart.FINANCIAL_YEAR_END else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Plan and run every retention rule of the data map on the SQL systems it governs.
+"""Plan and run every retention rule of the data map on the systems it governs.
 
 Rules run children before parents (a dataset referencing another is swept first), so
 deleting invoice lines due today lets their invoices go in the same run. Before a rule
@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from personvern.connectors.port import ConnectorError, Pseudonymiser
+from personvern.connectors.port import ConnectorError, ConnectorNotConfiguredError, Pseudonymiser
 from personvern.connectors.registry import ConnectorPool
 from personvern.connectors.sql import SqlConnector
 from personvern.domain.datamap import DataMap, SystemKind
 from personvern.domain.retention.holds import SubjectHold
 from personvern.domain.retention.rule import SweepRule, UnsweptRule, sweep_rules
 from personvern.domain.retention.trigger_time import today_in
+from personvern.engine.retention.file_sweep import FilePlan, FileSweep, file_sweep
 from personvern.engine.retention.table_sweep import (
     ChildReference,
     ProgressCallback,
@@ -31,6 +32,7 @@ from personvern.engine.retention.table_sweep import (
     TableProgress,
     TableSweep,
 )
+from personvern.engine.retention.webhook_sweep import WebhookPlan, WebhookSweep, webhook_sweep
 from personvern.errors import PersonvernError
 
 #: Keys per batch, each batch its own transaction (PERSONVERN_RETENTION_BATCH_SIZE).
@@ -38,6 +40,9 @@ DEFAULT_BATCH_SIZE = 10_000
 #: The share of a table one rule may remove without --confirm (PERSONVERN_RETENTION_MAX_SHARE).
 DEFAULT_MAX_SHARE = 0.2
 _SQL = frozenset({SystemKind.SQLITE, SystemKind.POSTGRESQL, SystemKind.MYSQL})
+#: Kinds a sweep reaches: SQL tables, file stores (engine.retention.file_sweep), webhook
+#: systems (engine.retention.webhook_sweep).
+_SWEPT = _SQL | {SystemKind.FILES, SystemKind.WEBHOOK}
 
 
 class TableStatus(StrEnum):
@@ -102,7 +107,7 @@ Recorder = Callable[[str, TableOutcome], None]
 
 
 class RetentionSweep:
-    """Enforces the data map's retention rules in the company's SQL systems."""
+    """Enforces the data map's retention rules in the company's SQL, file and webhook systems."""
 
     def __init__(
         self,
@@ -131,7 +136,7 @@ class RetentionSweep:
         rules, unswept = sweep_rules(self.datamap)
         for rule in list(rules):
             found = self.datamap.system(rule.system)
-            if found is not None and found.kind not in _SQL:
+            if found is not None and found.kind not in _SWEPT:
                 rules.remove(rule)
                 unswept.append(
                     UnsweptRule(
@@ -158,6 +163,10 @@ class RetentionSweep:
         for rule in rules:
             try:
                 tables.append(self._table(rule).plan())
+            except ConnectorNotConfiguredError as exc:
+                # As `personvern check --connect` says it (a warning): a system without
+                # its connection set is not swept; a real run records the rule as failed.
+                unswept.append(UnsweptRule(rule.key, str(exc), rule.target))
             except (ConnectorError, PersonvernError) as exc:
                 failed.append(_failure(rule, exc))
         return RetentionPlan(tables, unswept, failed)
@@ -211,7 +220,7 @@ class RetentionSweep:
                 rule.key,
                 rule.target,
                 TableStatus.REFUSED,
-                message=f"would {_verb(plan)} {plan.due:,} of {plan.total:,} rows "
+                message=f"would {_verb(plan)} {plan.due:,} of {plan.total:,} {_unit(plan)} "
                 f"({plan.share:.0%}), more than the {self.max_share:.0%} allowed "
                 "without confirmation",
             )
@@ -241,8 +250,12 @@ class RetentionSweep:
             return interrupted, exc
         return TableOutcome(plan, rule.key, rule.target, TableStatus.COMPLETED, progress)
 
-    def _table(self, rule: SweepRule) -> TableSweep:
+    def _table(self, rule: SweepRule) -> TableSweep | FileSweep | WebhookSweep:
         system = self.datamap.system(rule.system)
+        if system is not None and system.kind is SystemKind.FILES:
+            return file_sweep(rule, system, self.pool, self.environ, self.now, self.staff_holds)
+        if system is not None and system.kind is SystemKind.WEBHOOK:
+            return webhook_sweep(rule, system, self.pool, self.environ, self.now, self.staff_holds)
         if system is None or system.kind not in _SQL:
             kind = system.kind.value if system else "unknown"
             raise ConnectorError(
@@ -263,6 +276,12 @@ class RetentionSweep:
 
 def _verb(plan: TablePlan) -> str:
     return "delete" if plan.action.value == "delete" else "anonymise"
+
+
+def _unit(plan: TablePlan) -> str:
+    if isinstance(plan, FilePlan):
+        return "files"
+    return "records" if isinstance(plan, WebhookPlan) else "rows"
 
 
 def _failure(rule: SweepRule, exc: BaseException) -> TableOutcome:
