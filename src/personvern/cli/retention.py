@@ -35,7 +35,9 @@ def register(app: typer.Typer) -> None:
 
 @retention_app.command("run")
 def retention_run(
-    system: str | None = typer.Option(None, "--system", help="sweep this system only"),
+    system: str | None = typer.Option(
+        None, "--system", help="sweep this system only (personvern: its own records)"
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="count what is due and held, change nothing"
     ),
@@ -183,15 +185,17 @@ def retention_lift(
     console.print(f"hold {hold_id} lifted", markup=False)
 
 
-def _sweep(application: Application) -> RetentionSweep:
+def _sweep(application: Application, now: datetime | None = None) -> RetentionSweep:
     import os
 
+    from personvern.domain.retention.own_records import own_record_rules
+    from personvern.engine.retention.own_records import own_table_sweeps
     from personvern.engine.retention.sweep import RetentionSweep
     from personvern.security.pseudonym import pseudonymiser
     from personvern.store.retention_runs import RetentionRecords
 
     settings = application.settings
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     with application.unit_of_work() as uow:
         holds = RetentionRecords(uow.session).holds(now.date())
     return RetentionSweep(
@@ -203,6 +207,12 @@ def _sweep(application: Application) -> RetentionSweep:
         max_share=settings.retention_max_share,
         staff_holds=holds,
         pseudonymise=pseudonymiser(settings.secret().encode()),
+        own_records=own_table_sweeps(
+            own_record_rules(settings.own_retention_periods()),
+            application.store,
+            now=now,
+            home=settings.home,
+        ),
     )
 
 
