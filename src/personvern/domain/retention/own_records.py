@@ -151,10 +151,10 @@ _DEFINED: dict[str, _Fields] = {
         },
         "runs_from": {"en": "after they occurred", "nb": "etter at de skjedde"},
         "basis": {
-            "en": "a year's comparison and a month to report on it (the supervisory "
-            "authorities' 13 months for audience measurement)",
-            "nb": "sammenligning over ett år og en måned til å rapportere "
-            "(tilsynsmyndighetenes 13 måneder for publikumsmåling)",
+            "en": "a year's comparison and a month to report on it (13 months, as CNIL's "
+            "guidance on audience measurement allows)",
+            "nb": "sammenligning over ett år og en måned til å rapportere (13 måneder, som "
+            "CNILs veiledning om publikumsmåling tillater)",
         },
     },
     "own-audit-events": {
