@@ -356,8 +356,7 @@ _OWN: Mapping[str, Mapping[str, str | tuple[str, ...]]] = {
             "hva som ble gjort",
         ),
         "transfers": "Ingen egne: personverns database driftes av den behandlingsansvarlige",
-        "period": "{what}: {period} {runs_from}, deretter slettet – {basis}; innstilling "
-        "{setting}",
+        "period": "{what}: {period} {runs_from}, deretter slettet – {basis}; innstilling {setting}",
         "at_end": "{what}: slettes fra dagen etter at den opphørte – {basis}; innstilling "
         "{setting}",
         "system": "personverns egen database",
