@@ -241,10 +241,18 @@ class AuditTrail:
         return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
     def hash_at(self, sequence: int) -> str | None:
-        """The stored hash of the event at ``sequence``, if there is one."""
-        return self.session.scalar(
+        """The stored hash of the event at ``sequence``, if there is one.
+
+        The last event retention deleted is still known by its kept hash.
+        """
+        stored = self.session.scalar(
             sa.select(AuditEventRow.hash).where(AuditEventRow.sequence == sequence)
         )
+        if stored is None:
+            pruned_sequence, pruned_hash = self.pruned()
+            if sequence == pruned_sequence:
+                return pruned_hash
+        return stored
 
     def last(self) -> AuditEventRow | None:
         """The stored event with the highest sequence, if any."""

@@ -232,6 +232,9 @@ def test_own_records_are_swept_with_evidence(
     verdict = trail.verify()
     assert verdict.intact, verdict.broken
     assert 4 == trail.pruned()[0]
+    # An anchor of the last deleted event still checks against its kept hash.
+    assert trail.pruned()[1] == trail.hash_at(4)
+    assert trail.hash_at(3) is None
     first = next(trail.walk())
     assert 5 == first.sequence
     session.rollback()
