@@ -133,6 +133,9 @@ def _merge(
             line.due_by[days] = table.due
     for failed in plan.failed:
         problems.setdefault(failed.rule, failed.message or "could not be counted")
+        # Listed all the same (its counts blank), so a CSV shows every rule.
+        system, _, dataset = failed.target.partition(".")
+        lines.setdefault((failed.rule, failed.target), ReportLine(failed.rule, system, dataset))
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
