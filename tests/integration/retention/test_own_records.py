@@ -264,3 +264,62 @@ def test_periods_come_from_the_settings(setting: str) -> None:
     rules = {r.key: r for r in own_record_rules({"own-web-events": setting})}
     assert setting == rules["own-web-events"].period
     assert "P3Y" == rules["own-requests"].period
+
+
+class _KilledError(Exception):
+    """Stands for the process dying after a committed batch."""
+
+
+def test_a_run_killed_mid_table_continues_on_the_next(
+    engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    for number in range(7):
+        session.add(
+            WebEventRow(
+                cookie_id=f"v{number}",
+                event_type="page_view",
+                url="https://x.test/",
+                occurred_at=_ago(days=500 + number),
+                channel="web",
+            )
+        )
+    session.add(
+        WebEventRow(
+            cookie_id="kept",
+            event_type="click",
+            url="https://x.test/",
+            occurred_at=_ago(days=10),
+            channel="web",
+        )
+    )
+    session.commit()
+    unit_of_work = unit_of_work_factory(make_session_factory(engine), engine.url)
+    evidence = RetentionEvidence(unit_of_work, ACTOR)
+
+    def die(progress: object) -> None:
+        raise _KilledError
+
+    with pytest.raises(_KilledError):
+        _sweep(engine, tmp_path, tmp_path / "home", batch_size=3).run(
+            "personvern", confirm=True, on_batch=die, record=evidence
+        )
+    assert 5 == session.scalar(sa.select(sa.func.count()).select_from(WebEventRow))
+    session.rollback()
+
+    run = _sweep(engine, tmp_path, tmp_path / "home", batch_size=3).run(
+        "personvern", confirm=True, record=evidence
+    )
+    events = next(o for o in run.outcomes if o.rule == "own-web-events")
+    assert (TableStatus.COMPLETED, 4) == (
+        events.status,
+        events.progress and events.progress.deleted,
+    )
+    assert ["kept"] == list(session.scalars(sa.select(WebEventRow.cookie_id)))
+    session.rollback()
+    with unit_of_work() as uow:
+        statuses = [
+            (r.status, r.deleted)
+            for r in RetentionRecords(uow.session).runs()
+            if r.rule == "own-web-events"
+        ]
+    assert [("interrupted", 3), ("completed", 4)] == statuses
