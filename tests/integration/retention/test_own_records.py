@@ -259,13 +259,6 @@ def test_own_records_are_swept_with_evidence(
     assert {"personvern"} == {r.system for r in rows}
 
 
-@pytest.mark.parametrize("setting", ["P13M", "P0D", "P2Y6M"])
-def test_periods_come_from_the_settings(setting: str) -> None:
-    rules = {r.key: r for r in own_record_rules({"own-web-events": setting})}
-    assert setting == rules["own-web-events"].period
-    assert "P3Y" == rules["own-requests"].period
-
-
 class _KilledError(Exception):
     """Stands for the process dying after a committed batch."""
 
