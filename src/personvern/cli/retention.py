@@ -246,34 +246,7 @@ def _day_option(name: str, value: str | None) -> date | None:
 
 
 def _sweep(application: Application, now: datetime | None = None) -> RetentionSweep:
-    import os
-
-    from personvern.domain.retention.own_records import own_record_rules
-    from personvern.engine.retention.own_records import own_table_sweeps
-    from personvern.engine.retention.sweep import RetentionSweep
-    from personvern.security.pseudonym import pseudonymiser
-    from personvern.store.retention_runs import RetentionRecords
-
-    settings = application.settings
-    now = now or datetime.now(UTC)
-    with application.unit_of_work() as uow:
-        holds = RetentionRecords(uow.session).holds(now.date())
-    return RetentionSweep(
-        application.datamap.require(),
-        environ=application.environ or os.environ,
-        pool=application.connectors,
-        now=now,
-        batch_size=settings.retention_batch_size,
-        max_share=settings.retention_max_share,
-        staff_holds=holds,
-        pseudonymise=pseudonymiser(settings.secret().encode()),
-        own_records=own_table_sweeps(
-            own_record_rules(settings.own_retention_periods()),
-            application.store,
-            now=now,
-            home=settings.home,
-        ),
-    )
+    return application.retention_sweep(now)
 
 
 def _run(
