@@ -22,6 +22,7 @@ from personvern.connectors.registry import ConnectorPool
 from personvern.data_home import ensure_home
 from personvern.datamap.loader import LoadedDataMap, load_datamap, resolve_datamap_path
 from personvern.domain.datamap import DataMap
+from personvern.engine.retention.sweep import RetentionSweep
 from personvern.engine.runner import RequestEngine, RunObserver
 from personvern.errors import PersonvernError
 from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts
@@ -96,6 +97,41 @@ class Application:
             actor=actor or self.actor,
             pool=self.connectors,
             observer=self.observer,
+        )
+
+    def retention_sweep(self, now: datetime | None = None) -> RetentionSweep:
+        """The retention sweep of the data map's rules and personvern's own records, as of ``now``.
+
+        Every entry point sweeps through this, so the holds in force, the batch size, the
+        safety stop and the rules of personvern's own records are the same for each.
+        """
+        import os
+
+        from personvern.domain.retention.own_records import own_record_rules
+        from personvern.engine.retention.own_records import own_table_sweeps
+        from personvern.engine.retention.sweep import RetentionSweep
+        from personvern.security.pseudonym import pseudonymiser
+        from personvern.store.retention_runs import RetentionRecords
+
+        settings = self.settings
+        now = now or datetime.now(UTC)
+        with self.unit_of_work() as uow:
+            holds = RetentionRecords(uow.session).holds(now.date())
+        return RetentionSweep(
+            self.datamap.require(),
+            environ=self.environ or os.environ,
+            pool=self.connectors,
+            now=now,
+            batch_size=settings.retention_batch_size,
+            max_share=settings.retention_max_share,
+            staff_holds=holds,
+            pseudonymise=pseudonymiser(settings.secret().encode()),
+            own_records=own_table_sweeps(
+                own_record_rules(settings.own_retention_periods()),
+                self.store,
+                now=now,
+                home=settings.home,
+            ),
         )
 
     def jobs(self) -> JobQueue:

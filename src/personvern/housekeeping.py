@@ -14,7 +14,9 @@ Three kinds of data pile up in personvern's home and store while it answers requ
   ended (past their absolute end or idle too long).
 
 The server sweeps every hour; ``personvern housekeeping`` sweeps now (``--dry-run``
-counts without deleting).
+counts without deleting). Unverified requests are also a rule of personvern's own
+records (own-unverified-requests), which ``personvern retention run`` enforces with
+evidence; both delete them the same way (personvern.store.requests.delete_requests).
 """
 
 from __future__ import annotations
@@ -39,12 +41,8 @@ from personvern.store.models import (
     IntakeAttempt,
     RateLimitKey,
     RequestArtifact,
-    RequestEvent,
-    RequestStep,
-    SubjectFlag,
-    VerificationChallenge,
 )
-from personvern.store.requests import RequestRepository
+from personvern.store.requests import RequestRepository, delete_requests
 from personvern.store.staff_sessions import StaffSessionRepository
 
 log = logging.getLogger(__name__)
@@ -206,32 +204,8 @@ def _unverified_requests(
     report.unverified_requests.extend(stale)
     if dry_run or not stale:
         return
-    # Requests linked to one of these (from before duplicates linked only to proven
-    # requests) keep standing on their own.
-    session.execute(
-        sa.update(DataSubjectRequest)
-        .where(DataSubjectRequest.linked_request_id.in_(stale))
-        .values(linked_request_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    for table in (
-        VerificationChallenge,
-        RequestEvent,
-        RequestStep,
-        RequestArtifact,
-        DownloadLink,
-        SubjectFlag,
-    ):
-        session.execute(
-            sa.delete(table)
-            .where(table.request_id.in_(stale))
-            .execution_options(synchronize_session=False)
-        )
-    session.execute(
-        sa.delete(DataSubjectRequest)
-        .where(DataSubjectRequest.id.in_(stale))
-        .execution_options(synchronize_session=False)
-    )
+    # The same deletion `personvern retention run` makes under rule own-unverified-requests.
+    delete_requests(session.connection(), stale, keep_flags=False)
     for request_id in stale:
         shutil.rmtree(settings.home.resolve() / "requests" / request_id, ignore_errors=True)
 

@@ -189,6 +189,32 @@ class Settings(BaseSettings):
         description="share of a table one retention rule may delete or anonymise in a run "
         "without --confirm (the safety stop against a wrong rule or clock)",
     )
+    retention_own_requests: str = Field(
+        "P3Y",
+        description="how long personvern keeps a closed request, its history and answers "
+        "(ISO 8601 period from closing; default 3 years, the limitation period of "
+        "foreldelsesloven § 2)",
+    )
+    retention_own_download_links: str = Field(
+        "P0D",
+        description="how long a download link is kept after it expired or was revoked "
+        "(ISO 8601 period; default: gone the day after)",
+    )
+    retention_own_consent_proofs: str = Field(
+        "P3Y",
+        description="how long a consent proof is kept after a later grant or withdrawal "
+        "superseded it (ISO 8601 period; the proof in force is always kept)",
+    )
+    retention_own_web_events: str = Field(
+        "P13M",
+        description="how long collected web and app events are kept (ISO 8601 period from "
+        "when they occurred)",
+    )
+    retention_own_audit_events: str = Field(
+        "P5Y",
+        description="how long audit events are kept (ISO 8601 period from when they were "
+        "recorded); the oldest go first and `personvern audit verify` goes on from them",
+    )
     housekeeping_interval_seconds: int = Field(
         3600, ge=0, description="how often the server deletes what it no longer needs; 0: never"
     )
@@ -346,6 +372,20 @@ class Settings(BaseSettings):
     # ----------------------------------------------------------------------------------------
 
     _generated_key: str | None = PrivateAttr(None)
+
+    @field_validator(
+        "retention_own_requests",
+        "retention_own_download_links",
+        "retention_own_consent_proofs",
+        "retention_own_web_events",
+        "retention_own_audit_events",
+    )
+    @classmethod
+    def _iso_period(cls, value: str) -> str:
+        from personvern.domain.retention_period import parse_period
+
+        parse_period(value)  # ValueError: the message names the value and the form
+        return value.strip()
 
     @field_validator("oidc_issuer")
     @classmethod
@@ -577,6 +617,17 @@ class Settings(BaseSettings):
             "PERSONVERN_KEK_PROVIDER=pkcs11 needs PERSONVERN_PKCS11_PIN or "
             "PERSONVERN_PKCS11_PIN_FILE"
         )
+
+    def own_retention_periods(self) -> dict[str, str]:
+        """The periods of personvern's own records, by rule key (domain.retention.own_records)."""
+        return {
+            "own-requests": self.retention_own_requests,
+            "own-unverified-requests": f"P{self.unverified_retention_days}D",
+            "own-download-links": self.retention_own_download_links,
+            "own-consent-proofs": self.retention_own_consent_proofs,
+            "own-web-events": self.retention_own_web_events,
+            "own-audit-events": self.retention_own_audit_events,
+        }
 
     @property
     def is_embedded(self) -> bool:

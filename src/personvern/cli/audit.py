@@ -78,7 +78,15 @@ def audit_anchor(
         with store_unit_of_work(settings) as uow:
             trail = AuditTrail(uow.session)
             stored = trail.hash_at(anchor.sequence) if anchor.sequence else None
+            pruned = trail.pruned()[0]
             verdict = trail.verify()
+        if anchor.sequence and stored is None and anchor.sequence < pruned:
+            fail(
+                f"event {anchor.sequence}, anchored at {anchor.anchored_at}, was deleted by "
+                f"retention (rule own-audit-events, events up to {pruned}); this anchor can "
+                "no longer be checked: anchor the trail anew with `personvern audit anchor`",
+                code=EXIT_PROBLEMS,
+            )
         if anchor.sequence and stored != anchor.hash:
             what = "is missing" if stored is None else "has a different hash"
             fail(

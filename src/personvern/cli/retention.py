@@ -1,4 +1,4 @@
-"""`personvern retention run | hold`: enforce the data map's retention rules now.
+"""`personvern retention run | hold | report`: enforce the retention rules and show the evidence.
 
 A dry run counts, per rule and table, what is due, what is held and why, and the
 oldest due record; a real run deletes or anonymises in batches with a progress bar and
@@ -9,7 +9,7 @@ remove more than PERSONVERN_RETENTION_MAX_SHARE of its table stops (exit 1) unle
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,9 @@ def register(app: typer.Typer) -> None:
 
 @retention_app.command("run")
 def retention_run(
-    system: str | None = typer.Option(None, "--system", help="sweep this system only"),
+    system: str | None = typer.Option(
+        None, "--system", help="sweep this system only (personvern: its own records)"
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="count what is due and held, change nothing"
     ),
@@ -183,27 +185,68 @@ def retention_lift(
     console.print(f"hold {hold_id} lifted", markup=False)
 
 
-def _sweep(application: Application) -> RetentionSweep:
-    import os
-
-    from personvern.engine.retention.sweep import RetentionSweep
-    from personvern.security.pseudonym import pseudonymiser
+@retention_app.command("report")
+def retention_report(
+    since: str | None = typer.Option(
+        None, "--since", help="first day of the period (YYYY-MM-DD); default: a year ago"
+    ),
+    until: str | None = typer.Option(
+        None, "--until", help="last day of the period (YYYY-MM-DD); default: today"
+    ),
+    fmt: str = typer.Option("text", "--format", help="text, html (for the DPO) or csv (auditors)"),
+    lang: str = typer.Option("en", "--lang", help="language of the HTML report: en or nb"),
+    output: Path | None = typer.Option(None, "--output", help="write the report to this file"),
+    datamap: Path | None = DatamapOption,
+) -> None:
+    """What retention destroyed over a period, and what comes due in the next 30 and 90 days."""
+    from personvern.cli.application import command_application
+    from personvern.engine.retention.report import (
+        REPORT_FORMATS,
+        REPORT_LANGUAGES,
+        build_report,
+        period_bounds,
+        render_report,
+    )
     from personvern.store.retention_runs import RetentionRecords
 
-    settings = application.settings
+    if fmt not in REPORT_FORMATS:
+        fail(f"--format {safe_text(fmt)!r} is not one of {', '.join(REPORT_FORMATS)}")
+    if lang not in REPORT_LANGUAGES:
+        fail(f"--lang {safe_text(lang)!r} is not one of {', '.join(REPORT_LANGUAGES)}")
     now = datetime.now(UTC)
+    last = _day_option("--until", until) or now.date()
+    first = _day_option("--since", since) or last - timedelta(days=364)
+    if first > last:
+        fail(f"--since {first.isoformat()} is after --until {last.isoformat()}")
+    application = command_application(datamap)
+    start, end = period_bounds(first, last)
     with application.unit_of_work() as uow:
-        holds = RetentionRecords(uow.session).holds(now.date())
-    return RetentionSweep(
-        application.datamap.require(),
-        environ=application.environ or os.environ,
-        pool=application.connectors,
-        now=now,
-        batch_size=settings.retention_batch_size,
-        max_share=settings.retention_max_share,
-        staff_holds=holds,
-        pseudonymise=pseudonymiser(settings.secret().encode()),
+        totals = RetentionRecords(uow.session).totals(start, end)
+    report = build_report(
+        totals, lambda at: _sweep(application, at), since=first, until=last, now=now
     )
+    text = render_report(report, fmt, lang, application.datamap.require().organization.name)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}", code=EXIT_PROBLEMS)
+    console.print(f"retention report written to {output}", markup=False)
+
+
+def _day_option(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name} {safe_text(value)!r} is no date; write YYYY-MM-DD")
+
+
+def _sweep(application: Application, now: datetime | None = None) -> RetentionSweep:
+    return application.retention_sweep(now)
 
 
 def _run(

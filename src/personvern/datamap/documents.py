@@ -85,8 +85,12 @@ def _templated(document: str) -> Callable[[DataMap], Sequence[str]]:
 
 def _render_ropa(datamap: DataMap, lang: str, fmt: str) -> str:
     from personvern.datamap.ropa import render_ropa
+    from personvern.domain.retention.own_records import own_record_rules
+    from personvern.settings import load_settings
 
-    return render_ropa(datamap, fmt, lang)
+    # personvern's own records are processing too: their periods are its settings.
+    own = own_record_rules(load_settings().own_retention_periods())
+    return render_ropa(datamap, fmt, lang, own)
 
 
 def _ropa_languages(datamap: DataMap) -> Sequence[str]:

@@ -5,19 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 
 from personvern.datamap.rendering import check_format
 from personvern.domain.datamap import DataMap
+from personvern.domain.retention.own_records import OwnRecordRule
 from personvern.domain.ropa import ROPA_COLUMNS, ProcessingActivity, build_ropa
 from personvern.templating import environment
 
 ROPA_FORMATS = ("csv", "json", "html")
 
 
-def render_ropa(datamap: DataMap, fmt: str, lang: str = "en") -> str:
-    """The record of processing as ``fmt`` (csv, json or html), in English unless ``lang``."""
+def render_ropa(
+    datamap: DataMap, fmt: str, lang: str = "en", own_records: Sequence[OwnRecordRule] = ()
+) -> str:
+    """The record of processing as ``fmt`` (csv, json or html), in English unless ``lang``.
+
+    ``own_records`` adds personvern's own processing, with its retention periods.
+    """
     check_format(fmt, ROPA_FORMATS, "record of processing")
-    activities = build_ropa(datamap, lang)
+    activities = build_ropa(datamap, lang, own_records=own_records)
     if fmt == "csv":
         return _csv(activities)
     if fmt == "json":

@@ -14,7 +14,7 @@ auditor would have to interpret.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from personvern.domain.datamap import (
@@ -33,7 +33,12 @@ from personvern.domain.localized_names import (
     subject_name,
 )
 from personvern.domain.policy_lint import effective_taxonomy
-from personvern.domain.retention_period import describe_action, describe_retention
+from personvern.domain.retention.own_records import OWN_SYSTEM, OwnRecordRule
+from personvern.domain.retention_period import (
+    RetentionPeriod,
+    describe_action,
+    describe_retention,
+)
 from personvern.domain.taxonomy import Taxonomy, fides_taxonomy
 from personvern.domain.transfers import is_third_country
 
@@ -172,16 +177,26 @@ class ProcessingActivity:
 
 
 def build_ropa(
-    datamap: DataMap, lang: str = "en", taxonomy: Taxonomy | None = None
+    datamap: DataMap,
+    lang: str = "en",
+    taxonomy: Taxonomy | None = None,
+    own_records: Sequence[OwnRecordRule] = (),
 ) -> tuple[ProcessingActivity, ...]:
-    """One :class:`ProcessingActivity` per purpose declared in the data map."""
+    """One :class:`ProcessingActivity` per purpose declared in the data map.
+
+    With ``own_records`` (personvern's settings), one more: personvern's own processing,
+    with the time limits its retention sweep enforces on its own records.
+    """
     if lang not in ROPA_LANGUAGES:
         raise UnknownLanguageError(
             f"the record of processing is not available in '{lang}' "
             f"(available: {', '.join(ROPA_LANGUAGES)})"
         )
     tax = effective_taxonomy(datamap, taxonomy or fides_taxonomy())
-    return tuple(_activity(datamap, tax, purpose, lang) for purpose in datamap.purposes)
+    activities = tuple(_activity(datamap, tax, purpose, lang) for purpose in datamap.purposes)
+    if not own_records:
+        return activities
+    return (*activities, _own_activity(datamap, own_records, lang))
 
 
 def _activity(
@@ -282,6 +297,114 @@ def _activity(
             for s in systems
         )
         or na,
+    )
+
+
+#: Key of the activity that is personvern's own processing.
+OWN_ACTIVITY = "personvern-own-records"
+
+_OWN: Mapping[str, Mapping[str, str | tuple[str, ...]]] = {
+    "en": {
+        "activity": "Privacy operations in personvern (its own records)",
+        "purpose": "Answering data subject requests (GDPR Art. 12-22), proving consents "
+        "(Art. 7(1)), audience measurement with consent, and the audit trail that shows "
+        "how personal data was handled (Art. 5(2))",
+        "legal_basis": (
+            "Legal obligation (GDPR Art. 6(1)(c)): Art. 12-22, 7(1) and 5(2)",
+            "Consent (GDPR Art. 6(1)(a)) for web and app events",
+        ),
+        "subjects": (
+            "Persons who make a request",
+            "Persons who give or withdraw consent",
+            "Visitors who consented to analytics",
+            "Staff using personvern",
+        ),
+        "categories": (
+            "Identities and contact details given in requests, and the answers",
+            "Consent proofs under a keyed hash of one identity",
+            "Web events: visitor cookie id, network prefix, browser family, pages",
+            "Audit events: staff identity, keyed subject hash, what was done",
+        ),
+        "transfers": "None of its own: personvern's store is run by the controller",
+        "period": "{what}: {period} {runs_from}, then deleted – {basis}; setting {setting}",
+        "at_end": "{what}: deleted from the day after it ended – {basis}; setting {setting}",
+        "system": "personvern's own store",
+    },
+    "nb": {
+        "activity": "Personvernarbeid i personvern (egne registre)",
+        "purpose": "Besvare henvendelser fra registrerte (personvernforordningen art. 12-22), "
+        "dokumentere samtykker (art. 7 nr. 1), publikumsmåling med samtykke, og "
+        "revisjonssporet som viser hvordan personopplysninger er behandlet (art. 5 nr. 2)",
+        "legal_basis": (
+            "Rettslig forpliktelse (personvernforordningen art. 6 nr. 1 bokstav c): "
+            "art. 12-22, 7 nr. 1 og 5 nr. 2",
+            "Samtykke (personvernforordningen art. 6 nr. 1 bokstav a) for hendelser fra "
+            "nettsted og app",
+        ),
+        "subjects": (
+            "Personer som sender en henvendelse",
+            "Personer som gir eller trekker tilbake samtykke",
+            "Besøkende som har samtykket til analyse",
+            "Ansatte som bruker personvern",
+        ),
+        "categories": (
+            "Identiteter og kontaktopplysninger oppgitt i henvendelser, og svarene",
+            "Samtykkebevis under en nøkkelbasert hash av én identitet",
+            "Hendelser fra nettsted og app: besøks-ID i informasjonskapsel, nettverksprefiks, "
+            "nettleserfamilie, sider",
+            "Revisjonshendelser: den ansattes identitet, nøkkelbasert hash av den registrerte, "
+            "hva som ble gjort",
+        ),
+        "transfers": "Ingen egne: personverns database driftes av den behandlingsansvarlige",
+        "period": "{what}: {period} {runs_from}, deretter slettet – {basis}; innstilling {setting}",
+        "at_end": "{what}: slettes fra dagen etter at den opphørte – {basis}; innstilling "
+        "{setting}",
+        "system": "personverns egen database",
+    },
+}
+
+
+def _own_activity(
+    datamap: DataMap, rules: Sequence[OwnRecordRule], lang: str
+) -> ProcessingActivity:
+    """personvern's own processing: its records, and the periods its sweep enforces."""
+    words = _PHRASES[lang]
+    own = _OWN[lang]
+
+    def lines(key: str) -> tuple[str, ...]:
+        value = own[key]
+        return (value,) if isinstance(value, str) else value
+
+    org = datamap.organization
+    limits = tuple(
+        str(own["period" if rule.parsed_period != RetentionPeriod() else "at_end"]).format(
+            what=rule.text(rule.what, lang),
+            period=rule.parsed_period.words(lang),
+            runs_from=rule.text(rule.runs_from, lang),
+            basis=rule.text(rule.basis, lang),
+            setting=rule.setting,
+        )
+        for rule in rules
+    )
+    na = (words["not_applicable"],)
+    return ProcessingActivity(
+        key=OWN_ACTIVITY,
+        activity=lines("activity"),
+        controller=tuple(_controller(c, lang) for c in org.controllers),
+        joint_controller=tuple(_contact(c) for c in org.joint_controllers) or na,
+        representative=(_contact(org.representative),) if org.representative else na,
+        dpo=(_contact(org.dpo),)
+        if org.dpo
+        else (words["no_dpo"].format(contact=_contact(org.contact)),),
+        purpose=lines("purpose"),
+        legal_basis=lines("legal_basis"),
+        data_subjects=lines("subjects"),
+        data_categories=lines("categories"),
+        recipients=(words["no_recipients"],),
+        third_country_transfers=lines("transfers"),
+        erasure_time_limits=limits,
+        security_measures=tuple(localized(m, lang) for m in org.security_measures) or na,
+        systems=(f"personvern ({OWN_SYSTEM}, {own['system']})",),
     )
 
 

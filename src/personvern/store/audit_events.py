@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -37,6 +37,9 @@ from personvern.store.base import Base
 
 #: The head row's id: there is only one.
 HEAD_ID = 1
+#: The row (same table) keeping the place and hash of the last event retention deleted:
+#: the chain's stored events start after it.
+PRUNED_ID = 2
 #: Events a listing returns at most.
 MAX_PAGE = 1000
 
@@ -182,7 +185,10 @@ class AuditTrail:
         """Re-compute the whole chain, then check that its end is where the head row says."""
         # The head first: events appended while the chain is read only make it longer.
         head_sequence, head_hash = self.head()
-        verdict = verify_chain(self.walk())
+        pruned_sequence, pruned_hash = self.pruned()
+        verdict = verify_chain(
+            self.walk(), first_sequence=pruned_sequence + 1, previous_hash=pruned_hash
+        )
         if not verdict.intact:
             return verdict
         if head_sequence < verdict.head_sequence:
@@ -226,11 +232,27 @@ class AuditTrail:
             )
         return verdict
 
+    def pruned(self) -> tuple[int, str]:
+        """The last event retention deleted, its sequence and hash (0 and zeros: none)."""
+        query = sa.select(AuditChainHead.sequence, AuditChainHead.hash).where(
+            AuditChainHead.id == PRUNED_ID
+        )
+        row = self.session.execute(query).first()
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
     def hash_at(self, sequence: int) -> str | None:
-        """The stored hash of the event at ``sequence``, if there is one."""
-        return self.session.scalar(
+        """The stored hash of the event at ``sequence``, if there is one.
+
+        The last event retention deleted is still known by its kept hash.
+        """
+        stored = self.session.scalar(
             sa.select(AuditEventRow.hash).where(AuditEventRow.sequence == sequence)
         )
+        if stored is None:
+            pruned_sequence, pruned_hash = self.pruned()
+            if sequence == pruned_sequence:
+                return pruned_hash
+        return stored
 
     def last(self) -> AuditEventRow | None:
         """The stored event with the highest sequence, if any."""
@@ -269,3 +291,29 @@ class AuditTrail:
             query = query.where(AuditEventRow.action == action)
         query = query.order_by(AuditEventRow.sequence).limit(max(1, min(limit, MAX_PAGE)))
         return list(self.session.scalars(query).all())
+
+
+def prune_oldest(connection: sa.Connection, through: int) -> int:
+    """Delete the events up to ``through`` and keep its place and hash; the caller commits.
+
+    Only a prefix of the chain may go, and never its last event: verification then
+    starts after ``through``, linked to its hash, and needs no event before it.
+    """
+    events = cast(sa.Table, AuditEventRow.__table__)
+    marker = cast(sa.Table, AuditChainHead.__table__)
+    kept = connection.execute(
+        sa.select(events.c.hash).where(events.c.sequence == through)
+    ).scalar_one_or_none()
+    if kept is None:
+        return 0
+    deleted = connection.execute(sa.delete(events).where(events.c.sequence <= through)).rowcount
+    moved = connection.execute(
+        sa.update(marker)
+        .where(marker.c.id == PRUNED_ID, marker.c.sequence < through)
+        .values(sequence=through, hash=kept)
+    ).rowcount
+    if not moved:
+        exists = connection.execute(sa.select(marker.c.id).where(marker.c.id == PRUNED_ID)).first()
+        if exists is None:
+            connection.execute(sa.insert(marker).values(id=PRUNED_ID, sequence=through, hash=kept))
+    return int(deleted)

@@ -1,8 +1,10 @@
 """Tables of the consent ledger: the records, append-only, and the texts consented to.
 
-A record is never changed or deleted by personvern: the history is the proof that a
-consent was given (Art. 7(1)). The ORM refuses an update or a delete of a record
-outright, so a mistake in later code fails loudly instead of rewriting the proof.
+A record is never changed by personvern: the history is the proof that a consent was
+given (Art. 7(1)). The ORM refuses an update or a delete of a record outright, so a
+mistake in later code fails loudly instead of rewriting the proof. The one deletion is
+retention's (rule own-consent-proofs, personvern.engine.retention.own_records): a record
+superseded longer ago than PERSONVERN_RETENTION_OWN_CONSENT_PROOFS, never the one in force.
 The subject is a keyed hash of one normalised identity, like subject flags.
 """
 
@@ -31,7 +33,7 @@ class ConsentText(Base):
 
 
 class ConsentRecordRow(Base):
-    """One grant or withdrawal of consent; never updated, never deleted by personvern."""
+    """One grant or withdrawal of consent; never updated, deleted only once long superseded."""
 
     __tablename__ = "consent_records"
     __table_args__ = (sa.Index("ix_consent_records_subject", "identity_hash", "identity_kind"),)

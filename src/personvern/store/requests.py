@@ -11,7 +11,7 @@ import builtins
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -37,6 +37,8 @@ from personvern.store.models import (
 
 #: Rows a listing returns at most, whatever the caller asks for.
 MAX_LIST = 1000
+#: Request ids per statement when deleting: under every database's bound-parameter limit.
+_CHUNK = 900
 
 
 def new_request_id() -> str:
@@ -493,3 +495,58 @@ class RequestRepository:
             at=at,
         )
         return event
+
+
+def delete_requests(
+    connection: sa.Connection,
+    ids: Sequence[str],
+    *,
+    keep_flags: bool,
+    still: sa.ColumnElement[bool] | None = None,
+) -> int:
+    """Delete requests with everything they hold; the caller commits. Returns how many went.
+
+    Only those of ``ids`` still meeting ``still`` go (a request changed since it was
+    chosen stays). Their history, steps, tasks, answer files' rows, download links and
+    verification codes go with them; the flags they raised go too, or with
+    ``keep_flags`` stay (without the request): a restriction in force is the person's.
+    Requests linked to one of them keep standing on their own.
+    """
+    from personvern.store.models import DownloadLink, VerificationChallenge
+
+    requests = cast(sa.Table, DataSubjectRequest.__table__)
+    deleted = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        if still is not None:
+            chunk = list(
+                connection.execute(
+                    sa.select(requests.c.id).where(requests.c.id.in_(chunk), still)
+                ).scalars()
+            )
+        if not chunk:
+            continue
+        connection.execute(
+            sa.update(requests)
+            .where(requests.c.linked_request_id.in_(chunk))
+            .values(linked_request_id=None)
+        )
+        flags = cast(sa.Table, SubjectFlag.__table__)
+        if keep_flags:
+            connection.execute(
+                sa.update(flags).where(flags.c.request_id.in_(chunk)).values(request_id=None)
+            )
+        else:
+            connection.execute(sa.delete(flags).where(flags.c.request_id.in_(chunk)))
+        for model in (
+            VerificationChallenge,
+            RequestEvent,
+            RequestStep,
+            RequestTask,
+            RequestArtifact,
+            DownloadLink,
+        ):
+            table = cast(sa.Table, model.__table__)
+            connection.execute(sa.delete(table).where(table.c.request_id.in_(chunk)))
+        deleted += connection.execute(sa.delete(requests).where(requests.c.id.in_(chunk))).rowcount
+    return deleted

@@ -11,6 +11,7 @@ expire or are lifted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -63,6 +64,26 @@ class RetentionHoldRow(Base):
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+@dataclass(frozen=True)
+class RetentionTotals:
+    """What one rule did to one table over a period, summed over its runs."""
+
+    rule: str
+    system: str
+    dataset: str
+    action: str
+    runs: int
+    deleted: int
+    anonymised: int
+    #: Rows held back at the rule's last run in the period.
+    held: int
+    #: Runs that failed or were interrupted; runs the safety stop refused.
+    failures: int
+    refused: int
+    first_run: datetime
+    last_run: datetime
+
+
 class RetentionRecords:
     """Reads and writes retention evidence and holds within the caller's session."""
 
@@ -81,6 +102,59 @@ class RetentionRecords:
         if run_id is not None:
             query = query.where(RetentionRunRow.run_id == run_id)
         return self.session.scalars(query).all()
+
+    def totals(self, since: datetime, until: datetime) -> list[RetentionTotals]:
+        """Per rule and table, the runs that finished in [since, until), summed in the database."""
+        r = RetentionRunRow
+        window = sa.and_(r.finished_at >= since, r.finished_at < until)
+        failed = sa.case((r.status.in_(("failed", "interrupted")), 1), else_=0)
+        refused = sa.case((r.status == "refused", 1), else_=0)
+        grouped = self.session.execute(
+            sa.select(
+                r.rule,
+                r.system,
+                r.dataset,
+                sa.func.max(r.action),
+                sa.func.count(sa.distinct(r.run_id)),
+                sa.func.coalesce(sa.func.sum(r.deleted), 0),
+                sa.func.coalesce(sa.func.sum(r.anonymised), 0),
+                sa.func.coalesce(sa.func.sum(failed), 0),
+                sa.func.coalesce(sa.func.sum(refused), 0),
+                sa.func.min(r.started_at),
+                sa.func.max(r.finished_at),
+                sa.func.max(r.id),
+            )
+            .where(window)
+            .group_by(r.rule, r.system, r.dataset)
+            .order_by(r.system, r.dataset, r.rule)
+        ).all()
+        last_ids = [int(row[11]) for row in grouped]
+        held = (
+            dict(
+                self.session.execute(sa.select(r.id, r.held).where(r.id.in_(last_ids)))
+                .tuples()
+                .all()
+            )
+            if last_ids
+            else {}
+        )
+        return [
+            RetentionTotals(
+                rule=row[0],
+                system=row[1],
+                dataset=row[2],
+                action=row[3] or "",
+                runs=int(row[4]),
+                deleted=int(row[5]),
+                anonymised=int(row[6]),
+                held=int(held.get(int(row[11]), 0)),
+                failures=int(row[7]),
+                refused=int(row[8]),
+                first_run=row[9],
+                last_run=row[10],
+            )
+            for row in grouped
+        ]
 
     def place_hold(self, hold: SubjectHold, *, at: datetime) -> RetentionHoldRow:
         """Keep a hold staff placed on one record (flushed)."""

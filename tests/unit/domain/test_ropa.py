@@ -139,3 +139,20 @@ def test_the_record_can_be_written_in_norwegian() -> None:
 def test_an_unknown_language_is_refused() -> None:
     with pytest.raises(UnknownLanguageError, match=r"available: en, nb"):
         build_ropa(sample_datamap(), "de")
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_personvern_s_own_records_are_an_activity_with_their_time_limits(lang: str) -> None:
+    from personvern.domain.retention.own_records import own_record_rules
+
+    rules = own_record_rules({"own-web-events": "P6M"})
+    activities = build_ropa(sample_datamap(), lang, own_records=rules)
+    assert [a.key for a in build_ropa(sample_datamap(), lang)] == [a.key for a in activities][:-1]
+    own = activities[-1]
+    assert "personvern-own-records" == own.key
+    assert len(rules) == len(own.erasure_time_limits)
+    web = next(line for line in own.erasure_time_limits if "OWN_WEB_EVENTS" in line)
+    assert ("6 months" if lang == "en" else "6 måneder") in web
+    links = next(line for line in own.erasure_time_limits if "DOWNLOAD_LINKS" in line)
+    assert ("the day after" if lang == "en" else "dagen etter") in links
+    assert [] == [key for key in ART30_KEYS if not all(line.strip() for line in own.values()[key])]

@@ -3,7 +3,9 @@
 Changing a stored event changes its hash; deleting one leaves a gap in the sequence
 and a predecessor hash nothing matches; inserting one breaks the link of the event
 after it. Deleting events at the end leaves a shorter chain that is intact in itself:
-only an anchor kept elsewhere (`personvern audit anchor`) shows that.
+only an anchor kept elsewhere (`personvern audit anchor`) shows that. Retention
+deletes the oldest events (a prefix) and keeps the last deleted event's place and hash,
+so the rest is verified from there.
 """
 
 from __future__ import annotations
@@ -59,12 +61,20 @@ def chained(head_sequence: int, head_hash: str, event: AuditEvent) -> ChainedEve
     return ChainedEvent(sequence, event, head_hash, chain_hash(head_hash, sequence, event))
 
 
-def verify_chain(events: Iterable[ChainedEvent], *, first_sequence: int = 1) -> ChainVerdict:
-    """Re-compute the chain over ``events`` (in stored order) and name the first break."""
+def verify_chain(
+    events: Iterable[ChainedEvent],
+    *,
+    first_sequence: int = 1,
+    previous_hash: str = GENESIS_HASH,
+) -> ChainVerdict:
+    """Re-compute the chain over ``events`` (in stored order) and name the first break.
+
+    A chain whose oldest events were pruned by retention starts after them: at
+    ``first_sequence``, linked to ``previous_hash``, the last pruned event's hash.
+    """
     expected_sequence = first_sequence
-    previous_hash = GENESIS_HASH
     count = 0
-    head_sequence, head_hash = 0, GENESIS_HASH
+    head_sequence, head_hash = first_sequence - 1, previous_hash
     for stored in events:
         count += 1
         broken = _first_problem(stored, expected_sequence, previous_hash)

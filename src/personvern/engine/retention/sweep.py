@@ -6,25 +6,31 @@ changes anything its table is counted: a rule that would delete or anonymise mor
 ``max_share`` of its table stops unless confirmed, since that usually means a wrong rule
 or a wrong clock; the other rules run on. Each table's outcome is handed to ``record``
 (personvern.engine.retention.evidence keeps it in the store and the audit trail).
+personvern's own records (system ``personvern``, engine.retention.own_records) are
+swept after the data map's rules, the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from personvern.connectors.port import ConnectorError, ConnectorNotConfiguredError, Pseudonymiser
 from personvern.connectors.registry import ConnectorPool
 from personvern.connectors.sql import SqlConnector
 from personvern.domain.datamap import DataMap, SystemKind
 from personvern.domain.retention.holds import SubjectHold
+from personvern.domain.retention.own_records import OWN_SYSTEM
 from personvern.domain.retention.rule import SweepRule, UnsweptRule, sweep_rules
 from personvern.domain.retention.trigger_time import today_in
 from personvern.engine.retention.file_sweep import FilePlan, FileSweep, file_sweep
+from personvern.engine.retention.own_records import OwnTableSweep
 from personvern.engine.retention.table_sweep import (
     ChildReference,
     ProgressCallback,
@@ -120,8 +126,13 @@ class RetentionSweep:
         max_share: float = DEFAULT_MAX_SHARE,
         staff_holds: Sequence[SubjectHold] = (),
         pseudonymise: Pseudonymiser | None = None,
+        own_records: Sequence[OwnTableSweep] = (),
     ) -> None:
-        """Sweep ``datamap``'s rules through ``pool``'s connectors as of ``now`` (aware)."""
+        """Sweep ``datamap``'s rules through ``pool``'s connectors as of ``now`` (aware).
+
+        ``own_records`` are the rules of personvern's own records (system ``personvern``),
+        swept after the data map's with the same safety stop and evidence.
+        """
         self.datamap = datamap
         self.environ = environ
         self.pool = pool
@@ -130,6 +141,7 @@ class RetentionSweep:
         self.max_share = max_share
         self.staff_holds = tuple(staff_holds)
         self.pseudonymise = pseudonymise
+        self.own_records = tuple(own_records)
 
     def rules(self, system: str | None = None) -> tuple[list[SweepRule], list[UnsweptRule]]:
         """The rules to sweep (children before parents) and those no sweep enforces."""
@@ -146,7 +158,7 @@ class RetentionSweep:
                     )
                 )
         if system is not None:
-            if self.datamap.system(system) is None:
+            if self.datamap.system(system) is None and system != OWN_SYSTEM:
                 raise UnknownSystemError(
                     f"no system '{system}' in the data map",
                     hint="name a system key, as `personvern check` lists them",
@@ -169,6 +181,13 @@ class RetentionSweep:
                 unswept.append(UnsweptRule(rule.key, str(exc), rule.target))
             except (ConnectorError, PersonvernError) as exc:
                 failed.append(_failure(rule, exc))
+        for own in self._own(system):
+            try:
+                tables.append(own.plan())
+            except PersonvernError as exc:
+                failed.append(
+                    TableOutcome(None, own.key, own.target, TableStatus.FAILED, message=str(exc))
+                )
         return RetentionPlan(tables, unswept, failed)
 
     def run(
@@ -188,8 +207,16 @@ class RetentionSweep:
         run_id = str(uuid.uuid4())
         rules, unswept = self.rules(system)
         run = RetentionRun(run_id, [], unswept)
-        for rule in rules:
-            outcome = self._run_table(rule, confirm=confirm, on_batch=on_batch, on_table=on_table)
+        work: list[tuple[str, str, Callable[[], SweepsTable]]] = [
+            (rule.key, rule.target, functools.partial(self._table, rule)) for rule in rules
+        ]
+        work += [
+            (own.key, own.target, functools.partial(_itself, own)) for own in self._own(system)
+        ]
+        for key, target, table in work:
+            outcome = self._run_table(
+                key, target, table, confirm=confirm, on_batch=on_batch, on_table=on_table
+            )
             if isinstance(outcome, tuple):
                 interrupted, exc = outcome
                 run.outcomes.append(interrupted)
@@ -201,24 +228,30 @@ class RetentionSweep:
                 record(run_id, outcome)
         return run
 
+    def _own(self, system: str | None) -> tuple[OwnTableSweep, ...]:
+        """personvern's own records, when the run covers them."""
+        return self.own_records if system in (None, OWN_SYSTEM) else ()
+
     def _run_table(
         self,
-        rule: SweepRule,
+        key: str,
+        target: str,
+        make_table: Callable[[], SweepsTable],
         *,
         confirm: bool,
         on_batch: ProgressCallback | None,
         on_table: Callable[[TablePlan], None] | None,
     ) -> TableOutcome | tuple[TableOutcome, BaseException]:
         try:
-            table = self._table(rule)
+            table = make_table()
             plan = table.plan()
         except (ConnectorError, PersonvernError) as exc:
-            return _failure(rule, exc)
+            return TableOutcome(None, key, target, TableStatus.FAILED, message=str(exc))
         if plan.share > self.max_share and not confirm:
             return TableOutcome(
                 plan,
-                rule.key,
-                rule.target,
+                key,
+                target,
                 TableStatus.REFUSED,
                 message=f"would {_verb(plan)} {plan.due:,} of {plan.total:,} {_unit(plan)} "
                 f"({plan.share:.0%}), more than the {self.max_share:.0%} allowed "
@@ -226,7 +259,7 @@ class RetentionSweep:
             )
         if on_table is not None:
             on_table(plan)
-        progress = TableProgress(rule.key, rule.target, plan.due)
+        progress = TableProgress(key, target, plan.due)
         try:
             table.run(
                 progress,
@@ -235,20 +268,18 @@ class RetentionSweep:
                 on_batch=on_batch,
             )
         except (ConnectorError, PersonvernError) as exc:
-            return TableOutcome(
-                plan, rule.key, rule.target, TableStatus.FAILED, progress, message=str(exc)
-            )
+            return TableOutcome(plan, key, target, TableStatus.FAILED, progress, message=str(exc))
         except BaseException as exc:
             interrupted = TableOutcome(
                 plan,
-                rule.key,
-                rule.target,
+                key,
+                target,
                 TableStatus.INTERRUPTED,
                 progress,
                 message="stopped after a committed batch; the next run continues",
             )
             return interrupted, exc
-        return TableOutcome(plan, rule.key, rule.target, TableStatus.COMPLETED, progress)
+        return TableOutcome(plan, key, target, TableStatus.COMPLETED, progress)
 
     def _table(self, rule: SweepRule) -> TableSweep | FileSweep | WebhookSweep:
         system = self.datamap.system(rule.system)
@@ -272,6 +303,29 @@ class RetentionSweep:
             staff_holds=self.staff_holds,
             children=_children(self.datamap, rule),
         )
+
+
+class SweepsTable(Protocol):
+    """One rule on one table: a data map's (TableSweep) or personvern's own (OwnTableSweep)."""
+
+    def plan(self) -> TablePlan:
+        """Count what a sweep would do today."""
+        ...
+
+    def run(
+        self,
+        progress: TableProgress,
+        *,
+        batch_size: int,
+        pseudonymise: Pseudonymiser | None = None,
+        on_batch: ProgressCallback | None = None,
+    ) -> TableProgress:
+        """Delete or anonymise what is due, in batches."""
+        ...
+
+
+def _itself(table: OwnTableSweep) -> SweepsTable:
+    return table
 
 
 def _verb(plan: TablePlan) -> str:
