@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.engine import Engine
 
 from personvern.connectors.registry import ConnectorPool
@@ -33,6 +35,10 @@ from personvern.store.encryption.setup import open_vault
 from personvern.store.encryption.vault import SubjectVault
 from personvern.store.table_layouts import StoredTableLayouts
 from personvern.store.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
+
+if TYPE_CHECKING:
+    from personvern.engine.retention.runs import RetentionRuns
+    from personvern.engine.retention.sweep import RetentionSweep
 
 log = logging.getLogger("personvern")
 
@@ -123,6 +129,40 @@ class Application:
             AttemptRecords(self.unit_of_work),
             policy=policy,
             actor=self.actor,
+        )
+
+    def retention_sweep(self, now: datetime | None = None) -> RetentionSweep:
+        """A sweep of the data map's retention rules as of ``now``, with the holds in force."""
+        import os
+
+        from personvern.engine.retention.sweep import RetentionSweep
+        from personvern.security.pseudonym import pseudonymiser
+        from personvern.store.retention_runs import RetentionRecords
+
+        now = now or datetime.now(UTC)
+        with self.unit_of_work() as uow:
+            holds = RetentionRecords(uow.session).holds(now.date())
+        return RetentionSweep(
+            self.datamap.require(),
+            environ=self.environ or os.environ,
+            pool=self.connectors,
+            now=now,
+            batch_size=self.settings.retention_batch_size,
+            max_share=self.settings.retention_max_share,
+            staff_holds=holds,
+            pseudonymise=pseudonymiser(self.settings.secret().encode()),
+        )
+
+    def retention_runs(self) -> RetentionRuns:
+        """Retention runs on this application's store, one per system at a time."""
+        from datetime import timedelta
+
+        from personvern.engine.retention.runs import RetentionRuns
+
+        return RetentionRuns(
+            self.unit_of_work,
+            self.retention_sweep,
+            lease=timedelta(seconds=self.settings.retention_lock_seconds),
         )
 
     def mailer(self) -> Mailer | None:

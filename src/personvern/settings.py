@@ -189,6 +189,20 @@ class Settings(BaseSettings):
         description="share of a table one retention rule may delete or anonymise in a run "
         "without --confirm (the safety stop against a wrong rule or clock)",
     )
+    retention_lock_seconds: int = Field(
+        600,
+        ge=30,
+        le=86_400,
+        description="seconds a retention run holds its system after its last heartbeat (one "
+        "per batch); a run killed with the lock frees the system after this",
+    )
+    retention_schedule_interval_seconds: int = Field(
+        60,
+        ge=0,
+        le=3600,
+        description="how often the server (or Celery beat) looks for retention runs the data "
+        "map's schedules make due; 0: never",
+    )
     housekeeping_interval_seconds: int = Field(
         3600, ge=0, description="how often the server deletes what it no longer needs; 0: never"
     )

@@ -19,7 +19,7 @@ from personvern.cli.output import EXIT_PROBLEMS, DatamapOption, console, errors,
 
 if TYPE_CHECKING:
     from personvern.bootstrap import Application
-    from personvern.engine.retention.sweep import RetentionRun, RetentionSweep
+    from personvern.engine.retention.sweep import RetentionRun
     from personvern.engine.retention.table_sweep import TablePlan
 
 retention_app = typer.Typer(
@@ -51,7 +51,7 @@ def retention_run(
     from personvern.cli.application import command_application
 
     application = command_application(datamap)
-    sweep = _sweep(application)
+    sweep = application.retention_sweep()
     if dry_run:
         plan = sweep.plan(system)
         for table in plan.tables:
@@ -63,7 +63,7 @@ def retention_run(
         if plan.failed:
             raise typer.Exit(EXIT_PROBLEMS)
         return
-    run = _run(application, sweep, system, confirm=confirm)
+    run = _run(application, system, confirm=confirm)
     for outcome in run.outcomes:
         progress = outcome.progress
         if outcome.status.value == "completed" and progress is not None and outcome.plan:
@@ -183,40 +183,15 @@ def retention_lift(
     console.print(f"hold {hold_id} lifted", markup=False)
 
 
-def _sweep(application: Application) -> RetentionSweep:
-    import os
-
-    from personvern.engine.retention.sweep import RetentionSweep
-    from personvern.security.pseudonym import pseudonymiser
-    from personvern.store.retention_runs import RetentionRecords
-
-    settings = application.settings
-    now = datetime.now(UTC)
-    with application.unit_of_work() as uow:
-        holds = RetentionRecords(uow.session).holds(now.date())
-    return RetentionSweep(
-        application.datamap.require(),
-        environ=application.environ or os.environ,
-        pool=application.connectors,
-        now=now,
-        batch_size=settings.retention_batch_size,
-        max_share=settings.retention_max_share,
-        staff_holds=holds,
-        pseudonymise=pseudonymiser(settings.secret().encode()),
-    )
-
-
-def _run(
-    application: Application, sweep: RetentionSweep, system: str | None, *, confirm: bool
-) -> RetentionRun:
+def _run(application: Application, system: str | None, *, confirm: bool) -> RetentionRun:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from personvern.cli.output import cli_actor
     from personvern.domain.audit.event import AuditActor
-    from personvern.engine.retention.evidence import RetentionEvidence
+    from personvern.domain.retention.run_status import RunInProgressError
     from personvern.engine.retention.table_sweep import TableProgress
 
-    evidence = RetentionEvidence(application.unit_of_work, AuditActor(cli_actor(), via="cli"))
+    runs = application.retention_runs()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -232,9 +207,19 @@ def _run(
         def on_batch(progress: TableProgress) -> None:
             bars.update(tasks[progress.rule], completed=progress.done)
 
-        return sweep.run(
-            system, confirm=confirm, on_batch=on_batch, on_table=on_table, record=evidence
-        )
+        try:
+            run = runs.run_now(
+                system,
+                AuditActor(cli_actor(), via="cli"),
+                confirm=confirm,
+                on_batch=on_batch,
+                on_table=on_table,
+            )
+        except RunInProgressError as exc:
+            fail(str(exc), code=EXIT_PROBLEMS)
+    if run is None:  # pragma: no cover - a run started here is executed here
+        fail("the run was taken over by another process", code=EXIT_PROBLEMS)
+    return run
 
 
 def _print_plan(table: TablePlan, max_share: float) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import graphlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -126,9 +126,17 @@ class RetentionSweep:
         self.staff_holds = tuple(staff_holds)
         self.pseudonymise = pseudonymise
 
-    def rules(self, system: str | None = None) -> tuple[list[SweepRule], list[UnsweptRule]]:
-        """The rules to sweep (children before parents) and those no sweep enforces."""
+    def rules(
+        self, system: str | None = None, only: Collection[str] | None = None
+    ) -> tuple[list[SweepRule], list[UnsweptRule]]:
+        """The rules to sweep (children before parents) and those no sweep enforces.
+
+        ``only``: just the rules with these keys (a rule's own schedule).
+        """
         rules, unswept = sweep_rules(self.datamap)
+        if only is not None:
+            rules = [r for r in rules if r.key in only]
+            unswept = [u for u in unswept if u.key in only]
         for rule in list(rules):
             found = self.datamap.system(rule.system)
             if found is not None and found.kind not in _SQL:
@@ -150,9 +158,9 @@ class RetentionSweep:
             unswept = [u for u in unswept if (u.dataset or "").startswith(f"{system}.")]
         return _children_first(self.datamap, rules), unswept
 
-    def plan(self, system: str | None = None) -> RetentionPlan:
+    def plan(self, system: str | None = None, only: Collection[str] | None = None) -> RetentionPlan:
         """Count, per rule and table, what a run would do today; change nothing."""
-        rules, unswept = self.rules(system)
+        rules, unswept = self.rules(system, only)
         tables: list[TablePlan] = []
         failed: list[TableOutcome] = []
         for rule in rules:
@@ -170,14 +178,16 @@ class RetentionSweep:
         on_batch: ProgressCallback | None = None,
         on_table: Callable[[TablePlan], None] | None = None,
         record: Recorder | None = None,
+        run_id: str | None = None,
+        only: Collection[str] | None = None,
     ) -> RetentionRun:
         """Delete or anonymise what is due, table by table; each outcome goes to ``record``.
 
         An exception from ``on_batch`` (or an interrupt) stops the run after the batch
         it follows: that table is recorded as interrupted and the exception goes on.
         """
-        run_id = str(uuid.uuid4())
-        rules, unswept = self.rules(system)
+        run_id = run_id or str(uuid.uuid4())
+        rules, unswept = self.rules(system, only)
         run = RetentionRun(run_id, [], unswept)
         for rule in rules:
             outcome = self._run_table(rule, confirm=confirm, on_batch=on_batch, on_table=on_table)
