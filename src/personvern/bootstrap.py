@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
@@ -114,6 +113,7 @@ class Application:
                     self.settings,
                     lambda request_id: self.request_engine().run_and_deliver(request_id),
                     self.unit_of_work,
+                    lambda run_id: self.retention_runs().execute(run_id),
                 )
             return self._jobs
 

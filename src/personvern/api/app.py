@@ -204,10 +204,34 @@ def _housekeeper(context: AppContext) -> Periodic | None:
     return periodic
 
 
+def _retention_scheduler(context: AppContext) -> Periodic | None:
+    """Start the in-process retention scheduler (embedded only; with a broker, beat does it)."""
+    application = context.application
+    interval = context.settings.retention_schedule_interval_seconds
+    if not interval or context.settings.broker_url or application.datamap.loaded is None:
+        return None
+    from datetime import UTC, datetime, timedelta
+
+    from personvern.engine.retention.scheduler import RetentionScheduler
+
+    scheduler = RetentionScheduler(
+        application.datamap.require,
+        application.retention_runs,
+        lambda run_id: application.jobs().submit_retention(run_id),
+        interval=timedelta(seconds=interval),
+    )
+    periodic = Periodic(
+        "personvern-retention-schedules", interval, lambda: scheduler.tick(datetime.now(UTC))
+    )
+    periodic.start()
+    return periodic
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     context: AppContext = app.state.context
     housekeeper: Periodic | None = None
+    scheduler: Periodic | None = None
     # Here, not in create_app: the server configures its logging after the app is built.
     redact_download_links()
     try:
@@ -225,8 +249,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             if resumed:
                 log.info("resumed %d unfinished request run(s)", resumed)
         housekeeper = _housekeeper(context)
+        scheduler = _retention_scheduler(context)
         yield
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if housekeeper is not None:
             housekeeper.stop()
         if context.identity_provider is not None:

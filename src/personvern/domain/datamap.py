@@ -13,11 +13,11 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    AfterValidator,
     field_validator,
     model_validator,
 )

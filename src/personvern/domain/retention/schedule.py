@@ -100,3 +100,35 @@ def due_sweeps(scheduled: list[SweepSchedule], since: datetime, until: datetime)
         if times:
             due.append(DueSweep(schedule, times[-1]))
     return due
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """A run the schedules make due: one system, the rules to sweep, the latest time passed."""
+
+    system: str
+    rules: frozenset[str]
+    due_at: datetime
+
+
+def due_runs(datamap: DataMap, since: datetime, until: datetime) -> list[DueRun]:
+    """The runs due between ``since`` (excluded) and ``until``: one per system, rules merged.
+
+    One run per system, because a system is swept by one run at a time: a rule's own
+    schedule and its system's falling in the same tick become one run of both.
+    """
+    apart = rules_scheduled_apart(datamap)
+    merged: dict[str, tuple[set[str], datetime]] = {}
+    for due in due_sweeps(schedules(datamap), since, until):
+        schedule = due.schedule
+        keys = set(schedule.rules) or {
+            rule.key
+            for rule in datamap.retention
+            if (rule.dataset or "").startswith(f"{schedule.system}.") and rule.key not in apart
+        }
+        rules, latest = merged.get(schedule.system, (set(), due.due_at))
+        merged[schedule.system] = (rules | keys, max(latest, due.due_at))
+    return [
+        DueRun(system, frozenset(rules), due_at)
+        for system, (rules, due_at) in sorted(merged.items())
+    ]

@@ -71,7 +71,7 @@ class RetentionRuns:
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """Runs recorded through ``unit_of_work``; ``sweep`` builds the sweep when a run executes."""
+        """Runs recorded through ``unit_of_work``; ``sweep`` builds the sweep a run executes."""
         self.unit_of_work = unit_of_work
         self.sweep = sweep
         self.lease = lease
@@ -125,12 +125,14 @@ class RetentionRuns:
     def execute(
         self,
         run_id: str,
-        actor: AuditActor,
+        actor: AuditActor | None = None,
         *,
         on_batch: ProgressCallback | None = None,
         on_table: Callable[[TablePlan], None] | None = None,
     ) -> RetentionRun | None:
         """Sweep run ``run_id`` (started before); None if it is not queued (done elsewhere).
+
+        ``actor``: who the evidence names; None: whoever asked for the run, via a job.
 
         An interrupt or crash leaves the run failed, its locks freed and the exception
         raised on; the next run continues where it stopped.
@@ -143,6 +145,7 @@ class RetentionRuns:
                 return None
             system, confirm, requested_by = job.system, job.confirm, job.requested_by
             only = frozenset(job.rules.split(",")) if job.rules is not None else None
+        actor = actor or AuditActor(requested_by, via="job")
         sweep = self.sweep()
         systems = self.systems(sweep, system, only)
         try:
