@@ -37,6 +37,7 @@ from personvern.api.routers import (
     health,
     request_runs,
     requests,
+    retention,
 )
 from personvern.api.security_headers import SecurityHeaders
 from personvern.api.start_page import install_start_page
@@ -71,6 +72,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     documents.router,
     requests.router,
     request_runs.router,
+    retention.router,
 )
 
 log = logging.getLogger("personvern.api")

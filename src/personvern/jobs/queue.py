@@ -86,7 +86,7 @@ class InProcessJobs:
             future.result(timeout)
 
     def _retention_run(self, run_id: str) -> None:
-        assert self._retention is not None  # noqa: S101 - submit_retention checked it
+        assert self._retention is not None
         try:
             self._retention(run_id)
         except Exception:
