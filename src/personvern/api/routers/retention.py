@@ -17,9 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from personvern.api.deps import ContextDep, DataMapDep, require
+from personvern.api.errors import ApiError
 from personvern.domain.datamap import Key
 from personvern.domain.retention.run_status import RunStatus
 from personvern.domain.roles import Permission
+from personvern.errors import ErrorKind
 from personvern.engine.retention.runs import UnknownRunError
 from personvern.engine.retention.sweep import RetentionPlan
 from personvern.engine.retention.table_sweep import TablePlan
@@ -27,6 +29,13 @@ from personvern.security.principal import Principal
 from personvern.store.retention_runs import RetentionJobRow, RetentionRecords, RetentionRunRow
 
 router = APIRouter(tags=["retention"])
+
+
+class UnknownSystemError(ApiError):
+    """A query names a system the data map lacks."""
+
+    kind = ErrorKind.NOT_FOUND
+    title = "Unknown system"
 
 RUNS_PATH = "/retention/runs"
 
@@ -288,10 +297,14 @@ def get_run(run_id: str, context: ContextDep) -> RunOut:
         return RunOut.of(job, list(records.runs(job.run_id)))
 
 
-@router.get("/retention/upcoming", dependencies=[Depends(require(Permission.RETENTION_READ))])
+@router.get(
+    "/retention/upcoming",
+    dependencies=[Depends(require(Permission.RETENTION_READ))],
+    responses={404: {"description": "no such system in the data map"}},
+)
 def upcoming(
     context: ContextDep,
-    _datamap: DataMapDep,
+    datamap: DataMapDep,
     days: Annotated[int, Query(ge=1, le=366, description="look this many days ahead")] = 30,
     system: Annotated[Key | None, Query(description="this system only")] = None,
 ) -> UpcomingPage:
@@ -300,6 +313,10 @@ def upcoming(
     Counted in each system's database as the dry run counts (holds in force today
     respected); no row is read into personvern.
     """
+    if system is not None and datamap.system(system) is None:
+        raise UnknownSystemError(
+            f"no system '{system}' in the data map", hint="name a system key of the data map"
+        )
     application = context.application
     now = datetime.now(UTC)
     later = now + timedelta(days=days)
