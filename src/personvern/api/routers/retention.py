@@ -21,10 +21,10 @@ from personvern.api.errors import ApiError
 from personvern.domain.datamap import Key
 from personvern.domain.retention.run_status import RunStatus
 from personvern.domain.roles import Permission
-from personvern.errors import ErrorKind
 from personvern.engine.retention.runs import UnknownRunError
 from personvern.engine.retention.sweep import RetentionPlan
 from personvern.engine.retention.table_sweep import TablePlan
+from personvern.errors import ErrorKind
 from personvern.security.principal import Principal
 from personvern.store.retention_runs import RetentionJobRow, RetentionRecords, RetentionRunRow
 
@@ -36,6 +36,7 @@ class UnknownSystemError(ApiError):
 
     kind = ErrorKind.NOT_FOUND
     title = "Unknown system"
+
 
 RUNS_PATH = "/retention/runs"
 
