@@ -250,6 +250,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         else:
             if resumed:
                 log.info("resumed %d unfinished request run(s)", resumed)
+        try:
+            queued = await run_in_threadpool(retention.resume_queued_runs, context)
+        except (PersonvernError, SQLAlchemyError) as exc:
+            log.warning("queued retention runs were not resumed: %s", exc)
+        else:
+            if queued:
+                log.info("queued %d retention run(s) again", queued)
         housekeeper = _housekeeper(context)
         scheduler = _retention_scheduler(context)
         yield

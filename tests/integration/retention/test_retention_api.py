@@ -239,3 +239,22 @@ def test_the_in_process_scheduler_starts_a_due_run(
     assert "completed" == evidence["prospects"]
     assert {1000, 1001, 1002, 1100} == sweepco.ids(url, sweepco.web_events)
     assert 1 not in sweepco.ids(url, sweepco.customers)
+
+
+def test_a_run_accepted_but_never_executed_is_queued_again_on_start(
+    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+) -> None:
+    url, _expected = shop
+    first = _app(tmp_path)
+    with TestClient(first):
+        # Accepted (locked, recorded queued), then the server stopped before its job ran.
+        started = first.state.context.application.retention_runs().start(
+            "shop", requested_by="api:ops", confirm=True
+        )
+    second = _app(tmp_path)
+    with TestClient(second) as client:
+        _wait(second, started.run_id)
+        headers = {"Authorization": f"Bearer {_tokens(second)[Role.AUDITOR]}"}
+        run = client.get(f"{RUNS}/{started.run_id}", headers=headers).json()
+    assert ("done", "api:ops") == (run["status"], run["requested_by"])
+    assert {1100} == sweepco.ids(url, sweepco.web_events)

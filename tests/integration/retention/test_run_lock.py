@@ -209,3 +209,59 @@ def test_the_command_line_refuses_a_second_run_in_one_line(
         assert {1100} == sweepco.ids(shop, sweepco.web_events)
     finally:
         engine.dispose()
+
+
+def test_a_killed_run_frees_its_system_when_its_lease_runs_out(
+    lock_store: Engine, tmp_path: Path
+) -> None:
+    from personvern.connectors.registry import ConnectorPool
+    from personvern.datamap.loader import load_datamap
+    from personvern.domain.audit.event import AuditActor
+    from personvern.domain.retention.run_status import RunInProgressError
+    from personvern.engine.retention.runs import RetentionRuns
+    from personvern.engine.retention.sweep import RetentionSweep
+    from personvern.store.retention_runs import RetentionRecords
+    from tests.integration.retention import sweepco
+
+    shop = f"sqlite:///{tmp_path / 'shop.db'}"
+    sweepco.populate_aged(shop, datetime.now(UTC).date())
+    datamap = load_datamap(sweepco.write_datamap(tmp_path / "map", "sqlite")).datamap
+    unit_of_work = _unit_of_work(lock_store)
+    pool = ConnectorPool()
+    clock = [datetime.now(UTC)]
+
+    def runs() -> RetentionRuns:
+        return RetentionRuns(
+            unit_of_work,
+            lambda: RetentionSweep(
+                datamap, environ={"SWEEPCO_SHOP_URL": shop}, pool=pool, max_share=1.0
+            ),
+            lease=LEASE,
+            clock=lambda: clock[0],
+        )
+
+    try:
+        # A run that took the shop and was killed mid-sweep: its lock and its row stay.
+        killed = runs().start("shop", requested_by="scheduler")
+        runs().update_job(killed.run_id, status="running", current_table="shop.web_events")
+        actor = AuditActor("cli:kari", via="cli")
+        clock[0] += timedelta(minutes=5)
+        with pytest.raises(RunInProgressError, match="in progress by scheduler"):
+            runs().run_now("shop", actor)
+        clock[0] += timedelta(minutes=6)
+        run = runs().run_now("shop", actor)
+        assert run is not None
+        assert {1100} == sweepco.ids(shop, sweepco.web_events)
+        with unit_of_work() as uow:
+            records = RetentionRecords(uow.session)
+            dead, done = records.job(killed.run_id), records.job(run.run_id)
+            assert dead is not None
+            assert done is not None
+            assert ("failed", None) == (dead.status, dead.current_table)
+            assert "lease ran out" in (dead.message or "")
+            assert "done" == done.status
+            lock = RetentionLocks(uow.session).holder("shop")
+            assert lock is not None
+            assert lock.run_id is None, "the finished run freed the shop"
+    finally:
+        pool.close()

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, DataMapDep, require
 from personvern.api.errors import ApiError
 from personvern.domain.datamap import Key
@@ -228,6 +229,22 @@ class UpcomingPage(BaseModel):
     tables: list[UpcomingOut]
     unswept: list[RuleNote]
     failed: list[RuleNote]
+
+
+def resume_queued_runs(context: AppContext) -> int:
+    """Queue again the retention runs an earlier server accepted but never executed.
+
+    Embedded only: a Celery broker keeps its queued runs. A run that finds its systems
+    taken meanwhile ends refused. Returns how many were queued.
+    """
+    application = context.application
+    if application.settings.broker_url or application.datamap.loaded is None:
+        return 0
+    with application.unit_of_work() as uow:
+        queued = [job.run_id for job in RetentionRecords(uow.session).jobs("queued", 500)]
+    for run_id in reversed(queued):
+        application.jobs().submit_retention(run_id)
+    return len(queued)
 
 
 @router.post(

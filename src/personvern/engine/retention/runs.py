@@ -215,6 +215,8 @@ class RetentionRuns:
             now = self.clock()
             with self.unit_of_work() as uow:
                 locks = RetentionLocks(uow.session)
+                before = locks.holder(system)
+                previous = before.run_id if before is not None else None
                 won = locks.take(
                     system,
                     run_id,
@@ -223,6 +225,9 @@ class RetentionRuns:
                     lease=self.lease,
                     started_before=started_before,
                 )
+                if won and previous not in (None, run_id):
+                    # Taken over from a run whose lease ran out: its process died.
+                    _abandoned(RetentionRecords(uow.session), str(previous), now)
                 row = None if won else locks.holder(system)
                 held = row is not None and row.run_id is not None
                 holder_name, until = (row.holder, row.expires_at) if row else (None, None)
@@ -274,6 +279,20 @@ class RetentionRuns:
             current_done=None,
             current_due=None,
         )
+
+
+def _abandoned(records: RetentionRecords, run_id: str, now: datetime) -> None:
+    """Mark a run whose lease ran out failed, if its row still says it is under way."""
+    job = records.job(run_id)
+    if job is not None and job.status in {RunStatus.QUEUED.value, RunStatus.RUNNING.value}:
+        job.status = RunStatus.FAILED.value
+        job.finished_at = now
+        job.message = (
+            "stopped: its lease ran out without a heartbeat (the process running it "
+            "ended); the next run continued its work"
+        )
+        job.current_rule = job.current_table = None
+        job.current_done = job.current_due = None
 
 
 class _Heartbeat:
