@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from personvern.engine.runner import RunOutcome
+from personvern.errors import PersonvernError
 from personvern.jobs.attempts import Attempt, AttemptRecords, RetryPolicy, RunAttempts, Verdict
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,11 @@ class InProcessJobs:
         assert self._retention is not None
         try:
             self._retention(run_id)
+        except PersonvernError as exc:
+            # The run's row keeps the reason (it may name who holds the system).
+            log.warning("retention run %s did not complete: %s", run_id, exc.title)
         except Exception:
-            # The run's row says it failed and why; the thread goes on with other work.
+            # The run's row says it failed; the thread goes on with other work.
             log.exception("retention run %s failed", run_id)
 
     def _guarded(self, request_id: str) -> Attempt:

@@ -59,8 +59,8 @@ class RetentionScheduler:
                 )
             except RunAlreadyStartedError:
                 continue
-            except RunInProgressError as exc:
-                log.info("scheduled retention run on %s skipped: %s", run.system, exc.message)
+            except RunInProgressError:
+                log.info("scheduled retention run on %s skipped: a run holds it", run.system)
                 continue
             except PersonvernError as exc:
                 log.error("scheduled retention run on %s not started: %s", run.system, exc)
