@@ -116,6 +116,16 @@ class RetentionRecords:
         self.session.flush()
         return row
 
+    def claim_job(self, run_id: str, now: datetime) -> bool:
+        """Move a queued run to running; False if it is not queued (another took it)."""
+        result = self.session.execute(
+            sa.update(RetentionJobRow)
+            .execution_options(synchronize_session=False)
+            .where(RetentionJobRow.run_id == run_id, RetentionJobRow.status == "queued")
+            .values(status="running", started_at=now)
+        )
+        return int(getattr(result, "rowcount", 0)) == 1
+
     def job(self, run_id: str) -> RetentionJobRow | None:
         """The run ``run_id``, or None."""
         return self.session.get(RetentionJobRow, run_id)

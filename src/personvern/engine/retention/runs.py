@@ -138,25 +138,29 @@ class RetentionRuns:
         raised on; the next run continues where it stopped.
         """
         with self.unit_of_work() as uow:
-            job = RetentionRecords(uow.session).job(run_id)
+            records = RetentionRecords(uow.session)
+            job = records.job(run_id)
             if job is None:
                 raise UnknownRunError(f"no retention run {run_id}")
-            if job.status != RunStatus.QUEUED.value:
-                return None
             system, confirm, requested_by = job.system, job.confirm, job.requested_by
             only = frozenset(job.rules.split(",")) if job.rules is not None else None
+            # Atomic: a message delivered twice is executed once.
+            if not records.claim_job(run_id, self.clock()):
+                return None
         actor = actor or AuditActor(requested_by, via="job")
-        sweep = self.sweep()
-        systems = self.systems(sweep, system, only)
+        systems: tuple[str, ...] = ()
         try:
-            # Adopts the locks start took (same run id), or takes them again if they ran out.
-            self._lock(systems, run_id, requested_by)
-        except RunInProgressError as exc:
-            self._finish(run_id, RunStatus.REFUSED, exc.message)
-            raise
-        self.update_job(run_id, status=RunStatus.RUNNING.value, started_at=self.clock())
-        heartbeat = _Heartbeat(self, run_id, systems, on_batch)
-        try:
+            sweep = self.sweep()
+            systems = self.systems(sweep, system, only)
+            try:
+                # Adopts the locks start took (same run id), or takes them again if they
+                # ran out meanwhile.
+                self._lock(systems, run_id, requested_by)
+            except RunInProgressError as exc:
+                self._finish(run_id, RunStatus.REFUSED, exc.message)
+                systems = ()
+                raise
+            heartbeat = _Heartbeat(self, run_id, systems, on_batch)
             run = sweep.run(
                 system,
                 confirm=confirm,
@@ -166,6 +170,8 @@ class RetentionRuns:
                 run_id=run_id,
                 only=only,
             )
+        except RunInProgressError:
+            raise
         except BaseException as exc:
             stopped = str(exc) if isinstance(exc, PersonvernError) else type(exc).__name__
             self._finish(run_id, RunStatus.FAILED, f"stopped: {stopped}")
