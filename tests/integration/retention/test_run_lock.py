@@ -265,3 +265,40 @@ def test_a_killed_run_frees_its_system_when_its_lease_runs_out(
             assert lock.run_id is None, "the finished run freed the shop"
     finally:
         pool.close()
+
+
+def test_a_queued_run_is_claimed_by_one_executor(lock_store: Engine) -> None:
+    from personvern.store.retention_runs import RetentionJobRow, RetentionRecords
+
+    unit_of_work = _unit_of_work(lock_store)
+    now = datetime.now(UTC)
+    for round_ in range(ROUNDS):
+        run_id = f"run-{round_}"
+        with unit_of_work() as uow:
+            RetentionRecords(uow.session).add_job(
+                RetentionJobRow(
+                    run_id=run_id,
+                    system="shop",
+                    confirm=False,
+                    status="queued",
+                    requested_by="api:ops",
+                    requested_at=now,
+                )
+            )
+        barrier = threading.Barrier(2)
+        claims: list[bool] = []
+
+        def claim(
+            run_id: str = run_id, barrier: threading.Barrier = barrier, claims: list[bool] = claims
+        ) -> None:
+            barrier.wait(timeout=10)
+            with unit_of_work() as uow:
+                claims.append(RetentionRecords(uow.session).claim_job(run_id, now))
+
+        threads = [threading.Thread(target=claim) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        # A message delivered twice (a worker died before acknowledging it) runs once.
+        assert [False, True] == sorted(claims), f"round {round_}"
