@@ -258,3 +258,28 @@ def test_a_run_accepted_but_never_executed_is_queued_again_on_start(
         run = client.get(f"{RUNS}/{started.run_id}", headers=headers).json()
     assert ("done", "api:ops") == (run["status"], run["requested_by"])
     assert {1100} == sweepco.ids(url, sweepco.web_events)
+
+
+def test_a_run_the_broker_cannot_take_is_withdrawn(
+    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+) -> None:
+    url, _expected = shop
+    datamap = sweepco.write_datamap(tmp_path / "map", "sqlite")
+    # Nothing listens on port 1: the broker is down.
+    settings = Settings(
+        home=tmp_path / "home", database_url=None, datamap=None, broker_url="redis://127.0.0.1:1/0"
+    )
+    app = create_app(settings, datamap)
+    with TestClient(app) as client:
+        tokens = _tokens(app)
+        dpo = {"Authorization": f"Bearer {tokens[Role.PRIVACY_OFFICER]}"}
+        refused = client.post(RUNS, json={"system": "shop", "confirm": True}, headers=dpo)
+        assert 503 == refused.status_code, refused.text
+        assert "Job broker unavailable" == refused.json()["title"]
+        runs = client.get(RUNS, params={"status": "failed"}, headers=dpo).json()
+        assert ["not queued: Job broker unavailable"] == [r["message"] for r in runs]
+        with app.state.context.application.unit_of_work() as uow:
+            lock = RetentionLocks(uow.session).holder("shop")
+            assert lock is not None
+            assert lock.run_id is None, "the shop is free for the next run"
+    assert {1000, 1001, 1002, 1100} == sweepco.ids(url, sweepco.web_events)

@@ -25,7 +25,7 @@ from personvern.domain.roles import Permission
 from personvern.engine.retention.runs import UnknownRunError
 from personvern.engine.retention.sweep import RetentionPlan
 from personvern.engine.retention.table_sweep import TablePlan
-from personvern.errors import ErrorKind
+from personvern.errors import ErrorKind, PersonvernError
 from personvern.security.principal import Principal
 from personvern.store.retention_runs import RetentionJobRow, RetentionRecords, RetentionRunRow
 
@@ -273,10 +273,15 @@ def start_run(
         sweep = application.retention_sweep()
         plan = sweep.plan(body.system)
         return JSONResponse(_plan_out(plan, sweep.max_share).model_dump(mode="json"), 200)
-    started = application.retention_runs().start(
-        body.system, requested_by=f"api:{principal.subject}", confirm=body.confirm
-    )
-    job = application.jobs().submit_retention(started.run_id)
+    runs = application.retention_runs()
+    started = runs.start(body.system, requested_by=f"api:{principal.subject}", confirm=body.confirm)
+    try:
+        job = application.jobs().submit_retention(started.run_id)
+    except PersonvernError as exc:
+        # Not queued (the broker is down): the run must not hold its systems until the
+        # lease runs out, nor stay "queued" for ever.
+        runs.withdraw(started, f"not queued: {exc.title}")
+        raise
     accepted = RunAccepted(
         run_id=started.run_id,
         status=RunStatus.QUEUED.value,

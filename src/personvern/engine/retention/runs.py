@@ -122,6 +122,11 @@ class RetentionRuns:
             raise
         return StartedRun(run_id, systems)
 
+    def withdraw(self, started: StartedRun, message: str) -> None:
+        """Give up a started run that could not be queued: failed, its systems freed."""
+        self._finish(started.run_id, RunStatus.FAILED, message)
+        self._release(started.systems, started.run_id)
+
     def execute(
         self,
         run_id: str,
