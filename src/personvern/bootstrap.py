@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -34,6 +35,10 @@ from personvern.store.encryption.setup import open_vault
 from personvern.store.encryption.vault import SubjectVault
 from personvern.store.table_layouts import StoredTableLayouts
 from personvern.store.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
+
+if TYPE_CHECKING:
+    from personvern.engine.retention.runs import RetentionRuns
+    from personvern.engine.retention.sweep import RetentionSweep
 
 log = logging.getLogger("personvern")
 
@@ -144,6 +149,7 @@ class Application:
                     self.settings,
                     lambda request_id: self.request_engine().run_and_deliver(request_id),
                     self.unit_of_work,
+                    lambda run_id: self.retention_runs().execute(run_id),
                 )
             return self._jobs
 
@@ -159,6 +165,18 @@ class Application:
             AttemptRecords(self.unit_of_work),
             policy=policy,
             actor=self.actor,
+        )
+
+    def retention_runs(self) -> RetentionRuns:
+        """Retention runs on this application's store, one per system at a time."""
+        from datetime import timedelta
+
+        from personvern.engine.retention.runs import RetentionRuns
+
+        return RetentionRuns(
+            self.unit_of_work,
+            self.retention_sweep,
+            lease=timedelta(seconds=self.settings.retention_lock_seconds),
         )
 
     def mailer(self) -> Mailer | None:

@@ -215,6 +215,20 @@ class Settings(BaseSettings):
         description="how long audit events are kept (ISO 8601 period from when they were "
         "recorded); the oldest go first and `personvern audit verify` goes on from them",
     )
+    retention_lock_seconds: int = Field(
+        600,
+        ge=30,
+        le=86_400,
+        description="seconds a retention run holds its system after its last heartbeat (one "
+        "per batch); a run killed with the lock frees the system after this",
+    )
+    retention_schedule_interval_seconds: int = Field(
+        60,
+        ge=0,
+        le=3600,
+        description="how often the server (or Celery beat) looks for retention runs the data "
+        "map's schedules make due; 0: never",
+    )
     housekeeping_interval_seconds: int = Field(
         3600, ge=0, description="how often the server deletes what it no longer needs; 0: never"
     )

@@ -37,6 +37,7 @@ from personvern.api.routers import (
     health,
     request_runs,
     requests,
+    retention,
 )
 from personvern.api.security_headers import SecurityHeaders
 from personvern.api.start_page import install_start_page
@@ -71,6 +72,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     documents.router,
     requests.router,
     request_runs.router,
+    retention.router,
 )
 
 log = logging.getLogger("personvern.api")
@@ -204,10 +206,34 @@ def _housekeeper(context: AppContext) -> Periodic | None:
     return periodic
 
 
+def _retention_scheduler(context: AppContext) -> Periodic | None:
+    """Start the in-process retention scheduler (embedded only; with a broker, beat does it)."""
+    application = context.application
+    interval = context.settings.retention_schedule_interval_seconds
+    if not interval or context.settings.broker_url or application.datamap.loaded is None:
+        return None
+    from datetime import UTC, datetime, timedelta
+
+    from personvern.engine.retention.scheduler import RetentionScheduler
+
+    scheduler = RetentionScheduler(
+        application.datamap.require,
+        application.retention_runs,
+        lambda run_id: application.jobs().submit_retention(run_id),
+        interval=timedelta(seconds=interval),
+    )
+    periodic = Periodic(
+        "personvern-retention-schedules", interval, lambda: scheduler.tick(datetime.now(UTC))
+    )
+    periodic.start()
+    return periodic
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     context: AppContext = app.state.context
     housekeeper: Periodic | None = None
+    scheduler: Periodic | None = None
     # Here, not in create_app: the server configures its logging after the app is built.
     redact_download_links()
     try:
@@ -224,9 +250,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         else:
             if resumed:
                 log.info("resumed %d unfinished request run(s)", resumed)
+        try:
+            queued = await run_in_threadpool(retention.resume_queued_runs, context)
+        except (PersonvernError, SQLAlchemyError) as exc:
+            log.warning("queued retention runs were not resumed: %s", exc)
+        else:
+            if queued:
+                log.info("queued %d retention run(s) again", queued)
         housekeeper = _housekeeper(context)
+        scheduler = _retention_scheduler(context)
         yield
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if housekeeper is not None:
             housekeeper.stop()
         if context.identity_provider is not None:

@@ -53,7 +53,7 @@ def retention_run(
     from personvern.cli.application import command_application
 
     application = command_application(datamap)
-    sweep = _sweep(application)
+    sweep = application.retention_sweep()
     if dry_run:
         plan = sweep.plan(system)
         for table in plan.tables:
@@ -65,7 +65,7 @@ def retention_run(
         if plan.failed:
             raise typer.Exit(EXIT_PROBLEMS)
         return
-    run = _run(application, sweep, system, confirm=confirm)
+    run = _run(application, system, confirm=confirm)
     for outcome in run.outcomes:
         progress = outcome.progress
         if outcome.status.value == "completed" and progress is not None and outcome.plan:
@@ -249,17 +249,15 @@ def _sweep(application: Application, now: datetime | None = None) -> RetentionSw
     return application.retention_sweep(now)
 
 
-def _run(
-    application: Application, sweep: RetentionSweep, system: str | None, *, confirm: bool
-) -> RetentionRun:
+def _run(application: Application, system: str | None, *, confirm: bool) -> RetentionRun:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from personvern.cli.output import cli_actor
     from personvern.domain.audit.event import AuditActor
-    from personvern.engine.retention.evidence import RetentionEvidence
+    from personvern.domain.retention.run_status import RunInProgressError
     from personvern.engine.retention.table_sweep import TableProgress
 
-    evidence = RetentionEvidence(application.unit_of_work, AuditActor(cli_actor(), via="cli"))
+    runs = application.retention_runs()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -275,9 +273,19 @@ def _run(
         def on_batch(progress: TableProgress) -> None:
             bars.update(tasks[progress.rule], completed=progress.done)
 
-        return sweep.run(
-            system, confirm=confirm, on_batch=on_batch, on_table=on_table, record=evidence
-        )
+        try:
+            run = runs.run_now(
+                system,
+                AuditActor(cli_actor(), via="cli"),
+                confirm=confirm,
+                on_batch=on_batch,
+                on_table=on_table,
+            )
+        except RunInProgressError as exc:
+            fail(str(exc), code=EXIT_PROBLEMS)
+    if run is None:  # pragma: no cover - a run started here is executed here
+        fail("the run was taken over by another process", code=EXIT_PROBLEMS)
+    return run
 
 
 def _print_plan(table: TablePlan, max_share: float) -> None:

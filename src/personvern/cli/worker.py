@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 if TYPE_CHECKING:
+    from personvern.domain.datamap import DataMap
+    from personvern.engine.retention.runs import RetentionRuns
     from personvern.jobs.attempts import RunAttempts
 
 
@@ -31,6 +34,12 @@ def worker(
         min=1,
         help="Redis only: seconds before the run of a worker that died is delivered again; "
         "keep it above the longest run",
+    ),
+    beat: bool = typer.Option(
+        False,
+        "--beat",
+        help="also run Celery beat in this worker, to start the retention runs the data "
+        "map's schedules make due (several beats are safe: each run starts once)",
     ),
 ) -> None:
     """Run requests queued through PERSONVERN_BROKER_URL, in the foreground (Ctrl-C stops)."""
@@ -56,6 +65,10 @@ def worker(
         application = bootstrap(settings, actor="worker", observer=observer)
         return application.run_attempts(POLICY)
 
+    def retention() -> tuple[RetentionRuns, DataMap]:
+        application = bootstrap(settings, actor="worker")
+        return application.retention_runs(), application.datamap.require()
+
     from celery.signals import setup_logging
 
     from personvern.observability.logs import configure_logging
@@ -66,15 +79,28 @@ def worker(
 
     setup_logging.connect(use_personvern_logging, weak=False)
     app = make_celery_app(
-        settings, queue=queue, visibility_timeout=visibility_timeout, attempts=attempts
+        settings,
+        queue=queue,
+        visibility_timeout=visibility_timeout,
+        attempts=attempts,
+        retention=retention,
     )
     # Fail at once, in one line, rather than in every task: a worker that cannot reach
     # the broker or read the data map would only log the same error forever.
     check_broker(app)
     load_datamap(resolve_datamap_path(settings.datamap))
+    beat_options: list[str] = []
+    if beat:
+        import tempfile
+
+        # Beat's own schedule file only says when it last sent the tick; the tick needs
+        # nothing from it, so a file per process in the temporary folder does.
+        state = Path(tempfile.gettempdir()) / f"personvern-beat-{os.getpid()}"
+        beat_options = ["--beat", f"--schedule={state}"]
     app.worker_main(
         [
             "worker",
+            *beat_options,
             f"--loglevel={loglevel.upper()}",
             f"--concurrency={concurrency}",
             # Unique per process, so two workers on one machine can be told apart.

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,6 +30,20 @@ CountryCode = Annotated[str, StringConstraints(pattern=r"^([A-Z]{2}|EPO)$")]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$", max_length=120)]
 # An identifier in the company's own stores (table, column, file key).
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=120)]
+
+
+def _cron(value: str) -> str:
+    """A retention schedule, checked as cron (five fields) when the map is read."""
+    from personvern.domain.retention.cron import InvalidScheduleError, parse_schedule
+
+    try:
+        return parse_schedule(value)
+    except InvalidScheduleError as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: When retention sweeps run by themselves, in cron syntax ("0 3 * * *").
+Schedule = Annotated[str, StringConstraints(max_length=120), AfterValidator(_cron)]
 
 #: Text in several languages, keyed by language code ("nb", "en", ...).
 Localized = dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")], str]
@@ -372,6 +387,8 @@ class System(Strict):
     cookies: list[Cookie] = Field(default_factory=list)
     #: Told to the subject before collection (e.g. "this call is recorded").
     collection_notice: Localized | None = None
+    #: When its retention rules are swept by themselves (cron, UTC); see docs/retention.md.
+    schedule: Schedule | None = None
 
 
 class RetentionTrigger(StrEnum):
@@ -507,6 +524,8 @@ class RetentionRule(Strict):
     #: For ``anonymise``: per field, how; omitted, each field's erasure strategy says.
     anonymise: dict[Identifier, Anonymisation] = Field(default_factory=dict)
     legal_hold: LegalHold | None = None
+    #: When this rule is swept by itself (cron, in ``timezone``), apart from its system's.
+    schedule: Schedule | None = None
     description: Localized
 
     @field_validator("period")

@@ -38,6 +38,10 @@ class Permission(StrEnum):
     CONSENTS_WRITE = "consents:write"
     DECISIONS_READ = "decisions:read"
     AUDIT_READ = "audit:read"
+    #: Retention runs, their evidence and what comes due (counts and record keys only).
+    RETENTION_READ = "retention:read"
+    #: Starting retention runs, which delete or anonymise data in the company's stores.
+    RETENTION_RUN = "retention:run"
     TOKENS_MANAGE = "tokens:manage"
 
 
@@ -63,9 +67,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # A marketing system only asks "may I contact this person?" (policy §2).
     Role.MARKETING_SYSTEM: frozenset({_P.DECISIONS_READ}),
     # Read-only view of the register, the requests, the consents and the evidence (the
-    # audit trail), but not of the subjects' personal data itself.
+    # audit trail, the retention runs), but not of the subjects' personal data itself.
     Role.AUDITOR: frozenset(
-        {_P.DATAMAP_READ, _P.ROPA_READ, _P.REQUESTS_READ, _P.CONSENTS_READ, _P.AUDIT_READ}
+        {
+            _P.DATAMAP_READ,
+            _P.ROPA_READ,
+            _P.REQUESTS_READ,
+            _P.CONSENTS_READ,
+            _P.AUDIT_READ,
+            _P.RETENTION_READ,
+        }
     ),
 }
 

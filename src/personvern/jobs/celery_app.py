@@ -26,8 +26,9 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from celery import Celery, Task
 
@@ -36,9 +37,18 @@ from personvern.errors import ErrorKind, PersonvernError
 from personvern.jobs.attempts import RetryPolicy, RunAttempts, Verdict
 from personvern.settings import Settings
 
+if TYPE_CHECKING:
+    from personvern.domain.datamap import DataMap
+    from personvern.engine.retention.runs import RetentionRuns
+
 log = logging.getLogger(__name__)
 
 TASK_NAME = "personvern.run_request"
+#: Executes one started retention run (personvern.engine.retention.runs).
+RETENTION_TASK = "personvern.retention_run"
+#: Celery beat sends this every PERSONVERN_RETENTION_SCHEDULE_INTERVAL_SECONDS: it starts
+#: the runs the data map's schedules make due.
+RETENTION_TICK = "personvern.retention_schedules"
 DEFAULT_QUEUE = "personvern"
 #: Seconds before Redis hands an unacknowledged message to another worker: an hour,
 #: far above a run (seconds) plus the longest retry countdown (RETRY_AFTER).
@@ -76,12 +86,14 @@ def make_celery_app(
     queue: str = DEFAULT_QUEUE,
     visibility_timeout: int = VISIBILITY_TIMEOUT,
     attempts: Callable[[], RunAttempts] | None = None,
+    retention: Callable[[], tuple[RetentionRuns, DataMap]] | None = None,
 ) -> Celery:
     """A Celery app on ``settings.broker_url`` with the request-run task registered.
 
     ``attempts`` builds what runs requests, once in each worker process (the worker
     passes the application's, see personvern.bootstrap); an app that only sends runs
-    (the server's) has none.
+    (the server's) has none. ``retention`` builds what executes retention runs and the
+    data map whose schedules beat's tick reads, likewise.
     """
     broker_url = settings.broker_url
     if not broker_url:
@@ -114,7 +126,19 @@ def make_celery_app(
         broker_connection_retry_on_startup=True,
         enable_utc=True,
     )
+    interval = settings.retention_schedule_interval_seconds
+    if interval:
+        # Beat (`personvern worker --beat`) only sends the tick; which runs are due, and
+        # that each starts once however many beats there are, the tick decides.
+        app.conf.beat_schedule = {
+            "personvern-retention-schedules": {
+                "task": RETENTION_TICK,
+                "schedule": float(interval),
+                "options": {"queue": queue, "expires": float(interval)},
+            }
+        }
     runtime = _PerProcess(attempts)
+    retention_runtime = _PerProcess(retention)
 
     # shared=False: a shared task would be added to every Celery app made afterwards.
     @app.task(
@@ -123,6 +147,33 @@ def make_celery_app(
     def run_request(task: Task[Any, Any], request_id: str) -> dict[str, str]:
         """Run one data subject request; retried while a system is unreachable."""
         return _run_request(task, runtime, request_id)
+
+    @app.task(name=RETENTION_TASK, acks_late=True, shared=False)
+    def retention_run(run_id: str) -> dict[str, str]:
+        """Execute one started retention run (its row says how it went)."""
+        runs, _datamap = retention_runtime.get()
+        try:
+            run = runs.execute(run_id)
+        except PersonvernError as exc:
+            # The run's row keeps the reason (it may name who holds the system); the log
+            # gets only its kind.
+            log.warning("retention run %s did not complete: %s", run_id, exc.title)
+            return {"run_id": run_id, "executed": "no", "error": exc.title}
+        return {"run_id": run_id, "executed": "yes" if run is not None else "no"}
+
+    @app.task(name=RETENTION_TICK, shared=False)
+    def retention_schedules() -> list[str]:
+        """Start the retention runs the schedules make due now, each on a worker."""
+        from personvern.engine.retention.scheduler import RetentionScheduler
+
+        runs, datamap = retention_runtime.get()
+        scheduler = RetentionScheduler(
+            lambda: datamap,
+            lambda: runs,
+            lambda run_id: retention_run.apply_async(args=(run_id,), queue=queue),
+            interval=timedelta(seconds=max(interval, 1)),
+        )
+        return scheduler.tick(datetime.now(UTC))
 
     return app
 
@@ -158,6 +209,20 @@ class CeleryJobs:
         self.app = app or make_celery_app(settings, queue=queue)
         self.queue = queue
 
+    def submit_retention(self, run_id: str) -> str:
+        """Queue a started retention run; returns the Celery task id."""
+        from kombu.exceptions import OperationalError
+
+        try:
+            result = self.app.tasks[RETENTION_TASK].apply_async(args=(run_id,), queue=self.queue)
+        except (OperationalError, OSError) as exc:
+            raise BrokerUnavailableError(
+                f"cannot queue retention run {run_id}: the broker at "
+                f"{_display_broker(self.app)} does not answer ({exc})",
+                hint="start the broker; the run's lock frees itself when its lease runs out",
+            ) from exc
+        return str(result.id)
+
     def submit_run(self, request_id: str) -> str:
         """Queue a run of the request; returns the Celery task id."""
         from kombu.exceptions import OperationalError
@@ -192,34 +257,39 @@ def _display_broker(app: Celery) -> str:
 # -- the task ---------------------------------------------------------------------------
 
 
-class _PerProcess:
-    """What runs requests in this worker process, built on its first task.
+_Built = TypeVar("_Built")
+
+
+class _PerProcess(Generic[_Built]):
+    """What runs requests (or retention runs) in this worker process, built on its first task.
 
     A pool process forked from a parent that had built it must not share the parent's
     database connections, so it is built again whenever the process id changes.
     """
 
-    def __init__(self, build: Callable[[], RunAttempts] | None) -> None:
+    def __init__(self, build: Callable[[], _Built] | None) -> None:
         self._build = build
         self._pid: int | None = None
-        self._attempts: RunAttempts | None = None
+        self._built: _Built | None = None
 
-    def attempts(self) -> RunAttempts:
-        """The attempts of this process."""
+    def get(self) -> _Built:
+        """What this process built."""
         if self._build is None:
             raise PersonvernError(
-                "this Celery app only sends request runs; it cannot run them",
-                hint="run requests with `personvern worker`",
+                "this Celery app only sends runs; it cannot run them",
+                hint="run them with `personvern worker`",
             )
-        if self._attempts is None or self._pid != os.getpid():
-            self._attempts = self._build()
+        if self._built is None or self._pid != os.getpid():
+            self._built = self._build()
             self._pid = os.getpid()
-        return self._attempts
+        return self._built
 
 
-def _run_request(task: Task[Any, Any], runtime: _PerProcess, request_id: str) -> dict[str, str]:
+def _run_request(
+    task: Task[Any, Any], runtime: _PerProcess[RunAttempts], request_id: str
+) -> dict[str, str]:
     retries = int(task.request.retries or 0)
-    attempt = runtime.attempts().attempt(request_id, retries)
+    attempt = runtime.get().attempt(request_id, retries)
     if attempt.verdict is Verdict.RETRY and attempt.delay is not None:
         raise task.retry(countdown=round(attempt.delay), max_retries=POLICY.max_retries)
     result = {"request_id": request_id, "state": attempt.state}
@@ -292,6 +362,8 @@ def pause_from_environ(settings: Settings) -> RunObserver | None:
 
 __all__ = [
     "DEFAULT_QUEUE",
+    "RETENTION_TASK",
+    "RETENTION_TICK",
     "TASK_NAME",
     "BrokerError",
     "BrokerNotConfiguredError",

@@ -12,9 +12,15 @@ from personvern.store.unit_of_work import UnitOfWorkFactory
 
 
 def make_job_queue(
-    settings: Settings, run: Callable[[str], RunOutcome], unit_of_work: UnitOfWorkFactory
+    settings: Settings,
+    run: Callable[[str], RunOutcome],
+    unit_of_work: UnitOfWorkFactory,
+    retention: Callable[[str], object] | None = None,
 ) -> JobQueue:
-    """The job queue for these settings; ``run`` carries out one request in this process."""
+    """The job queue for these settings; ``run`` carries out one request in this process.
+
+    ``retention`` executes one started retention run in this process.
+    """
     if settings.broker_url:
         # Imported here: the embedded mode must not need Celery installed or loaded.
         from personvern.jobs.celery_app import CeleryJobs
@@ -22,4 +28,4 @@ def make_job_queue(
         # The workers build their own application from the same settings; ``run`` is
         # only for runs in this process.
         return CeleryJobs(settings)
-    return InProcessJobs(run, records=AttemptRecords(unit_of_work))
+    return InProcessJobs(run, records=AttemptRecords(unit_of_work), retention=retention)

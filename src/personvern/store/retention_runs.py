@@ -4,6 +4,8 @@ Each row of ``retention_runs`` is one rule on one table in one run: what it dele
 anonymised, what it held back, the first and last key it touched, when and by whom.
 Keys are the company's record keys (numbers, codes); they identify a record only
 together with the company's own store, which is where the evidence must be read.
+``retention_jobs`` keeps one row per run as a whole: who asked, its status, and the
+table it is sweeping now with how far it got (the API shows progress from it).
 ``retention_holds`` keeps the holds staff place (a legal claim, a dispute) until they
 expire or are lifted.
 """
@@ -46,6 +48,32 @@ class RetentionRunRow(Base):
     started_by: Mapped[str] = mapped_column(sa.String(200))
     #: Why it did not complete, in words that carry no personal value.
     message: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class RetentionJobRow(Base):
+    """One run as a whole: asked for, running, and how it ended."""
+
+    __tablename__ = "retention_jobs"
+
+    run_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    #: The system swept; None: every system with rules.
+    system: Mapped[str | None] = mapped_column(sa.String(120))
+    #: The rule keys swept, comma-separated; None: every rule of the system(s).
+    rules: Mapped[str | None] = mapped_column(sa.String(2000))
+    confirm: Mapped[bool] = mapped_column(sa.Boolean())
+    #: queued, running, done, failed or refused (personvern.domain.retention.run_status).
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    requested_by: Mapped[str] = mapped_column(sa.String(200))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why it failed or was refused, in words that carry no personal value.
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    #: The table being swept now, and how far: rows done of rows due.
+    current_rule: Mapped[str | None] = mapped_column(sa.String(120))
+    current_table: Mapped[str | None] = mapped_column(sa.String(250))
+    current_done: Mapped[int | None] = mapped_column(sa.Integer())
+    current_due: Mapped[int | None] = mapped_column(sa.Integer())
 
 
 class RetentionHoldRow(Base):
@@ -155,6 +183,35 @@ class RetentionRecords:
             )
             for row in grouped
         ]
+
+    def add_job(self, row: RetentionJobRow) -> RetentionJobRow:
+        """Keep a new run (flushed)."""
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def claim_job(self, run_id: str, now: datetime) -> bool:
+        """Move a queued run to running; False if it is not queued (another took it)."""
+        result = self.session.execute(
+            sa.update(RetentionJobRow)
+            .execution_options(synchronize_session=False)
+            .where(RetentionJobRow.run_id == run_id, RetentionJobRow.status == "queued")
+            .values(status="running", started_at=now)
+        )
+        return int(getattr(result, "rowcount", 0)) == 1
+
+    def job(self, run_id: str) -> RetentionJobRow | None:
+        """The run ``run_id``, or None."""
+        return self.session.get(RetentionJobRow, run_id)
+
+    def jobs(self, status: str | None = None, limit: int = 100) -> Sequence[RetentionJobRow]:
+        """Runs, newest first, of one status or all."""
+        query = sa.select(RetentionJobRow).order_by(
+            RetentionJobRow.requested_at.desc(), RetentionJobRow.run_id
+        )
+        if status is not None:
+            query = query.where(RetentionJobRow.status == status)
+        return self.session.scalars(query.limit(limit)).all()
 
     def place_hold(self, hold: SubjectHold, *, at: datetime) -> RetentionHoldRow:
         """Keep a hold staff placed on one record (flushed)."""

@@ -79,8 +79,9 @@ class Workers:
         *,
         visibility_timeout: int = 3600,
         extra_env: Mapping[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> subprocess.Popen[bytes]:
-        """Start a worker on the test's queue with ``env`` (plus ``extra_env``)."""
+        """Start a worker on the test's queue with ``env`` (plus ``extra_env``, ``extra_args``)."""
         log = self.folder / f"worker-{len(self.started) + 1}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -95,6 +96,7 @@ class Workers:
                     self.queue,
                     "--visibility-timeout",
                     str(visibility_timeout),
+                    *extra_args,
                 ],
                 env={**env, **(extra_env or {})},
                 stdout=out,

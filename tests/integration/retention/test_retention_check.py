@@ -194,3 +194,40 @@ def test_a_webhook_rule_asking_for_pseudonyms_fails_at_its_anonymise(
             "anonymise with null, year, truncate_ip or mask",
         )
     ] == _errors(example_datamap_copy)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    trigger_field: issued_on\n",
+            '    trigger_field: issued_on\n    schedule: "0 3 * *"\n',
+            "4 fields where cron takes five",
+        ),
+        (
+            "    trigger_field: issued_on\n",
+            '    trigger_field: issued_on\n    schedule: "0 27 * * *"\n',
+            "no cron expression",
+        ),
+    ],
+)
+def test_a_schedule_that_is_no_cron_fails_at_its_line(
+    example_datamap_copy: Path, old: str, new: str, message: str
+) -> None:
+    line = _edit(example_datamap_copy, old, new) + 1
+    errors = _errors(example_datamap_copy)
+    assert 1 == len(errors), errors
+    assert line == errors[0][0]
+    assert errors[0][1].startswith("schedule: value error, ")
+    assert message in errors[0][1]
+
+
+def test_a_good_schedule_passes(example_datamap_copy: Path) -> None:
+    _edit(
+        example_datamap_copy,
+        "    trigger_field: issued_on\n",
+        '    trigger_field: issued_on\n    schedule: "30 2 * * 1-5"\n',
+    )
+    assert [] == _errors(example_datamap_copy)
+    datamap = load_datamap(example_datamap_copy).datamap
+    assert ["30 2 * * 1-5"] == [r.schedule for r in datamap.retention if r.schedule]

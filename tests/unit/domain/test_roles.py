@@ -36,6 +36,8 @@ A, PO, AG, MS, AU = (
         (Permission.CONSENTS_WRITE, {A, PO}),
         (Permission.DECISIONS_READ, {A, PO, MS}),
         (Permission.AUDIT_READ, {A, PO, AU}),
+        (Permission.RETENTION_READ, {A, PO, AU}),
+        (Permission.RETENTION_RUN, {A, PO}),
         (Permission.TOKENS_MANAGE, {A}),
     ],
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import graphlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -143,9 +143,17 @@ class RetentionSweep:
         self.pseudonymise = pseudonymise
         self.own_records = tuple(own_records)
 
-    def rules(self, system: str | None = None) -> tuple[list[SweepRule], list[UnsweptRule]]:
-        """The rules to sweep (children before parents) and those no sweep enforces."""
+    def rules(
+        self, system: str | None = None, only: Collection[str] | None = None
+    ) -> tuple[list[SweepRule], list[UnsweptRule]]:
+        """The rules to sweep (children before parents) and those no sweep enforces.
+
+        ``only``: just the rules with these keys (a rule's own schedule).
+        """
         rules, unswept = sweep_rules(self.datamap)
+        if only is not None:
+            rules = [r for r in rules if r.key in only]
+            unswept = [u for u in unswept if u.key in only]
         for rule in list(rules):
             found = self.datamap.system(rule.system)
             if found is not None and found.kind not in _SWEPT:
@@ -167,9 +175,9 @@ class RetentionSweep:
             unswept = [u for u in unswept if (u.dataset or "").startswith(f"{system}.")]
         return _children_first(self.datamap, rules), unswept
 
-    def plan(self, system: str | None = None) -> RetentionPlan:
+    def plan(self, system: str | None = None, only: Collection[str] | None = None) -> RetentionPlan:
         """Count, per rule and table, what a run would do today; change nothing."""
-        rules, unswept = self.rules(system)
+        rules, unswept = self.rules(system, only)
         tables: list[TablePlan] = []
         failed: list[TableOutcome] = []
         for rule in rules:
@@ -181,7 +189,7 @@ class RetentionSweep:
                 unswept.append(UnsweptRule(rule.key, str(exc), rule.target))
             except (ConnectorError, PersonvernError) as exc:
                 failed.append(_failure(rule, exc))
-        for own in self._own(system):
+        for own in self.own_tables(system, only):
             try:
                 tables.append(own.plan())
             except PersonvernError as exc:
@@ -198,20 +206,23 @@ class RetentionSweep:
         on_batch: ProgressCallback | None = None,
         on_table: Callable[[TablePlan], None] | None = None,
         record: Recorder | None = None,
+        run_id: str | None = None,
+        only: Collection[str] | None = None,
     ) -> RetentionRun:
         """Delete or anonymise what is due, table by table; each outcome goes to ``record``.
 
         An exception from ``on_batch`` (or an interrupt) stops the run after the batch
         it follows: that table is recorded as interrupted and the exception goes on.
         """
-        run_id = str(uuid.uuid4())
-        rules, unswept = self.rules(system)
+        run_id = run_id or str(uuid.uuid4())
+        rules, unswept = self.rules(system, only)
         run = RetentionRun(run_id, [], unswept)
         work: list[tuple[str, str, Callable[[], SweepsTable]]] = [
             (rule.key, rule.target, functools.partial(self._table, rule)) for rule in rules
         ]
         work += [
-            (own.key, own.target, functools.partial(_itself, own)) for own in self._own(system)
+            (own.key, own.target, functools.partial(_itself, own))
+            for own in self.own_tables(system, only)
         ]
         for key, target, table in work:
             outcome = self._run_table(
@@ -228,9 +239,13 @@ class RetentionSweep:
                 record(run_id, outcome)
         return run
 
-    def _own(self, system: str | None) -> tuple[OwnTableSweep, ...]:
-        """personvern's own records, when the run covers them."""
-        return self.own_records if system in (None, OWN_SYSTEM) else ()
+    def own_tables(
+        self, system: str | None, only: Collection[str] | None = None
+    ) -> tuple[OwnTableSweep, ...]:
+        """personvern's own records a run of ``system`` (None: all) and rules ``only`` covers."""
+        if system not in (None, OWN_SYSTEM):
+            return ()
+        return tuple(own for own in self.own_records if only is None or own.key in only)
 
     def _run_table(
         self,

@@ -7,12 +7,20 @@ from sqlalchemy.engine import Connection
 
 from personvern.store.db import make_engine
 from personvern.store.models import Base
-from personvern.store.retention_runs import RetentionHoldRow, RetentionRunRow
+from personvern.store.retention_locks import RetentionLockRow
+from personvern.store.retention_runs import RetentionHoldRow, RetentionJobRow, RetentionRunRow
 from personvern.store.staff_accounts import StaffAccount
 from personvern.store.staff_sessions import StaffSession
 
 # Tables in modules of their own must be imported so the metadata knows them.
-_OWN_MODULES = (StaffAccount, StaffSession, RetentionRunRow, RetentionHoldRow)
+_OWN_MODULES = (
+    StaffAccount,
+    StaffSession,
+    RetentionRunRow,
+    RetentionHoldRow,
+    RetentionJobRow,
+    RetentionLockRow,
+)
 
 config = context.config
 target_metadata = Base.metadata

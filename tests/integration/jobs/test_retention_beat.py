@@ -1,0 +1,113 @@
+"""Retention runs on real Celery workers through Redis: beat's tick starts a scheduled run,
+and a run started elsewhere (the API's, say) is executed by a worker.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from personvern.bootstrap import Application, bootstrap
+from personvern.domain.retention.run_status import RunInProgressError
+from personvern.engine.retention.runs import StartedRun
+from personvern.jobs.celery_app import CeleryJobs
+from personvern.settings import Settings
+from personvern.store.db import make_engine, make_session_factory
+from personvern.store.migrate import upgrade_to_head
+from personvern.store.retention_runs import RetentionRecords
+from personvern.store.unit_of_work import unit_of_work_factory
+from tests.integration.jobs.conftest import Workers, wait_for, worker_environment
+from tests.integration.retention import sweepco
+
+
+def test_beat_starts_a_scheduled_run_and_a_worker_executes_a_queued_one(
+    tmp_path: Path, redis_url: str, queue: str, workers: Workers
+) -> None:
+    shop = f"sqlite:///{tmp_path / 'shop.db'}"
+    sweepco.populate_aged(shop, datetime.now(UTC).date())
+    datamap = sweepco.write_datamap(tmp_path / "map", "sqlite")
+    text = datamap.read_text(encoding="utf-8").replace(
+        "    connection_env: SWEEPCO_SHOP_URL\n",
+        '    connection_env: SWEEPCO_SHOP_URL\n    schedule: "* * * * *"\n',
+        1,
+    )
+    datamap.write_text(text, encoding="utf-8")
+    home = tmp_path / "home"
+    store = make_engine(Settings(home=home))
+    upgrade_to_head(store)
+    unit_of_work = unit_of_work_factory(make_session_factory(store), store.url)
+    variables = {
+        "PERSONVERN_HOME": str(home),
+        "PERSONVERN_DATAMAP": str(datamap),
+        "PERSONVERN_BROKER_URL": redis_url,
+        "PERSONVERN_SECRET_KEY": "retention-beat-secret-0123456789abcdef",
+        # A tick every 5 s looks back 10 s: each minute's time is seen by a tick or two.
+        "PERSONVERN_RETENTION_SCHEDULE_INTERVAL_SECONDS": "5",
+        "PERSONVERN_RETENTION_MAX_SHARE": "0.5",
+        "PERSONVERN_RETENTION_LOCK_SECONDS": "30",
+        "SWEEPCO_SHOP_URL": shop,
+    }
+    # Two workers with beat: two schedulers tick, and each scheduled time starts once.
+    beats = [
+        workers.start(worker_environment(**variables), extra_args=("--beat",)) for _ in range(2)
+    ]
+
+    def finished() -> list[tuple[str, str, str]]:
+        with unit_of_work() as uow:
+            jobs = RetentionRecords(uow.session).jobs()
+            return [
+                (j.run_id, j.status, j.requested_by)
+                for j in jobs
+                if j.status not in {"queued", "running"}
+            ]
+
+    done = wait_for(finished, 100, "a scheduled retention run", workers.logs)
+    assert isinstance(done, list)
+    run_id, status, requested_by = done[0]
+    # Web events (75 % of their table) stop at the safety stop; the prospects go.
+    assert ("refused", "scheduler") == (status, requested_by)
+    with unit_of_work() as uow:
+        evidence = {r.rule: r.status for r in RetentionRecords(uow.session).runs(run_id)}
+    assert ("refused", "completed") == (evidence["web-events"], evidence["prospects"])
+    assert 1 not in sweepco.ids(shop, sweepco.customers)
+
+    # Beat off; a confirmed run started here (as the API starts one), executed by a worker.
+    for beat in beats:
+        workers.kill(beat)
+    with unit_of_work() as uow:
+        scheduled = [
+            j.requested_at.replace(second=0, microsecond=0)
+            for j in RetentionRecords(uow.session).jobs()
+            if j.requested_by == "scheduler"
+        ]
+    # Two beats saw each minute's time; each started once.
+    assert sorted(set(scheduled)) == sorted(scheduled)
+    workers.start(worker_environment(**variables))
+    settings = Settings(
+        home=home,
+        datamap=datamap,
+        broker_url=redis_url,
+        secret_key="retention-beat-secret-0123456789abcdef",
+    )
+    application = bootstrap(settings, environ={"SWEEPCO_SHOP_URL": shop})
+    try:
+        started = application.retention_runs().start("shop", requested_by="api:test", confirm=True)
+    finally:
+        application.close()
+    CeleryJobs(settings, queue=queue).submit_retention(started.run_id)
+
+    def confirmed() -> str | None:
+        with unit_of_work() as uow:
+            job = RetentionRecords(uow.session).job(started.run_id)
+            return job.status if job and job.status not in {"queued", "running"} else None
+
+    assert "done" == wait_for(confirmed, 60, "the confirmed run", workers.logs)
+    assert {1100} == sweepco.ids(shop, sweepco.web_events)
+    store.dispose()
+
+
+def _start(application: Application) -> StartedRun | None:
+    try:
+        return application.retention_runs().start("shop", requested_by="api:test", confirm=True)
+    except RunInProgressError:
+        return None
