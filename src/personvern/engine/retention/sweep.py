@@ -262,7 +262,7 @@ class RetentionSweep:
 
 
 def _verb(plan: TablePlan) -> str:
-    return "delete" if plan.action.value == "delete" else "anonymise"
+    return "anonymise" if plan.action.value == "anonymise" else "delete"
 
 
 def _failure(rule: SweepRule, exc: BaseException) -> TableOutcome:

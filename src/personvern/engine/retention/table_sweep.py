@@ -29,6 +29,7 @@ from personvern.domain.retention.holds import SubjectHold
 from personvern.domain.retention.rule import SweepRule
 from personvern.domain.retention.trigger_time import Boundary, boundary, trigger_day
 from personvern.engine.retention.anonymised_field import anonymised_field
+from personvern.engine.retention.summary_table import SummaryTable
 
 #: A dataset referencing the swept one: its table and the column holding the reference.
 ChildReference = tuple[str, str, str]
@@ -133,6 +134,11 @@ class TableSweep:
         ]
         self._pending = self._not_yet_anonymised()
         self.referenced_by = tuple(sorted({c[0] for c in children}))
+        self._summary = (
+            SummaryTable(rule.aggregate, self.table, self._trigger, self.fmt, connector.engine)
+            if rule.aggregate is not None
+            else None
+        )
         #: The first and last key due, as the plan found them (None: nothing due).
         self.due_keys: tuple[Any, Any] | None = None
         self._planned = False
@@ -224,7 +230,7 @@ class TableSweep:
             oldest_due=oldest,
             last_due_day=self.last_due_day,
             statutory=self.rule.statutory.reference if self.rule.statutory else None,
-            referenced_by=self.referenced_by if self.rule.action is RetentionAction.DELETE else (),
+            referenced_by=self.referenced_by if self._has_references else (),
         )
 
     def run(
@@ -246,6 +252,9 @@ class TableSweep:
             self.plan()
         if self.due_keys is None:
             return progress
+        if self._summary is not None:
+            with self.connector.guarded("create the summary table", self.rule.dataset):
+                self._summary.ensure()
         first, last = self.due_keys
         # Integer keys mostly due between the first and the last (an append-only log
         # past its period): a window of batch_size consecutive keys holds at most
@@ -265,16 +274,18 @@ class TableSweep:
                     upto = min(last, (first - 1 if after is None else after) + batch_size)
                 else:
                     upto = self._batch_end(conn, after, last, batch_size)
-                if self.rule.action is RetentionAction.DELETE:
-                    changed = self._delete_batch(conn, after, upto)
-                else:
+                if self.rule.action is RetentionAction.ANONYMISE:
                     changed = self._anonymise_batch(conn, after, upto, pseudonymise)
+                elif self._summary is not None:
+                    changed = self._summary.count_and_delete(conn, self._in_batch(after, upto))
+                else:
+                    changed = self._delete_batch(conn, after, upto)
             progress.batches += 1
             progress.done += changed
-            if self.rule.action is RetentionAction.DELETE:
-                progress.deleted += changed
-            else:
+            if self.rule.action is RetentionAction.ANONYMISE:
                 progress.anonymised += changed
+            else:
+                progress.deleted += changed
             if changed:
                 progress.first_key = progress.first_key or str(first if after is None else after)
                 progress.last_key = str(upto)
@@ -463,7 +474,7 @@ class TableSweep:
         return column == condition.equals
 
     def _references(self, children: Sequence[ChildReference]) -> sa.ColumnElement[bool]:
-        if self.rule.action is not RetentionAction.DELETE or not children:
+        if self.rule.action is RetentionAction.ANONYMISE or not children:
             return sa.false()
         clauses = []
         for dataset, column_name, parent_column in children:
@@ -495,7 +506,11 @@ class TableSweep:
         return column
 
     def _doing(self) -> str:
-        return "delete due rows" if self.rule.action is RetentionAction.DELETE else "anonymise"
+        return {
+            RetentionAction.DELETE: "delete due rows",
+            RetentionAction.ANONYMISE: "anonymise",
+            RetentionAction.AGGREGATE: "count and delete due rows",
+        }[self.rule.action]
 
 
 #: Keys from the first due to the last at most this many times the rows due: batches
