@@ -115,10 +115,23 @@ def test_due_rows_are_counted_per_day_and_page_then_deleted(
     assert _expected(25) == _summary(shop_database.url)
 
 
+@pytest.mark.parametrize("dense", [False, True], ids=["keyset", "windows"])
 def test_a_run_killed_between_batches_neither_loses_nor_double_counts(
-    shop_database: ShopDatabase, aggregate_map: DataMap, pool: ConnectorPool
+    shop_database: ShopDatabase, aggregate_map: DataMap, pool: ConnectorPool, dense: bool
 ) -> None:
     sweepco.populate(shop_database.url, extra_events=25)
+    expected = _expected(25)
+    if dense:
+        # Only the 25 consecutive keys 2000-2024 due: batches are windows of keys.
+        engine = sa.create_engine(shop_database.url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sweepco.web_events.delete().where(sweepco.web_events.c.id < 1001))
+                conn.execute(sweepco.web_events.delete().where(sweepco.web_events.c.id == 1002))
+        finally:
+            engine.dispose()
+        del expected[(date(2025, 5, 14), "/a")], expected[(date(2024, 1, 1), "/c")]
+    due = sum(expected.values())
 
     class KilledError(Exception):
         pass
@@ -131,14 +144,17 @@ def test_a_run_killed_between_batches_neither_loses_nor_double_counts(
         _sweep(aggregate_map, shop_database.url, pool, batch_size=4).run("shop", on_batch=kill)
     partial = _summary(shop_database.url)
     assert 8 == sum(partial.values())
-    assert 27 - 8 + 2 == len(sweepco.ids(shop_database.url, sweepco.web_events))
+    assert due - 8 + 2 == len(sweepco.ids(shop_database.url, sweepco.web_events))
 
     rerun = _sweep(aggregate_map, shop_database.url, pool, batch_size=4).run("shop")
 
     assert {TableStatus.COMPLETED} == {o.status for o in rerun.outcomes}, [
         o.message for o in rerun.outcomes
     ]
-    assert _expected(25) == _summary(shop_database.url)
+    events = next(o for o in rerun.outcomes if o.rule == "web-events")
+    assert events.progress is not None
+    assert (due - 8, -(-(due - 8) // 4)) == (events.progress.deleted, events.progress.batches)
+    assert expected == _summary(shop_database.url)
     assert {1001, 1003} == sweepco.ids(shop_database.url, sweepco.web_events)
 
 
