@@ -14,8 +14,10 @@ MariaDB) into a source table once. Each measurement gets its own fresh copy of i
   doing the same.
 
 Printed per database: seconds of each, the ratio sweep/hand-written (target at most
-1.5), the number of batch transactions and the longest of them from BEGIN to COMMIT
-(target at most 1 s), and a check that both left the same rows. The database is
+1.5), the seconds of the sweep's plan (the counts the safety stop needs, before the first
+batch) and the ratio of the batches alone, the number of batch transactions and the
+longest of them from BEGIN to COMMIT (target at most 1 s), and a check that both left
+the same rows. The database is
 fresh and uniquely named per run, and dropped after.
 
     python -m bench --only retention [--rows 5000000] [--dbs postgresql,mariadb]
@@ -115,6 +117,12 @@ class Pair:
     def ratio(self) -> float:
         """Sweep time over hand-written time."""
         return self.sweep_seconds / self.hand_seconds if self.hand_seconds else float("inf")
+
+    @property
+    def batch_ratio(self) -> float:
+        """The batches alone (the sweep without its plan's count) over hand-written time."""
+        batches = self.sweep_seconds - self.count_seconds
+        return batches / self.hand_seconds if self.hand_seconds else float("inf")
 
 
 def _boundary() -> datetime:
@@ -373,15 +381,16 @@ def run(
                 engine.dispose()
             print(f"{kind}: {rows:,} rows generated in {generated:.1f} s")
             print(
-                f"{'':<12}{'hand s':>9}{'sweep s':>9}{'ratio':>7}{'count s':>9}{'rows':>11}"
-                f"{'batches':>9}{'longest tx s':>14}  same rows"
+                f"{'':<12}{'hand s':>9}{'sweep s':>9}{'ratio':>7}{'count s':>9}"
+                f"{'batches ratio':>15}{'rows':>11}{'batches':>9}{'longest tx s':>14}  same rows"
             )
             for action in actions:
                 pair = measure(url, kind, action, rows, due, batch_size)
                 results.append((kind, pair))
                 print(
                     f"{action:<12}{pair.hand_seconds:>9.2f}{pair.sweep_seconds:>9.2f}"
-                    f"{pair.ratio:>7.2f}{pair.count_seconds:>9.2f}{pair.swept_rows:>11,}"
+                    f"{pair.ratio:>7.2f}{pair.count_seconds:>9.2f}{pair.batch_ratio:>15.2f}"
+                    f"{pair.swept_rows:>11,}"
                     f"{pair.batches:>9}"
                     f"{pair.longest_transaction:>14.3f}  {'yes' if pair.same_result else 'NO'}"
                 )

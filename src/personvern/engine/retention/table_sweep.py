@@ -128,10 +128,15 @@ class TableSweep:
         )
         self._has_references = self.rule.action is not RetentionAction.ANONYMISE and bool(children)
         self._referenced = self._references(children)
-        self._fields = [
-            anonymised_field(self._column(name), how, self.connector.engine.dialect.name)
-            for name, how in rule.anonymise.items()
-        ]
+        # Cheapest tests first: "not yet anonymised" is an OR the database stops at the
+        # first true term of, and a fresh row is caught by a null test before any regex.
+        self._fields = sorted(
+            (
+                anonymised_field(self._column(name), how, self.connector.engine.dialect.name)
+                for name, how in rule.anonymise.items()
+            ),
+            key=lambda f: _COST[f.how],
+        )
         self._pending = self._not_yet_anonymised()
         self.referenced_by = tuple(sorted({c[0] for c in children}))
         self._summary = (
@@ -374,10 +379,8 @@ class TableSweep:
             key = row[0]
             values: list[Any] = list(row[1:])
             new = [
-                self._anonymised(column, how, value, key, pseudonymise)
-                for (column, how, value) in zip(
-                    columns, self.rule.anonymise.values(), values, strict=True
-                )
+                self._anonymised(f.column, f.how, value, key, pseudonymise)
+                for (f, value) in zip(self._fields, values, strict=True)
             ]
             if new != values:
                 params.append({"pv_key": key, **{f"pv_{i}": value for i, value in enumerate(new)}})
@@ -522,6 +525,16 @@ class TableSweep:
 #: Keys from the first due to the last at most this many times the rows due: batches
 #: are windows of consecutive keys (at least half of them due on average).
 _DENSE = 2
+
+
+#: How costly each anonymisation's SQL tests are, cheapest first.
+_COST = {
+    Anonymisation.NULL: 0,
+    Anonymisation.MASK: 1,
+    Anonymisation.YEAR: 2,
+    Anonymisation.PSEUDONYM: 3,
+    Anonymisation.TRUNCATE_IP: 4,
+}
 
 
 def _number_of(predicate: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
