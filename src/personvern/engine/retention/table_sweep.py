@@ -298,7 +298,8 @@ class TableSweep:
             else:
                 progress.deleted += changed
             if changed:
-                progress.first_key = progress.first_key or str(first if after is None else after)
+                # The evidence's first key: where the range of due keys began.
+                progress.first_key = progress.first_key or str(first)
                 progress.last_key = str(upto)
             after = upto
             if on_batch is not None:
@@ -323,9 +324,10 @@ class TableSweep:
 
         ``pending`` narrows "not yet anonymised" to what one step of a batch changes.
         """
-        in_range = self.key <= upto
-        if after is not None:
-            in_range = sa.and_(self.key > after, in_range)
+        # The first batch starts at the first key due, so a window of keys holds at most
+        # batch_size rows even if rows before it became due since the plan.
+        first = self.key >= self.due_keys[0] if self.due_keys is not None else sa.true()
+        in_range = sa.and_(first if after is None else self.key > after, self.key <= upto)
         return sa.and_(
             in_range,
             self.due if pending is None else self._governed,
