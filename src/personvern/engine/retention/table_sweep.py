@@ -1,13 +1,16 @@
-"""One retention rule on one SQL table: counted, then deleted or anonymised in batches.
+"""One retention rule on one SQL table: counted, then deleted, anonymised or aggregated.
 
 Everything is decided in the database. A row is due when it is in the rule's scope (its
 condition), its trigger is below the boundary of the last due day, the statutory hold
 has released it, no hold staff placed keeps it, and (for deletion) no row of a dataset
-referencing it remains. Each batch selects up to ``batch_size`` due keys in key order,
-then deletes or updates those keys *still due*, in its own transaction; only keys
-cross into Python, never a table (anonymisation also reads the batch's fields it
-rewrites). A run killed between or inside batches leaves every row either done or
-still due, so the next run continues where it stopped: idempotent by construction.
+referencing it remains. The plan finds the first and last key due; the batches walk
+that range in key order, each in its own transaction and each at most ``batch_size``
+rows (a window of consecutive integer keys, or up to the key one keyset query finds),
+and change only the rows of their range *still due*. No table crosses into Python:
+at most one key per batch, and for anonymisation only the rows SQL cannot rewrite
+itself (personvern.engine.retention.anonymised_field). A run killed between or inside
+batches leaves every row either done or still due, so the next run continues where it
+stopped: idempotent by construction.
 """
 
 from __future__ import annotations
