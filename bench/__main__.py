@@ -1,6 +1,7 @@
 """Run the benchmarks and print their figures.
 
-    python -m bench [--only cli|documents|seed|requests|intake] [--customers 10000] [--repeat 20]
+    python -m bench [--only cli|documents|seed|requests|intake|decisions|retention]
+                    [--customers 10000] [--repeat 20]
                     [--cli-runs 5]
                     [--sizes 10000,100000,1000000] [--dbs postgresql,mariadb]
                     [--requests 20] [--celery] [--no-embedded] [--trgm] [--poll-ms 2]
@@ -11,7 +12,9 @@ table layouts kept in the store and without (bench/cli_runs.py).
 serve` on the embedded store (bench/intake_load.py) and reports failures and the p99.
 ``requests`` runs access and erasure requests end to end against the demo company in
 PostgreSQL and MariaDB (bench/requests.py; bench/README.md has the recorded figures).
-It needs the servers: --pg-url, --mariadb-url and, with --celery, --redis-url, or
+``retention`` times retention sweeps of ``--rows`` web events against one hand-written
+DELETE and UPDATE of the same rows on PostgreSQL and MariaDB (bench/retention_sweep.py).
+It and ``requests`` need the servers: --pg-url, --mariadb-url and, with --celery, --redis-url, or
 their PERSONVERN_BENCH_* variables. Figures are wall-clock on the machine at hand;
 compare ratios, not absolutes.
 """
@@ -28,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "workspace-company"
-BENCHMARKS = ("cli", "documents", "seed", "intake", "requests", "decisions")
+BENCHMARKS = ("cli", "documents", "seed", "intake", "requests", "decisions", "retention")
 DATABASES = ("postgresql", "mariadb")
 
 
@@ -103,6 +106,15 @@ def _dbs(text: str) -> list[str]:
     return dbs
 
 
+def _add_retention_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rows", type=int, default=5_000_000, help="retention: web events (a fifth past the rule)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=10_000, help="retention: keys per batch transaction"
+    )
+
+
 def main() -> None:
     """Parse arguments and run the chosen benchmarks (all by default)."""
     parser = argparse.ArgumentParser(
@@ -164,6 +176,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5, help="decisions: load per endpoint")
     parser.add_argument("--threads", type=int, default=16, help="decisions: concurrent clients")
     parser.add_argument("--bulk", type=int, default=1_000_000, help="decisions: bulk addresses")
+    _add_retention_arguments(parser)
     parser.add_argument("--json", type=Path, help="also write the request samples here")
     parser.add_argument(
         "--from-json", type=Path, help="print the request tables of an earlier --json file"
@@ -196,6 +209,15 @@ def main() -> None:
 
         decisions.run(
             seconds=args.seconds, threads=args.threads, bulk=args.bulk, pg_url=args.pg_url
+        )
+    if "retention" in only:
+        from bench import retention_sweep
+
+        retention_sweep.run(
+            rows=args.rows,
+            dbs=args.dbs,
+            urls={"postgresql": args.pg_url, "mariadb": args.mariadb_url},
+            batch_size=args.batch_size,
         )
     if "requests" in only:
         from bench import requests

@@ -407,6 +407,8 @@ class RetentionAction(StrEnum):
 
     DELETE = "delete"
     ANONYMISE = "anonymise"
+    #: Counts of the rows kept in a summary table, then the rows deleted.
+    AGGREGATE = "aggregate"
 
 
 class TriggerFormat(StrEnum):
@@ -500,6 +502,35 @@ class RetentionCondition(Strict):
         return self
 
 
+class RetentionAggregate(Strict):
+    """What an ``aggregate`` rule keeps of the rows it deletes: their number per day.
+
+    Counted per day of the trigger and per value of the ``by`` fields, into ``table`` of
+    the same database (created when missing), in the transaction that deletes the rows.
+    """
+
+    #: The summary table, in the dataset's database.
+    table: Identifier
+    #: Fields of the dataset to count per, besides the day (a page path, a country).
+    by: list[Identifier] = Field(default_factory=list, max_length=5)
+
+    @field_validator("by")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            msg = "by: names a field twice"
+            raise ValueError(msg)
+        reserved = sorted(set(value) & set(AGGREGATE_COLUMNS))
+        if reserved:
+            msg = f"by: {reserved[0]} is the summary table's own column; rename the field"
+            raise ValueError(msg)
+        return value
+
+
+#: The summary table's columns besides the ``by`` fields: the day and the number of rows.
+AGGREGATE_COLUMNS = ("day", "row_count")
+
+
 class RetentionRule(Strict):
     """How long data of a dataset or category is kept, from which trigger."""
 
@@ -523,6 +554,8 @@ class RetentionRule(Strict):
     action: RetentionAction = RetentionAction.DELETE
     #: For ``anonymise``: per field, how; omitted, each field's erasure strategy says.
     anonymise: dict[Identifier, Anonymisation] = Field(default_factory=dict)
+    #: For ``aggregate``: the summary table and what the counts are kept per.
+    aggregate: RetentionAggregate | None = None
     legal_hold: LegalHold | None = None
     #: When this rule is swept by itself (cron, in ``timezone``), apart from its system's.
     schedule: Schedule | None = None
@@ -556,6 +589,13 @@ class RetentionRule(Strict):
             raise ValueError(msg)
         if self.anonymise and self.action is not RetentionAction.ANONYMISE:
             msg = "anonymise: lists fields only for action: anonymise"
+            raise ValueError(msg)
+        if (self.aggregate is not None) is not (self.action is RetentionAction.AGGREGATE):
+            msg = (
+                "action: aggregate needs aggregate: {table: ..., by: [...]}"
+                if self.aggregate is None
+                else "aggregate: is only for action: aggregate"
+            )
             raise ValueError(msg)
         if self.trigger_via is not None and self.trigger_field is None:
             msg = "trigger_via needs trigger_field: the field of the referenced record"

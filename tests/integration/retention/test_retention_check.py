@@ -231,3 +231,20 @@ def test_a_good_schedule_passes(example_datamap_copy: Path) -> None:
     assert [] == _errors(example_datamap_copy)
     datamap = load_datamap(example_datamap_copy).datamap
     assert ["30 2 * * 1-5"] == [r.schedule for r in datamap.retention if r.schedule]
+
+
+def test_a_file_store_rule_that_aggregates_fails_at_its_action(
+    example_datamap_copy: Path,
+) -> None:
+    old = "    trigger_field: started_at\n    period: P90D\n"
+    line = _edit(
+        example_datamap_copy,
+        old,
+        old + "    action: aggregate\n    aggregate: {table: recordings_daily, by: []}\n",
+    )
+    assert (
+        line + 2,
+        "retention rule 'call-recordings' aggregates telephony.call_recordings; only tables "
+        "in a SQL database can be counted into a summary, not a files system",
+        "write action: delete (or anonymise on a webhook system)",
+    ) in _errors(example_datamap_copy)

@@ -39,6 +39,7 @@ def retention_findings(datamap: DataMap) -> Iterator[Finding]:
         rp: DocPath = ("retention", ri)
         yield from _fields(rule, dataset, rp)
         yield from _kind(rule, system.kind, rp)
+        yield from _aggregate(rule, system.datasets, dataset, rp)
         if rule.trigger_field is None:
             continue
         trigger_dataset: Dataset | None = dataset
@@ -103,6 +104,13 @@ def _kind(rule: RetentionRule, kind: SystemKind, rp: DocPath) -> Iterator[Findin
             "deleted whole",
             hint="write action: delete, or keep the data in a table to anonymise it",
         )
+    if kind in (SystemKind.FILES, SystemKind.WEBHOOK) and rule.action is RetentionAction.AGGREGATE:
+        yield Finding(
+            (*rp, "action"),
+            f"retention rule '{rule.key}' aggregates {rule.dataset}; only tables in a SQL "
+            f"database can be counted into a summary, not a {kind.value} system",
+            hint="write action: delete (or anonymise on a webhook system)",
+        )
     if kind is SystemKind.FILES and rule.trigger_via is not None:
         yield Finding(
             (*rp, "trigger_via"),
@@ -124,6 +132,60 @@ def _kind(rule: RetentionRule, kind: SystemKind, rp: DocPath) -> Iterator[Findin
             "has not personvern's key",
             hint="anonymise with null, year, truncate_ip or mask",
         )
+
+
+def _aggregate(
+    rule: RetentionRule, datasets: list[Dataset], dataset: Dataset, rp: DocPath
+) -> Iterator[Finding]:
+    """An aggregate keeps no personal data, writes no dataset, and counts its own days."""
+    aggregate = rule.aggregate
+    if aggregate is None:
+        return
+    if any(d.name == aggregate.table for d in datasets):
+        yield Finding(
+            (*rp, "aggregate", "table"),
+            f"aggregate table '{aggregate.table}' is a dataset of the data map; "
+            "the counts would be written into it",
+            hint="name a table of its own for the summary (e.g. web_events_daily)",
+        )
+    if rule.trigger_via is not None:
+        yield Finding(
+            (*rp, "trigger_via"),
+            "an aggregate counts per day of the row's own trigger_field; "
+            "trigger_via is not supported with action: aggregate",
+            hint="count from a date or time field of the dataset itself",
+        )
+    for index, name in enumerate(aggregate.by):
+        declared = _field(dataset, name)
+        if declared is None:
+            yield Finding(
+                (*rp, "aggregate", "by", index),
+                f"aggregate by '{name}', which is not a field of {rule.dataset}",
+                hint="count per fields the data map declares for the dataset",
+            )
+            continue
+        why = _personal(declared)
+        if why is not None:
+            yield Finding(
+                (*rp, "aggregate", "by", index),
+                f"aggregate by '{name}', {why}: the summary would keep personal data",
+                hint="count per a field that names no person (a page, a country, a product)",
+            )
+
+
+def _personal(data_field: DataField) -> str | None:
+    """Why counts per this field would single out a person, when the map says so plainly."""
+    if data_field.identity is not None or data_field.primary_key:
+        return "an identity" if data_field.identity is not None else "the record's key"
+    if data_field.references is not None:
+        return f"a reference to {data_field.references}"
+    if data_field.free_text or data_field.encrypted:
+        return "free text" if data_field.free_text else "an encrypted field"
+    if data_field.category is not None and data_field.category.startswith(
+        ("user.unique_id", "user.device", "user.contact", "user.name", "user.government_id")
+    ):
+        return f"of category {data_field.category}"
+    return None
 
 
 def _via(

@@ -21,6 +21,7 @@ from personvern.domain.datamap import (
     ErasureStrategy,
     HoldStart,
     RetentionAction,
+    RetentionAggregate,
     RetentionCondition,
     RetentionRule,
     RetentionTrigger,
@@ -76,6 +77,8 @@ class SweepRule:
     action: RetentionAction
     anonymise: dict[str, Anonymisation] = field(default_factory=dict)
     statutory: StatutoryHold | None = None
+    #: For ``aggregate``: the summary table and the fields counted per.
+    aggregate: RetentionAggregate | None = None
 
     @property
     def target(self) -> str:
@@ -138,9 +141,14 @@ def _resolve(datamap: DataMap, rule: RetentionRule, year: FinancialYear) -> Swee
     )
     if rule.trigger_via is not None and rule.trigger_field is not None:
         via = next((f for f in dataset.fields if f.name == rule.trigger_via), None)
-        if via is None or via.references is None or via.references.count(".") != 1:
-            return f"trigger_via {rule.trigger_via} references no dataset of {system.key}"
-        parent, parent_key = via.references.split(".")
+        references = via.references if via is not None else None
+        if references is None or references.count(".") != 1 or rule.aggregate is not None:
+            return (
+                f"trigger_via {rule.trigger_via} references no dataset of {system.key}"
+                if rule.aggregate is None
+                else "an aggregate counts per day of the row's own trigger field, not via another"
+            )
+        parent, parent_key = references.split(".")
         trigger = TriggerSource(rule.trigger_field, rule.trigger_via, parent, parent_key)
     statutory = statutory_hold(rule, year)
     anonymise: dict[str, Anonymisation] = {}
@@ -165,6 +173,7 @@ def _resolve(datamap: DataMap, rule: RetentionRule, year: FinancialYear) -> Swee
         action=rule.action,
         anonymise=anonymise,
         statutory=statutory,
+        aggregate=rule.aggregate,
     )
 
 

@@ -344,7 +344,7 @@ def _itself(table: OwnTableSweep) -> SweepsTable:
 
 
 def _verb(plan: TablePlan) -> str:
-    return "delete" if plan.action.value == "delete" else "anonymise"
+    return "anonymise" if plan.action.value == "anonymise" else "delete"
 
 
 def _unit(plan: TablePlan) -> str:

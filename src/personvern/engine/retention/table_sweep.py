@@ -1,13 +1,16 @@
-"""One retention rule on one SQL table: counted, then deleted or anonymised in batches.
+"""One retention rule on one SQL table: counted, then deleted, anonymised or aggregated.
 
 Everything is decided in the database. A row is due when it is in the rule's scope (its
 condition), its trigger is below the boundary of the last due day, the statutory hold
 has released it, no hold staff placed keeps it, and (for deletion) no row of a dataset
-referencing it remains. Each batch selects up to ``batch_size`` due keys in key order,
-then deletes or updates those keys *still due*, in its own transaction; only keys
-cross into Python, never a table (anonymisation also reads the batch's fields it
-rewrites). A run killed between or inside batches leaves every row either done or
-still due, so the next run continues where it stopped: idempotent by construction.
+referencing it remains. The plan finds the first and last key due; the batches walk
+that range in key order, each in its own transaction and each at most ``batch_size``
+rows (a window of consecutive integer keys, or up to the key one keyset query finds),
+and change only the rows of their range *still due*. No table crosses into Python:
+at most one key per batch, and for anonymisation only the rows SQL cannot rewrite
+itself (personvern.engine.retention.anonymised_field). A run killed between or inside
+batches leaves every row either done or still due, so the next run continues where it
+stopped: idempotent by construction.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from personvern.domain.records import MASK
 from personvern.domain.retention.holds import SubjectHold
 from personvern.domain.retention.rule import SweepRule
 from personvern.domain.retention.trigger_time import Boundary, boundary, trigger_day
+from personvern.engine.retention.anonymised_field import anonymised_field
+from personvern.engine.retention.summary_table import SummaryTable
 
 #: A dataset referencing the swept one: its table and the column holding the reference.
 ChildReference = tuple[str, str, str]
@@ -120,56 +125,121 @@ class TableSweep:
         held_keys = [
             h.record_key for h in staff_holds if h.dataset == rule.target and h.applies_on(today)
         ]
+        self._has_staff_holds = bool(held_keys)
         self._staff_held = (
             self.key.in_(_coerce_keys(self.key, held_keys)) if held_keys else sa.false()
         )
+        self._has_references = self.rule.action is not RetentionAction.ANONYMISE and bool(children)
         self._referenced = self._references(children)
+        # Cheapest tests first: "not yet anonymised" is an OR the database stops at the
+        # first true term of, and a fresh row is caught by a null test before any regex.
+        self._fields = sorted(
+            (
+                anonymised_field(self._column(name), how, self.connector.engine.dialect.name)
+                for name, how in rule.anonymise.items()
+            ),
+            key=lambda f: _COST[f.how],
+        )
         self._pending = self._not_yet_anonymised()
         self.referenced_by = tuple(sorted({c[0] for c in children}))
+        self._summary = (
+            SummaryTable(rule.aggregate, self.table, self._trigger, self.fmt, connector.engine)
+            if rule.aggregate is not None
+            else None
+        )
+        #: The first and last key due, as the plan found them (None: nothing due).
+        self.due_keys: tuple[Any, Any] | None = None
+        self._planned = False
+        self._postgresql = connector.engine.dialect.name == "postgresql"
+        self._due_count = 0
+        self._python_rows = True
 
     # -- the predicates ---------------------------------------------------------
 
     @property
     def due(self) -> sa.ColumnElement[bool]:
         """Rows to delete or anonymise today (for anonymisation: not yet anonymised)."""
+        return sa.and_(self._governed, self._pending)
+
+    @property
+    def _governed(self) -> sa.ColumnElement[bool]:
+        """Rows the rule governs today, whether or not already anonymised."""
         return sa.and_(
             self._in_scope,
             self._released,
             sa.not_(self._staff_held),
             sa.not_(self._referenced),
-            self._pending,
         )
 
     def plan(self) -> TablePlan:
-        """Count what a sweep would do, in the database (nothing changes)."""
+        """Count what a sweep would do, in the database (nothing changes).
+
+        Three queries at most, each one aggregate: the table's rows; the due rows (their
+        number, first and last key, oldest trigger), found through an index on the
+        trigger column when there is one; the held ones among the rows past the rule,
+        only for a rule that can have them (a statutory hold, holds placed by staff,
+        referencing datasets). The range of keys due is what the batches then walk.
+        """
         past = sa.and_(self._in_scope, self._past_rule)
-        law = sa.and_(past, sa.not_(self._released))
-        staff = sa.and_(past, self._released, self._staff_held)
-        reference = sa.and_(past, self._released, sa.not_(self._staff_held), self._referenced)
+        table: dict[str, sa.ColumnElement[Any]] = {"total": sa.func.count()}
+        if self.rule.condition is not None:
+            table["in_scope"] = _number_of(self._in_scope)
+        due: dict[str, sa.ColumnElement[Any]] = {
+            "due": sa.func.count(),
+            "first": sa.func.min(self.key),
+            "last": sa.func.max(self.key),
+        }
+        if self._parent is None:
+            due["oldest"] = sa.func.min(self._trigger)
+        by_python = [f.python_pending for f in self._fields if f.python_pending is not None]
+        if by_python:
+            due["python"] = _number_of(sa.or_(*by_python))
+        held: dict[str, sa.ColumnElement[Any]] = {}
+        if self.rule.statutory is not None:
+            held["law"] = _number_of(sa.not_(self._released))
+        if self._has_staff_holds:
+            held["staff"] = _number_of(sa.and_(self._released, self._staff_held))
+        if self._has_references:
+            held["reference"] = _number_of(
+                sa.and_(self._released, sa.not_(self._staff_held), self._referenced)
+            )
         with (
             self.connector.guarded("count the rows due", self.rule.dataset),
             self.connector.engine.connect() as conn,
         ):
-            counts = [
-                self._count(conn, predicate)
-                for predicate in (sa.true(), self._in_scope, self.due, law, staff, reference)
-            ]
-            oldest = self._oldest(conn) if counts[2] else None
+            counts = self._figures(conn, table, sa.true())
+            row = self._figures(conn, due, self.due)
+            if held:
+                counts |= self._figures(conn, held, past)
+            count = int(row["due"] or 0)
+            if not count:
+                oldest = None
+            elif self._parent is None:
+                oldest = self._trigger_day(row["oldest"])
+            else:
+                oldest = self._oldest(conn)
+        counts = {name: int(value or 0) for name, value in counts.items()}
+        self.due_keys = (row["first"], row["last"]) if count else None
+        self._due_count = count
+        # No due row needs Python: the batches skip looking for them (one appearing
+        # meanwhile stays due for the next run).
+        self._python_rows = bool(row.get("python"))
+        self._planned = True
         return TablePlan(
             rule=self.rule.key,
             system=self.rule.system,
             dataset=self.rule.dataset,
             action=self.rule.action,
-            total=counts[0],
-            in_scope=counts[1],
-            due=counts[2],
-            held_by_law=counts[3],
-            held_by_staff=counts[4],
-            held_by_reference=counts[5],
+            total=counts["total"],
+            in_scope=counts.get("in_scope", counts["total"]),
+            due=count,
+            held_by_law=counts.get("law", 0),
+            held_by_staff=counts.get("staff", 0),
+            held_by_reference=counts.get("reference", 0),
             oldest_due=oldest,
             last_due_day=self.last_due_day,
             statutory=self.rule.statutory.reference if self.rule.statutory else None,
-            referenced_by=self.referenced_by if self.rule.action is RetentionAction.DELETE else (),
+            referenced_by=self.referenced_by if self._has_references else (),
         )
 
     def run(
@@ -180,82 +250,147 @@ class TableSweep:
         pseudonymise: Pseudonymiser | None = None,
         on_batch: ProgressCallback | None = None,
     ) -> TableProgress:
-        """Delete or anonymise every due row in batches, each its own transaction."""
+        """Delete or anonymise every due row in batches, each its own transaction.
+
+        The batches walk the keys the plan found due, first to last: each finds its
+        last key with one keyset query (the ``batch_size``-th due key after the previous
+        batch), then changes the rows of that key range still due. A batch holding the
+        last due key ends the run; rows due after the plan began wait for the next run.
+        """
+        if not self._planned:
+            self.plan()
+        if self.due_keys is None:
+            return progress
+        if self._summary is not None:
+            with self.connector.guarded("create the summary table", self.rule.dataset):
+                self._summary.ensure()
+        first, last = self.due_keys
+        # Integer keys mostly due between the first and the last (an append-only log
+        # past its period): a window of batch_size consecutive keys holds at most
+        # batch_size rows, so no query needs to look for where a batch ends.
+        windows = (
+            isinstance(first, int)
+            and isinstance(last, int)
+            and last - first + 1 <= _DENSE * self._due_count
+        )
         after: Any = None
         while True:
             with (
                 self.connector.guarded(self._doing(), self.rule.dataset),
                 self.connector.engine.begin() as conn,
             ):
-                if self.rule.action is RetentionAction.DELETE:
-                    keys, changed = self._delete_batch(conn, after, batch_size)
+                if windows:
+                    upto = min(last, (first - 1 if after is None else after) + batch_size)
                 else:
-                    keys, changed = self._anonymise_batch(conn, after, batch_size, pseudonymise)
-            if not keys:
-                return progress
-            after = keys[-1]
+                    upto = self._batch_end(conn, after, last, batch_size)
+                if upto != last and self._postgresql:
+                    # A batch lost in a server crash is still due and redone by the next
+                    # run, so only the last batch waits for its commit to reach the disk
+                    # (which flushes every earlier one with it).
+                    conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+                if self.rule.action is RetentionAction.ANONYMISE:
+                    changed = self._anonymise_batch(conn, after, upto, pseudonymise)
+                elif self._summary is not None:
+                    changed = self._summary.count_and_delete(conn, self._in_batch(after, upto))
+                else:
+                    changed = self._delete_batch(conn, after, upto)
             progress.batches += 1
-            progress.done += len(keys)
-            if self.rule.action is RetentionAction.DELETE:
-                progress.deleted += changed
-            else:
+            progress.done += changed
+            if self.rule.action is RetentionAction.ANONYMISE:
                 progress.anonymised += changed
+            else:
+                progress.deleted += changed
             if changed:
-                progress.first_key = progress.first_key or str(keys[0])
-                progress.last_key = str(keys[-1])
+                # The evidence's first key: where the range of due keys began.
+                progress.first_key = progress.first_key or str(first)
+                progress.last_key = str(upto)
+            after = upto
             if on_batch is not None:
                 on_batch(progress)
+            if upto == last:
+                return progress
 
     # -- batches ------------------------------------------------------------------
 
-    def _batch_keys(
-        self, conn: sa.Connection, after: Any, size: int, *columns: sa.Column[Any]
-    ) -> list[sa.Row[Any]]:
-        query = sa.select(self.key, *columns).where(self.due).order_by(self.key).limit(size)
+    def _batch_end(self, conn: sa.Connection, after: Any, last: Any, size: int) -> Any:
+        """The batch's last key: the ``size``-th due key after ``after`` (or ``last``)."""
+        query = sa.select(self.key).where(self.due).where(self.key <= last)
         if after is not None:
             query = query.where(self.key > after)
-        return list(conn.execute(query).all())
+        found = conn.execute(query.order_by(self.key).offset(size - 1).limit(1)).scalar()
+        return last if found is None else found
 
-    def _delete_batch(self, conn: sa.Connection, after: Any, size: int) -> tuple[list[Any], int]:
-        keys = [row[0] for row in self._batch_keys(conn, after, size)]
-        if not keys:
-            return [], 0
-        # The batch's key range, not its keys: one small statement instead of thousands
-        # of parameters. Only rows still due go (a row changed since it was selected
-        # stays for the next run); a due row added inside the range meanwhile goes too.
-        statement = (
-            sa.delete(self.table)
-            .where(self.key >= keys[0])
-            .where(self.key <= keys[-1])
-            .where(self.due)
+    def _in_batch(
+        self, after: Any, upto: Any, pending: sa.ColumnElement[bool] | None = None
+    ) -> sa.ColumnElement[bool]:
+        """The batch's key range and still due: a row changed since the plan stays.
+
+        ``pending`` narrows "not yet anonymised" to what one step of a batch changes.
+        """
+        # The first batch starts at the first key due, so a window of keys holds at most
+        # batch_size rows even if rows before it became due since the plan.
+        first = self.key >= self.due_keys[0] if self.due_keys is not None else sa.true()
+        in_range = sa.and_(first if after is None else self.key > after, self.key <= upto)
+        return sa.and_(
+            in_range,
+            self.due if pending is None else self._governed,
+            *(() if pending is None else (pending,)),
         )
-        return keys, conn.execute(statement).rowcount
+
+    def _delete_batch(self, conn: sa.Connection, after: Any, upto: Any) -> int:
+        # The batch's key range, not its keys: one small statement instead of thousands
+        # of parameters. Only rows still due go (a row changed since it was counted
+        # stays for the next run); a due row added inside the range meanwhile goes too.
+        statement = sa.delete(self.table).where(self._in_batch(after, upto))
+        return int(conn.execute(statement).rowcount)
 
     def _anonymise_batch(
         self,
         conn: sa.Connection,
         after: Any,
-        size: int,
+        upto: Any,
         pseudonymise: Pseudonymiser | None,
-    ) -> tuple[list[Any], int]:
-        columns = [self._column(name) for name in self.rule.anonymise]
-        rows = self._batch_keys(conn, after, size, *columns)
-        if not rows:
-            return [], 0
+    ) -> int:
+        """Rows only Python can anonymise first (read, rewritten by key), then one UPDATE."""
+        changed = 0
+        by_python = [f.python_pending for f in self._fields if f.python_pending is not None]
+        if by_python and self._python_rows:
+            changed += self._anonymise_in_python(
+                conn, self._in_batch(after, upto, sa.or_(*by_python)), pseudonymise
+            )
+        by_sql = [f for f in self._fields if f.sql_pending is not None]
+        if by_sql:
+            # Every row left pending in the range needs only SQL: those with a field only
+            # Python anonymises were done whole above.
+            pending = sa.or_(*(f.sql_pending for f in by_sql if f.sql_pending is not None))
+            statement = (
+                sa.update(self.table)
+                .where(self._in_batch(after, upto, pending))
+                .values({f.column.name: f.sql for f in by_sql})
+            )
+            changed += int(conn.execute(statement).rowcount)
+        return changed
+
+    def _anonymise_in_python(
+        self,
+        conn: sa.Connection,
+        where: sa.ColumnElement[bool],
+        pseudonymise: Pseudonymiser | None,
+    ) -> int:
+        columns = [f.column for f in self._fields]
+        rows = conn.execute(sa.select(self.key, *columns).where(where)).all()
         params: list[dict[str, Any]] = []
         for row in rows:
             key = row[0]
             values: list[Any] = list(row[1:])
             new = [
-                self._anonymised(column, how, value, key, pseudonymise)
-                for (column, how, value) in zip(
-                    columns, self.rule.anonymise.values(), values, strict=True
-                )
+                self._anonymised(f.column, f.how, value, key, pseudonymise)
+                for (f, value) in zip(self._fields, values, strict=True)
             ]
             if new != values:
                 params.append({"pv_key": key, **{f"pv_{i}": value for i, value in enumerate(new)}})
         if not params:
-            return [row[0] for row in rows], 0
+            return 0
         statement = (
             sa.update(self.table)
             .where(self.key == sa.bindparam("pv_key", type_=self.key.type))
@@ -268,7 +403,7 @@ class TableSweep:
             )
         )
         conn.execute(statement, params)
-        return [row[0] for row in rows], len(params)
+        return len(params)
 
     def _anonymised(
         self,
@@ -290,9 +425,22 @@ class TableSweep:
 
     # -- building blocks ----------------------------------------------------------
 
-    def _count(self, conn: sa.Connection, predicate: sa.ColumnElement[bool]) -> int:
-        query = sa.select(sa.func.count()).select_from(self.table).where(predicate)
-        return int(conn.execute(query).scalar_one())
+    def _figures(
+        self,
+        conn: sa.Connection,
+        figures: dict[str, sa.ColumnElement[Any]],
+        where: sa.ColumnElement[bool],
+    ) -> dict[str, Any]:
+        """Several aggregates of the rows meeting ``where``, in one query."""
+        query = (
+            sa.select(*(value.label(name) for name, value in figures.items()))
+            .select_from(self.table)
+            .where(where)
+        )
+        return dict(conn.execute(query).one()._mapping)
+
+    def _trigger_day(self, value: Any) -> date | None:
+        return None if value is None else trigger_day(self.fmt, value, self.rule.timezone)
 
     def _oldest(self, conn: sa.Connection) -> date | None:
         if self._parent is None:
@@ -305,8 +453,7 @@ class TableSweep:
                 .select_from(self.table.join(parent, via == parent_key))
                 .where(self.due)
             )
-        value = conn.execute(query).scalar_one()
-        return None if value is None else trigger_day(self.fmt, value, self.rule.timezone)
+        return self._trigger_day(conn.execute(query).scalar_one())
 
     def _before(self, last_day: date | None) -> sa.ColumnElement[bool]:
         """Rows whose trigger day is on or before ``last_day`` (NULL triggers never are)."""
@@ -341,7 +488,7 @@ class TableSweep:
         return column == condition.equals
 
     def _references(self, children: Sequence[ChildReference]) -> sa.ColumnElement[bool]:
-        if self.rule.action is not RetentionAction.DELETE or not children:
+        if self.rule.action is RetentionAction.ANONYMISE or not children:
             return sa.false()
         clauses = []
         for dataset, column_name, parent_column in children:
@@ -351,27 +498,20 @@ class TableSweep:
         return sa.or_(*clauses)
 
     def _not_yet_anonymised(self) -> sa.ColumnElement[bool]:
-        """Rows whose fields do not all show their anonymised form yet.
+        """Rows some field of which does not show its anonymised form yet.
 
-        Null, mask and pseudonym leave a form SQL can recognise; a year or a truncated
-        address does not, so a rule with such a field treats every due row as pending
-        (each batch then compares in Python and rewrites nothing already done).
+        Null, mask and pseudonym leave a form SQL recognises; so do a year and a
+        truncated IPv4 address SQL computes (PostgreSQL, MySQL/MariaDB). A field only
+        Python anonymises (a year in text, an IPv6 address, anything on SQLite) is
+        pending while it holds a value: each batch compares it in Python and rewrites
+        nothing already done.
         """
         if self.rule.action is not RetentionAction.ANONYMISE:
             return sa.true()
-        pending: list[sa.ColumnElement[bool]] = []
-        for name, how in self.rule.anonymise.items():
-            column = self._column(name)
-            if how is Anonymisation.NULL:
-                pending.append(column.is_not(None))
-            elif how is Anonymisation.PSEUDONYM:
-                pending.append(sa.not_(sa.func.coalesce(column, "pv-").startswith("pv-")))
-            elif how is Anonymisation.MASK and _is_text(column):
-                pending.append(sa.func.coalesce(column, MASK) != _fit(column, MASK))
-            else:
-                # A field whose anonymised form SQL cannot recognise: every row may be pending.
-                return sa.true()
-        return sa.or_(*pending)
+        pending = [
+            p for f in self._fields for p in (f.sql_pending, f.python_pending) if p is not None
+        ]
+        return sa.or_(*pending) if pending else sa.false()
 
     def _column(self, name: str) -> sa.Column[Any]:
         column = self.table.c.get(name)
@@ -380,7 +520,31 @@ class TableSweep:
         return column
 
     def _doing(self) -> str:
-        return "delete due rows" if self.rule.action is RetentionAction.DELETE else "anonymise"
+        return {
+            RetentionAction.DELETE: "delete due rows",
+            RetentionAction.ANONYMISE: "anonymise",
+            RetentionAction.AGGREGATE: "count and delete due rows",
+        }[self.rule.action]
+
+
+#: Keys from the first due to the last at most this many times the rows due: batches
+#: are windows of consecutive keys (at least half of them due on average).
+_DENSE = 2
+
+
+#: How costly each anonymisation's SQL tests are, cheapest first.
+_COST = {
+    Anonymisation.NULL: 0,
+    Anonymisation.MASK: 1,
+    Anonymisation.YEAR: 2,
+    Anonymisation.PSEUDONYM: 3,
+    Anonymisation.TRUNCATE_IP: 4,
+}
+
+
+def _number_of(predicate: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+    """How many rows meet ``predicate``, as one aggregate of a shared scan."""
+    return sa.func.coalesce(sa.func.sum(sa.case((predicate, 1), else_=0)), 0)
 
 
 def _coerce_keys(column: sa.Column[Any], keys: Sequence[str]) -> list[Any]:

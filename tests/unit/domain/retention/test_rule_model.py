@@ -91,3 +91,42 @@ def test_a_condition_takes_only_a_plain_field_name(field: str, value: object) ->
         return
     assert condition.field.replace("_", "a").isalnum()
     assert condition.field.isascii()
+
+
+def test_an_aggregate_rule_reads_its_summary_table_and_fields() -> None:
+    rule = _rule(
+        dataset="web.events",
+        trigger_field="at",
+        action="aggregate",
+        aggregate={"table": "events_daily", "by": ["path", "country"]},
+    )
+    assert rule.aggregate is not None
+    assert ("events_daily", ["path", "country"]) == (rule.aggregate.table, rule.aggregate.by)
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ({"action": "aggregate"}, "action: aggregate needs aggregate:"),
+        ({"aggregate": {"table": "daily"}}, "aggregate: is only for action: aggregate"),
+        (
+            {"action": "aggregate", "aggregate": {"table": "daily", "by": ["path", "path"]}},
+            "by: names a field twice",
+        ),
+        (
+            {"action": "aggregate", "aggregate": {"table": "daily", "by": ["day"]}},
+            "by: day is the summary table's own column",
+        ),
+        (
+            {"action": "aggregate", "aggregate": {"table": "daily; drop table x"}},
+            "String should match pattern",
+        ),
+        (
+            {"action": "aggregate", "aggregate": {"table": "daily", "by": list("abcdef")}},
+            "at most 5 items",
+        ),
+    ],
+)
+def test_a_broken_aggregate_is_refused(extra: dict[str, Any], says: str) -> None:
+    with pytest.raises(ValidationError, match=says):
+        _rule(dataset="web.events", trigger_field="at", **extra)

@@ -1,0 +1,106 @@
+"""One field a retention rule anonymises: in SQL where the database can, else in Python.
+
+A sweep rewrites a batch with one ``UPDATE ... SET field = <expression>`` for what SQL
+can compute exactly as Python would (null, the mask, a date to its year on PostgreSQL
+and MySQL/MariaDB, an IPv4 address to its /24 there), and reads, rewrites and updates
+by key only the rows holding a value SQL cannot (a keyed pseudonym, an IPv6 address, a
+year in text, anything on SQLite). Each field says which rows each way still has to
+change, so a finished row is recognised and never rewritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from personvern.domain.datamap import Anonymisation
+from personvern.domain.records import MASK
+
+#: An IPv4 address as ``ipaddress`` reads it: four decimal octets, no leading zeros.
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = f"^{_OCTET}([.]{_OCTET}){{3}}$"
+#: Dialects whose SQL computes the year and the /24 as Python does.
+_SERVERS = frozenset({"postgresql", "mysql", "mariadb"})
+
+
+@dataclass(frozen=True)
+class AnonymisedField:
+    """A column, how it is anonymised, and which rows SQL or Python still has to change."""
+
+    column: sa.Column[Any]
+    how: Anonymisation
+    #: The anonymised value as an SQL expression of the column (None: Python only).
+    sql: sa.ColumnElement[Any] | None
+    #: Rows whose value ``sql`` would still change (None: SQL changes none).
+    sql_pending: sa.ColumnElement[bool] | None
+    #: Rows holding a value only Python anonymises (None: there are none).
+    python_pending: sa.ColumnElement[bool] | None
+
+
+def anonymised_field(column: sa.Column[Any], how: Anonymisation, dialect: str) -> AnonymisedField:
+    """How ``column`` is anonymised ``how`` on a database of ``dialect``."""
+    text = isinstance(column.type, sa.String)
+    server = dialect in _SERVERS
+    if how is Anonymisation.NULL or (how is Anonymisation.MASK and not text):
+        # Python's mask of a value that is no text is NULL too.
+        return AnonymisedField(column, how, sa.null(), column.is_not(None), None)
+    if how is Anonymisation.MASK:
+        mask = _fit(column, MASK)
+        return AnonymisedField(
+            column,
+            how,
+            sa.case((column.is_(None), sa.null()), else_=sa.literal(mask, column.type)),
+            sa.and_(column.is_not(None), column != mask),
+            None,
+        )
+    if how is Anonymisation.YEAR and server and isinstance(column.type, sa.Date | sa.DateTime):
+        year = _year(column, dialect)
+        return AnonymisedField(
+            column, how, year, sa.and_(column.is_not(None), column != year), None
+        )
+    if how is Anonymisation.TRUNCATE_IP and server and text:
+        ipv4 = column.regexp_match(IPV4)
+        truncated = _slash_24(column, dialect)
+        return AnonymisedField(
+            column,
+            how,
+            sa.case((ipv4, truncated), else_=column),
+            # An IPv4 address is truncated when it ends in .0: cheaper than computing it.
+            sa.and_(sa.not_(column.endswith(".0", autoescape=True)), ipv4),
+            sa.and_(column.is_not(None), sa.not_(ipv4)),
+        )
+    if how is Anonymisation.PSEUDONYM:
+        return AnonymisedField(
+            column,
+            how,
+            None,
+            None,
+            sa.not_(sa.func.coalesce(column, "pv-").startswith("pv-")),
+        )
+    return AnonymisedField(column, how, None, None, column.is_not(None))
+
+
+def _year(column: sa.Column[Any], dialect: str) -> sa.ColumnElement[Any]:
+    """1 January of the column's year (at midnight for a timestamp), typed as the column."""
+    is_date = not isinstance(column.type, sa.DateTime)
+    if dialect == "postgresql":
+        truncated = sa.func.date_trunc("year", column)
+        return (
+            sa.cast(truncated, column.type) if is_date else sa.type_coerce(truncated, column.type)
+        )
+    first = sa.func.makedate(sa.func.year(column), 1)
+    return sa.type_coerce(first if is_date else sa.func.timestamp(first), column.type)
+
+
+def _slash_24(column: sa.Column[Any], dialect: str) -> sa.ColumnElement[Any]:
+    """An IPv4 address (as text) with its last octet 0."""
+    if dialect == "postgresql":
+        return sa.func.regexp_replace(column, "[.][0-9]+$", ".0")
+    return sa.func.concat(sa.func.substring_index(column, ".", 3), ".0")
+
+
+def _fit(column: sa.Column[Any], text: str) -> str:
+    length = getattr(column.type, "length", None)
+    return text[:length] if length else text
