@@ -12,8 +12,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from personvern.connectors.registry import ConnectorPool
+from personvern.connectors.sql import SqlConnector
 from personvern.datamap.loader import check_datamap
 from personvern.domain.datamap import DataMap
 from personvern.domain.retention.holds import SubjectHold
@@ -197,10 +199,26 @@ def test_the_safety_stop_refuses_a_rule_taking_too_much_of_a_table(
     assert "would delete 8 of 10 rows (80%)" in str(refused["web-events"].message)
     assert 10 == len(sweepco.ids(shop_database.url, sweepco.web_events))
 
-    confirmed = _sweep(shop_map, shop_database.url, pool).run(confirm=True)
+    statements: list[str] = []
+    connector = pool.get(shop_map.systems[0], {"SWEEPCO_SHOP_URL": shop_database.url})
+    assert isinstance(connector, SqlConnector)
+    engine = connector.engine
+
+    def listen(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split()))
+
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        confirmed = _sweep(shop_map, shop_database.url, pool).run(confirm=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
 
     assert [] == confirmed.stopped
     assert expected.kept["web_events"] == sweepco.ids(shop_database.url, sweepco.web_events)
+    # Confirmed, no share is weighed, so no table is counted whole: only the due rows.
+    counts = [s for s in statements if s.upper().startswith("SELECT COUNT(*)")]
+    assert counts, statements
+    assert [] == [s for s in counts if "AS total" in s]
 
 
 def test_one_system_only_and_an_unknown_one_is_refused(

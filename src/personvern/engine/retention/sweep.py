@@ -218,7 +218,8 @@ class RetentionSweep:
         rules, unswept = self.rules(system, only)
         run = RetentionRun(run_id, [], unswept)
         work: list[tuple[str, str, Callable[[], SweepsTable]]] = [
-            (rule.key, rule.target, functools.partial(self._table, rule)) for rule in rules
+            (rule.key, rule.target, functools.partial(self._table, rule, confirm=confirm))
+            for rule in rules
         ]
         work += [
             (own.key, own.target, functools.partial(_itself, own))
@@ -296,7 +297,9 @@ class RetentionSweep:
             return interrupted, exc
         return TableOutcome(plan, key, target, TableStatus.COMPLETED, progress)
 
-    def _table(self, rule: SweepRule) -> TableSweep | FileSweep | WebhookSweep:
+    def _table(
+        self, rule: SweepRule, *, confirm: bool = False
+    ) -> TableSweep | FileSweep | WebhookSweep:
         system = self.datamap.system(rule.system)
         if system is not None and system.kind is SystemKind.FILES:
             return file_sweep(rule, system, self.pool, self.environ, self.now, self.staff_holds)
@@ -317,6 +320,8 @@ class RetentionSweep:
             today=today_in(self.now, rule.timezone),
             staff_holds=self.staff_holds,
             children=_children(self.datamap, rule),
+            # Confirmed, the share of the table is not asked: the table need not be counted.
+            count_table=not confirm,
         )
 
 
