@@ -23,15 +23,22 @@ EXAMPLE_DATAMAP = ROOT / "examples" / "workspace-company"
 def _no_default_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Point the default data directory into the test run, never at the user's real one.
 
+    Also: no clock-driven sweep of personvern's own records (see below).
+
     Commands and apps that are not given PERSONVERN_HOME (and the processes the tests
     start, which inherit this environment) would otherwise create
     ~/.local/share/personvern.
     """
     import os
 
-    saved = {name: os.environ.get(name) for name in ("XDG_DATA_HOME", "PERSONVERN_HOME")}
+    names = ("XDG_DATA_HOME", "PERSONVERN_HOME", "PERSONVERN_RETENTION_OWN_SCHEDULE")
+    saved = {name: os.environ.get(name) for name in names}
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
     os.environ.pop("PERSONVERN_HOME", None)
+    # No sweep of personvern's own records on the clock (03:30 UTC by default) in the
+    # apps the tests start: a test running then would see a run it did not ask for. The
+    # tests of that schedule set it themselves.
+    os.environ["PERSONVERN_RETENTION_OWN_SCHEDULE"] = ""
     yield
     for name, value in saved.items():
         if value is None:

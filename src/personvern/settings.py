@@ -189,6 +189,11 @@ class Settings(BaseSettings):
         description="share of a table one retention rule may delete or anonymise in a run "
         "without --confirm (the safety stop against a wrong rule or clock)",
     )
+    retention_own_schedule: str = Field(
+        "30 3 * * *",
+        description="when the server or Celery beat sweeps personvern's own records (cron, "
+        "UTC; default 03:30 every day); empty: only `personvern retention run` does",
+    )
     retention_own_requests: str = Field(
         "P3Y",
         description="how long personvern keeps a closed request, its history and answers "
@@ -386,6 +391,18 @@ class Settings(BaseSettings):
     # ----------------------------------------------------------------------------------------
 
     _generated_key: str | None = PrivateAttr(None)
+
+    @field_validator("retention_own_schedule")
+    @classmethod
+    def _own_schedule(cls, value: str) -> str:
+        from personvern.domain.retention.cron import InvalidScheduleError, parse_schedule
+
+        if not value.strip():
+            return ""
+        try:
+            return parse_schedule(value)
+        except InvalidScheduleError as exc:
+            raise ValueError(f"{exc} ({exc.hint})") from None
 
     @field_validator(
         "retention_own_requests",

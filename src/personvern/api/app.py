@@ -214,13 +214,14 @@ def _retention_scheduler(context: AppContext) -> Periodic | None:
         return None
     from datetime import UTC, datetime, timedelta
 
-    from personvern.engine.retention.scheduler import RetentionScheduler
+    from personvern.engine.retention.scheduler import RetentionScheduler, own_records_schedule
 
     scheduler = RetentionScheduler(
         application.datamap.require,
         application.retention_runs,
         lambda run_id: application.jobs().submit_retention(run_id),
         interval=timedelta(seconds=interval),
+        extra=own_records_schedule(context.settings.retention_own_schedule),
     )
     periodic = Periodic(
         "personvern-retention-schedules", interval, lambda: scheduler.tick(datetime.now(UTC))

@@ -164,7 +164,10 @@ def make_celery_app(
     @app.task(name=RETENTION_TICK, shared=False)
     def retention_schedules() -> list[str]:
         """Start the retention runs the schedules make due now, each on a worker."""
-        from personvern.engine.retention.scheduler import RetentionScheduler
+        from personvern.engine.retention.scheduler import (
+            RetentionScheduler,
+            own_records_schedule,
+        )
 
         runs, datamap = retention_runtime.get()
         scheduler = RetentionScheduler(
@@ -172,6 +175,7 @@ def make_celery_app(
             lambda: runs,
             lambda run_id: retention_run.apply_async(args=(run_id,), queue=queue),
             interval=timedelta(seconds=max(interval, 1)),
+            extra=own_records_schedule(settings.retention_own_schedule),
         )
         return scheduler.tick(datetime.now(UTC))
 

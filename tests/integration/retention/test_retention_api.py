@@ -17,9 +17,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from personvern.api.app import create_app
 from personvern.api.context import AppContext
+from personvern.domain.retention.own_records import own_record_rules
 from personvern.domain.roles import Role
 from personvern.jobs.queue import InProcessJobs
 from personvern.security.tokens import issue_token
@@ -32,7 +34,12 @@ RUNS = "/api/v1/retention/runs"
 
 
 def _app(
-    tmp_path: Path, *, schedule: str | None = None, interval: int = 0, max_share: float = 0.2
+    tmp_path: Path,
+    *,
+    schedule: str | None = None,
+    interval: int = 0,
+    max_share: float = 0.2,
+    own_schedule: str = "",
 ) -> FastAPI:
     datamap = sweepco.write_datamap(tmp_path / "map", "sqlite")
     if schedule is not None:
@@ -50,6 +57,7 @@ def _app(
         retention_batch_size=2,
         retention_schedule_interval_seconds=interval,
         retention_max_share=max_share,
+        retention_own_schedule=own_schedule,
     )
     return create_app(settings, datamap)
 
@@ -283,3 +291,32 @@ def test_a_run_the_broker_cannot_take_is_withdrawn(
             assert lock is not None
             assert lock.run_id is None, "the shop is free for the next run"
     assert {1000, 1001, 1002, 1100} == sweepco.ids(url, sweepco.web_events)
+
+
+def test_the_in_process_scheduler_sweeps_personverns_own_records_on_their_schedule(
+    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+) -> None:
+    app = _app(tmp_path, interval=30, own_schedule="* * * * *")
+    context: AppContext = app.state.context
+    with TestClient(app):
+        deadline = time.monotonic() + 60
+        jobs: list[tuple[str, str]] = []
+        while time.monotonic() < deadline:
+            with context.application.unit_of_work() as uow:
+                jobs = [(j.status, j.requested_by) for j in RetentionRecords(uow.session).jobs()]
+            if jobs and jobs[0][0] not in {"queued", "running"}:
+                break
+            time.sleep(0.2)
+        assert [("done", "scheduler")] == jobs
+        with context.application.unit_of_work() as uow:
+            records = RetentionRecords(uow.session)
+            evidence = {(r.system, r.rule) for r in records.runs(records.jobs()[0].run_id)}
+    # Only personvern's own records: the shop's rules have no schedule.
+    assert {system for system, _ in evidence} == {"personvern"}
+    assert {rule for _, rule in evidence} == {rule.key for rule in own_record_rules()}
+
+
+def test_a_schedule_of_personverns_own_records_that_is_no_cron_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="fields where cron takes five"):
+        Settings(home=tmp_path, retention_own_schedule="30 3 * *")
+    assert "" == Settings(home=tmp_path, retention_own_schedule="  ").retention_own_schedule

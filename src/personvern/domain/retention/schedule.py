@@ -13,6 +13,7 @@ The expressions themselves are checked by personvern.domain.retention.cron.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -111,15 +112,22 @@ class DueRun:
     due_at: datetime
 
 
-def due_runs(datamap: DataMap, since: datetime, until: datetime) -> list[DueRun]:
+def due_runs(
+    datamap: DataMap,
+    since: datetime,
+    until: datetime,
+    extra: Sequence[SweepSchedule] = (),
+) -> list[DueRun]:
     """The runs due between ``since`` (excluded) and ``until``: one per system, rules merged.
 
     One run per system, because a system is swept by one run at a time: a rule's own
     schedule and its system's falling in the same tick become one run of both.
+    ``extra`` are schedules from outside the data map (personvern's own records), each
+    naming its rules.
     """
     apart = rules_scheduled_apart(datamap)
     merged: dict[str, tuple[set[str], datetime]] = {}
-    for due in due_sweeps(schedules(datamap), since, until):
+    for due in due_sweeps([*schedules(datamap), *extra], since, until):
         schedule = due.schedule
         keys = set(schedule.rules) or {
             rule.key

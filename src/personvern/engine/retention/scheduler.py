@@ -10,12 +10,13 @@ taking the system's lock is refused when a run started at or after that time
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from personvern.domain.datamap import DataMap
+from personvern.domain.retention.own_records import OWN_SYSTEM, own_record_rules
 from personvern.domain.retention.run_status import RunAlreadyStartedError, RunInProgressError
-from personvern.domain.retention.schedule import due_runs
+from personvern.domain.retention.schedule import SweepSchedule, due_runs
 from personvern.engine.retention.runs import RetentionRuns
 from personvern.errors import PersonvernError
 
@@ -35,17 +36,22 @@ class RetentionScheduler:
         submit: Callable[[str], object],
         *,
         interval: timedelta,
+        extra: Sequence[SweepSchedule] = (),
     ) -> None:
-        """Ticks every ``interval``; ``submit`` queues a started run (in-process or Celery)."""
+        """Ticks every ``interval``; ``submit`` queues a started run (in-process or Celery).
+
+        ``extra``: schedules from outside the data map (see :func:`own_records_schedule`).
+        """
         self.datamap = datamap
         self.runs = runs
         self.submit = submit
         self.interval = interval
+        self.extra = tuple(extra)
 
     def tick(self, now: datetime) -> list[str]:
         """Start and submit every run due in the look-back window ending ``now``; their ids."""
         started: list[str] = []
-        due = due_runs(self.datamap(), now - 2 * self.interval, now)
+        due = due_runs(self.datamap(), now - 2 * self.interval, now, self.extra)
         if not due:
             return started
         runs = self.runs()
@@ -74,3 +80,15 @@ class RetentionScheduler:
             self.submit(begun.run_id)
             started.append(begun.run_id)
         return started
+
+
+def own_records_schedule(expression: str) -> tuple[SweepSchedule, ...]:
+    """The schedule of personvern's own records (``PERSONVERN_RETENTION_OWN_SCHEDULE``).
+
+    An empty expression schedules nothing: they are then swept only by
+    `personvern retention run` (all systems, or ``--system personvern``).
+    """
+    if not expression.strip():
+        return ()
+    keys = tuple(rule.key for rule in own_record_rules())
+    return (SweepSchedule(OWN_SYSTEM, expression, "UTC", keys),)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from personvern.domain.datamap import RetentionRule, System
 from personvern.domain.retention.cron import InvalidScheduleError, parse_schedule
-from personvern.domain.retention.schedule import DueRun, due_runs
+from personvern.domain.retention.schedule import DueRun, SweepSchedule, due_runs
 from tests.unit.domain.sample_datamap import sample_datamap
 
 #: One extra rule on crm, so a system schedule and a rule's own can be told apart.
@@ -218,3 +218,17 @@ def test_the_data_map_refuses_a_bad_schedule_on_a_system_and_a_rule() -> None:
                 "schedule": "daily",
             }
         )
+
+
+def test_schedules_from_outside_the_map_are_due_with_their_own_rules() -> None:
+    own = SweepSchedule("personvern", "30 3 * * *", "UTC", ("own-requests", "own-web-events"))
+    found = due_runs(
+        _map(crm="30 3 * * *"), _at("2026-03-01T03:29"), _at("2026-03-01T03:30"), [own]
+    )
+    assert [
+        DueRun("crm", frozenset({"invoices", "prospects"}), _at("2026-03-01T03:30")),
+        DueRun(
+            "personvern", frozenset({"own-requests", "own-web-events"}), _at("2026-03-01T03:30")
+        ),
+    ] == found
+    assert [] == due_runs(_map(), _at("2026-03-01T03:31"), _at("2026-03-01T04:00"), [own])
