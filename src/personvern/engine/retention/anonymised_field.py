@@ -69,17 +69,57 @@ def anonymised_field(column: sa.Column[Any], how: Anonymisation, dialect: str) -
             sa.case((ipv4, truncated), else_=column),
             # An IPv4 address is truncated when it ends in .0: cheaper than computing it.
             sa.and_(sa.not_(column.endswith(".0", autoescape=True)), ipv4),
-            sa.and_(column.is_not(None), sa.not_(ipv4)),
+            sa.and_(column.is_not(None), sa.not_(ipv4), sa.not_(_ipv6_truncated(column))),
         )
+    return AnonymisedField(column, how, None, None, _python_pending(column, how, dialect))
+
+
+def _python_pending(
+    column: sa.Column[Any], how: Anonymisation, dialect: str
+) -> sa.ColumnElement[bool]:
+    """Rows only Python anonymises that still hold a value it would change.
+
+    The test keeps a finished row from being read again, and from being counted as due
+    in the dry run and the report; where SQL cannot tell, every value is pending (each
+    batch then compares in Python and rewrites nothing already done).
+    """
     if how is Anonymisation.PSEUDONYM:
-        return AnonymisedField(
-            column,
-            how,
-            None,
-            None,
-            sa.not_(sa.func.coalesce(column, "pv-").startswith("pv-")),
-        )
-    return AnonymisedField(column, how, None, None, column.is_not(None))
+        return sa.not_(sa.func.coalesce(column, "pv-").startswith("pv-"))
+    if how is Anonymisation.TRUNCATE_IP and isinstance(column.type, sa.String):
+        done = sa.or_(_ipv4_truncated(column), _ipv6_truncated(column))
+        return sa.and_(column.is_not(None), sa.not_(done))
+    if how is Anonymisation.YEAR:
+        return _year_pending(column, dialect)
+    return column.is_not(None)
+
+
+def _year_pending(column: sa.Column[Any], dialect: str) -> sa.ColumnElement[bool]:
+    """Rows whose value is not yet the first moment of its year, as far as SQL can tell.
+
+    Python does the rewriting here; the test only keeps a finished row from being
+    counted as due again (in the dry run and the report) and read again.
+    """
+    if isinstance(column.type, sa.String):
+        # A year in text is kept as its first four digits.
+        return sa.and_(column.is_not(None), sa.func.length(column) != 4)
+    if dialect == "sqlite" and isinstance(column.type, sa.DateTime):
+        moment = sa.func.coalesce(sa.func.strftime("%m-%d %H:%M:%f", column), "")
+        return sa.and_(column.is_not(None), moment != "01-01 00:00:00.000")
+    if dialect == "sqlite" and isinstance(column.type, sa.Date):
+        day = sa.func.coalesce(sa.func.strftime("%m-%d", column), "")
+        return sa.and_(column.is_not(None), day != "01-01")
+    return column.is_not(None)
+
+
+def _ipv4_truncated(column: sa.Column[Any]) -> sa.ColumnElement[bool]:
+    """An IPv4 address ending in .0: the network address of its /24."""
+    return sa.and_(column.endswith(".0", autoescape=True), sa.not_(column.contains(":")))
+
+
+def _ipv6_truncated(column: sa.Column[Any]) -> sa.ColumnElement[bool]:
+    """An IPv6 address of at most three groups before a closing "::": a /48 network."""
+    colons = sa.func.length(column) - sa.func.length(sa.func.replace(column, ":", ""))
+    return sa.and_(column.endswith("::", autoescape=True), colons <= 4)
 
 
 def _year(column: sa.Column[Any], dialect: str) -> sa.ColumnElement[Any]:
