@@ -22,6 +22,7 @@ from personvern.demo import ground_truth, schema
 from personvern.demo.seed import seed_demo_company
 from personvern.demo.targets import demo_environment, targets_from_urls
 from tests.conftest import EXAMPLE_DATAMAP
+from tests.support.command import personvern
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +44,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], i
 
 
 def _run(cli: list[str], env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*cli, "request", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return personvern(cli, env, "request", *args)
 
 
 def test_dry_run_run_show_and_export(

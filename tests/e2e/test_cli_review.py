@@ -18,6 +18,7 @@ from personvern.demo import schema
 from personvern.demo.seed import seed_demo_company
 from personvern.demo.targets import demo_environment, targets_from_urls
 from tests.conftest import EXAMPLE_DATAMAP
+from tests.support.command import personvern
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +44,7 @@ def company(
 
 
 def _cli(cli: list[str], env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*cli, "request", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return personvern(cli, env, "request", *args)
 
 
 def test_resolve_decides_every_record_with_a_reason_and_runs_the_request(

@@ -15,18 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.integration.retention import fileco
+from tests.support.command import personvern
 
 
 def _cli(cli: list[str], env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*cli, "retention", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return personvern(cli, env, "retention", *args)
 
 
 def _write(path: Path, content: bytes, moment: datetime) -> None:

@@ -20,18 +20,11 @@ import sqlalchemy as sa
 
 from tests.integration.retention import sweepco
 from tests.integration.retention.conftest import ShopDatabase
+from tests.support.command import personvern
 
 
 def _cli(cli: list[str], env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*cli, "retention", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return personvern(cli, env, "retention", *args)
 
 
 def _csv(text: str) -> dict[str, dict[str, str]]:

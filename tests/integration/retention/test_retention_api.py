@@ -219,6 +219,19 @@ def test_upcoming_counts_what_comes_due(tmp_path: Path, monkeypatch: pytest.Monk
     assert {30: (0, 1), 90: (0, 2)} == counts
 
 
+def _scheduled_jobs(context: AppContext, timeout: float = 60) -> list[tuple[str, str]]:
+    """The runs (status, who started them) once the newest has finished, or at the timeout."""
+    deadline = time.monotonic() + timeout
+    jobs: list[tuple[str, str]] = []
+    while time.monotonic() < deadline:
+        with context.application.unit_of_work() as uow:
+            jobs = [(j.status, j.requested_by) for j in RetentionRecords(uow.session).jobs()]
+        if jobs and jobs[0][0] not in {"queued", "running"}:
+            break
+        time.sleep(0.2)
+    return jobs
+
+
 def test_the_in_process_scheduler_starts_a_due_run(
     tmp_path: Path, shop: tuple[str, sweepco.Expected]
 ) -> None:
@@ -227,14 +240,7 @@ def test_the_in_process_scheduler_starts_a_due_run(
     app = _app(tmp_path, schedule="* * * * *", interval=30, max_share=0.5)
     context: AppContext = app.state.context
     with TestClient(app):
-        deadline = time.monotonic() + 60
-        jobs: list[tuple[str, str]] = []
-        while time.monotonic() < deadline:
-            with context.application.unit_of_work() as uow:
-                jobs = [(j.status, j.requested_by) for j in RetentionRecords(uow.session).jobs()]
-            if jobs and jobs[0][0] not in {"queued", "running"}:
-                break
-            time.sleep(0.2)
+        jobs = _scheduled_jobs(context)
     # Scheduled runs never confirm: web events (75 % of the table, over the 50 % allowed
     # here) stop at the safety stop; the rest is swept.
     assert [("refused", "scheduler")] == jobs
@@ -298,14 +304,7 @@ def test_the_in_process_scheduler_sweeps_personverns_own_records_on_their_schedu
     app = _app(tmp_path, interval=30, own_schedule="* * * * *")
     context: AppContext = app.state.context
     with TestClient(app):
-        deadline = time.monotonic() + 60
-        jobs: list[tuple[str, str]] = []
-        while time.monotonic() < deadline:
-            with context.application.unit_of_work() as uow:
-                jobs = [(j.status, j.requested_by) for j in RetentionRecords(uow.session).jobs()]
-            if jobs and jobs[0][0] not in {"queued", "running"}:
-                break
-            time.sleep(0.2)
+        jobs = _scheduled_jobs(context)
         assert [("done", "scheduler")] == jobs
         with context.application.unit_of_work() as uow:
             records = RetentionRecords(uow.session)

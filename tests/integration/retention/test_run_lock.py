@@ -21,6 +21,7 @@ from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
 from personvern.store.retention_locks import RetentionLocks
 from personvern.store.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
+from tests.support.command import personvern
 
 LEASE = timedelta(minutes=10)
 ROUNDS = 12
@@ -176,15 +177,7 @@ def test_the_command_line_refuses_a_second_run_in_one_line(
     }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*personvern_cli, "retention", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=120,
-            check=False,
-        )
+        return personvern(personvern_cli, env, "retention", *args)
 
     assert 0 == run("holds").returncode  # creates and migrates the store
     engine = make_engine(f"sqlite:///{home / 'personvern.db'}")
