@@ -58,6 +58,18 @@ def _sweep(datamap: DataMap, url: str, pool: ConnectorPool, **options: object) -
     )
 
 
+def _commits_wait_for_the_disk(
+    shop_database: ShopDatabase, shop_map: DataMap, pool: ConnectorPool
+) -> None:
+    """The batches' asynchronous commits (PostgreSQL) stayed with the run, not the pool."""
+    if shop_database.kind != "postgresql":
+        return
+    connector = pool.get(shop_map.systems[0], {"SWEEPCO_SHOP_URL": shop_database.url})
+    assert isinstance(connector, SqlConnector)
+    with connector.engine.connect() as conn:
+        assert "on" == conn.execute(sa.text("SHOW synchronous_commit")).scalar()
+
+
 def test_the_dry_run_counts_due_and_held_rows_and_changes_nothing(
     shop_database: ShopDatabase, shop_map: DataMap, pool: ConnectorPool
 ) -> None:
@@ -140,6 +152,7 @@ def test_a_run_deletes_exactly_the_due_rows_and_anonymises_the_due_visits(
     assert invoices.progress is not None
     assert ("10", "11") == (invoices.progress.first_key, invoices.progress.last_key)
 
+    _commits_wait_for_the_disk(shop_database, shop_map, pool)
     # The dry run after it counts nothing due: anonymised years and addresses are
     # recognised as such in SQL on every database, not only where SQL computes them.
     replanned = _sweep(shop_map, shop_database.url, pool).plan()
@@ -172,6 +185,8 @@ def test_a_run_killed_after_its_first_batch_continues_without_harm(
         sweep.run(
             "shop", on_batch=kill, record=lambda _run, outcome: recorded.append(outcome.status)
         )
+    # The killed run's connection was discarded with its asynchronous commits.
+    _commits_wait_for_the_disk(shop_database, shop_map, pool)
     # The first table's first batch (two payments) was committed, nothing after it.
     assert [2] == seen
     assert [TableStatus.INTERRUPTED] == recorded

@@ -16,7 +16,8 @@ stopped: idempotent by construction.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -283,41 +284,43 @@ class TableSweep:
             and last - first + 1 <= _DENSE * self._due_count
         )
         after: Any = None
-        while True:
-            with (
-                self.connector.guarded(self._doing(), self.rule.dataset),
-                self.connector.engine.begin() as conn,
-            ):
-                if windows:
-                    upto = min(last, (first - 1 if after is None else after) + batch_size)
-                else:
-                    upto = self._batch_end(conn, after, last, batch_size)
-                if upto != last and self._postgresql:
-                    # A batch lost in a server crash is still due and redone by the next
-                    # run, so only the last batch waits for its commit to reach the disk
-                    # (which flushes every earlier one with it).
-                    conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+        # One connection for every batch, each batch still its own transaction: checking
+        # a connection out of the pool pings the server and checking it in rolls back,
+        # two more round trips a batch, which a sweep of many small batches felt.
+        with self.connector.guarded(self._doing(), self.rule.dataset):
+            held = self.connector.engine.connect()
+        with held as conn, _asynchronous_commits(conn, enabled=self._postgresql):
+            while True:
+                with self.connector.guarded(self._doing(), self.rule.dataset), conn.begin():
+                    if windows:
+                        upto = min(last, (first - 1 if after is None else after) + batch_size)
+                    else:
+                        upto = self._batch_end(conn, after, last, batch_size)
+                    if upto == last and self._postgresql:
+                        # Only the last batch waits for its commit to reach the disk, which
+                        # flushes every earlier one with it (see _asynchronous_commits).
+                        conn.execute(sa.text("SET LOCAL synchronous_commit = on"))
+                    if self.rule.action is RetentionAction.ANONYMISE:
+                        changed = self._anonymise_batch(conn, after, upto, pseudonymise)
+                    elif self._summary is not None:
+                        changed = self._summary.count_and_delete(conn, self._in_batch(after, upto))
+                    else:
+                        changed = self._delete_batch(conn, after, upto)
+                progress.batches += 1
+                progress.done += changed
                 if self.rule.action is RetentionAction.ANONYMISE:
-                    changed = self._anonymise_batch(conn, after, upto, pseudonymise)
-                elif self._summary is not None:
-                    changed = self._summary.count_and_delete(conn, self._in_batch(after, upto))
+                    progress.anonymised += changed
                 else:
-                    changed = self._delete_batch(conn, after, upto)
-            progress.batches += 1
-            progress.done += changed
-            if self.rule.action is RetentionAction.ANONYMISE:
-                progress.anonymised += changed
-            else:
-                progress.deleted += changed
-            if changed:
-                # The evidence's first key: where the range of due keys began.
-                progress.first_key = progress.first_key or str(first)
-                progress.last_key = str(upto)
-            after = upto
-            if on_batch is not None:
-                on_batch(progress)
-            if upto == last:
-                return progress
+                    progress.deleted += changed
+                if changed:
+                    # The evidence's first key: where the range of due keys began.
+                    progress.first_key = progress.first_key or str(first)
+                    progress.last_key = str(upto)
+                after = upto
+                if on_batch is not None:
+                    on_batch(progress)
+                if upto == last:
+                    return progress
 
     # -- batches ------------------------------------------------------------------
 
@@ -549,6 +552,29 @@ _COST = {
     Anonymisation.PSEUDONYM: 3,
     Anonymisation.TRUNCATE_IP: 4,
 }
+
+
+@contextmanager
+def _asynchronous_commits(conn: sa.Connection, *, enabled: bool) -> Iterator[None]:
+    """Inside, the connection's commits do not wait for the disk (PostgreSQL).
+
+    A batch lost in a server crash is still due and is redone by the next run. Set once
+    for the connection rather than in each batch (a round trip each); reset after, and
+    on a failure the connection is discarded, so the setting never reaches whoever takes
+    the connection from the pool next.
+    """
+    if not enabled:
+        yield
+        return
+    conn.execute(sa.text("SET synchronous_commit = off"))
+    conn.commit()
+    try:
+        yield
+    except BaseException:
+        conn.invalidate()
+        raise
+    conn.execute(sa.text("RESET synchronous_commit"))
+    conn.commit()
 
 
 def _number_of(predicate: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
