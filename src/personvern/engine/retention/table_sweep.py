@@ -16,8 +16,7 @@ stopped: idempotent by construction.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -289,17 +288,18 @@ class TableSweep:
         # two more round trips a batch, which a sweep of many small batches felt.
         with self.connector.guarded(self._doing(), self.rule.dataset):
             held = self.connector.engine.connect()
-        with held as conn, _asynchronous_commits(conn, enabled=self._postgresql):
+        with held as conn:
             while True:
                 with self.connector.guarded(self._doing(), self.rule.dataset), conn.begin():
                     if windows:
                         upto = min(last, (first - 1 if after is None else after) + batch_size)
                     else:
                         upto = self._batch_end(conn, after, last, batch_size)
-                    if upto == last and self._postgresql:
-                        # Only the last batch waits for its commit to reach the disk, which
-                        # flushes every earlier one with it (see _asynchronous_commits).
-                        conn.execute(sa.text("SET LOCAL synchronous_commit = on"))
+                    if upto != last and self._postgresql:
+                        # A batch lost in a server crash is still due and redone by the
+                        # next run, so only the last batch waits for its commit to reach
+                        # the disk (which flushes every earlier one with it).
+                        conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
                     if self.rule.action is RetentionAction.ANONYMISE:
                         changed = self._anonymise_batch(conn, after, upto, pseudonymise)
                     elif self._summary is not None:
@@ -552,29 +552,6 @@ _COST = {
     Anonymisation.PSEUDONYM: 3,
     Anonymisation.TRUNCATE_IP: 4,
 }
-
-
-@contextmanager
-def _asynchronous_commits(conn: sa.Connection, *, enabled: bool) -> Iterator[None]:
-    """Inside, the connection's commits do not wait for the disk (PostgreSQL).
-
-    A batch lost in a server crash is still due and is redone by the next run. Set once
-    for the connection rather than in each batch (a round trip each); reset after, and
-    on a failure the connection is discarded, so the setting never reaches whoever takes
-    the connection from the pool next.
-    """
-    if not enabled:
-        yield
-        return
-    conn.execute(sa.text("SET synchronous_commit = off"))
-    conn.commit()
-    try:
-        yield
-    except BaseException:
-        conn.invalidate()
-        raise
-    conn.execute(sa.text("RESET synchronous_commit"))
-    conn.commit()
 
 
 def _number_of(predicate: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
