@@ -318,7 +318,7 @@ def _print_plan(table: TablePlan, max_share: float) -> None:
     ):
         if count:
             console.print(f"    {count:,} held {safe_text(why)}", markup=False)
-    if table.share > max_share:
+    if table.needs_confirmation(max_share):
         console.print(
             f"    more than {max_share:.0%} of the table: a real run needs --confirm",
             markup=False,

@@ -215,29 +215,33 @@ class CeleryJobs:
 
     def submit_retention(self, run_id: str) -> str:
         """Queue a started retention run; returns the Celery task id."""
-        from kombu.exceptions import OperationalError
-
-        try:
-            result = self.app.tasks[RETENTION_TASK].apply_async(args=(run_id,), queue=self.queue)
-        except (OperationalError, OSError) as exc:
-            raise BrokerUnavailableError(
-                f"cannot queue retention run {run_id}: the broker at "
-                f"{_display_broker(self.app)} does not answer ({exc})",
-                hint="start the broker; the run's lock frees itself when its lease runs out",
-            ) from exc
-        return str(result.id)
+        return self._send(
+            RETENTION_TASK,
+            run_id,
+            f"retention run {run_id}",
+            "start the broker; the run's lock frees itself when its lease runs out",
+        )
 
     def submit_run(self, request_id: str) -> str:
         """Queue a run of the request; returns the Celery task id."""
+        return self._send(
+            TASK_NAME,
+            request_id,
+            f"the run of request {request_id}",
+            "start the broker, then run the request again",
+        )
+
+    def _send(self, task: str, argument: str, what: str, hint: str) -> str:
+        """Queue ``task`` with ``argument``; BrokerUnavailableError if the broker is down."""
         from kombu.exceptions import OperationalError
 
         try:
-            result = self.app.tasks[TASK_NAME].apply_async(args=(request_id,), queue=self.queue)
+            result = self.app.tasks[task].apply_async(args=(argument,), queue=self.queue)
         except (OperationalError, OSError) as exc:
             raise BrokerUnavailableError(
-                f"cannot queue the run of request {request_id}: the broker at "
-                f"{_display_broker(self.app)} does not answer ({exc})",
-                hint="start the broker, then run the request again",
+                f"cannot queue {what}: the broker at {_display_broker(self.app)} does not "
+                f"answer ({exc})",
+                hint=hint,
             ) from exc
         return str(result.id)
 

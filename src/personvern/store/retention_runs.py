@@ -131,6 +131,20 @@ class RetentionRecords:
             query = query.where(RetentionRunRow.run_id == run_id)
         return self.session.scalars(query).all()
 
+    def runs_of(self, run_ids: Sequence[str]) -> dict[str, list[RetentionRunRow]]:
+        """Evidence rows of several runs in one query, oldest first, by run id."""
+        found: dict[str, list[RetentionRunRow]] = {run_id: [] for run_id in run_ids}
+        if not run_ids:
+            return found
+        query = (
+            sa.select(RetentionRunRow)
+            .where(RetentionRunRow.run_id.in_(run_ids))
+            .order_by(RetentionRunRow.id)
+        )
+        for row in self.session.scalars(query):
+            found[row.run_id].append(row)
+        return found
+
     def totals(self, since: datetime, until: datetime) -> list[RetentionTotals]:
         """Per rule and table, the runs that finished in [since, until), summed in the database."""
         r = RetentionRunRow

@@ -88,7 +88,7 @@ class TablePlanOut(BaseModel):
             held_by_staff=plan.held_by_staff,
             held_by_reference=plan.held_by_reference,
             oldest_due=plan.oldest_due,
-            needs_confirm=plan.share > max_share,
+            needs_confirm=plan.needs_confirmation(max_share),
         )
 
 
@@ -304,7 +304,9 @@ def list_runs(
     with context.application.unit_of_work() as uow:
         records = RetentionRecords(uow.session)
         jobs = records.jobs(run_status.value if run_status else None, limit)
-        return [RunOut.of(job, list(records.runs(job.run_id))) for job in jobs]
+        # One query for every listed run's evidence, not one per run.
+        evidence = records.runs_of([job.run_id for job in jobs])
+        return [RunOut.of(job, evidence[job.run_id]) for job in jobs]
 
 
 @router.get(RUNS_PATH + "/{run_id}", dependencies=[Depends(require(Permission.RETENTION_READ))])

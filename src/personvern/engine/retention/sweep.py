@@ -263,7 +263,7 @@ class RetentionSweep:
             plan = table.plan()
         except (ConnectorError, PersonvernError) as exc:
             return TableOutcome(None, key, target, TableStatus.FAILED, message=str(exc))
-        if plan.share > self.max_share and not confirm:
+        if plan.needs_confirmation(self.max_share) and not confirm:
             return TableOutcome(
                 plan,
                 key,

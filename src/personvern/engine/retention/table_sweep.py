@@ -79,6 +79,10 @@ class TablePlan:
         """The share of the table this sweep would delete or anonymise."""
         return self.due / self.total if self.total else 0.0
 
+    def needs_confirmation(self, max_share: float) -> bool:
+        """Whether a run stops at the safety stop here unless confirmed (over ``max_share``)."""
+        return self.share > max_share
+
 
 @dataclass
 class TableProgress:
