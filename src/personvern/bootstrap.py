@@ -30,11 +30,11 @@ from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts
 from personvern.jobs.queue import JobQueue
 from personvern.mail import Mailer, mailer_from_settings
 from personvern.settings import Settings, load_settings
-from personvern.store.db import make_engine, make_session_factory
+from personvern.store.db import make_engine, make_session_factory, read_only_engine
 from personvern.store.encryption.setup import open_vault
 from personvern.store.encryption.vault import SubjectVault
 from personvern.store.table_layouts import StoredTableLayouts
-from personvern.store.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
+from personvern.store.unit_of_work import UnitOfWork, UnitOfWorkFactory, unit_of_work_factory
 
 if TYPE_CHECKING:
     from personvern.engine.retention.runs import RetentionRuns
@@ -88,8 +88,16 @@ class Application:
     environ: Mapping[str, str] | None = None
     #: Seals sensitive fields under per-subject data keys (docs/encryption.md).
     vault: SubjectVault | None = None
+    #: The store for transactions that only read (hot read paths; see
+    #: store.db.read_only_engine), and units of work on it.
+    reader: Engine | None = None
+    read_only_unit_of_work: UnitOfWorkFactory | None = None
     _jobs: JobQueue | None = field(default=None, repr=False)
     _jobs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work that only reads: on the embedded store it waits for no writer."""
+        return (self.read_only_unit_of_work or self.unit_of_work)()
 
     def request_engine(self, actor: str | None = None) -> RequestEngine:
         """An engine for the data map and the store (DataMap errors if there is no map)."""
@@ -191,6 +199,8 @@ class Application:
             jobs.shutdown()
         self.connectors.close()
         self.store.dispose()
+        if self.reader is not None:
+            self.reader.dispose()
         if self.vault is not None:
             self.vault.close()
 
@@ -238,10 +248,14 @@ def bootstrap(
         raise
     sessions = make_session_factory(store, vault)
     unit_of_work = unit_of_work_factory(sessions, store.url)
+    reader = read_only_engine(store)
+    reading = make_session_factory(reader, vault)
     return Application(
         settings=settings,
         store=store,
         unit_of_work=unit_of_work,
+        reader=reader,
+        read_only_unit_of_work=unit_of_work_factory(reading, store.url),
         datamap=slot,
         # Every process reads the tables' structure of the company's systems from the
         # store while it is unchanged, instead of describing them again on start.

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from personvern.security.auth import authenticate
 from personvern.security.errors import AuthError, ForbiddenError
 from personvern.security.principal import Principal
 from personvern.security.subject_hash import keyed_hash
+from personvern.security.verified_tokens import VERIFIED_TOKENS
 from personvern.settings import Settings
 from personvern.store.base import utcnow
 
@@ -36,7 +38,12 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_context(request: Request) -> AppContext:
+# The dependencies that do no I/O are coroutines: FastAPI runs a plain function in its
+# thread pool, and each hop there cost more than the dependency itself (a decision
+# route made six of them).
+
+
+async def get_context(request: Request) -> AppContext:
     """The running app's wiring, put on ``app.state`` by create_app."""
     return cast(AppContext, request.app.state.context)
 
@@ -44,7 +51,7 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_settings(context: ContextDep) -> Settings:
+async def get_settings(context: ContextDep) -> Settings:
     """The app's settings."""
     return context.settings
 
@@ -103,21 +110,37 @@ def authenticate_limited(
         raise
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     context: ContextDep,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The authenticated caller, or AuthError (401), or RateLimitedError (429)."""
     credential = credentials.credentials if credentials is not None else None
-    principal = authenticate_limited(request, context, session, credential)
+    principal = await authenticated(request, context, credential)
     remember_principal(request, principal)
-    # End the transaction now: routes that open sessions of their own (runs, plans,
-    # links) would otherwise wait for this one, which on SQLite holds the write lock
-    # until the route returns.
-    session.commit()
     return principal
+
+
+async def authenticated(request: Request, context: AppContext, credential: str | None) -> Principal:
+    """The caller ``credential`` proves, verified in a transaction of its own.
+
+    Its own, not the route's: a route's transaction then holds no lock while the caller
+    is checked, and an API token verified a moment ago needs no transaction at all (see
+    personvern.security.verified_tokens).
+    """
+    if credential is not None:
+        known = VERIFIED_TOKENS.principal(str(context.application.store.url), credential, utcnow())
+        if known is not None:
+            return known
+    return await run_in_threadpool(_authenticate_in_store, request, context, credential)
+
+
+def _authenticate_in_store(
+    request: Request, context: AppContext, credential: str | None
+) -> Principal:
+    with context.application.unit_of_work() as uow:
+        return authenticate_limited(request, context, uow.session, credential)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -170,7 +193,7 @@ class Requirement:
         self.permission = permission
         self.__name__ = f"require_{permission.name.lower()}"
 
-    def __call__(self, principal: PrincipalDep) -> Principal:
+    async def __call__(self, principal: PrincipalDep) -> Principal:
         """The caller, if they hold the permission; ForbiddenError (403) otherwise."""
         principal.require(self.permission)
         return principal
@@ -190,11 +213,10 @@ class OptionalRequirement:
         self.permission = permission
         self.__name__ = f"optionally_require_{permission.name.lower()}"
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         context: ContextDep,
-        session: SessionDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     ) -> Principal | None:
         """The caller if they sent credentials (which must be valid and hold the permission)."""
@@ -202,7 +224,7 @@ class OptionalRequirement:
             return None
         # A bad token is refused rather than ignored: staff whose token expired must not
         # silently act as an anonymous caller.
-        principal = authenticate_limited(request, context, session, credentials.credentials)
+        principal = await authenticated(request, context, credentials.credentials)
         principal.require(self.permission)
         remember_principal(request, principal)
         return principal
@@ -218,7 +240,12 @@ def declared_requirements(dependant: Dependant) -> list[Requirement | OptionalRe
     return found
 
 
-def get_datamap(context: ContextDep) -> DataMap:
+async def get_datamap(context: ContextDep) -> DataMap:
+    """The data map loaded at start-up, or DataMapUnavailableError (503) if it did not load."""
+    return loaded_datamap(context)
+
+
+def loaded_datamap(context: AppContext) -> DataMap:
     """The data map loaded at start-up, or DataMapUnavailableError (503) if it did not load."""
     slot = context.application.datamap
     if slot.loaded is not None:

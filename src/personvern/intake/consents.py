@@ -63,7 +63,7 @@ from personvern.security.subject_hash import identity_hash, identity_hashes
 from personvern.settings import Settings
 from personvern.store.base import utcnow
 from personvern.store.consent_models import ConsentRecordRow
-from personvern.store.consents import ConsentLedger, to_record
+from personvern.store.consents import ConsentLedger, SubjectRows, to_record
 from personvern.store.errors import RecordNotFoundError
 
 #: The most addresses one bulk decision takes.
@@ -226,9 +226,22 @@ def facts_of(
     existing_customer: bool = False,
 ) -> SubjectFacts:
     """What the requests left in force for one identity: flags and an erasure under way."""
-    ledger = ConsentLedger(session)
-    flags = ledger.flags_of(subject.kind, [subject.hash]).get(subject.hash, [])
-    erasing = bool(erasing_hashes(session, settings, subject.kind, {subject.hash}))
+    rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, ())
+    return _facts(session, settings, subject, rows, existing_customer=existing_customer)
+
+
+def _facts(
+    session: Session,
+    settings: Settings,
+    subject: HashedIdentity,
+    rows: SubjectRows,
+    *,
+    existing_customer: bool,
+) -> SubjectFacts:
+    flags = rows.flags
+    erasing = bool(
+        _OPENED_ERASURES.named(session, settings, subject.kind, {subject.hash}, rows.erasures)
+    )
     return SubjectFacts(
         flags=tuple(Flag(kind, purpose) for kind, purpose in flags),
         erasure_in_progress=erasing,
@@ -263,16 +276,27 @@ class _OpenedErasures:
         self._opened: dict[tuple[str, str, str], dict[str, frozenset[str]]] = {}
 
     def named(
-        self, session: Session, settings: Settings, kind: str, candidates: Collection[str]
+        self,
+        session: Session,
+        settings: Settings,
+        kind: str,
+        candidates: Collection[str],
+        fingerprints: Sequence[tuple[str, str]] | None = None,
     ) -> set[str]:
-        """The ``candidates`` of ``kind`` that the erasures under way in the store name."""
+        """The ``candidates`` of ``kind`` that the erasures under way in the store name.
+
+        ``fingerprints``: the erasures under way as just read (see
+        ConsentLedger.erasure_fingerprints), if the caller has them.
+        """
         ledger = ConsentLedger(session)
         secret = settings.secret()
         # The hashes depend on the key they were made with, so it is part of the key.
         made_with = hashlib.sha256(secret.encode()).hexdigest()
         wanted: AbstractSet[str] | None = None
         found: set[str] = set()
-        for request_id, digest in ledger.erasure_fingerprints():
+        if fingerprints is None:
+            fingerprints = ledger.erasure_fingerprints()
+        for request_id, digest in fingerprints:
             key = (made_with, request_id, digest)
             with self._lock:
                 by_kind = self._opened.get(key)
@@ -365,13 +389,9 @@ def marketing_decision(
         )
     purposes = marketing_purposes_for(datamap, purpose)
     subject = hashed(settings, datamap, *identity)
-    records = (
-        ConsentLedger(session)
-        .records_of(subject.kind, [subject.hash], {p.key for p in purposes})
-        .get(subject.hash, [])
-    )
-    facts = facts_of(session, settings, subject, existing_customer=existing_customer)
-    return _marketing(purposes, records, facts, parsed)
+    rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, {p.key for p in purposes})
+    facts = _facts(session, settings, subject, rows, existing_customer=existing_customer)
+    return _marketing(purposes, rows.records, facts, parsed)
 
 
 def processing_decision(
@@ -400,13 +420,9 @@ def processing_decision(
         if not declares(datamap, taxonomy, declared.key, category):
             return Decision(declared.key, False, DecisionReason.NOT_DECLARED)
     subject = hashed(settings, datamap, *identity)
-    records = (
-        ConsentLedger(session)
-        .records_of(subject.kind, [subject.hash], {declared.key})
-        .get(subject.hash, [])
-    )
-    facts = facts_of(session, settings, subject)
-    return decide(declared, current_state(records, declared), facts)
+    rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, {declared.key})
+    facts = _facts(session, settings, subject, rows, existing_customer=False)
+    return decide(declared, current_state(rows.records, declared), facts)
 
 
 def bulk_marketing(

@@ -15,12 +15,14 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from personvern.domain.audit.event import AuditAction, AuditActor
 from personvern.domain.roles import Role
 from personvern.security.errors import AuthError, TokenRequestError
 from personvern.security.principal import Principal
+from personvern.security.verified_tokens import VERIFIED_TOKENS
 from personvern.store.audit_events import AuditTrail
 from personvern.store.base import utcnow
 from personvern.store.models import ApiToken
@@ -156,6 +158,8 @@ def revoke_token(
     row = repository.get(token_id)
     already = row.revoked_at is not None
     repository.revoke(row, now or utcnow())
+    # After the commit, or a call between the two could remember the token again.
+    event.listen(session, "after_commit", _forget_verified, once=True)
     if not already:
         AuditTrail(session).record(
             AuditAction.TOKEN_REVOKED,
@@ -164,6 +168,10 @@ def revoke_token(
             at=now,
         )
     return TokenInfo.of(row)
+
+
+def _forget_verified(_session: Session) -> None:
+    VERIFIED_TOKENS.forget_all()
 
 
 def authenticate_token(session: Session, token: str, now: datetime | None = None) -> Principal:
@@ -190,13 +198,20 @@ def authenticate_token(session: Session, token: str, now: datetime | None = None
         raise AuthError(f"API token {match.prefix}… has an unknown role '{match.role}'") from None
     if _due_for_marking((match.id, match.token_hash), match.last_used_at, now):
         repository.mark_used(match, now, not_since=now - LAST_USED_PRECISION)
-    return Principal(
+    principal = Principal(
         subject=f"api-token:{match.id}",
         role=role,
         via="api_token",
         display_name=match.name,
         token_id=match.id,
     )
+    VERIFIED_TOKENS.remember(store_key(session), token, principal, match.expires_at)
+    return principal
+
+
+def store_key(session: Session) -> str:
+    """Which store ``session`` is on, as verified tokens are remembered by (ids repeat)."""
+    return str(session.get_bind().engine.url)
 
 
 # Token ids this process recorded a use of, and when: concurrent calls with one token

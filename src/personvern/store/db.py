@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,16 +54,52 @@ def make_engine(settings_or_url: Settings | str | URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     try:
-        # pre_ping: a server restart or a proxy timeout must not fail the next request.
         # hide_parameters: a failing statement's message would otherwise carry the
         # identities and texts being stored, and errors are logged.
-        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        engine = sa.create_engine(url, hide_parameters=True)
     except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
         raise StoreError(
             f"personvern cannot talk to {url.drivername} databases",
             hint="use postgresql+psycopg://... (production) or leave "
             "PERSONVERN_DATABASE_URL unset for the embedded SQLite store",
         ) from exc
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "checkin", _note_checkin)
+
+
+#: A pooled connection idle this long is tested before use: a server restart or a
+#: proxy's idle timeout may have closed it, and that must not fail the next request.
+#: One in steady use is not (SQLAlchemy's pool_pre_ping tests every checkout, a round
+#: trip per transaction: a third of a marketing decision on PostgreSQL).
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN_AT = "personvern_checked_in_at"
+
+
+def _note_checkin(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+    record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
+    checked_in = record.info.get(_CHECKED_IN_AT)
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        finally:
+            cursor.close()
+        # A ping outside a transaction leaves none open (psycopg begins one implicitly).
+        dbapi_connection.rollback()
+    except Exception as exc:
+        # The pool discards this connection and checks out a fresh one.
+        raise sa.exc.DisconnectionError(f"the store's connection was closed: {exc}") from exc
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -117,6 +154,27 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
         cursor.close()
 
 
+#: Execution option of an engine whose transactions only read (see read_only_engine).
+READ_ONLY = "personvern_read_only"
+
+
+def read_only_engine(engine: Engine) -> Engine:
+    """An engine for transactions that only read: on SQLite no write lock (same pool).
+
+    A transaction begun here that writes after all may fail on SQLite with "database is
+    locked" when another writer committed since it began, and on PostgreSQL each
+    statement is its own transaction; only hot read paths (marketing decisions) use it.
+    """
+    if engine.dialect.name == "postgresql":
+        # Each statement on its own: no BEGIN and COMMIT round trips around a few reads.
+        # An engine of its own, set once per connection: switching a pooled connection
+        # to autocommit and back asks the server each time.
+        reader = sa.create_engine(engine.url, hide_parameters=True, isolation_level="AUTOCOMMIT")
+        _ping_when_idle(reader)
+        return reader
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 class _WriterGate:
     """Lets one transaction at a time of this process at SQLite's lock, in arrival order.
 
@@ -137,7 +195,12 @@ class _WriterGate:
         self._lock = threading.Lock()
 
     def begin(self, connection: sa.Connection) -> None:
-        """Wait for this process's turn, then take SQLite's write lock."""
+        """Wait for this process's turn, then take SQLite's write lock (reads: neither)."""
+        if connection.get_execution_options().get(READ_ONLY):
+            # Only reads: a deferred transaction reads a snapshot beside the writer (WAL)
+            # and never needs the lock, so it need not queue for it either.
+            connection.exec_driver_sql("BEGIN")
+            return
         if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise sa.exc.OperationalError(
                 "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")

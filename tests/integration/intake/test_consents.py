@@ -1,8 +1,14 @@
-"""The consent service on SQLite and PostgreSQL: stale texts, channels, erasures, phones."""
+"""The consent service on SQLite, PostgreSQL and MariaDB: stale texts, channels, erasures, phones.
+
+A decision reads one person's records, flags and the erasures under way in one union
+statement, whose column typing differs between the three databases.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -16,6 +22,24 @@ from personvern.intake import Channel, FiledRequest, file_request
 from personvern.intake import consents as service
 from personvern.settings import Settings
 from personvern.store.requests import RequestRepository
+from tests.support.servers import fresh_database
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store on each of the three databases (the package's fixture has two)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'home' / 'personvern.db'}"
+        return
+    with fresh_database(request.param) as url:
+        yield url
+
 
 ACTOR = AuditActor("api-token:1", "privacy_officer", "api_token")
 NEWS = "marketing_newsletter"

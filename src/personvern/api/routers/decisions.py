@@ -11,14 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from personvern.api.context import AppContext
-from personvern.api.deps import ContextDep, DataMapDep, SessionDep, SettingsDep, require
+from personvern.api.deps import ContextDep, DataMapDep, SettingsDep, require
 from personvern.domain.consent.ledger import ConsentError
 from personvern.domain.datamap import IdentityKind
 from personvern.domain.decisions.rules import Decision, DecisionReason
@@ -113,8 +116,8 @@ _BULK_BODY: dict[str, Any] = {
     response_model=DecisionOut,
     dependencies=[Depends(require(Permission.DECISIONS_READ))],
 )
-def marketing_decision(
-    session: SessionDep,
+async def marketing_decision(
+    context: ContextDep,
     settings: SettingsDep,
     datamap: DataMapDep,
     channel: Annotated[MarketingChannel, Query(description="how the person would be contacted")],
@@ -129,14 +132,17 @@ def marketing_decision(
 ) -> DecisionOut:
     """May the company send marketing to this address on this channel? Allow or deny, and why."""
     identity = _one_identity(email, phone)
-    decision = consents.marketing_decision(
-        session,
-        settings,
-        datamap,
-        identity=identity,
-        channel=channel,
-        purpose=purpose,
-        existing_customer=existing_customer,
+    decision = await _reading(
+        context,
+        partial(
+            consents.marketing_decision,
+            settings=settings,
+            datamap=datamap,
+            identity=identity,
+            channel=channel,
+            purpose=purpose,
+            existing_customer=existing_customer,
+        ),
     )
     return DecisionOut.of(decision)
 
@@ -165,10 +171,10 @@ async def bulk_marketing_decisions(
 
 
 def _decide_bulk(context: AppContext, parsed: BulkIn) -> BulkOut:
-    from personvern.api.deps import get_datamap
+    from personvern.api.deps import loaded_datamap
 
-    datamap = get_datamap(context)
-    with context.application.unit_of_work() as uow:
+    datamap = loaded_datamap(context)
+    with context.application.reading() as uow:
         outcome = consents.bulk_marketing(
             uow.session,
             context.settings,
@@ -271,8 +277,8 @@ def _csv_addresses(body: bytes) -> tuple[list[str], list[str]]:
     response_model=DecisionOut,
     dependencies=[Depends(require(Permission.DECISIONS_READ))],
 )
-def processing_decision(
-    session: SessionDep,
+async def processing_decision(
+    context: ContextDep,
     settings: SettingsDep,
     datamap: DataMapDep,
     purpose: Annotated[str, Query(max_length=100, description="a purpose of the data map")],
@@ -288,15 +294,33 @@ def processing_decision(
     ] = None,
 ) -> DecisionOut:
     """May the company process this person's data (of a category) for a purpose? And why."""
-    decision = consents.processing_decision(
-        session,
-        settings,
-        datamap,
-        identity=(kind.value, identity),
-        purpose=purpose,
-        category=category,
+    decision = await _reading(
+        context,
+        partial(
+            consents.processing_decision,
+            settings=settings,
+            datamap=datamap,
+            identity=(kind.value, identity),
+            purpose=purpose,
+            category=category,
+        ),
     )
     return DecisionOut.of(decision)
+
+
+async def _reading(context: AppContext, decide: Callable[[Session], Decision]) -> Decision:
+    """``decide`` in a transaction that only reads, on one hop to the thread pool.
+
+    One hop for the whole transaction, not one for opening it, one for the route and one
+    for committing it, as a plain route with a session dependency would make: on the
+    decision path the hops cost more than the queries.
+    """
+
+    def in_transaction() -> Decision:
+        with context.application.reading() as uow:
+            return decide(uow.session)
+
+    return await run_in_threadpool(in_transaction)
 
 
 def _one_identity(email: str | None, phone: str | None) -> tuple[str, str]:
