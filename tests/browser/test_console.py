@@ -29,6 +29,7 @@ from personvern.security.staff_accounts import create_account
 from personvern.security.tokens import issue_token
 from personvern.settings import Settings
 from personvern.store.base import utcnow
+from personvern.store.retention_runs import RetentionJobRow, RetentionRecords, RetentionRunRow
 from tests.conftest import EXAMPLE_DATAMAP
 from tests.integration.request_flow.staff import PURPOSE, company
 from tests.support.company import Company
@@ -65,6 +66,43 @@ class Console:
         assert 201 == filed.status_code, filed.text
         request_id: str = filed.json()["id"]
         return request_id
+
+    def failed_retention_run(self) -> None:
+        """Record a retention run that failed on one table, as a run that lost its database."""
+        now = utcnow()
+        with self.app.state.context.application.unit_of_work() as uow:
+            records = RetentionRecords(uow.session)
+            records.add_job(
+                RetentionJobRow(
+                    run_id="browser-run-1",
+                    system="crm",
+                    rules=None,
+                    confirm=False,
+                    status="failed",
+                    requested_by="scheduler",
+                    requested_at=now,
+                    started_at=now,
+                    finished_at=now,
+                    message="the database of crm could not be reached",
+                )
+            )
+            records.add_run(
+                RetentionRunRow(
+                    run_id="browser-run-1",
+                    rule="crm-customers",
+                    system="crm",
+                    dataset="customers",
+                    action="delete",
+                    status="failed",
+                    deleted=0,
+                    anonymised=0,
+                    held=0,
+                    started_at=now,
+                    finished_at=now,
+                    started_by="scheduler",
+                    message="could not connect",
+                )
+            )
 
     def due_in(self, request_id: str, days: int) -> None:
         """Move the request's deadline to ``days`` from today (as if filed a month ago)."""
@@ -149,6 +187,15 @@ def sign_in(page: Page, url: str, user: str) -> None:
     expect(page.get_by_role("heading", name="Requests")).to_be_visible()
 
 
+def sign_in_as(page: Page, url: str, user: str) -> None:
+    """Sign in through the English form, whatever language the pages turn to after."""
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(PASSWORDS[user])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}/staff/")
+
+
 def wait_for_state(page: Page, state: str, timeout: float = 60) -> None:
     """Reload until the request page shows ``state`` (the page also refreshes itself)."""
     deadline = time.monotonic() + timeout
@@ -207,6 +254,15 @@ def test_a_privacy_officer_handles_the_most_urgent_request_in_the_browser(
     check_accessible(page, accessibility)
     page.goto(f"{console.url}/staff/datamap")
     expect(page.get_by_role("heading", name="Data map", exact=True)).to_be_visible()
+    check_accessible(page, accessibility)
+    console.failed_retention_run()
+    page.get_by_role("link", name="Retention").click()
+    expect(page.get_by_role("heading", name="Retention", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="What comes due")).to_be_visible()
+    expect(page.get_by_role("heading", name="Runs that need attention")).to_be_visible()
+    attention = page.locator("section[aria-labelledby=h-attention]")
+    attention.locator("summary").click()
+    expect(attention.get_by_text("crm-customers")).to_be_visible()
     check_accessible(page, accessibility)
 
     assert {} == {url: found for url, found in accessibility.items() if found}
@@ -283,6 +339,33 @@ def test_screens_in_both_languages(console: Console, company: Company, page: Pag
     assert ("Requests", "Henvendelser") == (shown["inbox-en"], shown["inbox-nb"])
     assert ("Overview", "Oversikt") == (shown["overview-en"], shown["overview-nb"])
     assert shown["request-nb"].startswith("Sletting")
+
+
+def test_the_language_is_the_users_setting_in_a_new_browser(
+    console: Console, browser: Browser, page: Page
+) -> None:
+    sign_in(page, console.url, "dpo")
+    page.get_by_role("button", name="Norsk").click()
+    expect(page.get_by_role("heading", name="Henvendelser")).to_be_visible()
+    # Another browser, in English, that never saw the switch: signed out it is English,
+    # signed in as the same person it is Norwegian, from the store, not a cookie.
+    other = browser.new_context(locale="en-GB")
+    try:
+        fresh = other.new_page()
+        sign_in_as(fresh, console.url, "dpo")
+        expect(fresh.get_by_role("heading", name="Henvendelser")).to_be_visible()
+        assert "nb" == fresh.locator("html").get_attribute("lang")
+        assert "personvern-console-lang" not in {c["name"] for c in other.cookies()}
+        fresh.goto(f"{console.url}/staff/retention")
+        expect(fresh.get_by_role("heading", name="Sletting etter lagringstid")).to_be_visible()
+    finally:
+        other.close()
+    # The auditor, who chose nothing, still gets the browser's language.
+    auditor = browser.new_context(locale="en-GB")
+    try:
+        sign_in(auditor.new_page(), console.url, "revisor")
+    finally:
+        auditor.close()
 
 
 def test_the_privacy_centre_pages_are_accessible(console: Console, page: Page) -> None:

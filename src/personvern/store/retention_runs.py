@@ -173,9 +173,8 @@ class RetentionRecords:
         last_ids = [int(row[11]) for row in grouped]
         held = (
             dict(
-                self.session.execute(sa.select(r.id, r.held).where(r.id.in_(last_ids)))
-                .tuples()
-                .all()
+                # Rows are tuples (Result.tuples() is deprecated since SQLAlchemy 2.1).
+                self.session.execute(sa.select(r.id, r.held).where(r.id.in_(last_ids))).all()
             )
             if last_ids
             else {}

@@ -17,7 +17,14 @@ from fastapi.responses import RedirectResponse, Response
 from jinja2 import Environment
 from starlette.exceptions import HTTPException
 
-from personvern.api.console import datamap_pages, inbox, overview, request_page, sign_in
+from personvern.api.console import (
+    datamap_pages,
+    inbox,
+    overview,
+    request_page,
+    retention_page,
+    sign_in,
+)
 from personvern.api.console.pages import NO_STORE, SignInRequiredError, render, stylesheet_route
 from personvern.api.context import AppContext
 from personvern.api.problems import http_status, install_problem_handlers
@@ -34,7 +41,7 @@ def console_pages(context: AppContext) -> FastAPI:
     for error in (PersonvernError, RequestValidationError, HTTPException):
         pages.add_exception_handler(error, as_page(cast(Handler, pages.exception_handlers[error])))
     pages.add_api_route("/static/console.css", stylesheet_route, methods=["GET"], name="staff_css")
-    for module in (sign_in, inbox, overview, request_page, datamap_pages):
+    for module in (sign_in, inbox, overview, request_page, datamap_pages, retention_page):
         pages.include_router(module.router)
     return pages
 

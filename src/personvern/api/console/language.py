@@ -1,8 +1,11 @@
 """The console's two languages: which one a page is shown in, and how it formats values.
 
-Every page exists in Norwegian (bokmål) and English. The choice is the user's setting
-(a cookie set from the language switch), else the browser's ``Accept-Language``, else
-Norwegian: the company is Norwegian and so are most of its privacy staff.
+Every page exists in Norwegian (bokmål) and English. The choice is the signed-in user's
+setting (saved in personvern's store by the language switch, so it follows them to any
+browser), else the choice made in this browser while signed out (a cookie the switch also
+sets: the sign-in page and the privacy centre have no user), else the browser's
+``Accept-Language``, else Norwegian: the company is Norwegian and so are most of its
+privacy staff.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from personvern.api.console.messages import MESSAGES
 
-#: Name of the cookie holding the user's choice (not personal data: "nb" or "en").
+#: Name of the cookie holding this browser's choice (not personal data: "nb" or "en").
 LANGUAGE_COOKIE = "personvern-console-lang"
 #: Times are shown in the company's zone; the store keeps UTC.
 OSLO = ZoneInfo("Europe/Oslo")
@@ -33,10 +36,17 @@ class Language(StrEnum):
     EN = "en"
 
 
-def negotiate(chosen: str | None, accept_language: str | None) -> Language:
-    """The user's choice if valid, else the browser's first known language, else Norwegian."""
-    if chosen in (Language.NB, Language.EN):
-        return Language(chosen)
+def negotiate(
+    chosen: str | None, accept_language: str | None, *, saved: str | None = None
+) -> Language:
+    """The saved setting, else this browser's choice, else its first known language, else nb.
+
+    ``saved`` is the signed-in user's setting from the store, ``chosen`` the cookie; each
+    counts only if it names a language of the console.
+    """
+    for choice in (saved, chosen):
+        if choice in (Language.NB, Language.EN):
+            return Language(choice)
     for part in (accept_language or "")[:500].split(","):
         tag = part.split(";")[0].strip().lower()
         primary = tag.split("-")[0]

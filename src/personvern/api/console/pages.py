@@ -31,6 +31,7 @@ from personvern.errors import ErrorKind, PersonvernError
 from personvern.security.principal import Principal
 from personvern.security.staff_sessions import SessionLifetime, session_principal
 from personvern.settings import Settings
+from personvern.store.staff_preferences import StaffPreferenceRepository
 from personvern.templating import environment
 
 #: Where the pages are mounted in the API's application.
@@ -108,6 +109,8 @@ def signed_in(request: Request, settings: SettingsDep, session: SessionDep) -> P
     if principal is None:
         raise SignInRequiredError("sign in to see the staff pages", hint="/staff/login")
     request.state.principal = principal
+    # The user's own language setting, read with the session: every page shows it.
+    request.state.saved_language = StaffPreferenceRepository(session).language(principal.subject)
     # End the transaction now (it may have noted the session's use): actions open units
     # of work of their own, which on SQLite would wait for this one's write lock.
     session.commit()
@@ -140,8 +143,12 @@ def page_requires(permission: Permission) -> PageRequirement:
 
 
 def language_of(request: Request) -> Language:
-    """The language the page is shown in."""
-    return negotiate(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
+    """The language the page is shown in: the signed-in user's setting first (see negotiate)."""
+    return negotiate(
+        request.cookies.get(LANGUAGE_COOKIE),
+        request.headers.get("accept-language"),
+        saved=getattr(request.state, "saved_language", None),
+    )
 
 
 @cache

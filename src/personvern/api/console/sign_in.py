@@ -45,9 +45,10 @@ from personvern.security.oidc.login import (
 )
 from personvern.security.principal import Principal
 from personvern.security.staff_accounts import local_accounts_enabled, sign_in_with_password
-from personvern.security.staff_sessions import close_session, open_session
+from personvern.security.staff_sessions import close_session, open_session, session_principal
 from personvern.settings import Settings
 from personvern.store.base import utcnow
+from personvern.store.staff_preferences import StaffPreferenceRepository
 
 router = APIRouter()
 
@@ -216,8 +217,13 @@ def logout(request: Request, settings: SettingsDep, session: SessionDep) -> Resp
 
 
 @router.post("/language", name="staff_language", dependencies=[Depends(require_csrf)])
-async def choose_language(request: Request, settings: SettingsDep) -> Response:
-    """Remember the user's language and go back to the page they were on."""
+async def choose_language(request: Request, settings: SettingsDep, session: SessionDep) -> Response:
+    """Remember the language and go back to the page they were on.
+
+    Signed in, the choice is saved as the user's setting in the store, so it follows them
+    to another browser and the next sign-in. The browser keeps it in a cookie as well,
+    for the pages nobody is signed in to (the sign-in page, the privacy centre).
+    """
     fields = await form_fields(request)
     chosen = first(fields, "lang")
     back = first(fields, "next")
@@ -225,14 +231,19 @@ async def choose_language(request: Request, settings: SettingsDep) -> Response:
     if not back.startswith(("/staff/", "/privacy/")) or "//" in back or "\\" in back:
         back = "/staff/"
     response = redirect(back)
-    if chosen in (Language.NB, Language.EN):
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            chosen,
-            max_age=365 * 24 * 3600,
-            path="/",
-            secure=StaffCookies.of(settings).secure,
-            httponly=True,
-            samesite="lax",
-        )
+    if chosen not in (Language.NB, Language.EN):
+        return response
+    cookies = StaffCookies.of(settings)
+    principal = session_principal(session, request.cookies.get(cookies.session), lifetime(settings))
+    if principal is not None:
+        StaffPreferenceRepository(session).set_language(principal.subject, chosen, utcnow())
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        chosen,
+        max_age=365 * 24 * 3600,
+        path="/",
+        secure=cookies.secure,
+        httponly=True,
+        samesite="lax",
+    )
     return response

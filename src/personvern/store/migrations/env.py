@@ -10,12 +10,14 @@ from personvern.store.models import Base
 from personvern.store.retention_locks import RetentionLockRow
 from personvern.store.retention_runs import RetentionHoldRow, RetentionJobRow, RetentionRunRow
 from personvern.store.staff_accounts import StaffAccount
+from personvern.store.staff_preferences import StaffPreference
 from personvern.store.staff_sessions import StaffSession
 
 # Tables in modules of their own must be imported so the metadata knows them.
 _OWN_MODULES = (
     StaffAccount,
     StaffSession,
+    StaffPreference,
     RetentionRunRow,
     RetentionHoldRow,
     RetentionJobRow,

@@ -50,10 +50,13 @@ def test_every_key_a_template_asks_for_exists() -> None:
 
 
 def test_values_of_an_enum_shown_with_a_prefix_all_have_texts() -> None:
+    from personvern.domain.datamap import RetentionAction
     from personvern.domain.legal_basis import LegalBasis
     from personvern.domain.requests.lifecycle import RejectionReason, RequestState, RequestType
     from personvern.domain.requests.urgency import Urgency, WaitingFor
+    from personvern.domain.retention.run_status import RunStatus
     from personvern.domain.roles import Role
+    from personvern.engine.retention.sweep import TableStatus
 
     for prefix, enum in (
         ("type.", RequestType),
@@ -63,6 +66,9 @@ def test_values_of_an_enum_shown_with_a_prefix_all_have_texts() -> None:
         ("rejection.", RejectionReason),
         ("role.", Role),
         ("basis.", LegalBasis),
+        ("retention.run.", RunStatus),
+        ("retention.table.", TableStatus),
+        ("retention.action.", RetentionAction),
     ):
         assert [] == [m.value for m in enum if prefix + m.value not in MESSAGES], prefix
 
@@ -83,6 +89,26 @@ def test_the_language_is_the_choice_then_the_browser_then_norwegian(
     chosen: str | None, header: str | None, expected: Language
 ) -> None:
     assert expected is negotiate(chosen, header)
+
+
+@pytest.mark.parametrize(
+    ("saved", "cookie", "header", "expected"),
+    [
+        # The signed-in user's setting beats this browser's cookie and its header.
+        ("en", "nb", "nb-NO", Language.EN),
+        ("nb", "en", "en-GB", Language.NB),
+        ("nb", None, "en-GB,en;q=0.9", Language.NB),
+        # No setting (or none the console knows): the cookie, then the header, then nb.
+        (None, "en", "nb-NO", Language.EN),
+        ("xx", None, "en-GB", Language.EN),
+        ("", "", "de-DE", Language.NB),
+        (None, None, None, Language.NB),
+    ],
+)
+def test_the_users_setting_comes_before_the_browser(
+    saved: str | None, cookie: str | None, header: str | None, expected: Language
+) -> None:
+    assert expected is negotiate(cookie, header, saved=saved)
 
 
 @given(st.one_of(st.none(), st.text(max_size=50)), st.one_of(st.none(), st.text(max_size=2000)))
