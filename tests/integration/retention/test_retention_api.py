@@ -8,6 +8,7 @@ test_sweep.py); its rows are aged relative to today, far from every boundary.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -233,17 +234,36 @@ def _scheduled_jobs(context: AppContext, timeout: float = 60) -> list[tuple[str,
 
 
 def test_the_in_process_scheduler_starts_a_due_run(
-    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+    tmp_path: Path, shop: tuple[str, sweepco.Expected], caplog: pytest.LogCaptureFixture
 ) -> None:
     url, _expected = shop
     # Every minute, looked for every 30 s over the last minute: due at the first tick.
     app = _app(tmp_path, schedule="* * * * *", interval=30, max_share=0.5)
     context: AppContext = app.state.context
-    with TestClient(app):
+    with caplog.at_level(logging.WARNING, "personvern"), TestClient(app) as client:
         jobs = _scheduled_jobs(context)
+        auditor = {"Authorization": f"Bearer {_tokens(app)[Role.AUDITOR]}"}
+        refused = client.get(RUNS, params={"status": "refused"}, headers=auditor).json()
     # Scheduled runs never confirm: web events (75 % of the table, over the 50 % allowed
     # here) stop at the safety stop; the rest is swept.
     assert [("refused", "scheduler")] == jobs
+    # The refusal is listed with its reason and the command that confirms it...
+    assert [("refused", "scheduler")] == [(r["status"], r["requested_by"]) for r in refused]
+    assert (
+        "refused by the safety stop: check the rule, then run `personvern retention run "
+        '--system shop --confirm` (or POST /api/v1/retention/runs with "confirm": true); '
+        "web-events on shop.web_events: would delete 3 of 4 rows (75%), more than the 50% "
+        "allowed without confirmation"
+    ) == refused[0]["message"]
+    # ... and logged once, at WARNING, with rules, tables and counts only.
+    warnings = [r for r in caplog.records if "safety stop" in r.getMessage()]
+    assert 1 == len(warnings), [r.getMessage() for r in warnings]
+    assert logging.WARNING == warnings[0].levelno
+    assert warnings[0].getMessage() == (
+        f"retention run {refused[0]['run_id']} (asked for by scheduler) refused by the "
+        "safety stop on web-events (shop.web_events); it stays refused on every run until "
+        "confirmed: check the rule, then run `personvern retention run --system shop --confirm`"
+    )
     with context.application.unit_of_work() as uow:
         records = RetentionRecords(uow.session)
         job = records.jobs()[0]
@@ -296,6 +316,33 @@ def test_a_run_the_broker_cannot_take_is_withdrawn(
             assert lock is not None
             assert lock.run_id is None, "the shop is free for the next run"
     assert {1000, 1001, 1002, 1100} == sweepco.ids(url, sweepco.web_events)
+
+
+def test_a_queued_run_never_picked_up_is_listed_failed_with_its_reason(
+    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+) -> None:
+    from personvern.engine.retention.runs import RetentionRuns
+
+    app = _app(tmp_path)
+    application = app.state.context.application
+    with TestClient(app) as client:
+        # Accepted and sent to a broker that lost the message (queued, never executed).
+        started = application.retention_runs().start("shop", requested_by="api:ops")
+        # Beat's tick after the lease (10 minutes) has run out.
+        later = RetentionRuns(
+            application.unit_of_work,
+            application.retention_sweep,
+            lease=timedelta(minutes=10),
+            clock=lambda: datetime.now(UTC) + timedelta(minutes=11),
+        )
+        assert [started.run_id] == later.fail_unstarted()
+        headers = {"Authorization": f"Bearer {_tokens(app)[Role.AUDITOR]}"}
+        failed = client.get(RUNS, params={"status": "failed"}, headers=headers).json()
+    assert [(started.run_id, "failed", None)] == [
+        (r["run_id"], r["status"], r["started_at"]) for r in failed
+    ]
+    assert "never started: no worker picked it up within 10 minute(s)" in failed[0]["message"]
+    assert "`personvern retention run --system shop`" in failed[0]["message"]
 
 
 def test_the_in_process_scheduler_sweeps_personverns_own_records_on_their_schedule(
