@@ -72,7 +72,8 @@ def unstarted_message(requested_at: datetime, lease: timedelta, system: str | No
     return (
         f"queued at {requested_at:%Y-%m-%d %H:%M} UTC and never started: no worker picked it "
         f"up within {minutes} minute(s), so its lease ran out and it will not run; check that "
-        f"`personvern worker` is running and reaches the broker, then start it again "
+        f"`personvern worker` is running and reaches the broker (embedded: that the "
+        f"server's job thread is not held up by a long run), then start it again "
         f"(`personvern retention run{again}`, or the next scheduled time)"
     )[:MESSAGE_LENGTH]
 

@@ -75,12 +75,17 @@ class RetentionRuns:
         *,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] | None = None,
+        new_run_id: Callable[[], str] | None = None,
     ) -> None:
-        """Runs recorded through ``unit_of_work``; ``sweep`` builds the sweep a run executes."""
+        """Runs recorded through ``unit_of_work``; ``sweep`` builds the sweep a run executes.
+
+        ``new_run_id``: names each run (default a random UUID; at most 36 characters).
+        """
         self.unit_of_work = unit_of_work
         self.sweep = sweep
         self.lease = lease
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.new_run_id = new_run_id or (lambda: str(uuid.uuid4()))
 
     def systems(
         self, sweep: RetentionSweep, system: str | None, only: Collection[str] | None
@@ -108,7 +113,7 @@ class RetentionRuns:
         ``started_before``: a scheduler's due time; refused with RunAlreadyStartedError
         when a run of the system started at or after it.
         """
-        run_id = str(uuid.uuid4())
+        run_id = self.new_run_id()
         systems = self.systems(self.sweep(), system, only)
         self._lock(systems, run_id, requested_by, started_before=started_before)
         try:

@@ -49,7 +49,8 @@ def test_a_run_never_started_says_when_it_was_queued_and_what_to_do() -> None:
     assert (
         "queued at 2026-12-03 03:00 UTC and never started: no worker picked it up within "
         "10 minute(s), so its lease ran out and it will not run; check that `personvern "
-        "worker` is running and reaches the broker, then start it again (`personvern "
+        "worker` is running and reaches the broker (embedded: that the server's job thread "
+        "is not held up by a long run), then start it again (`personvern "
         "retention run --system shop`, or the next scheduled time)"
     ) == unstarted_message(at, timedelta(minutes=10), "shop")
     assert "(`personvern retention run`, or" in unstarted_message(at, timedelta(seconds=5), None)
