@@ -274,6 +274,44 @@ def test_the_in_process_scheduler_starts_a_due_run(
     assert 1 not in sweepco.ids(url, sweepco.customers)
 
 
+def test_the_server_catches_up_a_time_missed_while_it_was_down(
+    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+) -> None:
+    from personvern.store.migrate import upgrade_to_head
+    from personvern.store.retention_runs import RetentionJobRow
+
+    url, _expected = shop
+    # Once a year, at midnight on 1 January: no tick's window sees it today.
+    app = _app(tmp_path, schedule="0 0 1 1 *", interval=30, max_share=1.0)
+    context: AppContext = app.state.context
+    latest = datetime(datetime.now(UTC).year, 1, 1, tzinfo=UTC)
+    upgrade_to_head(context.application.store)
+    with context.application.unit_of_work() as uow:
+        # The shop was last swept (by hand) before this year's time; the server was down.
+        swept = latest - timedelta(days=17)
+        RetentionRecords(uow.session).add_job(
+            RetentionJobRow(
+                run_id="swept-last-year",
+                system="shop",
+                confirm=True,
+                status="done",
+                requested_by="cli:kari",
+                requested_at=swept,
+                started_at=swept,
+                finished_at=swept,
+            )
+        )
+    with TestClient(app):
+        deadline = time.monotonic() + 60
+        jobs = _scheduled_jobs(context)
+        while len(jobs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            jobs = _scheduled_jobs(context)
+    # Started by the server's first tick, without waiting for next 1 January.
+    assert [("done", "scheduler"), ("done", "cli:kari")] == jobs
+    assert {1100} == sweepco.ids(url, sweepco.web_events)
+
+
 def test_a_run_accepted_but_never_executed_is_queued_again_on_start(
     tmp_path: Path, shop: tuple[str, sweepco.Expected]
 ) -> None:
