@@ -1,4 +1,4 @@
-"""`personvern retention run | hold | report`: enforce the retention rules and show the evidence.
+"""`personvern retention run | runs | hold | report`: enforce retention, show the evidence.
 
 A dry run counts, per rule and table, what is due, what is held and why, and the
 oldest due record; a real run deletes or anonymises in batches with a progress bar and
@@ -89,6 +89,35 @@ def retention_run(
         )
     if run.failed:
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+@retention_app.command("runs")
+def retention_runs(
+    status: str | None = typer.Option(
+        None, "--status", help="only runs with this status: queued, running, done, failed, refused"
+    ),
+    limit: int = typer.Option(20, "--limit", min=1, max=500, help="at most this many"),
+) -> None:
+    """List retention runs, newest first, with why each failed or was refused."""
+    from personvern.cli.application import store_unit_of_work
+    from personvern.domain.retention.run_status import RunStatus
+    from personvern.store.retention_runs import RetentionRecords
+
+    statuses = [s.value for s in RunStatus]
+    if status is not None and status not in statuses:
+        fail(f"--status {safe_text(status)!r} is not one of {', '.join(statuses)}")
+    with store_unit_of_work() as uow:
+        jobs = RetentionRecords(uow.session).jobs(status, limit)
+        for job in jobs:
+            console.print(
+                f"{job.requested_at:%Y-%m-%d %H:%M} {job.status:<8} {job.system or 'all'} "
+                f"run {job.run_id} by {safe_text(job.requested_by)}",
+                markup=False,
+            )
+            if job.message:
+                console.print(f"    {safe_text(job.message)}", markup=False, soft_wrap=True)
+    if not jobs:
+        console.print("no retention runs" + (f" {status}" if status else ""), markup=False)
 
 
 @retention_app.command("hold")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from celery import Celery, Task
+from celery.signals import beat_init
 
 from personvern.engine.runner import RunObserver
 from personvern.errors import ErrorKind, PersonvernError
@@ -162,8 +163,13 @@ def make_celery_app(
         return {"run_id": run_id, "executed": "yes" if run is not None else "no"}
 
     @app.task(name=RETENTION_TICK, shared=False)
-    def retention_schedules() -> list[str]:
-        """Start the retention runs the schedules make due now, each on a worker."""
+    def retention_schedules(catch_up: bool = False) -> list[str]:
+        """Start the retention runs the schedules make due now, each on a worker.
+
+        ``catch_up`` (the tick beat sends when it starts): first start the runs of
+        scheduled times missed while no beat ran. Every tick marks failed the queued
+        runs no worker picked up before their lease ran out (a lost message).
+        """
         from personvern.engine.retention.scheduler import (
             RetentionScheduler,
             own_records_schedule,
@@ -176,8 +182,21 @@ def make_celery_app(
             lambda run_id: retention_run.apply_async(args=(run_id,), queue=queue),
             interval=timedelta(seconds=max(interval, 1)),
             extra=own_records_schedule(settings.retention_own_schedule),
+            catch_up=catch_up,
+            fail_unstarted=True,
         )
         return scheduler.tick(datetime.now(UTC))
+
+    if interval:
+
+        def catch_up_on_start(sender: object = None, **_: object) -> None:
+            """When this app's beat starts, send a tick that catches up missed times."""
+            if getattr(sender, "app", None) is not app:
+                return
+            retention_schedules.apply_async(kwargs={"catch_up": True}, queue=queue)
+
+        # Signals are process-wide: the handler checks the beat is this app's.
+        beat_init.connect(catch_up_on_start, weak=False)
 
     return app
 

@@ -19,6 +19,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from personvern.domain.retention.catch_up import PastRun
 from personvern.domain.retention.holds import SubjectHold
 from personvern.store.base import Base, UTCDateTime
 
@@ -212,6 +213,52 @@ class RetentionRecords:
             .values(status="running", started_at=now)
         )
         return int(getattr(result, "rowcount", 0)) == 1
+
+    def fail_unstarted(self, run_id: str, now: datetime, message: str) -> bool:
+        """Mark a run still queued failed with ``message``; False if it is no longer queued.
+
+        Conditional on the row still being queued, so a worker claiming it at the same
+        moment (claim_job) and this cannot both win.
+        """
+        result = self.session.execute(
+            sa.update(RetentionJobRow)
+            .execution_options(synchronize_session=False)
+            .where(RetentionJobRow.run_id == run_id, RetentionJobRow.status == "queued")
+            .values(status="failed", finished_at=now, message=message[:500])
+        )
+        return int(getattr(result, "rowcount", 0)) == 1
+
+    def queued_before(self, cutoff: datetime, limit: int = 500) -> Sequence[RetentionJobRow]:
+        """Runs still queued that were asked for before ``cutoff``, oldest first."""
+        return self.session.scalars(
+            sa.select(RetentionJobRow)
+            .where(RetentionJobRow.status == "queued", RetentionJobRow.requested_at < cutoff)
+            .order_by(RetentionJobRow.requested_at, RetentionJobRow.run_id)
+            .limit(limit)
+        ).all()
+
+    def past_runs(self) -> list[PastRun]:
+        """Per system and rules swept, when the latest run was asked for (catching up reads it).
+
+        Runs that never started (failed without a start: not queued, or queued and never
+        picked up) are left out: their scheduled time is still missed. Grouped in the
+        database: one row per distinct scope, however many runs there were.
+        """
+        j = RetentionJobRow
+        started = sa.or_(j.status != "failed", j.started_at.is_not(None))
+        rows = self.session.execute(
+            sa.select(j.system, j.rules, sa.func.max(j.requested_at))
+            .where(started)
+            .group_by(j.system, j.rules)
+        ).all()
+        return [
+            PastRun(
+                system=system,
+                rules=frozenset(rules.split(",")) if rules is not None else None,
+                requested_at=requested_at,
+            )
+            for system, rules, requested_at in rows
+        ]
 
     def job(self, run_id: str) -> RetentionJobRow | None:
         """The run ``run_id``, or None."""

@@ -1,10 +1,13 @@
 """Retention runs on real Celery workers through Redis: beat's tick starts a scheduled run,
-and a run started elsewhere (the API's, say) is executed by a worker.
+and a run started elsewhere (the API's, say) is executed by a worker; beat's start
+catches up a time missed while it was down, and its tick fails a run whose message was
+lost.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from personvern.bootstrap import Application, bootstrap
@@ -14,7 +17,7 @@ from personvern.jobs.celery_app import CeleryJobs
 from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
-from personvern.store.retention_runs import RetentionRecords
+from personvern.store.retention_runs import RetentionJobRow, RetentionRecords
 from personvern.store.unit_of_work import unit_of_work_factory
 from tests.integration.jobs.conftest import Workers, wait_for, worker_environment
 from tests.integration.retention import sweepco
@@ -111,3 +114,83 @@ def _start(application: Application) -> StartedRun | None:
         return application.retention_runs().start("shop", requested_by="api:test", confirm=True)
     except RunInProgressError:
         return None
+
+
+def test_beat_catches_up_a_missed_time_when_it_starts_and_fails_a_lost_run(
+    tmp_path: Path, redis_url: str, queue: str, workers: Workers
+) -> None:
+    shop = f"sqlite:///{tmp_path / 'shop.db'}"
+    sweepco.populate_aged(shop, datetime.now(UTC).date())
+    datamap = sweepco.write_datamap(tmp_path / "map", "sqlite")
+    # Once a year, at midnight on 1 January: no tick's window sees it today, so only
+    # catching up can start it.
+    text = datamap.read_text(encoding="utf-8").replace(
+        "    connection_env: SWEEPCO_SHOP_URL\n",
+        '    connection_env: SWEEPCO_SHOP_URL\n    schedule: "0 0 1 1 *"\n',
+        1,
+    )
+    datamap.write_text(text, encoding="utf-8")
+    home = tmp_path / "home"
+    store = make_engine(Settings(home=home))
+    upgrade_to_head(store)
+    unit_of_work = unit_of_work_factory(make_session_factory(store), store.url)
+    now = datetime.now(UTC)
+    latest = datetime(now.year, 1, 1, tzinfo=UTC)
+    with unit_of_work() as uow:
+        records = RetentionRecords(uow.session)
+        # The shop was last swept before this year's time; beat was down at midnight.
+        before = latest - timedelta(days=17)
+        records.add_job(
+            RetentionJobRow(
+                run_id="swept-last-year",
+                system="shop",
+                confirm=True,
+                status="done",
+                requested_by="cli:kari",
+                requested_at=before,
+                started_at=before,
+                finished_at=before,
+            )
+        )
+        # A run queued an hour ago whose message the broker lost: its lease ran out.
+        records.add_job(
+            RetentionJobRow(
+                run_id="lost-message",
+                system="shop",
+                confirm=False,
+                status="queued",
+                requested_by="api:ops",
+                requested_at=now - timedelta(hours=1),
+            )
+        )
+    variables = {
+        "PERSONVERN_HOME": str(home),
+        "PERSONVERN_DATAMAP": str(datamap),
+        "PERSONVERN_BROKER_URL": redis_url,
+        "PERSONVERN_SECRET_KEY": "retention-beat-secret-0123456789abcdef",
+        "PERSONVERN_RETENTION_SCHEDULE_INTERVAL_SECONDS": "5",
+        "PERSONVERN_RETENTION_MAX_SHARE": "1.0",
+        "PERSONVERN_RETENTION_LOCK_SECONDS": "30",
+        "SWEEPCO_SHOP_URL": shop,
+    }
+    workers.start(worker_environment(**variables), extra_args=("--beat",))
+
+    def scheduled() -> list[tuple[str, str | None]]:
+        with unit_of_work() as uow:
+            return [
+                (j.status, j.rules)
+                for j in RetentionRecords(uow.session).jobs()
+                if j.requested_by == "scheduler" and j.status not in {"queued", "running"}
+            ]
+
+    wait_for(scheduled, 60, "the run catching up 1 January", workers.logs)
+    # A few more ticks: the time was caught up once.
+    time.sleep(12)
+    assert [("done", "invoices,payments,prospects,visits,web-events")] == scheduled()
+    assert {1100} == sweepco.ids(shop, sweepco.web_events)
+    with unit_of_work() as uow:
+        lost = RetentionRecords(uow.session).job("lost-message")
+        assert lost is not None
+        assert ("failed", None) == (lost.status, lost.started_at)
+        assert "never started: no worker picked it up within 1 minute(s)" in (lost.message or "")
+    store.dispose()

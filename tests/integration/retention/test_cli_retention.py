@@ -1,4 +1,4 @@
-"""`personvern retention hold | run --dry-run | run [--confirm]` through the installed command.
+"""`personvern retention hold | run --dry-run | run [--confirm] | runs` through the command.
 
 On the real clock, with rows aged far from every boundary (sweepco.populate_aged): the
 dry run shows the plan, the first real run stops at the safety stop (exit 1), the
@@ -76,6 +76,27 @@ def test_hold_dry_run_safety_stop_and_confirmed_run(
         "rule(s) stopped by the safety stop; check them, then run again with --confirm"
     )
     assert "Traceback" not in stopped.stderr
+    assert "stays refused" not in stopped.stderr, "the log's warning is for jobs, not here"
+    # The refused run is listed with the command that confirms it.
+    refused = _cli(personvern_cli, env, "runs", "--status", "refused")
+    assert 0 == refused.returncode, refused.stderr
+    first, reason = refused.stdout.splitlines()
+    assert " refused  shop run " not in first, "a run of every system names none"
+    assert " refused  all run " in first
+    assert reason.startswith(
+        "    refused by the safety stop: check the rule, then run `personvern retention run "
+        "--system shop --confirm`"
+    )
+    # Every rule is over 20 % of its table here: the first (in sweep order) in detail.
+    assert reason.endswith(
+        "payments on shop.payments: would delete 1 of 2 rows (50%), more than the 20% allowed "
+        "without confirmation; also refused: web-events, visits, invoices, prospects"
+    )
+    bad_status = _cli(personvern_cli, env, "runs", "--status", "stuck")
+    assert (2, "") == (bad_status.returncode, bad_status.stdout)
+    assert "--status 'stuck' is not one of queued, running, done, failed, refused" in (
+        bad_status.stderr
+    )
 
     confirmed = _cli(personvern_cli, env, "run", "--confirm")
     assert 0 == confirmed.returncode, confirmed.stderr

@@ -8,6 +8,7 @@ test_sweep.py); its rows are aged relative to today, far from every boundary.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -233,17 +234,36 @@ def _scheduled_jobs(context: AppContext, timeout: float = 60) -> list[tuple[str,
 
 
 def test_the_in_process_scheduler_starts_a_due_run(
-    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+    tmp_path: Path, shop: tuple[str, sweepco.Expected], caplog: pytest.LogCaptureFixture
 ) -> None:
     url, _expected = shop
     # Every minute, looked for every 30 s over the last minute: due at the first tick.
     app = _app(tmp_path, schedule="* * * * *", interval=30, max_share=0.5)
     context: AppContext = app.state.context
-    with TestClient(app):
+    with caplog.at_level(logging.WARNING, "personvern"), TestClient(app) as client:
         jobs = _scheduled_jobs(context)
+        auditor = {"Authorization": f"Bearer {_tokens(app)[Role.AUDITOR]}"}
+        refused = client.get(RUNS, params={"status": "refused"}, headers=auditor).json()
     # Scheduled runs never confirm: web events (75 % of the table, over the 50 % allowed
     # here) stop at the safety stop; the rest is swept.
     assert [("refused", "scheduler")] == jobs
+    # The refusal is listed with its reason and the command that confirms it...
+    assert [("refused", "scheduler")] == [(r["status"], r["requested_by"]) for r in refused]
+    assert (
+        "refused by the safety stop: check the rule, then run `personvern retention run "
+        '--system shop --confirm` (or POST /api/v1/retention/runs with "confirm": true); '
+        "web-events on shop.web_events: would delete 3 of 4 rows (75%), more than the 50% "
+        "allowed without confirmation"
+    ) == refused[0]["message"]
+    # ... and logged once, at WARNING, with rules, tables and counts only.
+    warnings = [r for r in caplog.records if "safety stop" in r.getMessage()]
+    assert 1 == len(warnings), [r.getMessage() for r in warnings]
+    assert logging.WARNING == warnings[0].levelno
+    assert warnings[0].getMessage() == (
+        f"retention run {refused[0]['run_id']} (asked for by scheduler) refused by the "
+        "safety stop on web-events (shop.web_events); it stays refused on every run until "
+        "confirmed: check the rule, then run `personvern retention run --system shop --confirm`"
+    )
     with context.application.unit_of_work() as uow:
         records = RetentionRecords(uow.session)
         job = records.jobs()[0]
@@ -252,6 +272,44 @@ def test_the_in_process_scheduler_starts_a_due_run(
     assert "completed" == evidence["prospects"]
     assert {1000, 1001, 1002, 1100} == sweepco.ids(url, sweepco.web_events)
     assert 1 not in sweepco.ids(url, sweepco.customers)
+
+
+def test_the_server_catches_up_a_time_missed_while_it_was_down(
+    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+) -> None:
+    from personvern.store.migrate import upgrade_to_head
+    from personvern.store.retention_runs import RetentionJobRow
+
+    url, _expected = shop
+    # Once a year, at midnight on 1 January: no tick's window sees it today.
+    app = _app(tmp_path, schedule="0 0 1 1 *", interval=30, max_share=1.0)
+    context: AppContext = app.state.context
+    latest = datetime(datetime.now(UTC).year, 1, 1, tzinfo=UTC)
+    upgrade_to_head(context.application.store)
+    with context.application.unit_of_work() as uow:
+        # The shop was last swept (by hand) before this year's time; the server was down.
+        swept = latest - timedelta(days=17)
+        RetentionRecords(uow.session).add_job(
+            RetentionJobRow(
+                run_id="swept-last-year",
+                system="shop",
+                confirm=True,
+                status="done",
+                requested_by="cli:kari",
+                requested_at=swept,
+                started_at=swept,
+                finished_at=swept,
+            )
+        )
+    with TestClient(app):
+        deadline = time.monotonic() + 60
+        jobs = _scheduled_jobs(context)
+        while len(jobs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            jobs = _scheduled_jobs(context)
+    # Started by the server's first tick, without waiting for next 1 January.
+    assert [("done", "scheduler"), ("done", "cli:kari")] == jobs
+    assert {1100} == sweepco.ids(url, sweepco.web_events)
 
 
 def test_a_run_accepted_but_never_executed_is_queued_again_on_start(
@@ -296,6 +354,33 @@ def test_a_run_the_broker_cannot_take_is_withdrawn(
             assert lock is not None
             assert lock.run_id is None, "the shop is free for the next run"
     assert {1000, 1001, 1002, 1100} == sweepco.ids(url, sweepco.web_events)
+
+
+def test_a_queued_run_never_picked_up_is_listed_failed_with_its_reason(
+    tmp_path: Path, shop: tuple[str, sweepco.Expected]
+) -> None:
+    from personvern.engine.retention.runs import RetentionRuns
+
+    app = _app(tmp_path)
+    application = app.state.context.application
+    with TestClient(app) as client:
+        # Accepted and sent to a broker that lost the message (queued, never executed).
+        started = application.retention_runs().start("shop", requested_by="api:ops")
+        # Beat's tick after the lease (10 minutes) has run out.
+        later = RetentionRuns(
+            application.unit_of_work,
+            application.retention_sweep,
+            lease=timedelta(minutes=10),
+            clock=lambda: datetime.now(UTC) + timedelta(minutes=11),
+        )
+        assert [started.run_id] == later.fail_unstarted()
+        headers = {"Authorization": f"Bearer {_tokens(app)[Role.AUDITOR]}"}
+        failed = client.get(RUNS, params={"status": "failed"}, headers=headers).json()
+    assert [(started.run_id, "failed", None)] == [
+        (r["run_id"], r["status"], r["started_at"]) for r in failed
+    ]
+    assert "never started: no worker picked it up within 10 minute(s)" in failed[0]["message"]
+    assert "`personvern retention run --system shop`" in failed[0]["message"]
 
 
 def test_the_in_process_scheduler_sweeps_personverns_own_records_on_their_schedule(

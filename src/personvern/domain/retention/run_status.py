@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from personvern.domain.errors import DomainError
@@ -34,6 +34,48 @@ def run_status(table_statuses: Iterable[str]) -> RunStatus:
     if "refused" in statuses:
         return RunStatus.REFUSED
     return RunStatus.DONE
+
+
+#: How long a run's reason may be (retention_jobs.message).
+MESSAGE_LENGTH = 500
+
+
+def confirm_commands(targets: Iterable[str]) -> str:
+    """The command(s) that confirm a refused run of ``targets`` ("system.dataset"), quoted."""
+    systems = sorted({target.partition(".")[0] for target in targets})
+    return " and ".join(f"`personvern retention run --system {s} --confirm`" for s in systems)
+
+
+def refusal_message(refused: Sequence[tuple[str, str, str | None]]) -> str:
+    """Why the safety stop refused a run, and the command that confirms it.
+
+    ``refused``: per table refused, its rule, its target ("system.dataset") and the
+    stop's words (counts and shares, no personal value). The command comes first, so
+    the reason never loses it to the length limit.
+    """
+    commands = confirm_commands(target for _rule, target, _why in refused)
+    first_rule, first_target, first_why = refused[0]
+    others = ", ".join(rule for rule, _target, _why in refused[1:])
+    also = f"; also refused: {others}" if others else ""
+    message = (
+        f"refused by the safety stop: check the rule, then run {commands} (or POST "
+        f'/api/v1/retention/runs with "confirm": true); {first_rule} on {first_target}: '
+        f"{first_why or 'needs confirmation'}{also}"
+    )
+    return message[:MESSAGE_LENGTH]
+
+
+def unstarted_message(requested_at: datetime, lease: timedelta, system: str | None) -> str:
+    """Why a queued run that no worker picked up before its lease ran out has failed."""
+    minutes = max(1, round(lease.total_seconds() / 60))
+    again = f" --system {system}" if system else ""
+    return (
+        f"queued at {requested_at:%Y-%m-%d %H:%M} UTC and never started: no worker picked it "
+        f"up within {minutes} minute(s), so its lease ran out and it will not run; check that "
+        f"`personvern worker` is running and reaches the broker (embedded: that the "
+        f"server's job thread is not held up by a long run), then start it again "
+        f"(`personvern retention run{again}`, or the next scheduled time)"
+    )[:MESSAGE_LENGTH]
 
 
 class RunInProgressError(DomainError):

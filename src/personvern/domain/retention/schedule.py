@@ -4,9 +4,8 @@ A system may carry ``schedule: "0 3 * * *"``: all its rules are swept then. A ru
 carry its own: that rule is swept then, and not with its system's schedule. Schedules
 are read in UTC, a rule's in its ``timezone`` when it names one (03:00 in Oslo is 03:00
 in Oslo in summer and winter). A schedule is due at a tick when one of its times falls
-after the previous tick and not after this one; a scheduler that was not running at a
-time does not catch up (the next time comes soon enough, and each run sweeps
-everything due by then anyway).
+after the previous tick and not after this one. A time the scheduler was not running
+for is caught up once when it starts (personvern.domain.retention.catch_up).
 
 The expressions themselves are checked by personvern.domain.retention.cron.
 """
@@ -15,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -50,6 +49,14 @@ class SweepSchedule:
             found.append(after.astimezone(UTC))
             if len(found) > 1440 * 31:  # pragma: no cover - a month of minutes is enough
                 return found
+
+    def latest_time(self, now: datetime) -> datetime:
+        """The schedule's latest time at or before ``now`` (aware, in UTC)."""
+        zone = ZoneInfo(self.timezone)
+        # croniter's previous time is strictly before its start: start a microsecond on.
+        times = croniter(self.expression, (now + timedelta(microseconds=1)).astimezone(zone))
+        latest: datetime = times.get_prev(datetime)
+        return latest.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -125,18 +132,29 @@ def due_runs(
     ``extra`` are schedules from outside the data map (personvern's own records), each
     naming its rules.
     """
+    return merge_due(datamap, due_sweeps([*schedules(datamap), *extra], since, until))
+
+
+def schedule_rules(datamap: DataMap, schedule: SweepSchedule) -> frozenset[str]:
+    """The rule keys ``schedule`` sweeps: its own, or its system's not scheduled apart."""
+    if schedule.rules:
+        return frozenset(schedule.rules)
     apart = rules_scheduled_apart(datamap)
-    merged: dict[str, tuple[set[str], datetime]] = {}
-    for due in due_sweeps([*schedules(datamap), *extra], since, until):
-        schedule = due.schedule
-        keys = set(schedule.rules) or {
-            rule.key
-            for rule in datamap.retention
-            if (rule.dataset or "").startswith(f"{schedule.system}.") and rule.key not in apart
-        }
-        rules, latest = merged.get(schedule.system, (set(), due.due_at))
-        merged[schedule.system] = (rules | keys, max(latest, due.due_at))
-    return [
-        DueRun(system, frozenset(rules), due_at)
-        for system, (rules, due_at) in sorted(merged.items())
-    ]
+    return frozenset(
+        rule.key
+        for rule in datamap.retention
+        if (rule.dataset or "").startswith(f"{schedule.system}.") and rule.key not in apart
+    )
+
+
+def merge_due(datamap: DataMap, due: Sequence[DueSweep]) -> list[DueRun]:
+    """One run per system of the due sweeps: their rules merged, due at the latest time."""
+    merged: dict[str, tuple[frozenset[str], datetime]] = {}
+    for sweep in due:
+        system = sweep.schedule.system
+        rules, latest = merged.get(system, (frozenset(), sweep.due_at))
+        merged[system] = (
+            rules | schedule_rules(datamap, sweep.schedule),
+            max(latest, sweep.due_at),
+        )
+    return [DueRun(system, rules, due_at) for system, (rules, due_at) in sorted(merged.items())]

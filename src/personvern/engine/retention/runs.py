@@ -18,12 +18,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from personvern.domain.audit.event import AuditActor
+from personvern.domain.retention.catch_up import PastRun
 from personvern.domain.retention.own_records import OWN_SYSTEM
 from personvern.domain.retention.run_status import (
     RunAlreadyStartedError,
     RunInProgressError,
     RunStatus,
+    confirm_commands,
+    refusal_message,
     run_status,
+    unstarted_message,
 )
 from personvern.engine.retention.evidence import RetentionEvidence
 from personvern.engine.retention.sweep import RetentionRun, RetentionSweep
@@ -71,12 +75,17 @@ class RetentionRuns:
         *,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] | None = None,
+        new_run_id: Callable[[], str] | None = None,
     ) -> None:
-        """Runs recorded through ``unit_of_work``; ``sweep`` builds the sweep a run executes."""
+        """Runs recorded through ``unit_of_work``; ``sweep`` builds the sweep a run executes.
+
+        ``new_run_id``: names each run (default a random UUID; at most 36 characters).
+        """
         self.unit_of_work = unit_of_work
         self.sweep = sweep
         self.lease = lease
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.new_run_id = new_run_id or (lambda: str(uuid.uuid4()))
 
     def systems(
         self, sweep: RetentionSweep, system: str | None, only: Collection[str] | None
@@ -104,7 +113,7 @@ class RetentionRuns:
         ``started_before``: a scheduler's due time; refused with RunAlreadyStartedError
         when a run of the system started at or after it.
         """
-        run_id = str(uuid.uuid4())
+        run_id = self.new_run_id()
         systems = self.systems(self.sweep(), system, only)
         self._lock(systems, run_id, requested_by, started_before=started_before)
         try:
@@ -155,6 +164,7 @@ class RetentionRuns:
             # Atomic: a message delivered twice is executed once.
             if not records.claim_job(run_id, self.clock()):
                 return None
+        executed_as_job = actor is None
         actor = actor or AuditActor(requested_by, via="job")
         systems: tuple[str, ...] = ()
         try:
@@ -186,9 +196,56 @@ class RetentionRuns:
             self._release(systems, run_id)
             raise
         outcome = run_status(o.status.value for o in run.outcomes)
-        self._finish(run_id, outcome, next((o.message for o in run.outcomes if o.message), None))
+        message = next((o.message for o in run.outcomes if o.message), None)
+        if outcome is RunStatus.REFUSED:
+            message = refusal_message([(o.rule, o.target, o.message) for o in run.stopped])
+            if executed_as_job:
+                # Nobody watches a job: say it once per run, with rule keys and tables
+                # only (no personal value). The command line prints it itself.
+                log.warning(
+                    "retention run %s (asked for by %s) refused by the safety stop on %s; "
+                    "it stays refused on every run until confirmed: check the rule, then "
+                    "run %s",
+                    run_id,
+                    requested_by,
+                    ", ".join(f"{o.rule} ({o.target})" for o in run.stopped),
+                    confirm_commands(o.target for o in run.stopped),
+                )
+        self._finish(run_id, outcome, message)
         self._release(systems, run_id)
         return run
+
+    def past_runs(self) -> list[PastRun]:
+        """What catching up missed scheduled times weighs: the latest run per scope."""
+        with self.unit_of_work() as uow:
+            return RetentionRecords(uow.session).past_runs()
+
+    def fail_unstarted(self) -> list[str]:
+        """Mark failed the queued runs no worker picked up before their lease ran out.
+
+        Such a run holds no system any more (its lease, never renewed before it
+        starts, has run out), and a message delivered later finds it no longer queued
+        and does nothing; its row says why and what to do. Returns their ids.
+        """
+        now = self.clock()
+        with self.unit_of_work() as uow:
+            stale = [
+                (job.run_id, job.requested_at, job.system)
+                for job in RetentionRecords(uow.session).queued_before(now - self.lease)
+            ]
+        failed: list[str] = []
+        for run_id, requested_at, system in stale:
+            with self.unit_of_work() as uow:
+                message = unstarted_message(requested_at, self.lease, system)
+                if RetentionRecords(uow.session).fail_unstarted(run_id, now, message):
+                    failed.append(run_id)
+            if run_id in failed:
+                log.warning(
+                    "retention run %s queued at %s never started: marked failed",
+                    run_id,
+                    requested_at.isoformat(),
+                )
+        return failed
 
     def run_now(
         self,
@@ -241,7 +298,7 @@ class RetentionRuns:
                 )
                 if won and previous not in (None, run_id):
                     # Taken over from a run whose lease ran out: its process died.
-                    _abandoned(RetentionRecords(uow.session), str(previous), now)
+                    _abandoned(RetentionRecords(uow.session), str(previous), now, self.lease)
                 row = None if won else locks.holder(system)
                 held = row is not None and row.run_id is not None
                 holder_name, until = (row.holder, row.expires_at) if row else (None, None)
@@ -295,10 +352,13 @@ class RetentionRuns:
         )
 
 
-def _abandoned(records: RetentionRecords, run_id: str, now: datetime) -> None:
+def _abandoned(records: RetentionRecords, run_id: str, now: datetime, lease: timedelta) -> None:
     """Mark a run whose lease ran out failed, if its row still says it is under way."""
     job = records.job(run_id)
-    if job is not None and job.status in {RunStatus.QUEUED.value, RunStatus.RUNNING.value}:
+    if job is not None and job.status == RunStatus.QUEUED.value:
+        # Never picked up: say so, not that a process running it died.
+        records.fail_unstarted(run_id, now, unstarted_message(job.requested_at, lease, job.system))
+    elif job is not None and job.status == RunStatus.RUNNING.value:
         job.status = RunStatus.FAILED.value
         job.finished_at = now
         job.message = (
