@@ -30,6 +30,14 @@ _DOWNLOAD = re.compile(r"(/downloads/)(?!<link>)[^/?\s\"']+")
 _NATIONAL_ID = re.compile(r"(?<![\d])(\d{6})[ -]?(\d{5})(?![\d])")
 # Cheap pre-check before the (slow) phone number matcher: 8 or more digits close together.
 _MAYBE_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# personvern's own identifiers: UUIDs (runs, jobs) and hex ids of 16 or more characters
+# with at least one letter (requests, records). Random hex holds 8 digits in a row often
+# enough (a UUID in a hundred) to be read as a phone number, masking the very id a log
+# line is about.
+_IDENTIFIER = re.compile(
+    r"(?<![\w-])(?:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+    r"|(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{16,})(?![\w-])"
+)
 
 
 def _emails(text: str) -> Iterator[tuple[int, int]]:
@@ -40,17 +48,30 @@ def _emails(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _national_ids(text: str) -> Iterator[tuple[int, int]]:
+    identifiers = _identifier_spans(text)
     for match in _NATIONAL_ID.finditer(text):
-        if fodselsnummer.is_valid(match.group(1) + match.group(2)):
+        if fodselsnummer.is_valid(match.group(1) + match.group(2)) and not _inside(
+            match.span(), identifiers
+        ):
             yield match.span()
 
 
 def _phone_numbers(text: str) -> Iterator[tuple[int, int]]:
     if not _MAYBE_PHONE.search(text):
         return
+    identifiers = _identifier_spans(text)
     matcher = phonenumbers.PhoneNumberMatcher(text, PHONE_REGION, phonenumbers.Leniency.VALID)
     for match in matcher:
-        yield match.start, match.end
+        if not _inside((match.start, match.end), identifiers):
+            yield match.start, match.end
+
+
+def _identifier_spans(text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in _IDENTIFIER.finditer(text)]
+
+
+def _inside(span: tuple[int, int], identifiers: list[tuple[int, int]]) -> bool:
+    return any(start <= span[0] and span[1] <= end for start, end in identifiers)
 
 
 def _spans(pattern: re.Pattern[str]) -> Callable[[str], Iterator[tuple[int, int]]]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from personvern.observability.logs import JsonFormatter, TextFormatter
 from personvern.observability.redaction import find_personal_data, redact
@@ -81,3 +84,25 @@ def test_tracebacks_are_redacted_too() -> None:
         text = formatter.format(record)
         assert NATIONAL_ID not in text
         assert "[national-id]" in text
+
+
+@given(st.uuids(), st.binary(min_size=8, max_size=32))
+def test_personvern_identifiers_are_never_read_as_personal_data(
+    run_id: uuid.UUID, request_bytes: bytes
+) -> None:
+    # A UUID in a hundred holds eight digits in a row, which read as a phone number.
+    line = f"retention run {run_id} for request {request_bytes.hex()}a finished"
+    assert set() == find_personal_data(line)
+    assert line == redact(line)
+
+
+def test_a_phone_number_beside_an_identifier_is_still_masked() -> None:
+    line = "request 3f2a9c41e7d04b6f8a1c2d3e4f5a6b7c: the subject gave 912 34 567"
+    assert {"phone"} == find_personal_data(line)
+    assert redact(line).startswith("request 3f2a9c41e7d04b6f8a1c2d3e4f5a6b7c:")
+    assert "912 34 567" not in redact(line)
+
+
+def test_a_uuid_whose_digits_look_like_a_phone_number_is_kept() -> None:
+    line = "job 41234567-89ab-4cde-8f01-234567890abc queued"
+    assert set() == find_personal_data(line)
