@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, cast
@@ -139,8 +140,26 @@ async def authenticated(request: Request, context: AppContext, credential: str |
 def _authenticate_in_store(
     request: Request, context: AppContext, credential: str | None
 ) -> Principal:
+    if credential is None:
+        return _verify(request, context, credential)
+    # One verification of a credential at a time: when a busy client's token falls out
+    # of the verified ones, its concurrent calls would each verify it, in a write
+    # transaction apiece; the others wait for the first and take its answer.
+    with _VERIFYING[hash(credential) % len(_VERIFYING)]:
+        known = VERIFIED_TOKENS.principal(str(context.application.store.url), credential, utcnow())
+        if known is not None:
+            return known
+        return _verify(request, context, credential)
+
+
+def _verify(request: Request, context: AppContext, credential: str | None) -> Principal:
     with context.application.unit_of_work() as uow:
         return authenticate_limited(request, context, uow.session, credential)
+
+
+#: Locks for verifying credentials one at a time, striped so that guesses cannot grow
+#: a table of them.
+_VERIFYING = tuple(threading.Lock() for _ in range(64))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
