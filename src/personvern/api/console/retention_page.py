@@ -9,7 +9,7 @@ who started a run; never a personal value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -22,6 +22,7 @@ from personvern.api.media import MEDIA_TYPES
 from personvern.bootstrap import Application
 from personvern.domain.retention.run_status import RunStatus
 from personvern.domain.roles import Permission
+from personvern.engine.retention.coming_due import ComingDue, coming_due
 from personvern.engine.retention.report import (
     HORIZONS,
     build_report,
@@ -66,17 +67,6 @@ class RunLine:
         return sum(t.held for t in self.tables)
 
 
-@dataclass
-class ComingDue:
-    """One rule on one table: rows due today and rows stored now that are due by each horizon."""
-
-    rule: str
-    table: str
-    action: str
-    due_now: int = 0
-    due_by: dict[int, int] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class Upcoming:
     """What comes due per rule and table, and the rules that could not be counted, and why."""
@@ -104,28 +94,11 @@ def latest_runs(records: RetentionRecords) -> tuple[list[RunLine], list[RunLine]
 
 def upcoming(application: Application, now: datetime) -> Upcoming:
     """Per rule and table, what is due today and what comes due within each horizon."""
-    lines: dict[tuple[str, str], ComingDue] = {}
-    unswept: dict[str, str] = {}
-    failed: dict[str, str] = {}
-    for days in (0, *HORIZONS):
-        plan = application.retention_sweep(now + timedelta(days=days)).plan(None)
-        for table in plan.tables:
-            line = lines.setdefault(
-                (table.rule, table.target),
-                ComingDue(table.rule, table.target, table.action.value),
-            )
-            if days == 0:
-                line.due_now = table.due
-            else:
-                line.due_by[days] = table.due
-        for rule in plan.unswept:
-            unswept.setdefault(rule.key, rule.reason)
-        for outcome in plan.failed:
-            failed.setdefault(outcome.rule, outcome.message or "failed")
+    plan = coming_due(application.retention_sweep, now, HORIZONS)
+    # Counted lines only: a rule that could not be counted is listed with its reason.
+    counted = [line for line in plan.lines if line.due_now is not None or line.due_by]
     return Upcoming(
-        sorted(lines.values(), key=lambda line: (line.table, line.rule)),
-        sorted(unswept.items()),
-        sorted(failed.items()),
+        sorted(counted, key=lambda line: (line.target, line.rule)), plan.unswept, plan.failed
     )
 
 

@@ -22,6 +22,7 @@ from personvern.api.errors import ApiError
 from personvern.domain.datamap import Key
 from personvern.domain.retention.run_status import RunStatus
 from personvern.domain.roles import Permission
+from personvern.engine.retention.coming_due import coming_due
 from personvern.engine.retention.runs import UnknownRunError
 from personvern.engine.retention.sweep import RetentionPlan
 from personvern.engine.retention.table_sweep import TablePlan
@@ -342,26 +343,26 @@ def upcoming(
         raise UnknownSystemError(
             f"no system '{system}' in the data map", hint="name a system key of the data map"
         )
-    application = context.application
     now = datetime.now(UTC)
-    later = now + timedelta(days=days)
-    today_plan = application.retention_sweep(now).plan(system)
-    later_plan = application.retention_sweep(later).plan(system)
-    due_now = {(t.rule, t.target): t.due for t in today_plan.tables}
+    plan = coming_due(context.application.retention_sweep, now, (days,), system)
     tables = [
         UpcomingOut(
-            rule=t.rule,
-            table=t.target,
-            action=t.action.value,
-            due_now=due_now.get((t.rule, t.target), 0),
-            due_by_then=t.due,
-            coming_due=max(0, t.due - due_now.get((t.rule, t.target), 0)),
+            rule=line.rule,
+            table=line.target,
+            action=line.action,
+            due_now=line.due_now or 0,
+            due_by_then=line.due_by[days],
+            coming_due=line.coming[days],
         )
-        for t in later_plan.tables
+        for line in plan.lines
+        if days in line.due_by
     ]
-    out = _plan_out(later_plan, 1.0)
     return UpcomingPage(
-        days=days, until=later.date(), tables=tables, unswept=out.unswept, failed=out.failed
+        days=days,
+        until=(now + timedelta(days=days)).date(),
+        tables=tables,
+        unswept=[RuleNote(rule=rule, reason=reason) for rule, reason in plan.unswept],
+        failed=[RuleNote(rule=rule, reason=reason) for rule, reason in plan.failed],
     )
 
 

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from personvern.engine.retention.sweep import RetentionPlan, RetentionSweep
+from personvern.engine.retention.coming_due import coming_due
+from personvern.engine.retention.sweep import RetentionSweep
 from personvern.errors import PersonvernError
 from personvern.store.retention_runs import RetentionTotals
 from personvern.templating import environment
@@ -105,37 +106,16 @@ def build_report(
             refused=total.refused,
             last_run=total.last_run,
         )
-    problems: dict[str, str] = {}
-    for days in (0, *HORIZONS):
-        plan = sweep_at(now + timedelta(days=days)).plan()
-        _merge(lines, plan, days, problems)
+    coming = coming_due(sweep_at, now, HORIZONS)
+    for due in coming.lines:
+        line = lines.setdefault(
+            (due.rule, due.target), ReportLine(due.rule, due.system, due.dataset)
+        )
+        line.action = line.action or due.action
+        line.due_now = due.due_now
+        line.due_by = dict(due.due_by)
     ordered = sorted(lines.values(), key=lambda line: (line.system, line.dataset, line.rule))
-    return RetentionReport(
-        since, until, now.astimezone(UTC).date(), ordered, sorted(problems.items())
-    )
-
-
-def _merge(
-    lines: dict[tuple[str, str], ReportLine],
-    plan: RetentionPlan,
-    days: int,
-    problems: dict[str, str],
-) -> None:
-    for table in plan.tables:
-        line = lines.get((table.rule, table.target))
-        if line is None:
-            line = ReportLine(table.rule, table.system, table.dataset)
-            lines[table.rule, table.target] = line
-        line.action = line.action or table.action.value
-        if days == 0:
-            line.due_now = table.due
-        else:
-            line.due_by[days] = table.due
-    for failed in plan.failed:
-        problems.setdefault(failed.rule, failed.message or "could not be counted")
-        # Listed all the same (its counts blank), so a CSV shows every rule.
-        system, _, dataset = failed.target.partition(".")
-        lines.setdefault((failed.rule, failed.target), ReportLine(failed.rule, system, dataset))
+    return RetentionReport(since, until, now.astimezone(UTC).date(), ordered, coming.failed)
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
