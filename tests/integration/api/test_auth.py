@@ -18,6 +18,7 @@ from tests.integration.api.conftest import TokenFactory, bearer
 #: The only operations anyone may call without a token (design: public endpoints).
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/livez"),
     ("GET", "/api/v1/notice"),
     ("GET", "/api/v1/cookies"),
     ("POST", "/api/v1/requests"),

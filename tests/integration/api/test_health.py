@@ -97,3 +97,19 @@ def test_a_missing_data_map_is_reported_too(settings: Settings, tmp_path: Path) 
         f"no data map found (looked for {tmp_path / 'nowhere.yaml'})"
     )
     assert 503 == response.status_code
+
+
+def test_livez_answers_while_the_store_is_unreachable(
+    settings: Settings, example_datamap_path: Path
+) -> None:
+    # A store URL whose server does not exist: /healthz says 503, /livez stays alive.
+    gone = settings.model_copy(
+        update={
+            "database_url": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+            "auto_migrate": False,
+        }
+    )
+    with TestClient(create_app(gone, example_datamap_path)) as client:
+        assert 503 == client.get("/healthz").status_code
+        live = client.get("/livez")
+    assert (200, {"status": "alive"}) == (live.status_code, live.json())

@@ -1,4 +1,8 @@
-"""`GET /healthz`: is the store reachable and migrated, and did the data map load? Public."""
+"""`GET /healthz`: is the store reachable and migrated, and did the data map load? Public.
+
+`GET /livez`: is the process serving at all? For a liveness probe, which must not fail
+when the store does: restarting every instance would not bring the store back.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,18 @@ class DataMapHealth(BaseModel):
 
     loaded: bool
     error: str | None = Field(None, description="why it did not load")
+
+
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: Literal["alive"] = "alive"
+
+
+@router.get("/livez", response_model=Liveness)
+async def livez() -> Liveness:
+    """Answer at once, reading nothing: the process is up (use /healthz for readiness)."""
+    return Liveness()
 
 
 class HealthReport(BaseModel):
