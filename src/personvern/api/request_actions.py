@@ -18,7 +18,11 @@ from personvern.security.principal import Principal
 
 def queue_run(context: AppContext, request_id: str, principal: Principal) -> str:
     """Queue a run of a verified request (ApprovalError while four eyes are missing)."""
-    from personvern.domain.requests.lifecycle import RequestState, check_transition
+    from personvern.domain.requests.lifecycle import (
+        RUN_REQUESTED,
+        RequestState,
+        check_transition,
+    )
     from personvern.intake.approval import check_may_run
 
     with context.application.unit_of_work() as uow:
@@ -29,7 +33,7 @@ def queue_run(context: AppContext, request_id: str, principal: Principal) -> str
             check_transition(state, RequestState.IN_PROGRESS)
         check_may_run(request, context.settings)
         request.run_requested_by = principal.subject
-        repository.add_event(request, "run requested", principal.subject)
+        repository.add_event(request, RUN_REQUESTED, principal.subject)
     return context.application.jobs().submit_run(request_id)
 
 

@@ -18,7 +18,7 @@ from personvern.cli.output import (
     fail,
     safe_text,
 )
-from personvern.domain.requests.lifecycle import RequestState, RequestType
+from personvern.domain.requests.lifecycle import RUN_REQUESTED, RequestState, RequestType
 
 if TYPE_CHECKING:
     # Only for annotations: `personvern request --help` must not load the engine's rules.
@@ -131,7 +131,7 @@ def request_run(
         repository = uow.requests
         request = repository.get(request_id)
         request.run_requested_by = engine.actor
-        repository.add_event(request, "run requested", engine.actor)
+        repository.add_event(request, RUN_REQUESTED, engine.actor)
     outcome = engine.run_and_deliver(request_id)
     if outcome.plan is not None:
         print_plan(outcome.plan)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from personvern.domain.requests.lifecycle import RequestState
+from personvern.domain.requests.lifecycle import RUN_REQUESTED, RequestState
 from personvern.domain.requests.review import (
     NotUnderReviewError,
     Review,
@@ -84,5 +84,5 @@ def resolve_review(
     may_run = request.approved_at is not None or not approval_needed(request, settings)
     if may_run:
         request.run_requested_by = actor
-        repository.add_event(request, "run requested", actor, now)
+        repository.add_event(request, RUN_REQUESTED, actor, now)
     return Resolved(request_id, made, may_run)

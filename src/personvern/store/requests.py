@@ -264,6 +264,25 @@ class RequestRepository:
         )
         return request
 
+    def state_and_last_event(self, request_id: str) -> tuple[RequestState, str | None]:
+        """The request's state and its latest event's message, in one query."""
+        last = (
+            sa.select(RequestEvent.message)
+            .where(RequestEvent.request_id == request_id)
+            .order_by(RequestEvent.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        row = self.session.execute(
+            sa.select(DataSubjectRequest.state, last).where(DataSubjectRequest.id == request_id)
+        ).one_or_none()
+        if row is None:
+            raise RecordNotFoundError(
+                f"no data subject request with id '{request_id}'",
+                hint="check the id; `personvern request list` shows them",
+            )
+        return RequestState(row[0]), row[1]
+
     def events(self, request_id: str) -> Sequence[RequestEvent]:
         """The request's history, oldest first."""
         query = (

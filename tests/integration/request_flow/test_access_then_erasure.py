@@ -64,12 +64,14 @@ def _public(client: TestClient, method: str, url: str, **kwargs: Any) -> Any:
 
 
 def _wait(client: TestClient, request_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Wait as a client would: the state endpoint answers when the run has ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        body: dict[str, Any] = client.get(f"/api/v1/requests/{request_id}").json()
-        if body["state"] in FINAL:
+        state = client.get(f"/api/v1/requests/{request_id}/state", params={"wait": 10}).json()
+        if not state["run_under_way"]:
+            body: dict[str, Any] = client.get(f"/api/v1/requests/{request_id}").json()
+            assert state["state"] == body["state"] in FINAL, (state, body["state"])
             return body
-        time.sleep(0.05)
     raise AssertionError(f"request {request_id} did not finish in {timeout} s")
 
 
@@ -164,6 +166,11 @@ def test_access_then_erasure_as_a_new_user_would(
     }
     for name, keys in truth.items():
         assert {str(k) for k in keys} == planned.get(name, set()), name
+    asked = time.monotonic()
+    before = client.get(f"/api/v1/requests/{request_id}/state", params={"wait": 5}).json()
+    # No run asked for yet: answered at once, not after the five seconds.
+    assert time.monotonic() - asked < 4
+    assert {"request_id": request_id, "state": "verified", "run_under_way": False} == before
     accepted = client.post(f"/api/v1/requests/{request_id}/run")
     assert 202 == accepted.status_code, accepted.text
     done = _wait(client, request_id)

@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, status
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from personvern.api.context import AppContext
@@ -82,13 +86,60 @@ def run_request(
     _datamap: DataMapDep,
     principal: Annotated[Principal, Depends(require(Permission.REQUESTS_WRITE))],
 ) -> RunAccepted:
-    """Queue a run of a verified request; poll `GET /requests/{id}` for its state.
+    """Queue a run of a verified request; `GET /requests/{id}/state?wait=10` waits for it.
 
     An erasure that needs a second person's approval (four eyes) is refused with 409
     until someone other than whoever filed or verified it has approved its plan.
     """
     job = queue_run(context, request_id, principal)
     return RunAccepted(request_id=request_id, job=job, request=f"/api/v1/requests/{request_id}")
+
+
+#: How often a waiting `GET /requests/{id}/state` looks at the store: a read of one row,
+#: where a client polling over HTTP cost the serving process a request each time.
+WAIT_INTERVAL_SECONDS = 0.005
+
+
+class RequestStateOut(BaseModel):
+    """Where a request is, without its personal data."""
+
+    request_id: str
+    state: str = Field(examples=["in_progress"])
+    run_under_way: bool = Field(description="a run is queued or running")
+
+
+@router.get(
+    "/requests/{request_id}/state",
+    response_model=RequestStateOut,
+    dependencies=[Depends(require(Permission.REQUESTS_READ))],
+)
+async def request_state(
+    request_id: Annotated[str, PathParam(min_length=1, max_length=64)],
+    context: ContextDep,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=10,
+            description="seconds to wait for a queued or running run to end before "
+            "answering (0: answer at once); instead of polling",
+        ),
+    ] = 0,
+) -> RequestStateOut:
+    """The request's state; with ``wait``, answered when its run ends (or ``wait`` passes)."""
+    from personvern.domain.requests.lifecycle import run_under_way
+
+    def read() -> tuple[str, bool]:
+        with context.application.reading() as uow:
+            state, last = uow.requests.state_and_last_event(request_id)
+        return state.value, run_under_way(state, last)
+
+    deadline = time.monotonic() + wait
+    while True:
+        state, under_way = await to_thread.run_sync(read)
+        if not under_way or time.monotonic() >= deadline:
+            return RequestStateOut(request_id=request_id, state=state, run_under_way=under_way)
+        await asyncio.sleep(WAIT_INTERVAL_SECONDS)
 
 
 RecordRef = Annotated[

@@ -65,6 +65,15 @@ class RequestState(StrEnum):
         return self in _RUNNABLE
 
 
+#: The history's entry for a run asked for and not yet begun (store.requests, engine).
+RUN_REQUESTED = "run requested"
+
+
+def run_under_way(state: RequestState, last_event: str | None) -> bool:
+    """Whether a run of the request is queued or running, from its state and latest event."""
+    return state is RequestState.IN_PROGRESS or (state.is_runnable and last_event == RUN_REQUESTED)
+
+
 _FINAL = frozenset(
     {RequestState.COMPLETED, RequestState.PARTIALLY_COMPLETED, RequestState.REJECTED}
 )
