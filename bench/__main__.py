@@ -4,7 +4,7 @@
                     [--customers 10000] [--repeat 20]
                     [--cli-runs 5]
                     [--sizes 10000,100000,1000000] [--dbs postgresql,mariadb]
-                    [--requests 20] [--celery] [--no-embedded] [--trgm] [--poll-ms 2]
+                    [--requests 20] [--celery] [--no-embedded] [--trgm] [--poll-ms 0]
 
 ``cli`` times the command line's start-up, and a cold `personvern request run` with the
 table layouts kept in the store and without (bench/cli_runs.py).
@@ -149,7 +149,12 @@ def main() -> None:
         action="store_true",
         help="also with personvern's mention index of the free text built first",
     )
-    parser.add_argument("--poll-ms", type=float, default=2.0, help="state polling interval")
+    parser.add_argument(
+        "--poll-ms",
+        type=float,
+        default=0.0,
+        help="requests: poll the request every this many ms (0: wait on GET /state?wait=)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="which random customers")
     parser.add_argument(
         "--cli-runs", type=int, default=5, help="cli: `request run` processes of each kind"

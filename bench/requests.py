@@ -334,8 +334,14 @@ class Client:
         return request_id
 
     def run(self, request_id: str, poll: float | None = None) -> Run:
-        """POST the run and poll (every ``poll`` seconds) until a final state."""
+        """POST the run and poll (every ``poll`` seconds) until a final state.
+
+        A poll of 0 waits instead: ``GET /requests/{id}/state?wait=10`` answers when the
+        run has ended, as a client that does not want to poll would ask.
+        """
         interval = self.poll if poll is None else poll
+        if not interval:
+            return self._waited(request_id)
         get = self.http.get
         url = f"/api/v1/requests/{request_id}"
         posted_at = time.time()
@@ -356,6 +362,27 @@ class Client:
                 raise TimeoutError(f"request {request_id} still {body['state']}")
             time.sleep(interval)
 
+    def _waited(self, request_id: str) -> Run:
+        url = f"/api/v1/requests/{request_id}"
+        posted_at = time.time()
+        started = time.perf_counter()
+        accepted = self.http.post(f"{url}/run")
+        if accepted.status_code != 202:
+            raise RuntimeError(f"run refused: {accepted.status_code} {accepted.text}")
+        accepted_ms = (time.perf_counter() - started) * 1000
+        deadline = started + RUN_TIMEOUT
+        asked = 0
+        while True:
+            state = self.http.get(f"{url}/state", params={"wait": 10}).json()
+            asked += 1
+            if not state["run_under_way"]:
+                wall = (time.perf_counter() - started) * 1000
+                seen_at = time.time()
+                body: dict[str, Any] = self.http.get(url).json()
+                return Run(wall, accepted_ms, posted_at, seen_at, asked, body)
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"request {request_id} still {state['state']}")
+
     def wait_for_pdf(self, request_id: str) -> float:
         """Milliseconds until the PDF report (rendered after completion) is listed."""
         started = time.perf_counter()
@@ -364,7 +391,7 @@ class Client:
             body = self.http.get(url).json()
             if any(a["name"].endswith(".pdf") for a in body["artifacts"]):
                 return (time.perf_counter() - started) * 1000
-            time.sleep(self.poll)
+            time.sleep(max(self.poll, 0.005))
         raise TimeoutError(f"no PDF for request {request_id}")
 
     def close(self) -> None:
@@ -1013,7 +1040,9 @@ def print_report(results: Sequence[Series], poll_ms: float) -> None:
             print_series_table(results, mode, db)
     print_overhead(results)
     print(
-        f"\nwall: POST /run until GET shows a final state, polling every {poll_ms:g} ms "
+        "\nwall: POST /run until the API says the run has ended ("
+        + (f"polling every {poll_ms:g} ms" if poll_ms else "GET /state?wait=10")
+        + ") "
         "(client clock, medians in ms); run: the server's account of the same requests, "
         "first in_progress event to final event; quiet: the server's account of requests "
         f"polled every {QUIET_POLL * 1000:.0f} ms, which leave the run the process to itself; "
