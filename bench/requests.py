@@ -344,12 +344,7 @@ class Client:
             return self._waited(request_id)
         get = self.http.get
         url = f"/api/v1/requests/{request_id}"
-        posted_at = time.time()
-        started = time.perf_counter()
-        accepted = self.http.post(f"{url}/run")
-        if accepted.status_code != 202:
-            raise RuntimeError(f"run refused: {accepted.status_code} {accepted.text}")
-        accepted_ms = (time.perf_counter() - started) * 1000
+        posted_at, started, accepted_ms = self._post_run(url)
         deadline = started + RUN_TIMEOUT
         polls = 0
         while True:
@@ -362,14 +357,18 @@ class Client:
                 raise TimeoutError(f"request {request_id} still {body['state']}")
             time.sleep(interval)
 
-    def _waited(self, request_id: str) -> Run:
-        url = f"/api/v1/requests/{request_id}"
+    def _post_run(self, url: str) -> tuple[float, float, float]:
+        """POST the run: wall-clock time sent, perf_counter at sending, ms until accepted."""
         posted_at = time.time()
         started = time.perf_counter()
         accepted = self.http.post(f"{url}/run")
         if accepted.status_code != 202:
             raise RuntimeError(f"run refused: {accepted.status_code} {accepted.text}")
-        accepted_ms = (time.perf_counter() - started) * 1000
+        return posted_at, started, (time.perf_counter() - started) * 1000
+
+    def _waited(self, request_id: str) -> Run:
+        url = f"/api/v1/requests/{request_id}"
+        posted_at, started, accepted_ms = self._post_run(url)
         deadline = started + RUN_TIMEOUT
         asked = 0
         while True:

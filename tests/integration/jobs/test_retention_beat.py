@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from personvern.bootstrap import Application, bootstrap
 from personvern.domain.retention.run_status import RunInProgressError
 from personvern.engine.retention.runs import StartedRun
@@ -18,27 +20,34 @@ from personvern.settings import Settings
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.migrate import upgrade_to_head
 from personvern.store.retention_runs import RetentionJobRow, RetentionRecords
-from personvern.store.unit_of_work import unit_of_work_factory
+from personvern.store.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
 from tests.integration.jobs.conftest import Workers, wait_for, worker_environment
 from tests.integration.retention import sweepco
 
 
-def test_beat_starts_a_scheduled_run_and_a_worker_executes_a_queued_one(
-    tmp_path: Path, redis_url: str, queue: str, workers: Workers
-) -> None:
+def _scheduled_shop(
+    tmp_path: Path, schedule: str
+) -> tuple[str, Path, Path, Engine, UnitOfWorkFactory]:
+    """The aged shop, its data map with ``schedule`` on the system, and a migrated store."""
     shop = f"sqlite:///{tmp_path / 'shop.db'}"
     sweepco.populate_aged(shop, datetime.now(UTC).date())
     datamap = sweepco.write_datamap(tmp_path / "map", "sqlite")
     text = datamap.read_text(encoding="utf-8").replace(
         "    connection_env: SWEEPCO_SHOP_URL\n",
-        '    connection_env: SWEEPCO_SHOP_URL\n    schedule: "* * * * *"\n',
+        f'    connection_env: SWEEPCO_SHOP_URL\n    schedule: "{schedule}"\n',
         1,
     )
     datamap.write_text(text, encoding="utf-8")
     home = tmp_path / "home"
     store = make_engine(Settings(home=home))
     upgrade_to_head(store)
-    unit_of_work = unit_of_work_factory(make_session_factory(store), store.url)
+    return shop, datamap, home, store, unit_of_work_factory(make_session_factory(store), store.url)
+
+
+def test_beat_starts_a_scheduled_run_and_a_worker_executes_a_queued_one(
+    tmp_path: Path, redis_url: str, queue: str, workers: Workers
+) -> None:
+    shop, datamap, home, store, unit_of_work = _scheduled_shop(tmp_path, "* * * * *")
     variables = {
         "PERSONVERN_HOME": str(home),
         "PERSONVERN_DATAMAP": str(datamap),
@@ -119,21 +128,9 @@ def _start(application: Application) -> StartedRun | None:
 def test_beat_catches_up_a_missed_time_when_it_starts_and_fails_a_lost_run(
     tmp_path: Path, redis_url: str, queue: str, workers: Workers
 ) -> None:
-    shop = f"sqlite:///{tmp_path / 'shop.db'}"
-    sweepco.populate_aged(shop, datetime.now(UTC).date())
-    datamap = sweepco.write_datamap(tmp_path / "map", "sqlite")
     # Once a year, at midnight on 1 January: no tick's window sees it today, so only
     # catching up can start it.
-    text = datamap.read_text(encoding="utf-8").replace(
-        "    connection_env: SWEEPCO_SHOP_URL\n",
-        '    connection_env: SWEEPCO_SHOP_URL\n    schedule: "0 0 1 1 *"\n',
-        1,
-    )
-    datamap.write_text(text, encoding="utf-8")
-    home = tmp_path / "home"
-    store = make_engine(Settings(home=home))
-    upgrade_to_head(store)
-    unit_of_work = unit_of_work_factory(make_session_factory(store), store.url)
+    shop, datamap, home, store, unit_of_work = _scheduled_shop(tmp_path, "0 0 1 1 *")
     now = datetime.now(UTC)
     latest = datetime(now.year, 1, 1, tzinfo=UTC)
     with unit_of_work() as uow:
