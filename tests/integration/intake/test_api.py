@@ -328,3 +328,24 @@ def test_agents_reject_and_auditors_only_read(
 def test_settings_fixture_is_independent_of_the_environment(settings: Settings) -> None:
     # The app under test must mail the test server, whatever PERSONVERN_SMTP_* says.
     assert settings.smtp_host == "127.0.0.1"
+
+
+def test_a_code_entered_wrongly_too_often_is_410_as_the_schema_says(
+    client: TestClient, inbox: Inbox
+) -> None:
+    request_id = client.post("/api/v1/requests", json=body()).json()["id"]
+    code = inbox.last_code(KARI)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    answers = [
+        client.post(f"/api/v1/requests/{request_id}/verify", json={"code": wrong}) for _ in range(6)
+    ]
+    assert [422] * 4 == [a.status_code for a in answers[:4]]
+    locked = answers[-1]
+    assert (410, "Code locked") == (locked.status_code, locked.json()["title"])
+    # The right code no longer works either: a new one must be asked for.
+    assert (
+        410 == client.post(f"/api/v1/requests/{request_id}/verify", json={"code": code}).status_code
+    )
+    schema = client.get("/api/v1/openapi.json").json()
+    documented = schema["paths"]["/api/v1/requests/{request_id}/verify"]["post"]["responses"]
+    assert "410" in documented

@@ -475,7 +475,16 @@ def file_request(
 
 
 @public_router.post(
-    "/requests/{request_id}/verify", response_model=VerifiedOut, responses={**_PROBLEMS}
+    "/requests/{request_id}/verify",
+    response_model=VerifiedOut,
+    responses={
+        **_PROBLEMS,
+        410: {
+            "description": "the code expired or was entered wrongly too often; "
+            "`POST /requests/{id}/resend-code` sends a new one",
+            "content": {"application/problem+json": {}},
+        },
+    },
 )
 def verify_request(
     request_id: RequestIdPath,
