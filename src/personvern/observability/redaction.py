@@ -30,13 +30,15 @@ _DOWNLOAD = re.compile(r"(/downloads/)(?!<link>)[^/?\s\"']+")
 _NATIONAL_ID = re.compile(r"(?<![\d])(\d{6})[ -]?(\d{5})(?![\d])")
 # Cheap pre-check before the (slow) phone number matcher: 8 or more digits close together.
 _MAYBE_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
-# personvern's own identifiers: UUIDs (runs, jobs) and hex ids of 16 or more characters
-# with at least one letter (requests, records). Random hex holds 8 digits in a row often
-# enough (a UUID in a hundred) to be read as a phone number, masking the very id a log
-# line is about.
+# personvern's own identifiers and times: UUIDs (runs, jobs), hex ids of 16 or more
+# characters with at least one letter (requests, records), ISO 8601 timestamps. Random
+# hex holds 8 digits in a row often enough (a UUID in a hundred) to be read as a phone
+# number, masking the very id a log line is about.
 _IDENTIFIER = re.compile(
     r"(?<![\w-])(?:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
     r"|(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{16,})(?![\w-])"
+    # ISO 8601 times: "17:57:46.437374" holds "46.437374", a valid Norwegian number.
+    r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
 )
 
 
