@@ -130,11 +130,16 @@ async def authenticated(request: Request, context: AppContext, credential: str |
     is checked, and an API token verified a moment ago needs no transaction at all (see
     personvern.security.verified_tokens).
     """
-    if credential is not None:
-        known = VERIFIED_TOKENS.principal(str(context.application.store.url), credential, utcnow())
-        if known is not None:
-            return known
+    known = _verified_lately(context, credential)
+    if known is not None:
+        return known
     return await run_in_threadpool(_authenticate_in_store, request, context, credential)
+
+
+def _verified_lately(context: AppContext, credential: str | None) -> Principal | None:
+    if credential is None:
+        return None
+    return VERIFIED_TOKENS.principal(str(context.application.store.url), credential, utcnow())
 
 
 def _authenticate_in_store(
@@ -146,10 +151,7 @@ def _authenticate_in_store(
     # of the verified ones, its concurrent calls would each verify it, in a write
     # transaction apiece; the others wait for the first and take its answer.
     with _VERIFYING[hash(credential) % len(_VERIFYING)]:
-        known = VERIFIED_TOKENS.principal(str(context.application.store.url), credential, utcnow())
-        if known is not None:
-            return known
-        return _verify(request, context, credential)
+        return _verified_lately(context, credential) or _verify(request, context, credential)
 
 
 def _verify(request: Request, context: AppContext, credential: str | None) -> Principal:

@@ -224,20 +224,15 @@ def facts_of(
     subject: HashedIdentity,
     *,
     existing_customer: bool = False,
+    rows: SubjectRows | None = None,
 ) -> SubjectFacts:
-    """What the requests left in force for one identity: flags and an erasure under way."""
-    rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, ())
-    return _facts(session, settings, subject, rows, existing_customer=existing_customer)
+    """What the requests left in force for one identity: flags and an erasure under way.
 
-
-def _facts(
-    session: Session,
-    settings: Settings,
-    subject: HashedIdentity,
-    rows: SubjectRows,
-    *,
-    existing_customer: bool,
-) -> SubjectFacts:
+    ``rows``: what ConsentLedger.one_subject just read for the identity, if the caller
+    has it (else it is read here).
+    """
+    if rows is None:
+        rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, ())
     flags = rows.flags
     erasing = bool(
         _OPENED_ERASURES.named(session, settings, subject.kind, {subject.hash}, rows.erasures)
@@ -390,7 +385,7 @@ def marketing_decision(
     purposes = marketing_purposes_for(datamap, purpose)
     subject = hashed(settings, datamap, *identity)
     rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, {p.key for p in purposes})
-    facts = _facts(session, settings, subject, rows, existing_customer=existing_customer)
+    facts = facts_of(session, settings, subject, existing_customer=existing_customer, rows=rows)
     return _marketing(purposes, rows.records, facts, parsed)
 
 
@@ -421,7 +416,7 @@ def processing_decision(
             return Decision(declared.key, False, DecisionReason.NOT_DECLARED)
     subject = hashed(settings, datamap, *identity)
     rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, {declared.key})
-    facts = _facts(session, settings, subject, rows, existing_customer=False)
+    facts = facts_of(session, settings, subject, rows=rows)
     return decide(declared, current_state(rows.records, declared), facts)
 
 

@@ -74,27 +74,17 @@ _RECORD_COLUMNS = (
     ConsentRecordRow.channel,
     ConsentRecordRow.text_version,
 )
-# Built once: a single decision is on the hot path, and building a statement cost as
-# much as running it.
-#: The records of one hash for some purposes, oldest first.
-_RECORDS_OF_ONE = (
-    sa.select(*_RECORD_COLUMNS)
-    .where(
-        ConsentRecordRow.identity_hash == sa.bindparam("hash"),
-        ConsentRecordRow.identity_kind == sa.bindparam("kind"),
-        ConsentRecordRow.purpose.in_(sa.bindparam("purposes", expanding=True)),
-    )
-    .order_by(ConsentRecordRow.at, ConsentRecordRow.id)
+#: Which requests are erasures under way.
+_UNDER_WAY = (
+    DataSubjectRequest.type == RequestType.ERASURE.value,
+    DataSubjectRequest.state.in_(ERASING_STATES),
 )
 #: Each erasure under way with its stored identities (sealed, or plain in a bare store).
 _ERASURES_UNDER_WAY = sa.select(
     DataSubjectRequest.id,
     DataSubjectRequest.identities_sealed,
     DataSubjectRequest.identities_plain,
-).where(
-    DataSubjectRequest.type == RequestType.ERASURE.value,
-    DataSubjectRequest.state.in_(ERASING_STATES),
-)
+).where(*_UNDER_WAY)
 
 
 def _one_subject_statement() -> sa.Executable:
@@ -116,10 +106,7 @@ def _one_subject_statement() -> sa.Executable:
         nothing.label("n"),
         DataSubjectRequest.identities_sealed.label("sealed"),
         DataSubjectRequest.identities_plain.label("plain"),
-    ).where(
-        DataSubjectRequest.type == RequestType.ERASURE.value,
-        DataSubjectRequest.state.in_(ERASING_STATES),
-    )
+    ).where(*_UNDER_WAY)
     records = sa.select(
         sa.literal("r"),
         ConsentRecordRow.identity_hash,
@@ -284,11 +271,6 @@ class ConsentLedger:
             return found
         wanted = sorted(purposes)
         kind = IdentityKind(identity_kind)
-        if len(hashes) == 1:
-            parameters = {"hash": hashes[0], "kind": identity_kind, "purposes": wanted}
-            rows = self.session.connection().execute(_RECORDS_OF_ONE, parameters)
-            self._add_records(found, kind, rows)
-            return found
         recorded = self._recorded(identity_kind, hashes, wanted)
         for chunk in chunks(recorded):
             query = (
@@ -308,19 +290,8 @@ class ConsentLedger:
     def _add_records(
         found: dict[str, list[ConsentRecord]], kind: IdentityKind, rows: Iterable[Any]
     ) -> None:
-        for hashed, purpose, action, at, source, channel, version in rows:
-            found.setdefault(hashed, []).append(
-                ConsentRecord(
-                    identity_kind=kind,
-                    identity_hash=hashed,
-                    purpose=purpose,
-                    action=ConsentAction(action),
-                    at=at,
-                    source=ConsentSource(source),
-                    channel=ConsentChannel(channel) if channel else None,
-                    text_version=version,
-                )
-            )
+        for row in rows:
+            found.setdefault(row[0], []).append(_record(kind, *row))
 
     def one_subject(
         self, identity_kind: str, identity_hash: str, purposes: Collection[str]
@@ -339,18 +310,7 @@ class ConsentLedger:
             _ONE_SUBJECT, parameters
         ):
             if part == "r":
-                rows.records.append(
-                    ConsentRecord(
-                        identity_kind=kind,
-                        identity_hash=a,
-                        purpose=b,
-                        action=ConsentAction(c),
-                        at=at,
-                        source=ConsentSource(d),
-                        channel=ConsentChannel(e) if e else None,
-                        text_version=f,
-                    )
-                )
+                rows.records.append(_record(kind, a, b, c, at, d, e, f))
             elif part == "f":
                 rows.flags.append((c, b))
             else:
@@ -447,12 +407,7 @@ class ConsentLedger:
 
     def erasures_under_way(self) -> Iterable[DataSubjectRequest]:
         """The erasure requests verified and not yet finished (a handful at any time)."""
-        return self.session.scalars(
-            sa.select(DataSubjectRequest).where(
-                DataSubjectRequest.type == RequestType.ERASURE.value,
-                DataSubjectRequest.state.in_(ERASING_STATES),
-            )
-        ).all()
+        return self.session.scalars(sa.select(DataSubjectRequest).where(*_UNDER_WAY)).all()
 
     def erasure_fingerprints(self) -> list[tuple[str, str]]:
         """Each erasure under way as (id, digest of its stored identities), without opening them.
@@ -466,6 +421,29 @@ class ConsentLedger:
     def request(self, request_id: str) -> DataSubjectRequest | None:
         """The request ``request_id`` (None if it is gone)."""
         return self.session.get(DataSubjectRequest, request_id)
+
+
+def _record(
+    kind: IdentityKind,
+    hashed: str,
+    purpose: str,
+    action: str,
+    at: datetime,
+    source: str,
+    channel: str | None,
+    version: str | None,
+) -> ConsentRecord:
+    """A ledger record from its columns as the decision queries read them."""
+    return ConsentRecord(
+        identity_kind=kind,
+        identity_hash=hashed,
+        purpose=purpose,
+        action=ConsentAction(action),
+        at=at,
+        source=ConsentSource(source),
+        channel=ConsentChannel(channel) if channel else None,
+        text_version=version,
+    )
 
 
 def _flagged(identity_kind: str, hashes: Sequence[str]) -> sa.Executable:

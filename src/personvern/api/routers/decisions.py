@@ -331,9 +331,9 @@ async def _reading(context: AppContext, decide: Callable[[Session], Decision]) -
 #: at once managed half of what one did (1,404 against 2,530 a second in one process);
 #: two let one thread's hop overlap the other's read (1,440-1,500 decisions a second
 #: over two workers, against 1,300 with one). On a server store four, to overlap their
-#: round trips (eight measured slower). The others wait on the event
-#: loop, not in threads: a thread pool full of waiting decisions took the interpreter
-#: lock from the loop, and answers waited for it.
+#: round trips (eight measured slower). The others wait on the event loop, not in
+#: threads: a thread pool full of waiting decisions took the interpreter lock from the
+#: loop, and answers waited for it.
 _EMBEDDED_READERS = 2
 _SERVER_READERS = 4
 _LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, CapacityLimiter]] = (
