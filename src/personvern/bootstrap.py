@@ -30,6 +30,7 @@ from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts
 from personvern.jobs.queue import JobQueue
 from personvern.mail import Mailer, mailer_from_settings
 from personvern.settings import Settings, load_settings
+from personvern.store.consents import LedgerLookup
 from personvern.store.db import make_engine, make_session_factory, read_only_engine
 from personvern.store.encryption.setup import open_vault
 from personvern.store.encryption.vault import SubjectVault
@@ -78,6 +79,8 @@ class Application:
     #: Each call opens a new transaction on the store (see store.unit_of_work).
     unit_of_work: UnitOfWorkFactory
     datamap: DataMapSlot
+    #: One person's ledger rows through the database driver (marketing decisions).
+    ledger_lookup: LedgerLookup
     #: Connectors to the company's systems, kept open between request runs.
     connectors: ConnectorPool = field(default_factory=ConnectorPool)
     clock: Clock = _today
@@ -256,6 +259,7 @@ def bootstrap(
         unit_of_work=unit_of_work,
         reader=reader,
         read_only_unit_of_work=unit_of_work_factory(reading, store.url),
+        ledger_lookup=LedgerLookup(reader, reading),
         datamap=slot,
         # Every process reads the tables' structure of the company's systems from the
         # store while it is unchanged, instead of describing them again on start.

@@ -19,9 +19,10 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -70,6 +71,20 @@ from personvern.store.errors import RecordNotFoundError
 MAX_BULK = 1_000_000
 #: How far in the future an imported consent's time may lie (clock skew), no more.
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+class SubjectLedger(Protocol):
+    """Where a decision about one person reads: a ConsentLedger, or a LedgerLookup."""
+
+    def one_subject(
+        self, identity_kind: str, identity_hash: str, purposes: Collection[str]
+    ) -> SubjectRows:
+        """The person's records for ``purposes`` and flags, and the erasures under way."""
+        ...
+
+    def opened(self) -> AbstractContextManager[ConsentLedger]:
+        """A ledger in a session, to open an erasure's sealed identities (rarely needed)."""
+        ...
 
 
 class ConsentNotFoundError(RecordNotFoundError):
@@ -219,7 +234,7 @@ def history(
 
 
 def facts_of(
-    session: Session,
+    ledger: SubjectLedger,
     settings: Settings,
     subject: HashedIdentity,
     *,
@@ -228,17 +243,16 @@ def facts_of(
 ) -> SubjectFacts:
     """What the requests left in force for one identity: flags and an erasure under way.
 
-    ``rows``: what ConsentLedger.one_subject just read for the identity, if the caller
-    has it (else it is read here).
+    ``rows``: what ``ledger.one_subject`` just read for the identity, if the caller has
+    it (else it is read here).
     """
     if rows is None:
-        rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, ())
-    flags = rows.flags
+        rows = ledger.one_subject(subject.kind, subject.hash, ())
     erasing = bool(
-        _OPENED_ERASURES.named(session, settings, subject.kind, {subject.hash}, rows.erasures)
+        _OPENED_ERASURES.named(ledger, settings, subject.kind, {subject.hash}, rows.erasures)
     )
     return SubjectFacts(
-        flags=tuple(Flag(kind, purpose) for kind, purpose in flags),
+        flags=tuple(Flag(kind, purpose) for kind, purpose in rows.flags),
         erasure_in_progress=erasing,
         existing_customer=existing_customer,
     )
@@ -248,7 +262,7 @@ def erasing_hashes(
     session: Session, settings: Settings, kind: str, candidates: Collection[str]
 ) -> set[str]:
     """Which of ``candidates`` (hashed identities of ``kind``) an erasure under way names."""
-    return _OPENED_ERASURES.named(session, settings, kind, candidates)
+    return _OPENED_ERASURES.named(ConsentLedger(session), settings, kind, candidates)
 
 
 class _OpenedErasures:
@@ -272,7 +286,7 @@ class _OpenedErasures:
 
     def named(
         self,
-        session: Session,
+        ledger: SubjectLedger,
         settings: Settings,
         kind: str,
         candidates: Collection[str],
@@ -283,20 +297,21 @@ class _OpenedErasures:
         ``fingerprints``: the erasures under way as just read (see
         ConsentLedger.erasure_fingerprints), if the caller has them.
         """
-        ledger = ConsentLedger(session)
         secret = settings.secret()
         # The hashes depend on the key they were made with, so it is part of the key.
         made_with = hashlib.sha256(secret.encode()).hexdigest()
         wanted: AbstractSet[str] | None = None
         found: set[str] = set()
         if fingerprints is None:
-            fingerprints = ledger.erasure_fingerprints()
+            with ledger.opened() as opened:
+                fingerprints = opened.erasure_fingerprints()
         for request_id, digest in fingerprints:
             key = (made_with, request_id, digest)
             with self._lock:
                 by_kind = self._opened.get(key)
             if by_kind is None:
-                by_kind = _opened_identities(ledger, secret, request_id)
+                with ledger.opened() as opened:
+                    by_kind = _opened_identities(opened, secret, request_id)
                 with self._lock:
                     if len(self._opened) >= self.LIMIT:
                         self._opened.clear()
@@ -308,7 +323,8 @@ class _OpenedErasures:
                 wanted = candidates if isinstance(candidates, AbstractSet) else set(candidates)
             hits = named & wanted
             if hits:
-                hits &= _opened_identities(ledger, secret, request_id).get(kind, frozenset())
+                with ledger.opened() as opened:
+                    hits &= _opened_identities(opened, secret, request_id).get(kind, frozenset())
             found |= hits
         return found
 
@@ -366,7 +382,7 @@ def channel_identity(channel: ConsentChannel | str) -> tuple[ConsentChannel, Ide
 
 
 def marketing_decision(
-    session: Session,
+    ledger: SubjectLedger,
     settings: Settings,
     datamap: DataMap,
     *,
@@ -384,13 +400,13 @@ def marketing_decision(
         )
     purposes = marketing_purposes_for(datamap, purpose)
     subject = hashed(settings, datamap, *identity)
-    rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, {p.key for p in purposes})
-    facts = facts_of(session, settings, subject, existing_customer=existing_customer, rows=rows)
+    rows = ledger.one_subject(subject.kind, subject.hash, {p.key for p in purposes})
+    facts = facts_of(ledger, settings, subject, existing_customer=existing_customer, rows=rows)
     return _marketing(purposes, rows.records, facts, parsed)
 
 
 def processing_decision(
-    session: Session,
+    ledger: SubjectLedger,
     settings: Settings,
     datamap: DataMap,
     *,
@@ -415,8 +431,8 @@ def processing_decision(
         if not declares(datamap, taxonomy, declared.key, category):
             return Decision(declared.key, False, DecisionReason.NOT_DECLARED)
     subject = hashed(settings, datamap, *identity)
-    rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, {declared.key})
-    facts = facts_of(session, settings, subject, rows=rows)
+    rows = ledger.one_subject(subject.kind, subject.hash, {declared.key})
+    facts = facts_of(ledger, settings, subject, rows=rows)
     return decide(declared, current_state(rows.records, declared), facts)
 
 

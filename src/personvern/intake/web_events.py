@@ -50,10 +50,11 @@ def analytics_consented(
         # No analytics purpose can be consented to: nothing may be collected.
         return False
     subject = hashed(settings, datamap, IdentityKind.COOKIE_ID.value, visitor_id)
-    rows = ConsentLedger(session).one_subject(subject.kind, subject.hash, {p.key for p in purposes})
+    ledger = ConsentLedger(session)
+    rows = ledger.one_subject(subject.kind, subject.hash, {p.key for p in purposes})
     if not rows.records:
         return False
-    facts = facts_of(session, settings, subject, rows=rows)
+    facts = facts_of(ledger, settings, subject, rows=rows)
     return all(
         decide(p, current_state(rows.records, p), facts).reason is DecisionReason.CONSENT_GIVEN
         for p in purposes

@@ -21,6 +21,9 @@ from personvern.domain.requests.lifecycle import RequestState
 from personvern.intake import Channel, FiledRequest, file_request
 from personvern.intake import consents as service
 from personvern.settings import Settings
+from personvern.store.consents import ConsentLedger, LedgerLookup
+from personvern.store.db import make_session_factory, read_only_engine
+from personvern.store.encryption.fields import VAULT
 from personvern.store.requests import RequestRepository
 from tests.support.servers import fresh_database
 
@@ -71,15 +74,34 @@ def grant(session: Session, settings: Settings, datamap: DataMap, **extra: objec
 
 
 def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: object) -> str:
-    decision = service.marketing_decision(
-        session,
-        settings,
-        datamap,
-        identity=extra.pop("identity", ("email", KARI)),  # type: ignore[arg-type]
-        channel=extra.pop("channel", "email"),  # type: ignore[arg-type]
-        **extra,  # type: ignore[arg-type]
-    )
-    return decision.reason.value
+    """The reason of a marketing decision, read in the session and through the driver.
+
+    The API decides through the driver (LedgerLookup, outside any session): both must
+    give the same answer, so what the test committed is what both see.
+    """
+    session.commit()
+    # As the app builds it: on the engine for reads (on SQLite they take no write lock).
+    reader = read_only_engine(session.get_bind())
+    factory = make_session_factory(reader, session.info.get(VAULT))
+    identity = extra.pop("identity", ("email", KARI))
+    channel = extra.pop("channel", "email")
+    try:
+        reasons = {
+            service.marketing_decision(
+                ledger,
+                settings,
+                datamap,
+                identity=identity,  # type: ignore[arg-type]
+                channel=channel,  # type: ignore[arg-type]
+                **extra,  # type: ignore[arg-type]
+            ).reason.value
+            for ledger in (ConsentLedger(session), LedgerLookup(reader, factory))
+        }
+    finally:
+        if reader.pool is not session.get_bind().pool:
+            reader.dispose()  # PostgreSQL's autocommit engine is one of its own
+    assert len(reasons) == 1, f"the session and the driver disagree: {reasons}"
+    return reasons.pop()
 
 
 def erase(
@@ -114,7 +136,6 @@ def test_a_consent_to_a_changed_text_is_stale_and_asked_again(
     # The old text is still what was consented to, and it is kept to reproduce it.
     old_version = states[0].latest.text_version if states[0].latest else None
     assert old_version is not None
-    from personvern.store.consents import ConsentLedger
 
     stored = ConsentLedger(session).text(old_version)
     assert stored is not None
