@@ -9,6 +9,9 @@ Two parts (issue 11's benchmark):
   with keep-alive connections) calls each endpoint for ``--seconds``; printed: requests
   per second, median and p99 latency, and the decision's throughput as a ratio of the
   empty endpoint's (target: at least 0.7, p99 under 20 ms).
+- **in process**: processor time per call of the empty route and of a decision, through
+  the app in the bench's own process (no server, no network): the app's own cost, steady
+  on a busy machine.
 - **bulk**: `bulk_marketing` (what `POST /api/v1/decisions/marketing/bulk` runs) on
   ``--bulk`` generated addresses against the same ledger (target: 1 million under 5 s).
 
@@ -27,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -301,6 +304,70 @@ def run(
             print(f"decisions on a PostgreSQL store skipped: the server did not answer ({exc})")
 
 
+def _in_process(token: str, addresses: list[str], calls: int = 3000) -> dict[str, float]:
+    """Processor time per call of the empty route and of a decision, through the app here.
+
+    No server and no network: what the app itself costs a call, and steady on a busy
+    machine (processor time of the whole process, the thread pool included, not wall
+    time). The environment is the one _prepare set.
+    """
+    import asyncio
+
+    from personvern.api.app import create_app
+    from personvern.settings import load_settings
+
+    app = create_app(load_settings())
+    authorization = f"Bearer {token}".encode()
+
+    async def call(path: str, query: str) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"localhost"), (b"authorization", authorization)],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await app(scope, receive, send)
+        return status[0]
+
+    async def cost(path: str, queries: list[str]) -> float:
+        for query in queries[:100]:
+            if await call(path, query) != 200:
+                raise RuntimeError(f"{path} did not answer 200 in process")
+        started = time.process_time()
+        for n in range(calls):
+            await call(path, queries[n % len(queries)])
+        return (time.process_time() - started) / calls * 1000
+
+    async def measure() -> dict[str, float]:
+        async with app.router.lifespan_context(app):
+            return {
+                "empty": await cost(EMPTY, [""]),
+                "decision": await cost(
+                    "/api/v1/decisions/marketing",
+                    [f"email={address}&channel=email" for address in addresses],
+                ),
+            }
+
+    return asyncio.run(measure())
+
+
 def _throughput(
     label: str, store_url: str | None, seconds: float, threads: int, ledger: int, bulk: int
 ) -> None:
@@ -337,6 +404,11 @@ def _throughput(
             f"decision/empty throughput ratio: {decision['rps'] / empty['rps']:.2f} "
             f"(target >= 0.7); decision p99 {decision['p99_ms']:.1f} ms (target < 20 ms); "
             f"decision/static {decision['rps'] / static['rps']:.2f}"
+        )
+        cost = _in_process(token, addresses)
+        print(
+            f"in process, processor time per call: {EMPTY} {cost['empty']:.3f} ms, decision "
+            f"{cost['decision']:.3f} ms ({cost['decision'] / cost['empty']:.1f}x)"
         )
         if bulk:
             _bulk(home, bulk)
