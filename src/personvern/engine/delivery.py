@@ -19,7 +19,12 @@ from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.requests.request_plan import RequestPlan
 from personvern.domain.requests.subject_graph import SubjectWalk
 from personvern.responses.rendering import decide_profile
-from personvern.responses.writer import OutputFormat, WrittenArtifact, write_request_outputs
+from personvern.responses.writer import (
+    OutputFormat,
+    Sealer,
+    WrittenArtifact,
+    write_request_outputs,
+)
 from personvern.store.models import DataSubjectRequest
 
 
@@ -88,12 +93,16 @@ def answer_note(collected: CollectedData) -> str:
     )
 
 
-def deliver(folder: Path, datamap: DataMap, collected: CollectedData) -> list[WrittenArtifact]:
+def deliver(
+    folder: Path, datamap: DataMap, collected: CollectedData, seal: Sealer | None = None
+) -> list[WrittenArtifact]:
     """Write the report (HTML) and the export for an access or portability request."""
     folder.mkdir(parents=True, exist_ok=True)
-    return write_request_outputs(folder, datamap, collected)
+    return write_request_outputs(folder, datamap, collected, seal=seal)
 
 
-def deliver_pdf(folder: Path, datamap: DataMap, collected: CollectedData) -> list[WrittenArtifact]:
+def deliver_pdf(
+    folder: Path, datamap: DataMap, collected: CollectedData, seal: Sealer | None = None
+) -> list[WrittenArtifact]:
     """Write the PDF edition of the access report (slow; done after the request completes)."""
-    return write_request_outputs(folder, datamap, collected, formats={OutputFormat.PDF})
+    return write_request_outputs(folder, datamap, collected, formats={OutputFormat.PDF}, seal=seal)

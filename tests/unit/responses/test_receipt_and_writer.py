@@ -113,3 +113,30 @@ def test_sha256_file_reads_large_files_in_chunks(tmp_path: Path) -> None:
     content = bytes(range(256)) * 9000  # a little over two chunks
     path.write_bytes(content)
     assert hashlib.sha256(content).hexdigest() == sha256_file(path)
+
+
+def test_sealed_files_are_written_once_sealed_and_described_by_their_plain_content(
+    datamap: DataMap, data: CollectedData, tmp_path: Path
+) -> None:
+    plain = {
+        a.name: a.path.read_bytes()
+        for a in write_request_outputs(tmp_path / "plain", datamap, data, now=GENERATED)
+    }
+    sealed_by = []
+
+    def seal(name: str, content: bytes) -> bytes:
+        sealed_by.append(name)
+        return b"SEALED:" + content[::-1]
+
+    written = write_request_outputs(tmp_path / "sealed", datamap, data, now=GENERATED, seal=seal)
+    assert ["access-report.html", "export.zip"] == sealed_by
+    for item in written:
+        content = plain[item.name]
+        assert item.sealed
+        # The receipt's hash and size are of what the subject gets, not of the envelope.
+        assert (hashlib.sha256(content).hexdigest(), len(content)) == (item.sha256, item.size)
+        assert b"SEALED:" + content[::-1] == item.path.read_bytes()
+    # Nothing else, no plain copy or half-written file, is left in the folder.
+    assert ["access-report.html", "export.zip"] == sorted(
+        p.name for p in (tmp_path / "sealed").iterdir()
+    )
