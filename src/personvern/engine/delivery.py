@@ -21,6 +21,7 @@ from personvern.domain.requests.subject_graph import SubjectWalk
 from personvern.responses.rendering import decide_profile
 from personvern.responses.writer import (
     OutputFormat,
+    PdfRenderer,
     Sealer,
     WrittenArtifact,
     write_request_outputs,
@@ -102,7 +103,13 @@ def deliver(
 
 
 def deliver_pdf(
-    folder: Path, datamap: DataMap, collected: CollectedData, seal: Sealer | None = None
+    folder: Path,
+    datamap: DataMap,
+    collected: CollectedData,
+    seal: Sealer | None = None,
+    render_pdf: PdfRenderer | None = None,
 ) -> list[WrittenArtifact]:
     """Write the PDF edition of the access report (slow; done after the request completes)."""
-    return write_request_outputs(folder, datamap, collected, formats={OutputFormat.PDF}, seal=seal)
+    return write_request_outputs(
+        folder, datamap, collected, formats={OutputFormat.PDF}, seal=seal, render_pdf=render_pdf
+    )

@@ -95,7 +95,7 @@ from personvern.store.requests import RequestRepository
 from personvern.store.unit_of_work import UnitOfWorkFactory
 
 if TYPE_CHECKING:
-    from personvern.responses.writer import Sealer, WrittenArtifact
+    from personvern.responses.writer import PdfRenderer, Sealer, WrittenArtifact
     from personvern.store.encryption.vault import KeyCache
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ class RequestEngine:
         actor: str = "engine",
         pool: ConnectorPool | None = None,
         observer: RunObserver | None = None,
+        render_pdf: PdfRenderer | None = None,
     ) -> None:
         self.settings = settings
         self.datamap = datamap
@@ -163,6 +164,8 @@ class RequestEngine:
         self.statements = 0
         #: Told of every step a run does (tests stop runs at known points with it).
         self.observer = observer
+        #: Lays out PDF reports (None: in this thread; a server's job runner hands it on).
+        self.render_pdf = render_pdf
         #: Access answers whose PDF edition is still to be made, by request.
         self._pdf_due: dict[str, tuple[DataSubjectRequest, CollectedData]] = {}
 
@@ -758,12 +761,12 @@ class RequestEngine:
         """
         from personvern.engine.delivery import deliver, deliver_pdf
 
-        write = deliver_pdf if pdf else deliver
-        files = write(
-            self.request_folder(request.id),
-            self.datamap,
-            collected,
-            self._answer_sealer(request.id, request.subject_key),
+        folder = self.request_folder(request.id)
+        seal = self._answer_sealer(request.id, request.subject_key)
+        files = (
+            deliver_pdf(folder, self.datamap, collected, seal, self.render_pdf)
+            if pdf
+            else deliver(folder, self.datamap, collected, seal)
         )
         return WrittenAnswer(collected, tuple(files))
 

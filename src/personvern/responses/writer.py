@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OutputFormat",
+    "PdfRenderer",
     "Sealer",
     "WrittenArtifact",
     "default_formats",
@@ -42,6 +43,8 @@ __all__ = [
 
 #: Turns a file's plain content into what is stored (an envelope), given the file's name.
 Sealer = Callable[[str, bytes], bytes]
+#: Lays out the PDF edition of a report (personvern.responses.pdf_worker, say).
+PdfRenderer = Callable[[AccessReport, datetime, "FontChoice"], bytes]
 
 # Fixed order, so artifacts are written and listed the same way every time.
 _ORDER = (OutputFormat.HTML, OutputFormat.PDF, OutputFormat.ZIP)
@@ -62,8 +65,12 @@ def write_request_outputs(
     now: datetime | None = None,
     pdf_font: FontChoice = "auto",
     seal: Sealer | None = None,
+    render_pdf: PdfRenderer | None = None,
 ) -> list[WrittenArtifact]:
-    """Write the answer's files into ``out_dir`` (sealed by ``seal``) and describe each one."""
+    """Write the answer's files into ``out_dir`` (sealed by ``seal``) and describe each one.
+
+    ``render_pdf`` lays out the PDF edition (by default in this process).
+    """
     wanted = _formats(collected.request_type, formats)
     generated_at = now or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +91,7 @@ def write_request_outputs(
         data = (
             render_report(report, pdf=False).encode("utf-8")
             if fmt is OutputFormat.HTML
-            else _render_pdf(report, generated_at, pdf_font)
+            else (render_pdf or _render_pdf)(report, generated_at, pdf_font)
         )
         return _bytes(data)
 

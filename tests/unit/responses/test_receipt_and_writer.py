@@ -140,3 +140,29 @@ def test_sealed_files_are_written_once_sealed_and_described_by_their_plain_conte
     assert ["access-report.html", "export.zip"] == sorted(
         p.name for p in (tmp_path / "sealed").iterdir()
     )
+
+
+def test_the_pdf_can_be_laid_out_in_a_child_process(
+    datamap: DataMap, data: CollectedData, tmp_path: Path
+) -> None:
+    from personvern.responses.pdf_worker import PdfWorker
+
+    worker = PdfWorker()
+    try:
+        elsewhere = write_request_outputs(
+            tmp_path / "child",
+            datamap,
+            data,
+            formats=[OutputFormat.PDF],
+            now=GENERATED,
+            pdf_font="core",
+            render_pdf=worker.render,
+        )
+    finally:
+        worker.close()
+    here = write_request_outputs(
+        tmp_path / "here", datamap, data, formats=[OutputFormat.PDF], now=GENERATED, pdf_font="core"
+    )
+    # The same report, laid out by the same code: the same bytes, wherever.
+    assert [a.sha256 for a in here] == [a.sha256 for a in elsewhere]
+    assert b"%PDF-" == elsewhere[0].path.read_bytes()[:5]
