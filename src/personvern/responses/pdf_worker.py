@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import pickle  # nosec B403 - only our own report objects, to our own child process
+import pickle
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
