@@ -8,6 +8,7 @@ carries it, so the report, the export and the mails that follow all agree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from personvern.connectors.port import Connector, ExportedFile, Record
@@ -18,6 +19,7 @@ from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.requests.request_plan import RequestPlan
 from personvern.domain.requests.subject_graph import SubjectWalk
+from personvern.responses.access_report import AccessReport
 from personvern.responses.rendering import decide_profile
 from personvern.responses.writer import (
     OutputFormat,
@@ -95,11 +97,17 @@ def answer_note(collected: CollectedData) -> str:
 
 
 def deliver(
-    folder: Path, datamap: DataMap, collected: CollectedData, seal: Sealer | None = None
+    folder: Path,
+    datamap: DataMap,
+    collected: CollectedData,
+    seal: Sealer | None = None,
+    *,
+    report: AccessReport | None = None,
+    now: datetime | None = None,
 ) -> list[WrittenArtifact]:
     """Write the report (HTML) and the export for an access or portability request."""
     folder.mkdir(parents=True, exist_ok=True)
-    return write_request_outputs(folder, datamap, collected, seal=seal)
+    return write_request_outputs(folder, datamap, collected, seal=seal, report=report, now=now)
 
 
 def deliver_pdf(
@@ -108,8 +116,18 @@ def deliver_pdf(
     collected: CollectedData,
     seal: Sealer | None = None,
     render_pdf: PdfRenderer | None = None,
+    *,
+    report: AccessReport | None = None,
+    now: datetime | None = None,
 ) -> list[WrittenArtifact]:
     """Write the PDF edition of the access report (slow; done after the request completes)."""
     return write_request_outputs(
-        folder, datamap, collected, formats={OutputFormat.PDF}, seal=seal, render_pdf=render_pdf
+        folder,
+        datamap,
+        collected,
+        formats={OutputFormat.PDF},
+        seal=seal,
+        render_pdf=render_pdf,
+        report=report,
+        now=now,
     )

@@ -95,6 +95,7 @@ from personvern.store.requests import RequestRepository
 from personvern.store.unit_of_work import UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from personvern.responses.access_report import AccessReport
     from personvern.responses.writer import PdfRenderer, Sealer, WrittenArtifact
     from personvern.store.encryption.vault import KeyCache
 
@@ -106,10 +107,13 @@ RETRY_AFTER = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class WrittenAnswer:
-    """An answer's files as written, with the data they were made from."""
+    """An answer's files as written, with the data and the report they were made from."""
 
     collected: CollectedData
     files: tuple[WrittenArtifact, ...]
+    generated_at: datetime
+    #: The report the HTML edition shows; the PDF edition, made after the run, shows it too.
+    report: AccessReport | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ class RequestEngine:
         #: Lays out PDF reports (None: in this thread; a server's job runner hands it on).
         self.render_pdf = render_pdf
         #: Access answers whose PDF edition is still to be made, by request.
-        self._pdf_due: dict[str, tuple[DataSubjectRequest, CollectedData]] = {}
+        self._pdf_due: dict[str, tuple[DataSubjectRequest, WrittenAnswer]] = {}
 
     def _actor(self, request_id: str) -> str:
         return self._actors.get(request_id, self.actor)
@@ -401,7 +405,7 @@ class RequestEngine:
         if handler.hands_over:
             assert result is not None
             collected = self._collect(request, plan, result, connectors)
-            answer = self._write_answer(request, collected, pdf=False)
+            answer = self._write_answer(request, collected)
         elif result is not None:
             # The letter confirming an erasure (or other change) goes to the same person
             # from the same company in the same language as an access answer would.
@@ -416,11 +420,11 @@ class RequestEngine:
         if handler.flag_kind is not None:
             self._flag(request, plan, result, handler)
         finished = self._finish(request.id, plan, outcomes, answer=answer)
-        if collected is not None and handler.report_pdf_after_run:
+        if answer is not None and handler.report_pdf_after_run:
             # The subject's answer is complete without it; the PDF edition of the report
             # takes longer than everything before it, so it is left for after the run
             # (deliver_report_pdf), off the request's critical path.
-            self._pdf_due[request.id] = (request, collected)
+            self._pdf_due[request.id] = (request, answer)
         return finished
 
     def _write(
@@ -748,10 +752,8 @@ class RequestEngine:
 
         return seal
 
-    def _write_answer(
-        self, request: DataSubjectRequest, collected: CollectedData, *, pdf: bool
-    ) -> WrittenAnswer:
-        """Write the answer's files (the PDF edition alone with ``pdf``), outside any transaction.
+    def _write_answer(self, request: DataSubjectRequest, collected: CollectedData) -> WrittenAnswer:
+        """Write the answer's files (the PDF edition comes later), outside any transaction.
 
         With a vault, each file is sealed under the subject's key before it is written
         (hashed in plain: the receipt's hash is of what the subject gets), so it is
@@ -759,16 +761,20 @@ class RequestEngine:
         that records them, so no store lock is held while they are made; a run that dies
         in between leaves files the resumed run writes anew.
         """
-        from personvern.engine.delivery import deliver, deliver_pdf
+        from personvern.engine.delivery import deliver
+        from personvern.responses.writer import compose_report
 
-        folder = self.request_folder(request.id)
-        seal = self._answer_sealer(request.id, request.subject_key)
-        files = (
-            deliver_pdf(folder, self.datamap, collected, seal, self.render_pdf)
-            if pdf
-            else deliver(folder, self.datamap, collected, seal)
+        generated_at = datetime.now(UTC)
+        report = compose_report(self.datamap, collected, generated_at)
+        files = deliver(
+            self.request_folder(request.id),
+            self.datamap,
+            collected,
+            self._answer_sealer(request.id, request.subject_key),
+            report=report,
+            now=generated_at,
         )
-        return WrittenAnswer(collected, tuple(files))
+        return WrittenAnswer(collected, tuple(files), generated_at, report)
 
     def _record_answer(
         self, repo: RequestRepository, request_id: str, written: Sequence[WrittenArtifact]
@@ -790,12 +796,23 @@ class RequestEngine:
             for w in written
         ]
 
-    def _deliver_pdf(self, request: DataSubjectRequest, collected: CollectedData) -> None:
+    def _deliver_pdf(self, request: DataSubjectRequest, answer: WrittenAnswer) -> None:
         """Render the PDF report after completion and add it to the receipt's files."""
-        written = self._write_answer(request, collected, pdf=True)
+        from personvern.engine.delivery import deliver_pdf
+
+        collected = answer.collected
+        written = deliver_pdf(
+            self.request_folder(request.id),
+            self.datamap,
+            collected,
+            self._answer_sealer(request.id, request.subject_key),
+            self.render_pdf,
+            report=answer.report,
+            now=answer.generated_at,
+        )
         with self.unit_of_work() as uow:
             repo = uow.requests
-            sent = self._record_answer(repo, request.id, written.files)
+            sent = self._record_answer(repo, request.id, written)
             stored = repo.get(request.id)
             receipt = dict(stored.receipt or {})
             names = {item["name"] for item in sent}

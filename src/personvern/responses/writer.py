@@ -37,6 +37,7 @@ __all__ = [
     "PdfRenderer",
     "Sealer",
     "WrittenArtifact",
+    "compose_report",
     "default_formats",
     "write_request_outputs",
 ]
@@ -66,19 +67,19 @@ def write_request_outputs(
     pdf_font: FontChoice = "auto",
     seal: Sealer | None = None,
     render_pdf: PdfRenderer | None = None,
+    report: AccessReport | None = None,
 ) -> list[WrittenArtifact]:
     """Write the answer's files into ``out_dir`` (sealed by ``seal``) and describe each one.
 
-    ``render_pdf`` lays out the PDF edition (by default in this process).
+    ``render_pdf`` lays out the PDF edition (by default in this process). ``report`` is
+    the report already composed for ``collected`` at ``now`` (compose_report), so a PDF
+    edition made later is the same report as the HTML one, and is not composed twice.
     """
     wanted = _formats(collected.request_type, formats)
     generated_at = now or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = (
-        build_access_report(datamap, collected, generated_at=generated_at)
-        if wanted & {OutputFormat.HTML, OutputFormat.PDF}
-        else None
-    )
+    if report is None:
+        report = compose_report(datamap, collected, generated_at, formats=wanted)
     scope = ExportScope.for_request(collected.request_type)
 
     def export(out: IO[bytes]) -> None:
@@ -118,6 +119,20 @@ def write_request_outputs(
             )
         )
     return written
+
+
+def compose_report(
+    datamap: DataMap,
+    collected: CollectedData,
+    generated_at: datetime,
+    *,
+    formats: Collection[OutputFormat | str] | None = None,
+) -> AccessReport | None:
+    """The report the answer's HTML and PDF editions show (None if it has neither)."""
+    wanted = _formats(collected.request_type, formats)
+    if not wanted & {OutputFormat.HTML, OutputFormat.PDF}:
+        return None
+    return build_access_report(datamap, collected, generated_at=generated_at)
 
 
 def _formats(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -166,3 +167,37 @@ def test_the_pdf_can_be_laid_out_in_a_child_process(
     # The same report, laid out by the same code: the same bytes, wherever.
     assert [a.sha256 for a in here] == [a.sha256 for a in elsewhere]
     assert b"%PDF-" == elsewhere[0].path.read_bytes()[:5]
+
+
+def test_a_report_composed_once_gives_the_same_editions_as_one_composed_per_file(
+    datamap: DataMap, data: CollectedData, tmp_path: Path
+) -> None:
+    from personvern.responses.writer import compose_report
+
+    report = compose_report(datamap, data, GENERATED)
+    assert report is not None
+    given = write_request_outputs(
+        tmp_path / "given", datamap, data, now=GENERATED, report=report
+    ) + write_request_outputs(
+        tmp_path / "given",
+        datamap,
+        data,
+        formats=[OutputFormat.PDF],
+        now=GENERATED,
+        pdf_font="core",
+        report=report,
+    )
+    composed = write_request_outputs(
+        tmp_path / "composed", datamap, data, now=GENERATED
+    ) + write_request_outputs(
+        tmp_path / "composed",
+        datamap,
+        data,
+        formats=[OutputFormat.PDF],
+        now=GENERATED,
+        pdf_font="core",
+    )
+    assert [(a.name, a.sha256) for a in composed] == [(a.name, a.sha256) for a in given]
+    # An export alone shows no report: there is none to compose.
+    portable = replace(data, request_type=RequestType.PORTABILITY)
+    assert compose_report(datamap, portable, GENERATED) is None
