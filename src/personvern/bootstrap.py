@@ -40,6 +40,7 @@ from personvern.store.unit_of_work import UnitOfWork, UnitOfWorkFactory, unit_of
 if TYPE_CHECKING:
     from personvern.engine.retention.runs import RetentionRuns
     from personvern.engine.retention.sweep import RetentionSweep
+    from personvern.responses.pdf_worker import PdfWorker
 
 log = logging.getLogger("personvern")
 
@@ -96,14 +97,30 @@ class Application:
     reader: Engine | None = None
     read_only_unit_of_work: UnitOfWorkFactory | None = None
     _jobs: JobQueue | None = field(default=None, repr=False)
+    #: Lays out the PDF reports of runs on this process's job thread (started on first use).
+    _pdf_worker: PdfWorker | None = field(default=None, repr=False)
     _jobs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def reading(self) -> UnitOfWork:
         """A unit of work that only reads: on the embedded store it waits for no writer."""
         return (self.read_only_unit_of_work or self.unit_of_work)()
 
-    def request_engine(self, actor: str | None = None) -> RequestEngine:
-        """An engine for the data map and the store (DataMap errors if there is no map)."""
+    def request_engine(
+        self, actor: str | None = None, *, pdf_elsewhere: bool = False
+    ) -> RequestEngine:
+        """An engine for the data map and the store (DataMap errors if there is no map).
+
+        ``pdf_elsewhere``: lay out PDF reports in a child process (the serving process's
+        job runner, whose interpreter the API shares).
+        """
+        render_pdf = None
+        if pdf_elsewhere:
+            with self._jobs_lock:
+                if self._pdf_worker is None:
+                    from personvern.responses.pdf_worker import PdfWorker
+
+                    self._pdf_worker = PdfWorker()
+                render_pdf = self._pdf_worker.render
         return RequestEngine(
             settings=self.settings,
             datamap=self.datamap.require(),
@@ -113,6 +130,7 @@ class Application:
             actor=actor or self.actor,
             pool=self.connectors,
             observer=self.observer,
+            render_pdf=render_pdf,
         )
 
     def retention_sweep(self, now: datetime | None = None) -> RetentionSweep:
@@ -158,7 +176,9 @@ class Application:
 
                 self._jobs = make_job_queue(
                     self.settings,
-                    lambda request_id: self.request_engine().run_and_deliver(request_id),
+                    lambda request_id: self.request_engine(pdf_elsewhere=True).run_and_deliver(
+                        request_id
+                    ),
                     self.unit_of_work,
                     lambda run_id: self.retention_runs().execute(run_id),
                 )
@@ -200,6 +220,10 @@ class Application:
             jobs, self._jobs = self._jobs, None
         if jobs is not None:
             jobs.shutdown()
+        with self._jobs_lock:
+            pdf_worker, self._pdf_worker = self._pdf_worker, None
+        if pdf_worker is not None:
+            pdf_worker.close()
         self.connectors.close()
         self.store.dispose()
         if self.reader is not None:

@@ -267,7 +267,7 @@ class SqlConnector(ConnectorBase):
             columns.append(ds.key)
         query = sa.select(*columns).where(where).order_by(ds.key)
         try:
-            with self._guard("search", ds.name), self._engine.connect() as conn:
+            with self._guard("search", ds.name), self._one_read() as conn:
                 rows = _fetch_all(conn, query)
         except ConnectorDataError as exc:
             raise self._unreadable(ds, where, columns, exc.reason) from None
@@ -297,6 +297,19 @@ class SqlConnector(ConnectorBase):
             if matched:
                 records.append(Record(_key(row[key_index]), values, frozenset(matched)))
         return records
+
+    def _one_read(self) -> Connection:
+        """A connection for one reading statement (use it as a context manager).
+
+        On PostgreSQL in autocommit: psycopg would otherwise send BEGIN before the
+        statement and the pool ROLLBACK after it, two more round trips for the same
+        single-statement snapshot (a search sends one statement per dataset). Not on
+        MariaDB, where PyMySQL switches autocommit with a statement of its own each way.
+        """
+        conn = self._engine.connect()
+        if self._engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
 
     def export_files(self, dataset: str, keys: Sequence[Key]) -> Iterator[ExportedFile]:
         """Nothing: rows of a SQL table are exported as records, not files."""

@@ -8,6 +8,7 @@ carries it, so the report, the export and the mails that follow all agree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from personvern.connectors.port import Connector, ExportedFile, Record
@@ -18,8 +19,15 @@ from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.lifecycle import RequestType
 from personvern.domain.requests.request_plan import RequestPlan
 from personvern.domain.requests.subject_graph import SubjectWalk
+from personvern.responses.access_report import AccessReport
 from personvern.responses.rendering import decide_profile
-from personvern.responses.writer import OutputFormat, WrittenArtifact, write_request_outputs
+from personvern.responses.writer import (
+    OutputFormat,
+    PdfRenderer,
+    Sealer,
+    WrittenArtifact,
+    write_request_outputs,
+)
 from personvern.store.models import DataSubjectRequest
 
 
@@ -88,12 +96,38 @@ def answer_note(collected: CollectedData) -> str:
     )
 
 
-def deliver(folder: Path, datamap: DataMap, collected: CollectedData) -> list[WrittenArtifact]:
+def deliver(
+    folder: Path,
+    datamap: DataMap,
+    collected: CollectedData,
+    seal: Sealer | None = None,
+    *,
+    report: AccessReport | None = None,
+    now: datetime | None = None,
+) -> list[WrittenArtifact]:
     """Write the report (HTML) and the export for an access or portability request."""
     folder.mkdir(parents=True, exist_ok=True)
-    return write_request_outputs(folder, datamap, collected)
+    return write_request_outputs(folder, datamap, collected, seal=seal, report=report, now=now)
 
 
-def deliver_pdf(folder: Path, datamap: DataMap, collected: CollectedData) -> list[WrittenArtifact]:
+def deliver_pdf(
+    folder: Path,
+    datamap: DataMap,
+    collected: CollectedData,
+    seal: Sealer | None = None,
+    render_pdf: PdfRenderer | None = None,
+    *,
+    report: AccessReport | None = None,
+    now: datetime | None = None,
+) -> list[WrittenArtifact]:
     """Write the PDF edition of the access report (slow; done after the request completes)."""
-    return write_request_outputs(folder, datamap, collected, formats={OutputFormat.PDF})
+    return write_request_outputs(
+        folder,
+        datamap,
+        collected,
+        formats={OutputFormat.PDF},
+        seal=seal,
+        render_pdf=render_pdf,
+        report=report,
+        now=now,
+    )

@@ -87,18 +87,33 @@ from personvern.engine.search import SearchResult, search_subject
 from personvern.intake.approval import check_may_run
 from personvern.security.pseudonym import pseudonymiser
 from personvern.settings import Settings
-from personvern.store.encryption.files import open_answer_file, seal_answer_file
+from personvern.store.encryption.fields import session_vault
+from personvern.store.encryption.files import open_answer_file, seal_answer
 from personvern.store.errors import RecordNotFoundError
 from personvern.store.models import DataSubjectRequest, RequestTask
+from personvern.store.requests import RequestRepository
 from personvern.store.unit_of_work import UnitOfWorkFactory
 
 if TYPE_CHECKING:
-    from personvern.responses.writer import WrittenArtifact
+    from personvern.responses.access_report import AccessReport
+    from personvern.responses.writer import PdfRenderer, Sealer, WrittenArtifact
+    from personvern.store.encryption.vault import KeyCache
 
 log = logging.getLogger(__name__)
 
 #: How long a request waits before it tries an unreachable system again.
 RETRY_AFTER = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class WrittenAnswer:
+    """An answer's files as written, with the data and the report they were made from."""
+
+    collected: CollectedData
+    files: tuple[WrittenArtifact, ...]
+    generated_at: datetime
+    #: The report the HTML edition shows; the PDF edition, made after the run, shows it too.
+    report: AccessReport | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,7 @@ class RequestEngine:
         actor: str = "engine",
         pool: ConnectorPool | None = None,
         observer: RunObserver | None = None,
+        render_pdf: PdfRenderer | None = None,
     ) -> None:
         self.settings = settings
         self.datamap = datamap
@@ -152,8 +168,10 @@ class RequestEngine:
         self.statements = 0
         #: Told of every step a run does (tests stop runs at known points with it).
         self.observer = observer
+        #: Lays out PDF reports (None: in this thread; a server's job runner hands it on).
+        self.render_pdf = render_pdf
         #: Access answers whose PDF edition is still to be made, by request.
-        self._pdf_due: dict[str, CollectedData] = {}
+        self._pdf_due: dict[str, tuple[DataSubjectRequest, WrittenAnswer]] = {}
 
     def _actor(self, request_id: str) -> str:
         return self._actors.get(request_id, self.actor)
@@ -373,17 +391,21 @@ class RequestEngine:
             if plan.conflicts:
                 return self._review(request.id, plan)
             plan = self._with_review(request, plan)
-            with self.unit_of_work() as uow:
-                repo = uow.requests
-                repo.save_plan(repo.get(request.id), plan.to_json())
+            if handler.changes_data:
+                # The plan a resumed run carries out: stored before the first write. A
+                # run that changes nothing searches afresh when resumed, so its plan is
+                # stored with the final state (_finish), one transaction fewer.
+                with self.unit_of_work() as uow:
+                    repo = uow.requests
+                    repo.save_plan(repo.get(request.id), plan.to_json())
 
         outcomes: dict[str, Any] = {}
-        artifacts: list[dict[str, Any]] = []
         collected: CollectedData | None = None
+        answer: WrittenAnswer | None = None
         if handler.hands_over:
             assert result is not None
             collected = self._collect(request, plan, result, connectors)
-            artifacts = self._deliver(request.id, collected)
+            answer = self._write_answer(request, collected)
         elif result is not None:
             # The letter confirming an erasure (or other change) goes to the same person
             # from the same company in the same language as an access answer would.
@@ -397,12 +419,12 @@ class RequestEngine:
             outcomes = self._write(handler.writes, request.id, plan, connectors)
         if handler.flag_kind is not None:
             self._flag(request, plan, result, handler)
-        finished = self._finish(request.id, plan, outcomes, artifacts)
-        if collected is not None and handler.report_pdf_after_run:
+        finished = self._finish(request.id, plan, outcomes, answer=answer)
+        if answer is not None and handler.report_pdf_after_run:
             # The subject's answer is complete without it; the PDF edition of the report
             # takes longer than everything before it, so it is left for after the run
             # (deliver_report_pdf), off the request's critical path.
-            self._pdf_due[request.id] = collected
+            self._pdf_due[request.id] = (request, answer)
         return finished
 
     def _write(
@@ -455,10 +477,10 @@ class RequestEngine:
         The job runners call it right after a run; whether it was made is in the
         receipt's files. Returns whether a PDF was rendered.
         """
-        collected = self._pdf_due.pop(request_id, None)
-        if collected is None:
+        due = self._pdf_due.pop(request_id, None)
+        if due is None:
             return False
-        self._deliver_pdf(request_id, collected)
+        self._deliver_pdf(*due)
         return True
 
     def run_and_deliver(self, request_id: str) -> RunOutcome:
@@ -687,7 +709,6 @@ class RequestEngine:
         collected = collect(
             request, self._identities(request), plan, result.walk, connectors, self.datamap
         )
-        self.settle_answer(request.id, collected)
         request.language = collected.language
         return collected
 
@@ -697,69 +718,110 @@ class RequestEngine:
         Stored on the request, the language is also that of the mails that follow (the
         answer, a letter, an extension notice), and the profile goes into the receipt.
         """
+        with self.unit_of_work() as uow:
+            self._settle(uow.requests, uow.requests.get(request_id), collected)
+
+    def _settle(
+        self, repo: RequestRepository, stored: DataSubjectRequest, collected: CollectedData
+    ) -> None:
+        """``settle_answer`` inside a transaction the caller has open."""
         from personvern.engine.delivery import answer_note
         from personvern.responses.receipt import answer_summary
 
-        with self.unit_of_work() as uow:
-            repo = uow.requests
-            stored = repo.get(request_id)
-            stored.language = collected.language
-            if collected.profile is not None:
-                stored.answer_profile = answer_summary(collected.profile)
-            repo.add_event(stored, answer_note(collected), self._actor(request_id))
+        stored.language = collected.language
+        if collected.profile is not None:
+            stored.answer_profile = answer_summary(collected.profile)
+        repo.add_event(stored, answer_note(collected), self._actor(stored.id))
 
-    def _store_artifacts(
-        self, request_id: str, written: Sequence[WrittenArtifact]
+    def _answer_sealer(self, request_id: str, subject_key: str) -> Sealer | None:
+        """What seals the request's answer files under the subject's key (None: no vault).
+
+        The vault is the store sessions'; the unit of work opened to find it runs no
+        statement, so it takes no lock. Unwrapped keys are kept only while one answer is
+        written.
+        """
+        with self.unit_of_work() as uow:
+            vault = session_vault(uow.session)[0]
+        if vault is None:
+            return None
+        found = vault
+        cache: KeyCache = {}
+
+        def seal(name: str, plain: bytes) -> bytes:
+            return seal_answer(found, subject_key, request_id, name, plain, cache)
+
+        return seal
+
+    def _write_answer(self, request: DataSubjectRequest, collected: CollectedData) -> WrittenAnswer:
+        """Write the answer's files (the PDF edition comes later), outside any transaction.
+
+        With a vault, each file is sealed under the subject's key before it is written
+        (hashed in plain: the receipt's hash is of what the subject gets), so it is
+        written once and never lies on disk in plain. Written before the transaction
+        that records them, so no store lock is held while they are made; a run that dies
+        in between leaves files the resumed run writes anew.
+        """
+        from personvern.engine.delivery import deliver
+        from personvern.responses.writer import compose_report
+
+        generated_at = datetime.now(UTC)
+        report = compose_report(self.datamap, collected, generated_at)
+        files = deliver(
+            self.request_folder(request.id),
+            self.datamap,
+            collected,
+            self._answer_sealer(request.id, request.subject_key),
+            report=report,
+            now=generated_at,
+        )
+        return WrittenAnswer(collected, tuple(files), generated_at, report)
+
+    def _record_answer(
+        self, repo: RequestRepository, request_id: str, written: Sequence[WrittenArtifact]
     ) -> list[dict[str, Any]]:
+        """Record the written files as the request's artifacts; the receipt's entries."""
         folder = self.request_folder(request_id)
         for item in written:
-            # Only personvern's user may read an answer (the home is 0700 as well).
-            item.path.chmod(0o600)
-        with self.unit_of_work() as uow:
-            repo = uow.requests
-            vault, subject = uow.vault, repo.get(request_id).subject_key
-            for item in written:
-                if vault is not None:
-                    # Hashed in plain above (the receipt's hash is of what the subject
-                    # gets); kept on disk only as an envelope under the subject's key.
-                    seal_answer_file(vault, subject, request_id, item.name, item.path)
-                repo.add_artifact(
-                    request_id,
-                    item.name,
-                    item.media_type,
-                    item.sha256,
-                    item.size,
-                    str(item.path.relative_to(folder)),
-                    sealed=vault is not None,
-                )
+            repo.add_artifact(
+                request_id,
+                item.name,
+                item.media_type,
+                item.sha256,
+                item.size,
+                str(item.path.relative_to(folder)),
+                sealed=item.sealed,
+            )
         return [
             {"name": w.name, "media_type": w.media_type, "sha256": w.sha256, "size": w.size}
             for w in written
         ]
 
-    def _deliver(self, request_id: str, collected: CollectedData) -> list[dict[str, Any]]:
-        from personvern.engine.delivery import deliver
-
-        written = deliver(self.request_folder(request_id), self.datamap, collected)
-        return self._store_artifacts(request_id, written)
-
-    def _deliver_pdf(self, request_id: str, collected: CollectedData) -> None:
+    def _deliver_pdf(self, request: DataSubjectRequest, answer: WrittenAnswer) -> None:
         """Render the PDF report after completion and add it to the receipt's files."""
         from personvern.engine.delivery import deliver_pdf
 
-        written = deliver_pdf(self.request_folder(request_id), self.datamap, collected)
-        sent = self._store_artifacts(request_id, written)
+        collected = answer.collected
+        written = deliver_pdf(
+            self.request_folder(request.id),
+            self.datamap,
+            collected,
+            self._answer_sealer(request.id, request.subject_key),
+            self.render_pdf,
+            report=answer.report,
+            now=answer.generated_at,
+        )
         with self.unit_of_work() as uow:
             repo = uow.requests
-            request = repo.get(request_id)
-            receipt = dict(request.receipt or {})
+            sent = self._record_answer(repo, request.id, written)
+            stored = repo.get(request.id)
+            receipt = dict(stored.receipt or {})
             names = {item["name"] for item in sent}
             receipt["sent"] = [i for i in receipt.get("sent", []) if i["name"] not in names] + sent
             if collected.profile is not None:
                 from personvern.responses.receipt import answer_summary
 
                 receipt["answer"] = answer_summary(collected.profile)
-            repo.save_receipt(request, receipt)
+            repo.save_receipt(stored, receipt)
 
     def read_answer(self, request_id: str, name: str) -> bytes:
         """The plain content of a delivered file (opened if it is sealed)."""
@@ -788,7 +850,8 @@ class RequestEngine:
         request_id: str,
         plan: RequestPlan,
         outcomes: Mapping[str, Any],
-        artifacts: list[dict[str, Any]],
+        *,
+        answer: WrittenAnswer | None = None,
     ) -> RunOutcome:
         if plan.found_nothing:
             message = "no data about the subject was found in any connected system"
@@ -797,6 +860,12 @@ class RequestEngine:
         with self.unit_of_work() as uow:
             repo = uow.requests
             request = repo.get(request_id)
+            artifacts: list[dict[str, Any]] = []
+            if answer is not None:
+                # Who answers, the answer's files and the final state in one transaction:
+                # no request is completed without its answer recorded.
+                self._settle(repo, request, answer.collected)
+                artifacts = self._record_answer(repo, request_id, answer.files)
             # The tasks, the receipt and the final state in one transaction: a run that
             # dies here leaves none of them, and the resumed run adds each task once.
             tasks = [repo.add_task(request_id, task) for task in planned_tasks(self.datamap, plan)]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from personvern.connectors.port import Connector, Criteria, IndexedMentions
+from personvern.domain.identities.phone import readings_remembered
 from personvern.domain.requests.identity import SubjectIdentity
 from personvern.domain.requests.review import Review
 from personvern.domain.requests.subject_graph import DatasetNode, SubjectGraph, SubjectWalk
@@ -68,6 +69,20 @@ def search_subject(
         left_out=review.left_out(),
     )
     result = SearchResult(walk)
+    # Each phone spelling is read once per search, not once per dataset and round.
+    with readings_remembered():
+        _walk(reachable, walk, connectors, result, mention_index)
+    return result
+
+
+def _walk(
+    reachable: SubjectGraph,
+    walk: SubjectWalk,
+    connectors: Mapping[str, Connector],
+    result: SearchResult,
+    mention_index: MentionIndex | None,
+) -> None:
+    """Ask every dataset for what the walk knows, pass after pass, until nothing is new."""
     for _ in range(MAX_PASSES):
         asked = False
         for node in reachable.nodes:
@@ -90,7 +105,6 @@ def search_subject(
         if not asked:
             break
         result.passes += 1
-    return result
 
 
 def _indexed(

@@ -47,3 +47,5 @@ class WrittenArtifact:
     size: int
     #: Where the file is; ``path.relative_to(out_dir)`` is what RequestArtifact.path stores.
     path: Path
+    #: Whether the file on disk is the content's envelope (sha256 and size are the plain's).
+    sealed: bool = False

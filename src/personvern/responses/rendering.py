@@ -8,6 +8,7 @@ published documents' stylesheet, so the report looks like the notice it compleme
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.answer_profile import AnswerProfile, decide_answer_profile
@@ -21,10 +22,19 @@ _DOCUMENTS = ("access_report/{lang}/body.html.j2", "export/{lang}/README.txt.j2"
 
 def templated_languages() -> list[str]:
     """Languages every answer document has templates for."""
+    return list(_templated_languages())
+
+
+@cache
+def _templated_languages() -> tuple[str, ...]:
+    # The templates ship inside the package: listing them walks its folders, three
+    # times per answer, so it is done once per process.
     names = set(environment().list_templates())
     candidates = {name.split("/")[1] for name in names if name.startswith("access_report/")}
-    return sorted(
-        lang for lang in candidates if all(doc.format(lang=lang) in names for doc in _DOCUMENTS)
+    return tuple(
+        sorted(
+            lang for lang in candidates if all(doc.format(lang=lang) in names for doc in _DOCUMENTS)
+        )
     )
 
 

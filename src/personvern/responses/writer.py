@@ -5,16 +5,20 @@ and PDF when asked: it can also be rendered on first download) and the export zi
 returns each file's name, media type, SHA-256 and size for the RequestArtifact rows and
 the receipt. Each file is written under a temporary name and renamed when complete, so
 a run killed half-way leaves no truncated file behind and the next run writes it anew.
+Given ``seal``, each file is made in memory, hashed in plain (the receipt's hash is of
+what the subject gets) and written once, sealed: no plain copy ever reaches the disk.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from personvern.data_home import write_private
+from personvern.data_home import write_private, write_private_file
 from personvern.domain.datamap import DataMap
 from personvern.domain.requests.collected import CollectedData
 from personvern.domain.requests.handlers import handler_for
@@ -28,7 +32,20 @@ from personvern.responses.receipt import sha256_file
 if TYPE_CHECKING:
     from personvern.responses.pdf import FontChoice
 
-__all__ = ["OutputFormat", "WrittenArtifact", "default_formats", "write_request_outputs"]
+__all__ = [
+    "OutputFormat",
+    "PdfRenderer",
+    "Sealer",
+    "WrittenArtifact",
+    "compose_report",
+    "default_formats",
+    "write_request_outputs",
+]
+
+#: Turns a file's plain content into what is stored (an envelope), given the file's name.
+Sealer = Callable[[str, bytes], bytes]
+#: Lays out the PDF edition of a report (personvern.responses.pdf_worker, say).
+PdfRenderer = Callable[[AccessReport, datetime, "FontChoice"], bytes]
 
 # Fixed order, so artifacts are written and listed the same way every time.
 _ORDER = (OutputFormat.HTML, OutputFormat.PDF, OutputFormat.ZIP)
@@ -48,43 +65,74 @@ def write_request_outputs(
     formats: Collection[OutputFormat | str] | None = None,
     now: datetime | None = None,
     pdf_font: FontChoice = "auto",
+    seal: Sealer | None = None,
+    render_pdf: PdfRenderer | None = None,
+    report: AccessReport | None = None,
 ) -> list[WrittenArtifact]:
-    """Write the answer's files into ``out_dir`` and describe each one."""
+    """Write the answer's files into ``out_dir`` (sealed by ``seal``) and describe each one.
+
+    ``render_pdf`` lays out the PDF edition (by default in this process). ``report`` is
+    the report already composed for ``collected`` at ``now`` (compose_report), so a PDF
+    edition made later is the same report as the HTML one, and is not composed twice.
+    """
     wanted = _formats(collected.request_type, formats)
     generated_at = now or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = (
-        build_access_report(datamap, collected, generated_at=generated_at)
-        if wanted & {OutputFormat.HTML, OutputFormat.PDF}
-        else None
-    )
+    if report is None:
+        report = compose_report(datamap, collected, generated_at, formats=wanted)
     scope = ExportScope.for_request(collected.request_type)
 
     def export(out: IO[bytes]) -> None:
         write_export(out, datamap, collected, scope=scope, generated_at=generated_at)
 
+    def content(fmt: OutputFormat) -> Callable[[IO[bytes]], object]:
+        if fmt is OutputFormat.ZIP:
+            return export
+        assert report is not None
+        data = (
+            render_report(report, pdf=False).encode("utf-8")
+            if fmt is OutputFormat.HTML
+            else (render_pdf or _render_pdf)(report, generated_at, pdf_font)
+        )
+        return _bytes(data)
+
     written: list[WrittenArtifact] = []
     for fmt in (f for f in _ORDER if f in wanted):
-        if fmt is OutputFormat.ZIP:
-            path = _atomic(out_dir, fmt.artifact_name, export)
+        name = fmt.artifact_name
+        if seal is None:
+            path = _atomic(out_dir, name, content(fmt))
+            sha256, size = sha256_file(path), path.stat().st_size
         else:
-            assert report is not None
-            data = (
-                render_report(report, pdf=False).encode("utf-8")
-                if fmt is OutputFormat.HTML
-                else _render_pdf(report, generated_at, pdf_font)
-            )
-            path = _atomic(out_dir, fmt.artifact_name, _bytes(data))
+            buffer = io.BytesIO()
+            content(fmt)(buffer)
+            plain = buffer.getvalue()
+            sha256, size = hashlib.sha256(plain).hexdigest(), len(plain)
+            path = write_private_file(out_dir / name, seal(name, plain))
         written.append(
             WrittenArtifact(
-                name=fmt.artifact_name,
+                name=name,
                 media_type=fmt.media_type,
-                sha256=sha256_file(path),
-                size=path.stat().st_size,
+                sha256=sha256,
+                size=size,
                 path=path,
+                sealed=seal is not None,
             )
         )
     return written
+
+
+def compose_report(
+    datamap: DataMap,
+    collected: CollectedData,
+    generated_at: datetime,
+    *,
+    formats: Collection[OutputFormat | str] | None = None,
+) -> AccessReport | None:
+    """The report the answer's HTML and PDF editions show (None if it has neither)."""
+    wanted = _formats(collected.request_type, formats)
+    if not wanted & {OutputFormat.HTML, OutputFormat.PDF}:
+        return None
+    return build_access_report(datamap, collected, generated_at=generated_at)
 
 
 def _formats(

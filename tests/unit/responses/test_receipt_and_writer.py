@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,3 +114,90 @@ def test_sha256_file_reads_large_files_in_chunks(tmp_path: Path) -> None:
     content = bytes(range(256)) * 9000  # a little over two chunks
     path.write_bytes(content)
     assert hashlib.sha256(content).hexdigest() == sha256_file(path)
+
+
+def test_sealed_files_are_written_once_sealed_and_described_by_their_plain_content(
+    datamap: DataMap, data: CollectedData, tmp_path: Path
+) -> None:
+    plain = {
+        a.name: a.path.read_bytes()
+        for a in write_request_outputs(tmp_path / "plain", datamap, data, now=GENERATED)
+    }
+    sealed_by = []
+
+    def seal(name: str, content: bytes) -> bytes:
+        sealed_by.append(name)
+        return b"SEALED:" + content[::-1]
+
+    written = write_request_outputs(tmp_path / "sealed", datamap, data, now=GENERATED, seal=seal)
+    assert ["access-report.html", "export.zip"] == sealed_by
+    for item in written:
+        content = plain[item.name]
+        assert item.sealed
+        # The receipt's hash and size are of what the subject gets, not of the envelope.
+        assert (hashlib.sha256(content).hexdigest(), len(content)) == (item.sha256, item.size)
+        assert b"SEALED:" + content[::-1] == item.path.read_bytes()
+    # Nothing else, no plain copy or half-written file, is left in the folder.
+    assert ["access-report.html", "export.zip"] == sorted(
+        p.name for p in (tmp_path / "sealed").iterdir()
+    )
+
+
+def test_the_pdf_can_be_laid_out_in_a_child_process(
+    datamap: DataMap, data: CollectedData, tmp_path: Path
+) -> None:
+    from personvern.responses.pdf_worker import PdfWorker
+
+    worker = PdfWorker()
+    try:
+        elsewhere = write_request_outputs(
+            tmp_path / "child",
+            datamap,
+            data,
+            formats=[OutputFormat.PDF],
+            now=GENERATED,
+            pdf_font="core",
+            render_pdf=worker.render,
+        )
+    finally:
+        worker.close()
+    here = write_request_outputs(
+        tmp_path / "here", datamap, data, formats=[OutputFormat.PDF], now=GENERATED, pdf_font="core"
+    )
+    # The same report, laid out by the same code: the same bytes, wherever.
+    assert [a.sha256 for a in here] == [a.sha256 for a in elsewhere]
+    assert b"%PDF-" == elsewhere[0].path.read_bytes()[:5]
+
+
+def test_a_report_composed_once_gives_the_same_editions_as_one_composed_per_file(
+    datamap: DataMap, data: CollectedData, tmp_path: Path
+) -> None:
+    from personvern.responses.writer import compose_report
+
+    report = compose_report(datamap, data, GENERATED)
+    assert report is not None
+    given = write_request_outputs(
+        tmp_path / "given", datamap, data, now=GENERATED, report=report
+    ) + write_request_outputs(
+        tmp_path / "given",
+        datamap,
+        data,
+        formats=[OutputFormat.PDF],
+        now=GENERATED,
+        pdf_font="core",
+        report=report,
+    )
+    composed = write_request_outputs(
+        tmp_path / "composed", datamap, data, now=GENERATED
+    ) + write_request_outputs(
+        tmp_path / "composed",
+        datamap,
+        data,
+        formats=[OutputFormat.PDF],
+        now=GENERATED,
+        pdf_font="core",
+    )
+    assert [(a.name, a.sha256) for a in composed] == [(a.name, a.sha256) for a in given]
+    # An export alone shows no report: there is none to compose.
+    portable = replace(data, request_type=RequestType.PORTABILITY)
+    assert compose_report(datamap, portable, GENERATED) is None

@@ -22,6 +22,9 @@ their own number the way they do at home.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import phonenumbers
 
@@ -45,12 +48,44 @@ def parse(value: str, country: str) -> str:
     return canonical
 
 
+#: Readings of one search (see ``readings_remembered``); None outside one.
+_READINGS: ContextVar[dict[tuple[str, str], str | None] | None] = ContextVar(
+    "personvern_phone_readings", default=None
+)
+
+
+@contextmanager
+def readings_remembered() -> Iterator[None]:
+    """Within the block, each spelling is read once; the readings are forgotten after it.
+
+    One search reads the subject's few numbers hundreds of times (every spelling asked
+    for, every spelling checked, every value returned, in each dataset), and reading
+    is phonenumbers' full parse. Kept for one search only, never across requests: the
+    readings are the subject's numbers.
+    """
+    token = _READINGS.set({})
+    try:
+        yield
+    finally:
+        _READINGS.reset(token)
+
+
 def canonical_or_none(stored: object, country: str) -> str | None:
     """The number in E.164 of a value as stored or typed, or None if it is no valid number."""
     if isinstance(stored, int) and not isinstance(stored, bool):
         stored = str(stored)
     if not isinstance(stored, str):
         return None
+    readings = _READINGS.get()
+    if readings is None:
+        return _read(stored, country)
+    key = (stored, country)
+    if key not in readings:
+        readings[key] = _read(stored, country)
+    return readings[key]
+
+
+def _read(stored: str, country: str) -> str | None:
     text = stored.translate(_BLANKS).strip()
     if not text or len(text) > _MAX_LENGTH or not _WRITTEN.fullmatch(text):
         return None

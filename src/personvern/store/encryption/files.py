@@ -1,10 +1,9 @@
 """Answer files (reports, exports) sealed on disk under the subject's data key.
 
-The file is written in plain first (the writers stream into it), hashed for the
-receipt, then replaced atomically by its envelope; only personvern's user could read
-the plain file meanwhile (mode 0600 in a 0700 folder). Opening needs the subject's
-key, so an erased subject's answers, and their copies in backups of the home, are
-unreadable.
+The request engine seals an answer's content in memory and writes only the envelope
+(``seal_answer``); ``seal_answer_file`` replaces a file already written in plain by its
+envelope. Opening needs the subject's key, so an erased subject's answers, and their
+copies in backups of the home, are unreadable.
 """
 
 from __future__ import annotations
@@ -19,6 +18,18 @@ from personvern.store.encryption.vault import KeyCache, SubjectVault
 ANSWER = "answer"
 
 
+def seal_answer(
+    vault: SubjectVault,
+    subject_hash: str,
+    request_id: str,
+    name: str,
+    plain: bytes,
+    cache: KeyCache | None = None,
+) -> bytes:
+    """The envelope of an answer file's plain content, bound to the request and the name."""
+    return vault.seal(subject_hash, file_purpose(ANSWER, request_id, name), plain, cache)
+
+
 def seal_answer_file(
     vault: SubjectVault,
     subject_hash: str,
@@ -28,8 +39,8 @@ def seal_answer_file(
     cache: KeyCache | None = None,
 ) -> None:
     """Replace the plain file at ``path`` with its envelope."""
-    purpose = file_purpose(ANSWER, request_id, name)
-    write_private_file(path, vault.seal(subject_hash, purpose, path.read_bytes(), cache))
+    sealed = seal_answer(vault, subject_hash, request_id, name, path.read_bytes(), cache)
+    write_private_file(path, sealed)
 
 
 def open_answer_file(

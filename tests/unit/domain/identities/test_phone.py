@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 
 from personvern.domain.identities import phone
@@ -127,3 +128,25 @@ def test_the_home_country_of_a_number_is_its_region() -> None:
         phone.home_country("+447812345678"),
         phone.home_country("971 55 337"),
     )
+
+
+def test_a_search_reads_each_spelling_once_and_forgets_the_readings_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parses: list[str] = []
+    real = phonenumbers.parse
+
+    def counted(text: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+        parses.append(text)
+        return real(text, region)
+
+    monkeypatch.setattr(phonenumbers, "parse", counted)
+    with phone.readings_remembered():
+        first = [phone.canonical_or_none("971 55 337", "NO") for _ in range(3)]
+        assert [KARI] * 3 == first
+        assert 1 == len(parses)
+        # Another country is another reading.
+        phone.canonical_or_none("971 55 337", "SE")
+        assert 2 == len(parses)
+    phone.canonical_or_none("971 55 337", "NO")
+    assert 3 == len(parses)
