@@ -164,6 +164,18 @@ class TableSweep:
         self._postgresql = connector.engine.dialect.name == "postgresql"
         self._due_count = 0
         self._python_rows = True
+        # PostgreSQL's index on the trigger holds no keys (InnoDB's and SQLite's hold the
+        # primary key): the due rows' first and last key cost a heap visit per row, so a
+        # deletion with integer keys counts through the index alone and probes the keys.
+        self._probed_keys = (
+            self._postgresql
+            and self._parent is None
+            and rule.action is RetentionAction.DELETE
+            and _integer(self.key)
+        )
+        #: The last due key is the newest due row's (an estimate): a run reaching it
+        #: short of the rows counted looks for due keys beyond it.
+        self._last_estimated = False
 
     # -- the predicates ---------------------------------------------------------
 
@@ -190,16 +202,16 @@ class TableSweep:
         trigger column when there is one; the held ones among the rows past the rule,
         only for a rule that can have them (a statutory hold, holds placed by staff,
         referencing datasets). The range of keys due is what the batches then walk.
+        On PostgreSQL a deletion with integer keys takes that range from index probes
+        instead (``_probe_due_keys``), so the count can be answered by the index alone.
         """
         past = sa.and_(self._in_scope, self._past_rule)
         table: dict[str, sa.ColumnElement[Any]] = {"total": sa.func.count()}
         if self.rule.condition is not None:
             table["in_scope"] = _number_of(self._in_scope)
-        due: dict[str, sa.ColumnElement[Any]] = {
-            "due": sa.func.count(),
-            "first": sa.func.min(self.key),
-            "last": sa.func.max(self.key),
-        }
+        due: dict[str, sa.ColumnElement[Any]] = {"due": sa.func.count()}
+        if not self._probed_keys:
+            due |= {"first": sa.func.min(self.key), "last": sa.func.max(self.key)}
         if self._parent is None:
             due["oldest"] = sa.func.min(self._trigger)
         by_python = [f.python_pending for f in self._fields if f.python_pending is not None]
@@ -229,6 +241,8 @@ class TableSweep:
                 oldest = self._trigger_day(row["oldest"])
             else:
                 oldest = self._oldest(conn)
+            if count and self._probed_keys:
+                row |= self._probe_due_keys(conn, count)
         counts = {name: int(value or 0) for name, value in counts.items()}
         if not self.count_table:
             counts["total"] = count + sum(counts.get(k, 0) for k in ("law", "staff", "reference"))
@@ -287,6 +301,7 @@ class TableSweep:
             and last - first + 1 <= _DENSE * self._due_count
         )
         after: Any = None
+        swept = 0
         # One connection for every batch, each batch still its own transaction: checking
         # a connection out of the pool pings the server and checking it in rolls back,
         # two more round trips a batch, which a sweep of many small batches felt.
@@ -321,10 +336,20 @@ class TableSweep:
                     progress.first_key = progress.first_key or str(first)
                     progress.last_key = str(upto)
                 after = upto
+                swept += changed
                 if on_batch is not None:
                     on_batch(progress)
                 if upto == last:
-                    return progress
+                    if not self._last_estimated or swept >= self._due_count:
+                        return progress
+                    # Short of the rows counted at the newest due row's key: keys not in
+                    # time order, or rows gone meanwhile. Any due key beyond it is swept
+                    # by keyset batches up to the last one; none ends the run.
+                    with self.connector.guarded(self._doing(), self.rule.dataset), conn.begin():
+                        beyond = self._due_beyond(conn, last)
+                    if beyond is None:
+                        return progress
+                    last, windows, self._last_estimated = beyond, False, False
 
     # -- batches ------------------------------------------------------------------
 
@@ -455,6 +480,51 @@ class TableSweep:
         )
         return dict(conn.execute(query).one()._mapping)
 
+    def _probe_due_keys(self, conn: sa.Connection, count: int) -> dict[str, Any]:
+        """The due rows' first and last key, from index probes where the keys allow.
+
+        Three probes: the table's smallest key (its key index), the oldest and the newest
+        due row's keys (the trigger index, each end). Keys growing with time as an
+        append-only log's (smallest <= oldest's <= newest's) and due rows filling at least
+        half of the keys up to the newest's: the first due key is the first met walking
+        the key index (the smallest when it is the oldest row's), and the newest due row's
+        key stands for the last (a run short of the rows counted there looks beyond it).
+        Otherwise the due rows' keys are aggregated, one heap visit per due row.
+        """
+        smallest = conn.execute(sa.select(sa.func.min(self.key))).scalar()
+        ends = [
+            conn.execute(sa.select(self.key).where(self.due).order_by(order).limit(1)).scalar()
+            for order in (self._trigger.asc(), self._trigger.desc())
+        ]
+        oldest, newest = ends
+        if (
+            smallest is not None
+            and oldest is not None
+            and newest is not None
+            and smallest <= oldest <= newest
+            and newest - smallest < _DENSE * count
+        ):
+            first = (
+                smallest
+                if oldest == smallest
+                else conn.execute(
+                    sa.select(self.key).where(self.due).order_by(self.key).limit(1)
+                ).scalar()
+            )
+            if first is not None:
+                self._last_estimated = True
+                return {"first": first, "last": max(first, newest)}
+        keys: dict[str, sa.ColumnElement[Any]] = {
+            "first": sa.func.min(self.key),
+            "last": sa.func.max(self.key),
+        }
+        return self._figures(conn, keys, self.due)
+
+    def _due_beyond(self, conn: sa.Connection, last: Any) -> Any:
+        """The last key still due after ``last`` (None: none)."""
+        query = sa.select(sa.func.max(self.key)).where(self.due).where(self.key > last)
+        return conn.execute(query).scalar()
+
     def _trigger_day(self, value: Any) -> date | None:
         return None if value is None else trigger_day(self.fmt, value, self.rule.timezone)
 
@@ -571,6 +641,14 @@ def _coerce_keys(column: sa.Column[Any], keys: Sequence[str]) -> list[Any]:
     if python_type is int:
         return [int(k) for k in keys if k.lstrip("-").isdigit()]
     return list(keys)
+
+
+def _integer(column: sa.Column[Any]) -> bool:
+    """Whether the column holds integers (keys a window of consecutive values can bound)."""
+    try:
+        return column.type.python_type is int
+    except NotImplementedError:
+        return False
 
 
 def _is_text(column: sa.Column[Any]) -> bool:
