@@ -307,49 +307,91 @@ class TableSweep:
         # two more round trips a batch, which a sweep of many small batches felt.
         with self.connector.guarded(self._doing(), self.rule.dataset):
             held = self.connector.engine.connect()
+        single = self._one_statement_batches()
+        if single:
+            held = held.execution_options(isolation_level="AUTOCOMMIT")
+        # Asynchronous commits, set for the session in autocommit (else per transaction).
+        asynchronous = False
         with held as conn:
-            while True:
-                with self.connector.guarded(self._doing(), self.rule.dataset), conn.begin():
-                    if windows:
-                        upto = min(last, (first - 1 if after is None else after) + batch_size)
-                    else:
-                        upto = self._batch_end(conn, after, last, batch_size)
-                    if upto != last and self._postgresql:
+            try:
+                while True:
+                    with self.connector.guarded(self._doing(), self.rule.dataset), conn.begin():
+                        if windows:
+                            upto = min(last, (first - 1 if after is None else after) + batch_size)
+                        else:
+                            upto = self._batch_end(conn, after, last, batch_size)
                         # A batch lost in a server crash is still due and redone by the
                         # next run, so only the last batch waits for its commit to reach
                         # the disk (which flushes every earlier one with it).
-                        conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
-                    if self.rule.action is RetentionAction.ANONYMISE:
-                        changed = self._anonymise_batch(conn, after, upto, pseudonymise)
-                    elif self._summary is not None:
-                        changed = self._summary.count_and_delete(conn, self._in_batch(after, upto))
-                    else:
-                        changed = self._delete_batch(conn, after, upto)
-                progress.batches += 1
-                progress.done += changed
-                if self.rule.action is RetentionAction.ANONYMISE:
-                    progress.anonymised += changed
-                else:
-                    progress.deleted += changed
-                if changed:
-                    # The evidence's first key: where the range of due keys began.
-                    progress.first_key = progress.first_key or str(first)
-                    progress.last_key = str(upto)
-                after = upto
-                swept += changed
-                if on_batch is not None:
-                    on_batch(progress)
-                if upto == last:
-                    if not self._last_estimated or swept >= self._due_count:
-                        return progress
-                    # Short of the rows counted at the newest due row's key: keys not in
-                    # time order, or rows gone meanwhile. Any due key beyond it is swept
-                    # by keyset batches up to the last one; none ends the run.
-                    with self.connector.guarded(self._doing(), self.rule.dataset), conn.begin():
-                        beyond = self._due_beyond(conn, last)
-                    if beyond is None:
-                        return progress
-                    last, windows, self._last_estimated = beyond, False, False
+                        if single and asynchronous != (upto != last):
+                            asynchronous = upto != last
+                            conn.execute(_ASYNCHRONOUS[asynchronous])
+                        elif not single and upto != last and self._postgresql:
+                            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+                        changed = self._batch(conn, after, upto, pseudonymise)
+                    self._tell(progress, changed, first, upto)
+                    after = upto
+                    swept += changed
+                    if on_batch is not None:
+                        on_batch(progress)
+                    if upto == last:
+                        if not self._last_estimated or swept >= self._due_count:
+                            return progress
+                        # Short of the rows counted at the newest due row's key: keys not
+                        # in time order, or rows gone meanwhile. Any due key beyond it is
+                        # swept by keyset batches up to the last one; none ends the run.
+                        with (
+                            self.connector.guarded(self._doing(), self.rule.dataset),
+                            conn.begin(),
+                        ):
+                            beyond = self._due_beyond(conn, last)
+                        if beyond is None:
+                            return progress
+                        last, windows, self._last_estimated = beyond, False, False
+            except BaseException:
+                if asynchronous:
+                    # Never back to the pool with the session's commits asynchronous.
+                    conn.invalidate()
+                raise
+
+    def _batch(
+        self, conn: sa.Connection, after: Any, upto: Any, pseudonymise: Pseudonymiser | None
+    ) -> int:
+        """Delete, anonymise or count and delete the due rows after ``after`` up to ``upto``."""
+        if self.rule.action is RetentionAction.ANONYMISE:
+            return self._anonymise_batch(conn, after, upto, pseudonymise)
+        if self._summary is not None:
+            return self._summary.count_and_delete(conn, self._in_batch(after, upto))
+        return self._delete_batch(conn, after, upto)
+
+    def _one_statement_batches(self) -> bool:
+        """Whether each batch is one statement PostgreSQL can run as its own transaction.
+
+        A deletion, or an anonymisation SQL does whole: sent in autocommit, a batch is
+        one round trip instead of four (BEGIN, the commit setting, it, COMMIT).
+        """
+        if not self._postgresql:
+            return False
+        if self.rule.action is RetentionAction.DELETE:
+            return self._summary is None
+        return self.rule.action is RetentionAction.ANONYMISE and not self._needs_python()
+
+    def _tell(self, progress: TableProgress, changed: int, first: Any, upto: Any) -> None:
+        """Count a committed batch into the progress."""
+        progress.batches += 1
+        progress.done += changed
+        if self.rule.action is RetentionAction.ANONYMISE:
+            progress.anonymised += changed
+        else:
+            progress.deleted += changed
+        if changed:
+            # The evidence's first key: where the range of due keys began.
+            progress.first_key = progress.first_key or str(first)
+            progress.last_key = str(upto)
+
+    def _needs_python(self) -> bool:
+        """Whether an anonymisation batch reads rows only Python can rewrite."""
+        return self._python_rows and any(f.python_pending is not None for f in self._fields)
 
     # -- batches ------------------------------------------------------------------
 
@@ -616,6 +658,13 @@ class TableSweep:
 #: Keys from the first due to the last at most this many times the rows due: batches
 #: are windows of consecutive keys (at least half of them due on average).
 _DENSE = 2
+
+
+#: PostgreSQL's commit setting for the session: asynchronous (True) or waiting for the disk.
+_ASYNCHRONOUS = {
+    True: sa.text("SET synchronous_commit = off"),
+    False: sa.text("SET synchronous_commit = on"),
+}
 
 
 #: How costly each anonymisation's SQL tests are, cheapest first.
