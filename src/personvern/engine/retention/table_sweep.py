@@ -660,10 +660,11 @@ class TableSweep:
 _DENSE = 2
 
 
-#: PostgreSQL's commit setting for the session: asynchronous (True) or waiting for the disk.
+#: PostgreSQL's commit setting for the session: asynchronous (True), or back to the
+#: server's own (which the last batch's commit waits for, as any other commit would).
 _ASYNCHRONOUS = {
     True: sa.text("SET synchronous_commit = off"),
-    False: sa.text("SET synchronous_commit = on"),
+    False: sa.text("RESET synchronous_commit"),
 }
 
 
