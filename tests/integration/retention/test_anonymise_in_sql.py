@@ -1,8 +1,9 @@
 """Anonymisation computed in SQL gives exactly what Python gives, and is never redone.
 
-On PostgreSQL and MariaDB a year and an IPv4 /24 are computed by the database; an IPv6
-address, text that is no address, or an address Python reads differently (spaces,
-leading zeros) goes through Python. SQLite does all of it in Python. Whichever way,
+On PostgreSQL and MariaDB a year and an IPv4 /24 are computed by the database, and so is
+the NULL of digits and dots that are no address (leading zeros, three octets); an IPv6
+address or other text (letters, spaces) goes through Python. SQLite does all of it in
+Python. Whichever way,
 each value must be what ``ipaddress`` and ``date.replace`` make of it.
 """
 

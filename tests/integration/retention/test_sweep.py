@@ -205,6 +205,39 @@ def test_a_run_killed_after_its_first_batch_continues_without_harm(
     assert (27, 7) == (events.progress.deleted, events.progress.batches)
 
 
+def test_due_keys_beyond_the_newest_due_rows_key_are_swept_too(
+    shop_database: ShopDatabase, shop_map: DataMap, pool: ConnectorPool
+) -> None:
+    """Keys mostly in time order: the newest due row's key is not the last due key."""
+    sweepco.populate(shop_database.url)
+    engine = sa.create_engine(shop_database.url)
+    try:
+        with engine.begin() as conn:
+            # 998 is the oldest due row and the smallest key; 1000 the newest due row;
+            # 1002 and 1004 are due keys after it (PostgreSQL's plan probes the first two).
+            conn.execute(
+                sweepco.web_events.insert(),
+                [
+                    {"id": 998, "occurred_ms": 1_577_836_800_000, "url": "/2020"},
+                    {"id": 1004, "occurred_ms": 1_717_200_000_000, "url": "/2024-06"},
+                ],
+            )
+    finally:
+        engine.dispose()
+
+    run = _sweep(shop_map, shop_database.url, pool, max_share=1.0, batch_size=4).run()
+
+    events = next(o for o in run.outcomes if o.rule == "web-events")
+    assert events.progress is not None
+    assert (TableStatus.COMPLETED, 4, "998", "1004") == (
+        events.status,
+        events.progress.deleted,
+        events.progress.first_key,
+        events.progress.last_key,
+    )
+    assert {1001, 1003} == sweepco.ids(shop_database.url, sweepco.web_events)
+
+
 def test_the_safety_stop_refuses_a_rule_taking_too_much_of_a_table(
     shop_database: ShopDatabase, shop_map: DataMap, pool: ConnectorPool
 ) -> None:

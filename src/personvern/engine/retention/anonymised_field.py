@@ -62,14 +62,22 @@ def anonymised_field(column: sa.Column[Any], how: Anonymisation, dialect: str) -
         )
     if how is Anonymisation.TRUNCATE_IP and server and text:
         ipv4 = column.regexp_match(IPV4)
+        # Text of digits and dots only is an IPv4 address or nothing ``ipaddress`` reads
+        # (Python makes it NULL, and so does SQL); anything else (IPv6, spaces) is
+        # Python's. One character class is far cheaper per row than the address pattern,
+        # which only the digits-and-dots values not yet ending in .0 are tested against.
+        other = column.regexp_match("[^0-9.]")
         truncated = _slash_24(column, dialect)
         return AnonymisedField(
             column,
             how,
-            sa.case((ipv4, truncated), else_=column),
+            sa.case((ipv4, truncated), (other, column), else_=sa.null()),
             # An IPv4 address is truncated when it ends in .0: cheaper than computing it.
-            sa.and_(sa.not_(column.endswith(".0", autoescape=True)), ipv4),
-            sa.and_(column.is_not(None), sa.not_(ipv4), sa.not_(_ipv6_truncated(column))),
+            sa.and_(
+                sa.not_(other),
+                sa.or_(sa.not_(column.endswith(".0", autoescape=True)), sa.not_(ipv4)),
+            ),
+            sa.and_(other, sa.not_(_ipv6_truncated(column))),
         )
     return AnonymisedField(column, how, None, None, _python_pending(column, how, dialect))
 

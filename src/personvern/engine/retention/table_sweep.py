@@ -164,6 +164,18 @@ class TableSweep:
         self._postgresql = connector.engine.dialect.name == "postgresql"
         self._due_count = 0
         self._python_rows = True
+        # PostgreSQL's index on the trigger holds no keys (InnoDB's and SQLite's hold the
+        # primary key): the due rows' first and last key cost a heap visit per row, so a
+        # deletion with integer keys counts through the index alone and probes the keys.
+        self._probed_keys = (
+            self._postgresql
+            and self._parent is None
+            and rule.action is RetentionAction.DELETE
+            and _integer(self.key)
+        )
+        #: The last due key is the newest due row's (an estimate): a run reaching it
+        #: short of the rows counted looks for due keys beyond it.
+        self._last_estimated = False
 
     # -- the predicates ---------------------------------------------------------
 
@@ -190,16 +202,16 @@ class TableSweep:
         trigger column when there is one; the held ones among the rows past the rule,
         only for a rule that can have them (a statutory hold, holds placed by staff,
         referencing datasets). The range of keys due is what the batches then walk.
+        On PostgreSQL a deletion with integer keys takes that range from index probes
+        instead (``_probe_due_keys``), so the count can be answered by the index alone.
         """
         past = sa.and_(self._in_scope, self._past_rule)
         table: dict[str, sa.ColumnElement[Any]] = {"total": sa.func.count()}
         if self.rule.condition is not None:
             table["in_scope"] = _number_of(self._in_scope)
-        due: dict[str, sa.ColumnElement[Any]] = {
-            "due": sa.func.count(),
-            "first": sa.func.min(self.key),
-            "last": sa.func.max(self.key),
-        }
+        due: dict[str, sa.ColumnElement[Any]] = {"due": sa.func.count()}
+        if not self._probed_keys:
+            due |= {"first": sa.func.min(self.key), "last": sa.func.max(self.key)}
         if self._parent is None:
             due["oldest"] = sa.func.min(self._trigger)
         by_python = [f.python_pending for f in self._fields if f.python_pending is not None]
@@ -229,6 +241,8 @@ class TableSweep:
                 oldest = self._trigger_day(row["oldest"])
             else:
                 oldest = self._oldest(conn)
+            if count and self._probed_keys:
+                row |= self._probe_due_keys(conn, count)
         counts = {name: int(value or 0) for name, value in counts.items()}
         if not self.count_table:
             counts["total"] = count + sum(counts.get(k, 0) for k in ("law", "staff", "reference"))
@@ -287,44 +301,97 @@ class TableSweep:
             and last - first + 1 <= _DENSE * self._due_count
         )
         after: Any = None
+        swept = 0
         # One connection for every batch, each batch still its own transaction: checking
         # a connection out of the pool pings the server and checking it in rolls back,
         # two more round trips a batch, which a sweep of many small batches felt.
         with self.connector.guarded(self._doing(), self.rule.dataset):
             held = self.connector.engine.connect()
+        single = self._one_statement_batches()
+        if single:
+            held = held.execution_options(isolation_level="AUTOCOMMIT")
+        # Asynchronous commits, set for the session in autocommit (else per transaction).
+        asynchronous = False
         with held as conn:
-            while True:
-                with self.connector.guarded(self._doing(), self.rule.dataset), conn.begin():
-                    if windows:
-                        upto = min(last, (first - 1 if after is None else after) + batch_size)
-                    else:
-                        upto = self._batch_end(conn, after, last, batch_size)
-                    if upto != last and self._postgresql:
+            try:
+                while True:
+                    with self.connector.guarded(self._doing(), self.rule.dataset), conn.begin():
+                        if windows:
+                            upto = min(last, (first - 1 if after is None else after) + batch_size)
+                        else:
+                            upto = self._batch_end(conn, after, last, batch_size)
                         # A batch lost in a server crash is still due and redone by the
                         # next run, so only the last batch waits for its commit to reach
                         # the disk (which flushes every earlier one with it).
-                        conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
-                    if self.rule.action is RetentionAction.ANONYMISE:
-                        changed = self._anonymise_batch(conn, after, upto, pseudonymise)
-                    elif self._summary is not None:
-                        changed = self._summary.count_and_delete(conn, self._in_batch(after, upto))
-                    else:
-                        changed = self._delete_batch(conn, after, upto)
-                progress.batches += 1
-                progress.done += changed
-                if self.rule.action is RetentionAction.ANONYMISE:
-                    progress.anonymised += changed
-                else:
-                    progress.deleted += changed
-                if changed:
-                    # The evidence's first key: where the range of due keys began.
-                    progress.first_key = progress.first_key or str(first)
-                    progress.last_key = str(upto)
-                after = upto
-                if on_batch is not None:
-                    on_batch(progress)
-                if upto == last:
-                    return progress
+                        if single and asynchronous != (upto != last):
+                            asynchronous = upto != last
+                            conn.execute(_ASYNCHRONOUS[asynchronous])
+                        elif not single and upto != last and self._postgresql:
+                            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+                        changed = self._batch(conn, after, upto, pseudonymise)
+                    self._tell(progress, changed, first, upto)
+                    after = upto
+                    swept += changed
+                    if on_batch is not None:
+                        on_batch(progress)
+                    if upto == last:
+                        if not self._last_estimated or swept >= self._due_count:
+                            return progress
+                        # Short of the rows counted at the newest due row's key: keys not
+                        # in time order, or rows gone meanwhile. Any due key beyond it is
+                        # swept by keyset batches up to the last one; none ends the run.
+                        with (
+                            self.connector.guarded(self._doing(), self.rule.dataset),
+                            conn.begin(),
+                        ):
+                            beyond = self._due_beyond(conn, last)
+                        if beyond is None:
+                            return progress
+                        last, windows, self._last_estimated = beyond, False, False
+            except BaseException:
+                if asynchronous:
+                    # Never back to the pool with the session's commits asynchronous.
+                    conn.invalidate()
+                raise
+
+    def _batch(
+        self, conn: sa.Connection, after: Any, upto: Any, pseudonymise: Pseudonymiser | None
+    ) -> int:
+        """Delete, anonymise or count and delete the due rows after ``after`` up to ``upto``."""
+        if self.rule.action is RetentionAction.ANONYMISE:
+            return self._anonymise_batch(conn, after, upto, pseudonymise)
+        if self._summary is not None:
+            return self._summary.count_and_delete(conn, self._in_batch(after, upto))
+        return self._delete_batch(conn, after, upto)
+
+    def _one_statement_batches(self) -> bool:
+        """Whether each batch is one statement PostgreSQL can run as its own transaction.
+
+        A deletion, or an anonymisation SQL does whole: sent in autocommit, a batch is
+        one round trip instead of four (BEGIN, the commit setting, it, COMMIT).
+        """
+        if not self._postgresql:
+            return False
+        if self.rule.action is RetentionAction.DELETE:
+            return self._summary is None
+        return self.rule.action is RetentionAction.ANONYMISE and not self._needs_python()
+
+    def _tell(self, progress: TableProgress, changed: int, first: Any, upto: Any) -> None:
+        """Count a committed batch into the progress."""
+        progress.batches += 1
+        progress.done += changed
+        if self.rule.action is RetentionAction.ANONYMISE:
+            progress.anonymised += changed
+        else:
+            progress.deleted += changed
+        if changed:
+            # The evidence's first key: where the range of due keys began.
+            progress.first_key = progress.first_key or str(first)
+            progress.last_key = str(upto)
+
+    def _needs_python(self) -> bool:
+        """Whether an anonymisation batch reads rows only Python can rewrite."""
+        return self._python_rows and any(f.python_pending is not None for f in self._fields)
 
     # -- batches ------------------------------------------------------------------
 
@@ -455,6 +522,51 @@ class TableSweep:
         )
         return dict(conn.execute(query).one()._mapping)
 
+    def _probe_due_keys(self, conn: sa.Connection, count: int) -> dict[str, Any]:
+        """The due rows' first and last key, from index probes where the keys allow.
+
+        Three probes: the table's smallest key (its key index), the oldest and the newest
+        due row's keys (the trigger index, each end). Keys growing with time as an
+        append-only log's (smallest <= oldest's <= newest's) and due rows filling at least
+        half of the keys up to the newest's: the first due key is the first met walking
+        the key index (the smallest when it is the oldest row's), and the newest due row's
+        key stands for the last (a run short of the rows counted there looks beyond it).
+        Otherwise the due rows' keys are aggregated, one heap visit per due row.
+        """
+        smallest = conn.execute(sa.select(sa.func.min(self.key))).scalar()
+        ends = [
+            conn.execute(sa.select(self.key).where(self.due).order_by(order).limit(1)).scalar()
+            for order in (self._trigger.asc(), self._trigger.desc())
+        ]
+        oldest, newest = ends
+        if (
+            smallest is not None
+            and oldest is not None
+            and newest is not None
+            and smallest <= oldest <= newest
+            and newest - smallest < _DENSE * count
+        ):
+            first = (
+                smallest
+                if oldest == smallest
+                else conn.execute(
+                    sa.select(self.key).where(self.due).order_by(self.key).limit(1)
+                ).scalar()
+            )
+            if first is not None:
+                self._last_estimated = True
+                return {"first": first, "last": max(first, newest)}
+        keys: dict[str, sa.ColumnElement[Any]] = {
+            "first": sa.func.min(self.key),
+            "last": sa.func.max(self.key),
+        }
+        return self._figures(conn, keys, self.due)
+
+    def _due_beyond(self, conn: sa.Connection, last: Any) -> Any:
+        """The last key still due after ``last`` (None: none)."""
+        query = sa.select(sa.func.max(self.key)).where(self.due).where(self.key > last)
+        return conn.execute(query).scalar()
+
     def _trigger_day(self, value: Any) -> date | None:
         return None if value is None else trigger_day(self.fmt, value, self.rule.timezone)
 
@@ -548,6 +660,14 @@ class TableSweep:
 _DENSE = 2
 
 
+#: PostgreSQL's commit setting for the session: asynchronous (True), or back to the
+#: server's own (which the last batch's commit waits for, as any other commit would).
+_ASYNCHRONOUS = {
+    True: sa.text("SET synchronous_commit = off"),
+    False: sa.text("RESET synchronous_commit"),
+}
+
+
 #: How costly each anonymisation's SQL tests are, cheapest first.
 _COST = {
     Anonymisation.NULL: 0,
@@ -571,6 +691,14 @@ def _coerce_keys(column: sa.Column[Any], keys: Sequence[str]) -> list[Any]:
     if python_type is int:
         return [int(k) for k in keys if k.lstrip("-").isdigit()]
     return list(keys)
+
+
+def _integer(column: sa.Column[Any]) -> bool:
+    """Whether the column holds integers (keys a window of consecutive values can bound)."""
+    try:
+        return column.type.python_type is int
+    except NotImplementedError:
+        return False
 
 
 def _is_text(column: sa.Column[Any]) -> bool:
