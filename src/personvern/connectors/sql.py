@@ -86,6 +86,7 @@ from personvern.domain.identities.kinds import SPELLED, ExactLookup, exact_looku
 from personvern.domain.identities.mentions import mention_pattern, mention_search_terms
 from personvern.domain.records import MASK
 from personvern.domain.requests.identity import SubjectIdentity
+from personvern.idle_ping import ping_when_idle
 
 log = logging.getLogger(__name__)
 
@@ -1044,11 +1045,8 @@ def _create_engine(system: str, raw_url: str, *, read_only: bool = False) -> Eng
         url = _sqlite_url(url, mode="ro" if read_only else "rw")
         # Jobs may run on another thread than the one that opened a pooled connection.
         kwargs["connect_args"] = {"check_same_thread": False}
-    else:
-        # A server restart or a proxy timeout must not fail the next request.
-        kwargs["pool_pre_ping"] = True
-        if "connect_timeout" not in url.query:
-            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+    elif "connect_timeout" not in url.query:
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     try:
         engine = sa.create_engine(url, **kwargs)
     except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError):
@@ -1058,6 +1056,9 @@ def _create_engine(system: str, raw_url: str, *, read_only: bool = False) -> Eng
         ) from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_foreign_keys)
+    else:
+        # A server restart or a proxy timeout must not fail the next request.
+        ping_when_idle(engine, system)
     if read_only:
         sa.event.listen(engine, "connect", _read_only_session(_READ_ONLY.get(backend)))
     return engine

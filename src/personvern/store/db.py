@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from personvern.data_home import private_folder, touch_private_file
+from personvern.idle_ping import ping_when_idle
 from personvern.settings import Settings
 from personvern.store.errors import StoreError, StoreUnavailableError
 
@@ -63,43 +63,8 @@ def make_engine(settings_or_url: Settings | str | URL) -> Engine:
             hint="use postgresql+psycopg://... (production) or leave "
             "PERSONVERN_DATABASE_URL unset for the embedded SQLite store",
         ) from exc
-    _ping_when_idle(engine)
+    ping_when_idle(engine, "the store")
     return engine
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    event.listen(engine, "checkout", _ping_if_idle)
-    event.listen(engine, "checkin", _note_checkin)
-
-
-#: A pooled connection idle this long is tested before use: a server restart or a
-#: proxy's idle timeout may have closed it, and that must not fail the next request.
-#: One in steady use is not (SQLAlchemy's pool_pre_ping tests every checkout, a round
-#: trip per transaction: a third of a marketing decision on PostgreSQL).
-PING_AFTER_IDLE_SECONDS = 1.0
-_CHECKED_IN_AT = "personvern_checked_in_at"
-
-
-def _note_checkin(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
-    record.info[_CHECKED_IN_AT] = time.monotonic()
-
-
-def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
-    checked_in = record.info.get(_CHECKED_IN_AT)
-    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
-        return
-    try:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-        finally:
-            cursor.close()
-        # A ping outside a transaction leaves none open (psycopg begins one implicitly).
-        dbapi_connection.rollback()
-    except Exception as exc:
-        # The pool discards this connection and checks out a fresh one.
-        raise sa.exc.DisconnectionError(f"the store's connection was closed: {exc}") from exc
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -170,7 +135,7 @@ def read_only_engine(engine: Engine) -> Engine:
         # An engine of its own, set once per connection: switching a pooled connection
         # to autocommit and back asks the server each time.
         reader = sa.create_engine(engine.url, hide_parameters=True, isolation_level="AUTOCOMMIT")
-        _ping_when_idle(reader)
+        ping_when_idle(reader, "the store")
         return reader
     return engine.execution_options(**{READ_ONLY: True})
 

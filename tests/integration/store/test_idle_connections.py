@@ -1,8 +1,8 @@
 """A pooled connection the server closed while it sat idle does not fail the next transaction.
 
-personvern tests an idle connection before use (store.db._ping_if_idle) instead of
-every checkout; the server ends the connection here as a restart or a proxy's idle
-timeout would.
+personvern tests an idle connection before use (personvern.idle_ping) instead of every
+checkout, in its store and in the connectors to the company's SQL systems; the server
+ends the connection here as a restart or a proxy's idle timeout would.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from personvern.store import db
+from personvern import idle_ping
+from personvern.connectors import sql as connectors_sql
 from personvern.store.db import make_engine, read_only_engine
 from tests.support.servers import fresh_database, server_url
 
@@ -53,19 +54,23 @@ def _end_from_the_server(kind: str, backend: int) -> None:
         admin.dispose()
 
 
-@pytest.mark.parametrize("reader", [False, True], ids=["store", "reader"])
+@pytest.mark.parametrize("engine_of", ["store", "reader", "connector"])
 def test_a_connection_closed_while_idle_is_replaced_unnoticed(
-    database: str, kind: str, reader: bool, monkeypatch: pytest.MonkeyPatch
+    database: str, kind: str, engine_of: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine: Engine = make_engine(database)
-    if reader:
+    engine: Engine = (
+        connectors_sql.read_only_engine("crm", database)
+        if engine_of == "connector"
+        else make_engine(database)
+    )
+    if engine_of == "reader":
         engine = read_only_engine(engine)
     try:
         with engine.connect() as connection:
             first = _backend_id(connection, kind)
         _end_from_the_server(kind, first)
         # As if it had sat in the pool past the idle limit (no waiting in the test).
-        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+        monkeypatch.setattr(idle_ping, "PING_AFTER_IDLE_SECONDS", 0.0)
         with engine.connect() as connection:
             second = _backend_id(connection, kind)
         assert first != second
