@@ -87,7 +87,6 @@ from personvern.engine.search import SearchResult, search_subject
 from personvern.intake.approval import check_may_run
 from personvern.security.pseudonym import pseudonymiser
 from personvern.settings import Settings
-from personvern.store.encryption.fields import session_vault
 from personvern.store.encryption.files import open_answer_file, seal_answer
 from personvern.store.errors import RecordNotFoundError
 from personvern.store.models import DataSubjectRequest, RequestTask
@@ -741,7 +740,7 @@ class RequestEngine:
         written.
         """
         with self.unit_of_work() as uow:
-            vault = session_vault(uow.session)[0]
+            vault = uow.vault
         if vault is None:
             return None
         found = vault

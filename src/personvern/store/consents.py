@@ -94,7 +94,7 @@ _ERASURES_UNDER_WAY = sa.select(
 #: each to a server store). The three row shapes share columns (``part`` says which a
 #: row is), NULLs filling the rest. The erasures come first: PostgreSQL types a union's
 #: columns from left to right and cannot match a NULL it has already taken for text with
-#: the sealed bytes. Sent to the driver as it is (see one_subject_query): ``{m}`` is the
+#: the sealed bytes. Sent to the driver as it is (see _one_subject_query): ``{m}`` is the
 #: driver's placeholder, ``{states}`` and ``{purposes}`` as many of them as there are.
 #: Only placeholders go into the text; every value is a bound parameter.
 def _one_subject_text() -> str:
@@ -131,7 +131,7 @@ def _one_subject_text() -> str:
 _ONE_SUBJECT = _one_subject_text()
 
 
-def one_subject_query(
+def _one_subject_query(
     dialect: sa.Dialect, identity_kind: str, identity_hash: str, purposes: Collection[str]
 ) -> tuple[str, tuple[str, ...]]:
     """The driver's text of the one-person statement and its values, in the driver's style."""
@@ -152,7 +152,7 @@ def one_subject_query(
     return sql, (RequestType.ERASURE.value, *states, *subject, *wanted, *subject)
 
 
-def subject_rows(
+def _subject_rows(
     kind: IdentityKind, rows: Iterable[Sequence[Any]], timestamp: Callable[[Any], Any] | None
 ) -> SubjectRows:
     """SubjectRows from the one-person statement's rows as the driver gives them.
@@ -333,9 +333,9 @@ class ConsentLedger:
     ) -> SubjectRows:
         """One hashed identity's records for ``purposes`` and flags, and the erasures under way."""
         connection = self.session.connection()
-        sql, values = one_subject_query(connection.dialect, identity_kind, identity_hash, purposes)
+        sql, values = _one_subject_query(connection.dialect, identity_kind, identity_hash, purposes)
         rows = connection.exec_driver_sql(sql, values)
-        return subject_rows(IdentityKind(identity_kind), rows, _timestamps(connection.dialect))
+        return _subject_rows(IdentityKind(identity_kind), rows, _timestamps(connection.dialect))
 
     @contextmanager
     def opened(self) -> Iterator[ConsentLedger]:
@@ -529,7 +529,7 @@ class LedgerLookup:
         self, identity_kind: str, identity_hash: str, purposes: Collection[str]
     ) -> SubjectRows:
         """As ConsentLedger.one_subject, without a session."""
-        sql, values = one_subject_query(
+        sql, values = _one_subject_query(
             self._engine.dialect, identity_kind, identity_hash, purposes
         )
         connection = self._engine.raw_connection()
@@ -543,7 +543,7 @@ class LedgerLookup:
         finally:
             # Back to the pool, which ends any transaction the driver began.
             connection.close()
-        return subject_rows(IdentityKind(identity_kind), rows, self._timestamp)
+        return _subject_rows(IdentityKind(identity_kind), rows, self._timestamp)
 
     @contextmanager
     def opened(self) -> Iterator[ConsentLedger]:

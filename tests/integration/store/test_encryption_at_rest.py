@@ -24,7 +24,7 @@ from personvern.security.subject_hash import subject_key
 from personvern.settings import SettingsError, load_settings
 from personvern.store.db import make_engine, make_session_factory
 from personvern.store.encryption.existing import seal_existing
-from personvern.store.encryption.files import open_answer_file, seal_answer_file
+from personvern.store.encryption.files import open_answer_file, seal_answer
 from personvern.store.encryption.providers import KeyProviderError, LocalKeyFileProvider
 from personvern.store.encryption.vault import SubjectVault
 from personvern.store.migrate import upgrade_to_head
@@ -353,8 +353,10 @@ def test_answer_files_are_sealed_and_a_copy_of_an_erased_subjects_stays_unreadab
         answers = {}
         for who, identities in (("kari", KARI), ("ola", OLA)):
             path = folder / f"{who}-export.zip"
-            path.write_bytes(f"PK export of {who} {identities[1][1]}".encode())
-            seal_answer_file(vault, subject_key(SECRET, identities), who, "export.zip", path)
+            plain = f"PK export of {who} {identities[1][1]}".encode()
+            path.write_bytes(
+                seal_answer(vault, subject_key(SECRET, identities), who, "export.zip", plain)
+            )
             assert identities[1][1].encode() not in path.read_bytes()
             answers[who] = path
         # A backup of the home's answers, taken before Kari's erasure.

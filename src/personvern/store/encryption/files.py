@@ -1,16 +1,14 @@
 """Answer files (reports, exports) sealed on disk under the subject's data key.
 
 The request engine seals an answer's content in memory and writes only the envelope
-(``seal_answer``); ``seal_answer_file`` replaces a file already written in plain by its
-envelope. Opening needs the subject's key, so an erased subject's answers, and their
-copies in backups of the home, are unreadable.
+(``seal_answer``): no plain copy reaches the disk. Opening needs the subject's key, so
+an erased subject's answers, and their copies in backups of the home, are unreadable.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from personvern.data_home import write_private_file
 from personvern.domain.envelope import file_purpose
 from personvern.store.encryption.vault import KeyCache, SubjectVault
 
@@ -28,19 +26,6 @@ def seal_answer(
 ) -> bytes:
     """The envelope of an answer file's plain content, bound to the request and the name."""
     return vault.seal(subject_hash, file_purpose(ANSWER, request_id, name), plain, cache)
-
-
-def seal_answer_file(
-    vault: SubjectVault,
-    subject_hash: str,
-    request_id: str,
-    name: str,
-    path: Path,
-    cache: KeyCache | None = None,
-) -> None:
-    """Replace the plain file at ``path`` with its envelope."""
-    sealed = seal_answer(vault, subject_hash, request_id, name, path.read_bytes(), cache)
-    write_private_file(path, sealed)
 
 
 def open_answer_file(
