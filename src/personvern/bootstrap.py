@@ -24,10 +24,11 @@ from personvern.data_home import ensure_home
 from personvern.datamap.loader import LoadedDataMap, load_datamap, resolve_datamap_path
 from personvern.domain.datamap import DataMap
 from personvern.engine.retention.sweep import RetentionSweep
-from personvern.engine.runner import RequestEngine, RunObserver
+from personvern.engine.runner import RequestEngine, RunObserver, RunOutcome
 from personvern.errors import PersonvernError
 from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts
 from personvern.jobs.queue import JobQueue
+from personvern.jobs.run_endings import RunEndings
 from personvern.mail import Mailer, mailer_from_settings
 from personvern.settings import Settings, load_settings
 from personvern.store.consents import LedgerLookup
@@ -96,6 +97,8 @@ class Application:
     #: store.db.read_only_engine), and units of work on it.
     reader: Engine | None = None
     read_only_unit_of_work: UnitOfWorkFactory | None = None
+    #: Wakes the API's waiters when a run on this process's job thread ends.
+    run_endings: RunEndings = field(default_factory=RunEndings)
     _jobs: JobQueue | None = field(default=None, repr=False)
     #: Lays out the PDF reports of runs on this process's job thread (started on first use).
     _pdf_worker: PdfWorker | None = field(default=None, repr=False)
@@ -176,13 +179,21 @@ class Application:
 
                 self._jobs = make_job_queue(
                     self.settings,
-                    lambda request_id: self.request_engine(pdf_elsewhere=True).run_and_deliver(
-                        request_id
-                    ),
+                    self._run_here,
                     self.unit_of_work,
                     lambda run_id: self.retention_runs().execute(run_id),
                 )
             return self._jobs
+
+    def _run_here(self, request_id: str) -> RunOutcome:
+        """A run on this process's job thread; its waiters are woken before the PDF."""
+        engine = self.request_engine(pdf_elsewhere=True)
+        try:
+            outcome = engine.run(request_id)
+        finally:
+            self.run_endings.ended(request_id)
+        engine.deliver_report_pdf(request_id)
+        return outcome
 
     def use_job_queue(self, jobs: JobQueue) -> None:
         """Send runs to ``jobs`` from now on (a benchmark's own queue, say)."""

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -95,9 +96,13 @@ def run_request(
     return RunAccepted(request_id=request_id, job=job, request=f"/api/v1/requests/{request_id}")
 
 
-#: How often a waiting `GET /requests/{id}/state` looks at the store: a read of one row,
-#: where a client polling over HTTP cost the serving process a request each time.
+#: How often a waiting `GET /requests/{id}/state` looks at the store while runs go to
+#: Celery workers (other processes): a read of one row, where a client polling over HTTP
+#: cost the serving process a request each time.
 WAIT_INTERVAL_SECONDS = 0.005
+#: How often it looks when runs are on this process's job thread, which wakes it when a
+#: run ends (RunEndings): only a failed run, recorded after, is seen on this timer.
+WAIT_INTERVAL_IN_PROCESS_SECONDS = 0.05
 
 
 class RequestStateOut(BaseModel):
@@ -135,11 +140,18 @@ async def request_state(
         return state.value, run_under_way(state, last)
 
     deadline = time.monotonic() + wait
-    while True:
-        state, under_way = await to_thread.run_sync(read)
-        if not under_way or time.monotonic() >= deadline:
-            return RequestStateOut(request_id=request_id, state=state, run_under_way=under_way)
-        await asyncio.sleep(WAIT_INTERVAL_SECONDS)
+    interval = (
+        WAIT_INTERVAL_SECONDS if context.settings.broker_url else WAIT_INTERVAL_IN_PROCESS_SECONDS
+    )
+    with context.application.run_endings.watching(request_id) as ended:
+        while True:
+            state, under_way = await to_thread.run_sync(read)
+            left = deadline - time.monotonic()
+            if not under_way or left <= 0:
+                return RequestStateOut(request_id=request_id, state=state, run_under_way=under_way)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), min(interval, left))
+            ended.clear()
 
 
 RecordRef = Annotated[
