@@ -17,9 +17,10 @@ Celery mode the run happens in a worker process, so the worker is started throug
 writes the counts per task to a file.
 
 The e-mail system (a webhook) and the two file stores are connected to empty stores:
-an empty demo mailbox served in this process, and empty folders. Requests then
-complete (rather than end ``partially_completed``) with every connector of the
-unchanged data map taking part, while the data lives in the SQL systems.
+an empty demo mailbox served in this process, and empty folders, so every connector of
+the unchanged data map takes part while the data lives in the SQL systems. Erasures
+still end ``partially_completed``: telling the data map's recipients (Art. 19) is left
+to staff as tasks.
 """
 
 from __future__ import annotations
