@@ -268,6 +268,4 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             housekeeper.stop()
         if context.identity_provider is not None:
             context.identity_provider.close()
-        # The decisions' asynchronous connections belong to this loop: closed on it.
-        await context.application.ledger_lookup.aclose()
         context.application.close()

@@ -8,20 +8,17 @@ per query, never one query per person.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import secrets
-import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
 
 from personvern.domain.audit.event import AuditAction, AuditActor
@@ -35,7 +32,6 @@ from personvern.domain.consent.ledger import (
 )
 from personvern.domain.datamap import IdentityKind
 from personvern.domain.requests.lifecycle import RequestState, RequestType
-from personvern.idle_ping import ping_when_idle
 from personvern.store.audit_events import AuditTrail
 from personvern.store.base import utcnow
 from personvern.store.consent_models import ConsentRecordRow
@@ -68,9 +64,6 @@ ERASING_STATES = (
     RequestState.WAITING_FOR_SYSTEM,
     RequestState.NEEDS_REVIEW,
 )
-
-#: What a decision made on an asynchronous connection returns.
-Decided = TypeVar("Decided")
 
 
 #: The record columns a decision reads, in ConsentRecord's order.
@@ -518,10 +511,9 @@ class LedgerLookup:
     SQLAlchemy's result handling cost ten times what the statement does (0.3 ms against
     0.03 ms on the embedded store): this takes a pooled connection, runs the statement
     and gives the connection back. On SQLite the statement reads one snapshot without a
-    transaction; on PostgreSQL the engine given is an autocommit one, and the API decides
-    on the event loop through the driver's asynchronous side (:meth:`deciding`). Opening
-    an erasure's sealed identities (rare: once per erasure and process) needs a session:
-    see :meth:`opened`.
+    transaction; on PostgreSQL the engine given is an autocommit one. Opening an erasure's
+    sealed identities (rare: once per erasure and process) needs a session: see
+    :meth:`opened`.
     """
 
     def __init__(
@@ -532,94 +524,29 @@ class LedgerLookup:
         self._timestamp = _timestamps(engine.dialect)
         #: Whether the store is a file this process reads itself (SQLite), not a server.
         self.in_process = engine.dialect.name == "sqlite"
-        #: Whether the store's driver has an asynchronous side (psycopg 3 has).
-        self.asynchronous = not self.in_process and _has_async_side(engine)
-        # An asynchronous connection belongs to the event loop that opened it.
-        self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
-            weakref.WeakKeyDictionary()
-        )
 
     def one_subject(
         self, identity_kind: str, identity_hash: str, purposes: Collection[str]
     ) -> SubjectRows:
         """As ConsentLedger.one_subject, without a session."""
-        connection = self._engine.raw_connection()
-        try:
-            return self.read(connection, identity_kind, identity_hash, purposes)
-        finally:
-            # Back to the pool, which ends any transaction the driver began.
-            connection.close()
-
-    def read(
-        self, connection: Any, identity_kind: str, identity_hash: str, purposes: Collection[str]
-    ) -> SubjectRows:
-        """The one statement on DB-API ``connection``, its rows as SubjectRows."""
         sql, values = _one_subject_query(
             self._engine.dialect, identity_kind, identity_hash, purposes
         )
-        cursor = connection.cursor()
+        connection = self._engine.raw_connection()
         try:
-            cursor.execute(sql, values)
-            rows = cursor.fetchall()
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, values)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            # Back to the pool, which ends any transaction the driver began.
+            connection.close()
         return _subject_rows(IdentityKind(identity_kind), rows, self._timestamp)
-
-    async def deciding(self, decide: Callable[[LookupOnConnection], Decided]) -> Decided:
-        """``decide`` on the event loop, its read on an asynchronous connection.
-
-        Blocking reads of a server store would stall the loop, and a thread per decision
-        queued the answers behind the interpreter lock (p99 0.9 s under load on
-        PostgreSQL). SQLAlchemy runs ``decide`` as it is, in a greenlet that gives the
-        loop back while the statement is on the wire.
-        """
-        loop = asyncio.get_running_loop()
-        engine = self._async_engines.get(loop)
-        if engine is None:
-            engine = self._async_engines[loop] = create_async_engine(
-                self._engine.url, hide_parameters=True, isolation_level="AUTOCOMMIT"
-            )
-            ping_when_idle(engine.sync_engine, "the store")
-        async with engine.connect() as connection:
-            return await connection.run_sync(lambda sync: decide(LookupOnConnection(self, sync)))
-
-    async def aclose(self) -> None:
-        """Close this event loop's asynchronous connections (at the server's shutdown)."""
-        engine = self._async_engines.pop(asyncio.get_running_loop(), None)
-        if engine is not None:
-            await engine.dispose()
 
     @contextmanager
     def opened(self) -> Iterator[ConsentLedger]:
         """A ledger on a session of its own, to open a request's sealed identities."""
         with self._sessions() as session:
             yield ConsentLedger(session)
-
-
-class LookupOnConnection:
-    """A LedgerLookup reading on one connection of its asynchronous engine (see deciding)."""
-
-    def __init__(self, lookup: LedgerLookup, connection: sa.Connection) -> None:
-        self._lookup = lookup
-        self._connection = connection
-
-    def one_subject(
-        self, identity_kind: str, identity_hash: str, purposes: Collection[str]
-    ) -> SubjectRows:
-        """As ConsentLedger.one_subject, on the connection."""
-        return self._lookup.read(
-            self._connection.connection, identity_kind, identity_hash, purposes
-        )
-
-    def opened(self) -> AbstractContextManager[ConsentLedger]:
-        """A ledger on a session of its own (a blocking read: once per erasure and process)."""
-        return self._lookup.opened()
-
-
-def _has_async_side(engine: sa.Engine) -> bool:
-    """Whether SQLAlchemy has an asynchronous dialect for ``engine``'s driver."""
-    try:
-        dialect = engine.dialect.get_async_dialect_cls(engine.url)
-    except (NotImplementedError, sa.exc.InvalidRequestError, sa.exc.ArgumentError):
-        return False
-    return bool(getattr(dialect, "is_async", False))

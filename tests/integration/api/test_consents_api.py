@@ -5,23 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from personvern.api.access_log import RedactDownloadLinks
-from personvern.api.app import create_app
 from personvern.api.context import AppContext
 from personvern.domain.roles import Role
 from personvern.security.subject_hash import identity_hash
-from personvern.security.tokens import issue_token
-from personvern.settings import Settings
-from personvern.store.migrate import upgrade_to_head
 from personvern.store.requests import RequestRepository
 from tests.integration.api.conftest import TokenFactory, bearer
 
@@ -476,39 +470,3 @@ def test_a_processing_decision_for_a_category_the_map_does_not_declare_is_denied
     unknown = ask("technical_support", "user.contactt")
     assert 422 == unknown.status_code
     assert "user.contact" in unknown.json()["hint"]
-
-
-@pytest.mark.postgres
-def test_decisions_on_a_postgresql_store_read_on_the_event_loop(
-    postgres_url: str, tmp_path: Path, example_datamap_path: Path
-) -> None:
-    """On PostgreSQL the API decides through the driver's asynchronous side.
-
-    Its connections belong to the server's event loop: shutting the app down closes
-    them, so none is left on the database.
-    """
-    upgrade_to_head(postgres_url)
-    settings = Settings(home=tmp_path / "home", database_url=postgres_url, datamap=None)
-    app = create_app(settings, example_datamap_path)
-    context: AppContext = app.state.context
-    assert context.application.ledger_lookup.asynchronous
-    with context.application.unit_of_work() as uow:
-        dpo = bearer(issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER).token)
-        marketer = bearer(issue_token(uow.session, name="mk", role=Role.MARKETING_SYSTEM).token)
-    with TestClient(app) as client:
-        assert "no_consent" == decide(client, marketer, "ola@example.no")["reason"]
-        give(client, dpo, "ola@example.no", channel="email")
-        assert ("allow", "consent_given") == tuple(
-            decide(client, marketer, "ola@example.no")[k] for k in ("decision", "reason")
-        )
-        give(client, dpo, "ola@example.no", action="withdrawn", channel="email")
-        assert "consent_withdrawn" == decide(client, marketer, "ola@example.no")["reason"]
-    engine = sa.create_engine(postgres_url, poolclass=sa.NullPool)
-    with engine.connect() as conn:
-        left = conn.execute(
-            sa.text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar_one()
-    assert 0 == left, f"{left} connection(s) of the app still open after shutdown"

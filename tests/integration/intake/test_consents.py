@@ -6,10 +6,8 @@ statement, whose column typing differs between the three databases.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from sqlalchemy.orm import Session
 from personvern.domain.audit.event import AuditActor
 from personvern.domain.consent.ledger import ConsentError, ConsentTextChangedError
 from personvern.domain.datamap import DataMap
-from personvern.domain.decisions.rules import Decision, DecisionReason
+from personvern.domain.decisions.rules import DecisionReason
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.intake import Channel, FiledRequest, file_request
 from personvern.intake import consents as service
@@ -78,42 +76,32 @@ def grant(session: Session, settings: Settings, datamap: DataMap, **extra: objec
 def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: object) -> str:
     """The reason of a marketing decision, read in the session and through the driver.
 
-    The API decides through the driver (LedgerLookup, outside any session; on
-    PostgreSQL on the event loop, through the driver's asynchronous side): every way
-    must give the same answer, so what the test committed is what all of them see.
+    The API decides through the driver (LedgerLookup, outside any session): both must
+    give the same answer, so what the test committed is what both see.
     """
     session.commit()
     # As the app builds it: on the engine for reads (on SQLite they take no write lock).
     reader = read_only_engine(session.get_bind())
     factory = make_session_factory(reader, session.info.get(VAULT))
-    lookup = LedgerLookup(reader, factory)
-    decide = partial(
-        service.marketing_decision,
-        settings=settings,
-        datamap=datamap,
-        identity=extra.pop("identity", ("email", KARI)),
-        channel=extra.pop("channel", "email"),
-        **extra,
-    )
+    identity = extra.pop("identity", ("email", KARI))
+    channel = extra.pop("channel", "email")
     try:
-        reasons = {decide(ledger).reason.value for ledger in (ConsentLedger(session), lookup)}
-        if lookup.asynchronous:
-            reasons.add(asyncio.run(on_the_loop(lookup, decide)).reason.value)
+        reasons = {
+            service.marketing_decision(
+                ledger,
+                settings,
+                datamap,
+                identity=identity,  # type: ignore[arg-type]
+                channel=channel,  # type: ignore[arg-type]
+                **extra,  # type: ignore[arg-type]
+            ).reason.value
+            for ledger in (ConsentLedger(session), LedgerLookup(reader, factory))
+        }
     finally:
         if reader.pool is not session.get_bind().pool:
             reader.dispose()  # PostgreSQL's autocommit engine is one of its own
     assert len(reasons) == 1, f"the session and the driver disagree: {reasons}"
     return reasons.pop()
-
-
-async def on_the_loop(
-    lookup: LedgerLookup, decide: Callable[[service.SubjectLedger], Decision]
-) -> Decision:
-    """A decision as the API makes it on PostgreSQL, its connections closed after."""
-    try:
-        return await lookup.deciding(decide)
-    finally:
-        await lookup.aclose()
 
 
 def erase(

@@ -318,15 +318,12 @@ async def _deciding(
     On the embedded store right here on the event loop: its one statement reads a file
     in this process in tens of microseconds, and a hop to the thread pool and back cost
     more than the whole decision (0.74 against 0.49 ms of processor time per decision,
-    in process). On PostgreSQL also on the loop, through the driver's asynchronous
-    side, so the loop serves others while the statement travels. A server store without
-    one (MariaDB) is read in a thread: one hop for the whole decision, four at a time.
+    in process). A server store's round trip would stall the loop: there one hop for
+    the whole decision, at most four at a time.
     """
     lookup = context.application.ledger_lookup
     if lookup.in_process:
         return decide(lookup)
-    if lookup.asynchronous:
-        return await lookup.deciding(decide)
     return await to_thread.run_sync(decide, lookup, limiter=_readers())
 
 
