@@ -319,7 +319,7 @@ async def _deciding(
     in this process in tens of microseconds, and a hop to the thread pool and back cost
     more than the whole decision (0.74 against 0.49 ms of processor time per decision,
     in process). A server store's round trip would stall the loop: there one hop for
-    the whole decision, at most four at a time.
+    the whole decision, on one reader thread per process.
     """
     lookup = context.application.ledger_lookup
     if lookup.in_process:
@@ -327,11 +327,13 @@ async def _deciding(
     return await to_thread.run_sync(decide, lookup, limiter=_readers())
 
 
-#: Decisions of one process reading a server store at once: four, to overlap their
-#: round trips (eight measured slower). The others wait on the event loop, not in
-#: threads: a thread pool full of waiting decisions took the interpreter lock from the
-#: loop, and answers waited for it.
-_SERVER_READERS = 4
+#: Decisions of one process reading a server store at once: one. The others wait on
+#: the event loop, not in threads: threads deciding side by side take the interpreter
+#: lock from each other and from the loop, and answers wait for it. On PostgreSQL under
+#: 16 clients (bench/decisions.py): 4 threads 1,644 decisions/s with p99 513 ms, 2
+#: threads 1,734/s p99 67 ms, 1 thread 1,758/s p99 21 ms. Reading on the loop through
+#: the driver's asynchronous side measured worse (1,063-1,639/s, p99 95-143 ms).
+_SERVER_READERS = 1
 _LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
     weakref.WeakKeyDictionary()
 )
