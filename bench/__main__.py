@@ -113,6 +113,12 @@ def _add_retention_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=10_000, help="retention: keys per batch transaction"
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=3,
+        help="retention: hand-written/sweep pairs per action, in alternating order (median)",
+    )
 
 
 def main() -> None:
@@ -223,6 +229,7 @@ def main() -> None:
             dbs=args.dbs,
             urls={"postgresql": args.pg_url, "mariadb": args.mariadb_url},
             batch_size=args.batch_size,
+            pairs=args.pairs,
         )
     if "requests" in only:
         from bench import requests
