@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from personvern.jobs.run_endings import RunEndings
+
+T = TypeVar("T")
+
+
+def on_a_loop_of_its_own(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``scenario`` on a new event loop in a thread of its own.
+
+    Not on this thread: a browser test's Playwright leaves an event loop running on it.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result(timeout=30)
 
 
 def test_a_run_ending_on_another_thread_wakes_its_waiters_only() -> None:
@@ -19,7 +33,7 @@ def test_a_run_ending_on_another_thread_wakes_its_waiters_only() -> None:
             await asyncio.sleep(0)
             return a.is_set(), b.is_set()
 
-    assert (True, False) == asyncio.run(scenario())
+    assert (True, False) == on_a_loop_of_its_own(scenario)
 
 
 def test_waiters_that_left_are_forgotten() -> None:
@@ -29,7 +43,7 @@ def test_waiters_that_left_are_forgotten() -> None:
         with endings.watching("a"), endings.watching("a"):
             pass
 
-    asyncio.run(scenario())
+    on_a_loop_of_its_own(scenario)
     assert {} == endings._waiting
     # An end nobody waits for (or whose loop is gone) changes nothing.
     endings.ended("a")
