@@ -184,7 +184,7 @@ def main() -> None:
     )
     parser.add_argument("--filings", type=int, default=200, help="intake: filings in all")
     parser.add_argument("--clients", type=int, default=50, help="intake: concurrent clients")
-    parser.add_argument("--seconds", type=float, default=5, help="decisions: load per endpoint")
+    parser.add_argument("--seconds", type=float, default=10, help="decisions: load per endpoint")
     parser.add_argument("--threads", type=int, default=16, help="decisions: concurrent clients")
     parser.add_argument("--bulk", type=int, default=1_000_000, help="decisions: bulk addresses")
     _add_retention_arguments(parser)

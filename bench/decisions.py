@@ -15,7 +15,7 @@ Two parts (issue 11's benchmark):
 - **bulk**: `bulk_marketing` (what `POST /api/v1/decisions/marketing/bulk` runs) on
   ``--bulk`` generated addresses against the same ledger (target: 1 million under 5 s).
 
-    python -m bench --only decisions [--seconds 5] [--threads 16] [--bulk 1000000]
+    python -m bench --only decisions [--seconds 10] [--threads 16] [--bulk 1000000]
 """
 
 from __future__ import annotations
