@@ -48,3 +48,14 @@ def test_waiters_that_left_are_forgotten() -> None:
     # An end nobody waits for (or whose loop is gone) changes nothing.
     endings.ended("a")
     assert {} == endings._waiting
+
+
+def test_a_waiter_whose_loop_closed_does_not_fail_the_run_that_ended() -> None:
+    endings = RunEndings()
+    loop = asyncio.new_event_loop()
+    event = asyncio.Event()
+    # As a waiter whose server stopped while it waited (its entry not yet removed).
+    endings._waiting["a"] = [(loop, event)]
+    loop.close()
+    endings.ended("a")
+    assert not event.is_set()
