@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from personvern.api.context import AppContext
-from personvern.api.deps import ContextDep, DataMapDep, SettingsDep, require
+from personvern.api.deps import ContextDep, loaded_datamap, require
 from personvern.domain.consent.ledger import ConsentError
 from personvern.domain.datamap import IdentityKind
 from personvern.domain.decisions.rules import Decision, DecisionReason
@@ -120,8 +120,6 @@ _BULK_BODY: dict[str, Any] = {
 )
 async def marketing_decision(
     context: ContextDep,
-    settings: SettingsDep,
-    datamap: DataMapDep,
     channel: Annotated[MarketingChannel, Query(description="how the person would be contacted")],
     email: Annotated[str | None, Query(max_length=254, description="for channel=email")] = None,
     phone: Annotated[str | None, Query(max_length=64, description="for sms and phone")] = None,
@@ -134,12 +132,14 @@ async def marketing_decision(
 ) -> DecisionOut:
     """May the company send marketing to this address on this channel? Allow or deny, and why."""
     identity = _one_identity(email, phone)
+    # Settings and data map from the context, not as dependencies: FastAPI solves each
+    # dependency anew per call, and this route is asked before every message sent.
     decision = await _deciding(
         context,
         partial(
             consents.marketing_decision,
-            settings=settings,
-            datamap=datamap,
+            settings=context.settings,
+            datamap=loaded_datamap(context),
             identity=identity,
             channel=channel,
             purpose=purpose,
@@ -173,8 +173,6 @@ async def bulk_marketing_decisions(
 
 
 def _decide_bulk(context: AppContext, parsed: BulkIn) -> BulkOut:
-    from personvern.api.deps import loaded_datamap
-
     datamap = loaded_datamap(context)
     with context.application.reading() as uow:
         outcome = consents.bulk_marketing(
@@ -281,8 +279,6 @@ def _csv_addresses(body: bytes) -> tuple[list[str], list[str]]:
 )
 async def processing_decision(
     context: ContextDep,
-    settings: SettingsDep,
-    datamap: DataMapDep,
     purpose: Annotated[str, Query(max_length=100, description="a purpose of the data map")],
     identity: Annotated[
         str, Query(min_length=1, max_length=254, description="the person's identity")
@@ -300,8 +296,8 @@ async def processing_decision(
         context,
         partial(
             consents.processing_decision,
-            settings=settings,
-            datamap=datamap,
+            settings=context.settings,
+            datamap=loaded_datamap(context),
             identity=(kind.value, identity),
             purpose=purpose,
             category=category,
