@@ -351,23 +351,30 @@ def measure(
     write) falls into the second one's time, so pairs alternate the order.
     """
     engine = sa.create_engine(url)
+    left: dict[str, tuple[Any, ...]] = {}
+
+    def by_hand() -> float:
+        _copy(engine, kind)
+        seconds = _hand(engine, kind, action)
+        left["hand"] = _fingerprint(engine)
+        return seconds
+
+    def by_sweep() -> tuple[float, float, int, list[float]]:
+        _copy(engine, kind)
+        swept = _sweep(url, kind, action, batch_size)
+        left["sweep"] = _fingerprint(engine)
+        return swept
+
     try:
         if sweep_first:
-            _copy(engine, kind)
-            swept, counting, changed, transactions = _sweep(url, kind, action, batch_size)
-            result = _fingerprint(engine)
-            _copy(engine, kind)
-            hand = _hand(engine, kind, action)
-            same = _fingerprint(engine) == result
+            swept, counting, changed, transactions = by_sweep()
+            hand = by_hand()
         else:
-            _copy(engine, kind)
-            hand = _hand(engine, kind, action)
-            expected = _fingerprint(engine)
-            _copy(engine, kind)
-            swept, counting, changed, transactions = _sweep(url, kind, action, batch_size)
-            same = _fingerprint(engine) == expected
+            hand = by_hand()
+            swept, counting, changed, transactions = by_sweep()
     finally:
         engine.dispose()
+    same = left["hand"] == left["sweep"]
     return Pair(
         name=action,
         hand_seconds=hand,

@@ -24,7 +24,7 @@ from personvern.data_home import ensure_home
 from personvern.datamap.loader import LoadedDataMap, load_datamap, resolve_datamap_path
 from personvern.domain.datamap import DataMap
 from personvern.engine.retention.sweep import RetentionSweep
-from personvern.engine.runner import RequestEngine, RunObserver, RunOutcome
+from personvern.engine.runner import RequestEngine, RunObserver
 from personvern.errors import PersonvernError
 from personvern.jobs.attempts import AttemptRecords, RetryPolicy, RunAttempts
 from personvern.jobs.queue import JobQueue
@@ -179,21 +179,14 @@ class Application:
 
                 self._jobs = make_job_queue(
                     self.settings,
-                    self._run_here,
+                    # The API's waiters are woken when the run ends, not after the PDF.
+                    lambda request_id: self.request_engine(pdf_elsewhere=True).run_and_deliver(
+                        request_id, ended=self.run_endings.ended
+                    ),
                     self.unit_of_work,
                     lambda run_id: self.retention_runs().execute(run_id),
                 )
             return self._jobs
-
-    def _run_here(self, request_id: str) -> RunOutcome:
-        """A run on this process's job thread; its waiters are woken before the PDF."""
-        engine = self.request_engine(pdf_elsewhere=True)
-        try:
-            outcome = engine.run(request_id)
-        finally:
-            self.run_endings.ended(request_id)
-        engine.deliver_report_pdf(request_id)
-        return outcome
 
     def use_job_queue(self, jobs: JobQueue) -> None:
         """Send runs to ``jobs`` from now on (a benchmark's own queue, say)."""

@@ -482,9 +482,20 @@ class RequestEngine:
         self._deliver_pdf(*due)
         return True
 
-    def run_and_deliver(self, request_id: str) -> RunOutcome:
-        """Run the request, then render what its answer left for after the run."""
-        outcome = self.run(request_id)
+    def run_and_deliver(
+        self, request_id: str, *, ended: Callable[[str], None] | None = None
+    ) -> RunOutcome:
+        """Run the request, then render what its answer left for after the run.
+
+        ``ended`` is told the request's id once the run's final state is committed (or
+        the run failed), before the rendering: whoever waits for the run need not wait
+        for the PDF.
+        """
+        try:
+            outcome = self.run(request_id)
+        finally:
+            if ended is not None:
+                ended(request_id)
         self.deliver_report_pdf(request_id)
         return outcome
 
