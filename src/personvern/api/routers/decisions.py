@@ -24,6 +24,8 @@ from starlette.concurrency import run_in_threadpool
 
 from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, loaded_datamap, require
+from personvern.api.direct_route import DirectRoute
+from personvern.api.direct_route import Endpoint as DirectEndpoint
 from personvern.domain.consent.ledger import ConsentError
 from personvern.domain.datamap import IdentityKind
 from personvern.domain.decisions.rules import Decision, DecisionReason
@@ -113,27 +115,43 @@ _BULK_BODY: dict[str, Any] = {
 }
 
 
-@router.get(
-    "/decisions/marketing",
-    response_model=DecisionOut,
-    dependencies=[Depends(require(Permission.DECISIONS_READ))],
-)
+class MarketingQuery(BaseModel):
+    """The query of a marketing decision."""
+
+    channel: MarketingChannel = Field(description="how the person would be contacted")
+    email: str | None = Field(None, max_length=254, description="for channel=email")
+    phone: str | None = Field(None, max_length=64, description="for sms and phone")
+    purpose: str | None = Field(
+        None, max_length=120, description="a marketing purpose; default: every one"
+    )
+    existing_customer: bool = Field(
+        False, description="the person is the company's customer (markedsføringsloven § 15)"
+    )
+
+
+def _direct(path: str) -> Callable[[DirectEndpoint], DirectEndpoint]:
+    """Register a decision that callers ask before every message: see DirectRoute."""
+
+    def register(endpoint: DirectEndpoint) -> DirectEndpoint:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            response_model=DecisionOut,
+            dependencies=[Depends(require(Permission.DECISIONS_READ))],
+            route_class_override=DirectRoute,
+        )
+        return endpoint
+
+    return register
+
+
+@_direct("/decisions/marketing")
 async def marketing_decision(
-    context: ContextDep,
-    channel: Annotated[MarketingChannel, Query(description="how the person would be contacted")],
-    email: Annotated[str | None, Query(max_length=254, description="for channel=email")] = None,
-    phone: Annotated[str | None, Query(max_length=64, description="for sms and phone")] = None,
-    purpose: Annotated[
-        str | None, Query(max_length=120, description="a marketing purpose; default: every one")
-    ] = None,
-    existing_customer: Annotated[
-        bool, Query(description="the person is the company's customer (markedsføringsloven § 15)")
-    ] = False,
+    context: ContextDep, query: Annotated[MarketingQuery, Query()]
 ) -> DecisionOut:
     """May the company send marketing to this address on this channel? Allow or deny, and why."""
-    identity = _one_identity(email, phone)
-    # Settings and data map from the context, not as dependencies: FastAPI solves each
-    # dependency anew per call, and this route is asked before every message sent.
+    identity = _one_identity(query.email, query.phone)
     decision = await _deciding(
         context,
         partial(
@@ -141,9 +159,9 @@ async def marketing_decision(
             settings=context.settings,
             datamap=loaded_datamap(context),
             identity=identity,
-            channel=channel,
-            purpose=purpose,
-            existing_customer=existing_customer,
+            channel=query.channel,
+            purpose=query.purpose,
+            existing_customer=query.existing_customer,
         ),
     )
     return DecisionOut.of(decision)
@@ -272,24 +290,20 @@ def _csv_addresses(body: bytes) -> tuple[list[str], list[str]]:
     return addresses, customers
 
 
-@router.get(
-    "/decisions/processing",
-    response_model=DecisionOut,
-    dependencies=[Depends(require(Permission.DECISIONS_READ))],
-)
+class ProcessingQuery(BaseModel):
+    """The query of a processing decision."""
+
+    purpose: str = Field(max_length=100, description="a purpose of the data map")
+    identity: str = Field(min_length=1, max_length=254, description="the person's identity")
+    kind: IdentityKind = Field(IdentityKind.EMAIL, description="what kind of identity it is")
+    category: str | None = Field(
+        None, max_length=200, description="a data category (e.g. user.contact.email)"
+    )
+
+
+@_direct("/decisions/processing")
 async def processing_decision(
-    context: ContextDep,
-    purpose: Annotated[str, Query(max_length=100, description="a purpose of the data map")],
-    identity: Annotated[
-        str, Query(min_length=1, max_length=254, description="the person's identity")
-    ],
-    kind: Annotated[IdentityKind, Query(description="what kind of identity it is")] = (
-        IdentityKind.EMAIL
-    ),
-    category: Annotated[
-        str | None,
-        Query(max_length=200, description="a data category (e.g. user.contact.email)"),
-    ] = None,
+    context: ContextDep, query: Annotated[ProcessingQuery, Query()]
 ) -> DecisionOut:
     """May the company process this person's data (of a category) for a purpose? And why."""
     decision = await _deciding(
@@ -298,9 +312,9 @@ async def processing_decision(
             consents.processing_decision,
             settings=context.settings,
             datamap=loaded_datamap(context),
-            identity=(kind.value, identity),
-            purpose=purpose,
-            category=category,
+            identity=(query.kind.value, query.identity),
+            purpose=query.purpose,
+            category=query.category,
         ),
     )
     return DecisionOut.of(decision)
