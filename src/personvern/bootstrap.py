@@ -287,7 +287,7 @@ def bootstrap(
         unit_of_work=unit_of_work,
         reader=reader,
         read_only_unit_of_work=unit_of_work_factory(reading, store.url),
-        ledger_lookup=LedgerLookup(reader, reading),
+        ledger_lookup=LedgerLookup(reader),
         datamap=slot,
         # Every process reads the tables' structure of the company's systems from the
         # store while it is unchanged, instead of describing them again on start.

@@ -223,6 +223,7 @@ def test_what_the_cli_prints_cannot_drive_the_terminal(
         request = RequestRepository(session).add(
             type="access",  # type: ignore[arg-type]
             identities=[{"kind": "email", "value": hostile}],
+            identity_hashes=(),
             subject_key="0" * 64,
             language="nb",
             channel="public",
@@ -348,6 +349,7 @@ def test_stored_text_is_never_read_as_markup_in_a_terminal(
             identities=[
                 {"kind": "email", "value": "a@evil.[/b][link=https://evil.example]x[/link]"}
             ],
+            identity_hashes=(),
             subject_key="0" * 64,
             language="nb",
             channel="public",

@@ -124,6 +124,7 @@ def file_request(
         request = repo.add(
             type=request_type,
             identities=identities,
+            identity_hashes=(),
             subject_key="0" * 64,
             language="nb",
             channel="staff",

@@ -72,6 +72,7 @@ class Requests:
         return self.repository.add(
             type=request_type,
             identities=[{"kind": k, "value": v} for k, v in identities],
+            identity_hashes=(),
             subject_key=subject_key(SECRET, identities),
             language="nb",
             channel="public",

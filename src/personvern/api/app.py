@@ -202,6 +202,14 @@ def _declare_access(router: APIRouter, *, public: bool) -> None:
         route.openapi_extra = extra
 
 
+def _index_open_requests(context: AppContext) -> int:
+    """Index open requests filed before migration 0023 (decisions find erasures by it)."""
+    from personvern.intake.request_index import index_open_requests
+
+    with context.application.unit_of_work() as uow:
+        return index_open_requests(uow.session, context.settings)
+
+
 def _housekeeper(context: AppContext) -> Periodic | None:
     """Start deleting what personvern no longer needs, every interval (None: switched off)."""
     interval = context.settings.housekeeping_interval_seconds
@@ -257,6 +265,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             context.migrated_to = await run_in_threadpool(
                 upgrade_to_head, context.application.store
             )
+        try:
+            indexed = await run_in_threadpool(_index_open_requests, context)
+        except (PersonvernError, SQLAlchemyError) as exc:
+            log.warning("open requests were not indexed by identity: %s", exc)
+        else:
+            if indexed:
+                log.info("indexed %d open request(s) by identity", indexed)
         try:
             resumed = await run_in_threadpool(request_runs.resume_open_runs, context)
         except (PersonvernError, SQLAlchemyError) as exc:

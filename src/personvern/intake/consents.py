@@ -7,19 +7,15 @@ recorded for " Kari@Example.com " is found for "kari@example.com", and the restr
 objection and withdrawal flags the requests recorded for that address are found too.
 
 A decision reads the ledger and what the person's requests left in force: their flags,
-and an erasure that is verified and not finished (the erasures under way are listed per
-decision; each one's sealed identities are opened once per process, see _OpenedErasures).
-Bulk decisions hash every address, then ask the store a chunk of hashes per query.
+and an erasure that is verified and not finished (found by the keyed hashes of the
+identities of open requests, personvern.store.models.RequestIdentityHash). Bulk
+decisions hash every address, then ask the store a chunk of hashes per query.
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from collections.abc import Set as AbstractSet
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -53,7 +49,6 @@ from personvern.domain.decisions.rules import (
     is_marketing,
     marketing_purposes,
 )
-from personvern.domain.envelope import SubjectKeyDestroyedError
 from personvern.domain.identities.email import plain_canonical_email
 from personvern.domain.identities.errors import InvalidIdentityError
 from personvern.domain.policy_lint import effective_taxonomy
@@ -79,11 +74,7 @@ class SubjectLedger(Protocol):
     def one_subject(
         self, identity_kind: str, identity_hash: str, purposes: Collection[str]
     ) -> SubjectRows:
-        """The person's records for ``purposes`` and flags, and the erasures under way."""
-        ...
-
-    def opened(self) -> AbstractContextManager[ConsentLedger]:
-        """A ledger in a session, to open an erasure's sealed identities (rarely needed)."""
+        """The person's records for ``purposes``, flags and erasures under way."""
         ...
 
 
@@ -235,7 +226,6 @@ def history(
 
 def facts_of(
     ledger: SubjectLedger,
-    settings: Settings,
     subject: HashedIdentity,
     *,
     existing_customer: bool = False,
@@ -248,105 +238,16 @@ def facts_of(
     """
     if rows is None:
         rows = ledger.one_subject(subject.kind, subject.hash, ())
-    erasing = bool(
-        _OPENED_ERASURES.named(ledger, settings, subject.kind, {subject.hash}, rows.erasures)
-    )
     return SubjectFacts(
         flags=tuple(Flag(kind, purpose) for kind, purpose in rows.flags),
-        erasure_in_progress=erasing,
+        erasure_in_progress=bool(rows.erasures),
         existing_customer=existing_customer,
     )
 
 
-def erasing_hashes(
-    session: Session, settings: Settings, kind: str, candidates: Collection[str]
-) -> set[str]:
+def erasing_hashes(session: Session, kind: str, candidates: Collection[str]) -> set[str]:
     """Which of ``candidates`` (hashed identities of ``kind``) an erasure under way names."""
-    return _OPENED_ERASURES.named(ConsentLedger(session), settings, kind, candidates)
-
-
-class _OpenedErasures:
-    """The hashed identities of the erasures under way, each request opened once.
-
-    A decision must know whether an erasure of the person is under way, and a
-    request's identities are sealed: unsealing every erasure under way on every
-    decision cost more than the rest of the decision. The requests under way are
-    listed each time (one query, no unsealing), and a request is opened again only when
-    its stored identities change. A match is confirmed on the request as stored now,
-    since its key may have been destroyed after it was first opened: the answer is the
-    one a process that kept nothing would give.
-    """
-
-    #: Enough for every erasure under way in any store this process serves.
-    LIMIT = 10_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._opened: dict[tuple[str, str, str], dict[str, frozenset[str]]] = {}
-
-    def named(
-        self,
-        ledger: SubjectLedger,
-        settings: Settings,
-        kind: str,
-        candidates: Collection[str],
-        fingerprints: Sequence[tuple[str, str]] | None = None,
-    ) -> set[str]:
-        """The ``candidates`` of ``kind`` that the erasures under way in the store name.
-
-        ``fingerprints``: the erasures under way as just read (see
-        ConsentLedger.erasure_fingerprints), if the caller has them.
-        """
-        secret = settings.secret()
-        # The hashes depend on the key they were made with, so it is part of the key.
-        made_with = hashlib.sha256(secret.encode()).hexdigest()
-        wanted: AbstractSet[str] | None = None
-        found: set[str] = set()
-        if fingerprints is None:
-            with ledger.opened() as opened:
-                fingerprints = opened.erasure_fingerprints()
-        for request_id, digest in fingerprints:
-            key = (made_with, request_id, digest)
-            with self._lock:
-                by_kind = self._opened.get(key)
-            if by_kind is None:
-                with ledger.opened() as opened:
-                    by_kind = _opened_identities(opened, secret, request_id)
-                with self._lock:
-                    if len(self._opened) >= self.LIMIT:
-                        self._opened.clear()
-                    self._opened[key] = by_kind
-            named = by_kind.get(kind)
-            if not named:
-                continue
-            if wanted is None:
-                wanted = candidates if isinstance(candidates, AbstractSet) else set(candidates)
-            hits = named & wanted
-            if hits:
-                with ledger.opened() as opened:
-                    hits &= _opened_identities(opened, secret, request_id).get(kind, frozenset())
-            found |= hits
-        return found
-
-
-def _opened_identities(
-    ledger: ConsentLedger, secret: str, request_id: str
-) -> dict[str, frozenset[str]]:
-    """A request's identities as keyed hashes by kind (none if its key was destroyed)."""
-    request = ledger.request(request_id)
-    try:
-        identities = list(request.identities or []) if request is not None else []
-    except SubjectKeyDestroyedError:
-        return {}
-    by_kind: dict[str, set[str]] = {}
-    for identity in identities:
-        by_kind.setdefault(identity["kind"], set()).add(
-            identity_hash(secret, identity["kind"], identity["value"])
-        )
-    return {kind: frozenset(hashes) for kind, hashes in by_kind.items()}
-
-
-_OPENED_ERASURES = _OpenedErasures()
+    return ConsentLedger(session).erasing(kind) & set(candidates)
 
 
 def marketing_purposes_for(datamap: DataMap, purpose: str | None) -> list[Purpose]:
@@ -401,7 +302,7 @@ def marketing_decision(
     purposes = marketing_purposes_for(datamap, purpose)
     subject = hashed(settings, datamap, *identity)
     rows = ledger.one_subject(subject.kind, subject.hash, {p.key for p in purposes})
-    facts = facts_of(ledger, settings, subject, existing_customer=existing_customer, rows=rows)
+    facts = facts_of(ledger, subject, existing_customer=existing_customer, rows=rows)
     return _marketing(purposes, rows.records, facts, parsed)
 
 
@@ -432,7 +333,7 @@ def processing_decision(
             return Decision(declared.key, False, DecisionReason.NOT_DECLARED)
     subject = hashed(settings, datamap, *identity)
     rows = ledger.one_subject(subject.kind, subject.hash, {declared.key})
-    facts = facts_of(ledger, settings, subject, rows=rows)
+    facts = facts_of(ledger, subject, rows=rows)
     return decide(declared, current_state(rows.records, declared), facts)
 
 
@@ -487,7 +388,7 @@ def bulk_marketing(
     ledger = ConsentLedger(session)
     records = ledger.records_of(kind.value, order, {p.key for p in purposes})
     flags = ledger.flags_of(kind.value, order)
-    erasing = erasing_hashes(session, settings, kind.value, order)
+    erasing = erasing_hashes(session, kind.value, order)
     # Most people have no record, flag or erasure: their answer depends on nothing but
     # whether they are customers, so it is decided once for each of the two.
     plain_answers = {

@@ -159,6 +159,9 @@ def file_request(
     request = repository.add(
         type=request_type,
         identities=[{"kind": i.kind.value, "value": i.value} for i in parsed],
+        identity_hashes=[
+            (i.kind.value, identity_hash(secret, i.kind.value, i.value)) for i in parsed
+        ],
         subject_key=key,
         language=lang,
         requested_language=lang if (language or "").strip() else None,

@@ -54,7 +54,7 @@ def analytics_consented(
     rows = ledger.one_subject(subject.kind, subject.hash, {p.key for p in purposes})
     if not rows.records:
         return False
-    facts = facts_of(ledger, settings, subject, rows=rows)
+    facts = facts_of(ledger, subject, rows=rows)
     return all(
         decide(p, current_state(rows.records, p), facts).reason is DecisionReason.CONSENT_GIVEN
         for p in purposes

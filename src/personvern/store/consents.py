@@ -8,11 +8,8 @@ per query, never one query per person.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -37,7 +34,7 @@ from personvern.store.base import utcnow
 from personvern.store.consent_models import ConsentRecordRow
 from personvern.store.consent_models import ConsentText as ConsentTextRow
 from personvern.store.errors import StoreError
-from personvern.store.models import DataSubjectRequest, SubjectFlag
+from personvern.store.models import DataSubjectRequest, RequestIdentityHash, SubjectFlag
 
 #: Hashes per query: well under every database's limit on bound parameters.
 CHUNK = 900
@@ -81,48 +78,44 @@ _UNDER_WAY = (
     DataSubjectRequest.type == RequestType.ERASURE.value,
     DataSubjectRequest.state.in_(ERASING_STATES),
 )
-#: Each erasure under way with its stored identities (sealed, or plain in a bare store).
-_ERASURES_UNDER_WAY = sa.select(
-    DataSubjectRequest.id,
-    DataSubjectRequest.identities_sealed,
-    DataSubjectRequest.identities_plain,
-).where(*_UNDER_WAY)
 
 
-#: One person's records for some purposes and flags in force, and the erasures under
-#: way, in one statement (a decision needs all three; asked apart, they cost a round trip
-#: each to a server store). The three row shapes share columns (``part`` says which a
-#: row is), NULLs filling the rest. The erasures come first: PostgreSQL types a union's
-#: columns from left to right and cannot match a NULL it has already taken for text with
-#: the sealed bytes. Sent to the driver as it is (see _one_subject_query): ``{m}`` is the
-#: driver's placeholder, ``{states}`` and ``{purposes}`` as many of them as there are.
-#: Only placeholders go into the text; every value is a bound parameter.
+#: One person's erasures under way, records for some purposes and flags in force, in
+#: one statement (a decision needs all three; asked apart, they cost a round trip each
+#: to a server store). The three row shapes share columns (``part`` says which a row
+#: is), NULLs filling the rest. An erasure is found by the keyed hash of the person's
+#: identity (RequestIdentityHash), never by unsealing requests. Sent to the driver as
+#: it is (see _one_subject_query): ``{m}`` is the driver's placeholder, ``{states}`` and
+#: ``{purposes}`` as many of them as there are. Only placeholders go into the text;
+#: every value is a bound parameter.
 def _one_subject_text() -> str:
     """The one-person statement's text, its names taken from the tables' definitions."""
-    # By attribute: a column's name in the table may differ from it (identities_plain).
     request = sa.inspect(DataSubjectRequest).columns
+    named = sa.inspect(RequestIdentityHash).columns
     record = sa.inspect(ConsentRecordRow).columns
     flag = sa.inspect(SubjectFlag).columns
-    requests, records, flags = (
+    requests, hashes, records, flags = (
         DataSubjectRequest.__tablename__,
+        RequestIdentityHash.__tablename__,
         ConsentRecordRow.__tablename__,
         SubjectFlag.__tablename__,
     )
     subject = "{m}"
     # Names from personvern's own table definitions only: no value is ever formatted in.
     return (
-        f"SELECT 'e' AS part, {request.id.name} AS a, NULL AS b, NULL AS c, NULL AS d, "  # noqa: S608  # nosec B608
-        "NULL AS at, NULL AS e, NULL AS f, NULL AS n, "
-        f"{request.identities_sealed.name} AS sealed, {request.identities_plain.name} AS plain "
-        f"FROM {requests} WHERE {request.type.name} = {subject} "
-        f"AND {request.state.name} IN ({{states}}) "
+        f"SELECT 'e' AS part, q.{request.id.name} AS a, NULL AS b, NULL AS c, NULL AS d, "  # noqa: S608  # nosec B608
+        f"NULL AS at, NULL AS e, NULL AS f, NULL AS n FROM {hashes} h JOIN {requests} q "
+        f"ON q.{request.id.name} = h.{named.request_id.name} "
+        f"WHERE h.{named.identity_hash.name} = {subject} AND h.{named.identity_kind.name} = "
+        f"{subject} AND q.{request.type.name} = {subject} "
+        f"AND q.{request.state.name} IN ({{states}}) "
         f"UNION ALL SELECT 'r', {record.identity_hash.name}, {record.purpose.name}, "
         f"{record.action.name}, {record.source.name}, {record.at.name}, {record.channel.name}, "
-        f"{record.text_version.name}, {record.id.name}, NULL, NULL FROM {records} "
+        f"{record.text_version.name}, {record.id.name} FROM {records} "
         f"WHERE {record.identity_hash.name} = {subject} AND {record.identity_kind.name} = "
         f"{subject} AND {record.purpose.name} IN ({{purposes}}) "
         f"UNION ALL SELECT 'f', {flag.identity_hash.name}, {flag.purpose.name}, {flag.kind.name}, "
-        f"NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM {flags} "
+        f"NULL, NULL, NULL, NULL, NULL FROM {flags} "
         f"WHERE {flag.identity_hash.name} = {subject} AND {flag.identity_kind.name} = {subject} "
         f"AND {flag.lifted_at.name} IS NULL ORDER BY part, at, n"
     )
@@ -149,7 +142,7 @@ def _one_subject_query(
         m=mark, states=", ".join([mark] * len(states)), purposes=", ".join([mark] * len(wanted))
     )
     subject = (identity_hash, identity_kind)
-    return sql, (RequestType.ERASURE.value, *states, *subject, *wanted, *subject)
+    return sql, (*subject, RequestType.ERASURE.value, *states, *subject, *wanted, *subject)
 
 
 def _subject_rows(
@@ -160,15 +153,14 @@ def _subject_rows(
     ``timestamp``: the store's conversion of a driver's timestamp (SQLite keeps text).
     """
     found = SubjectRows([], [], [])
-    for part, a, b, c, d, at, e, f, _n, sealed, plain in rows:
+    for part, a, b, c, d, at, e, f, _n in rows:
         if part == "r":
             when = timestamp(at) if timestamp is not None else at
             found.records.append(_record(kind, a, b, c, when, d, e, f))
         elif part == "f":
             found.flags.append((c, b))
         else:
-            sealed_bytes = bytes(sealed) if sealed is not None else None
-            found.erasures.append((a, _digest(sealed_bytes, plain)))
+            found.erasures.append(a)
     return found
 
 
@@ -186,8 +178,8 @@ class SubjectRows:
     records: list[ConsentRecord]
     #: Their restriction, objection and withdrawal flags in force, as (kind, purpose).
     flags: list[tuple[str, str | None]]
-    #: Each erasure under way, as (request id, digest of its stored identities).
-    erasures: list[tuple[str, str]]
+    #: The erasures under way that name them, by request id.
+    erasures: list[str]
 
 
 def new_record_id() -> str:
@@ -337,10 +329,14 @@ class ConsentLedger:
         rows = connection.exec_driver_sql(sql, values)
         return _subject_rows(IdentityKind(identity_kind), rows, _timestamps(connection.dialect))
 
-    @contextmanager
-    def opened(self) -> Iterator[ConsentLedger]:
-        """This ledger, for what a decision reads in a session (see LedgerLookup.opened)."""
-        yield self
+    def erasing(self, identity_kind: str) -> set[str]:
+        """The hashed identities of ``identity_kind`` that an erasure under way names."""
+        query = (
+            sa.select(RequestIdentityHash.identity_hash)
+            .join(DataSubjectRequest, DataSubjectRequest.id == RequestIdentityHash.request_id)
+            .where(RequestIdentityHash.identity_kind == identity_kind, *_UNDER_WAY)
+        )
+        return set(self.session.connection().scalars(query))
 
     def flags_of(
         self, identity_kind: str, hashes: Sequence[str]
@@ -430,23 +426,6 @@ class ConsentLedger:
         values = tuple(value for group in groups for value in group)
         return [tuple(row) for row in connection.exec_driver_sql(sql, values)]
 
-    def erasures_under_way(self) -> Iterable[DataSubjectRequest]:
-        """The erasure requests verified and not yet finished (a handful at any time)."""
-        return self.session.scalars(sa.select(DataSubjectRequest).where(*_UNDER_WAY)).all()
-
-    def erasure_fingerprints(self) -> list[tuple[str, str]]:
-        """Each erasure under way as (id, digest of its stored identities), without opening them.
-
-        Opening a request's identities means unsealing them; a caller that remembers
-        what it opened before opens only requests it has not seen in this form.
-        """
-        rows = self.session.connection().execute(_ERASURES_UNDER_WAY)
-        return [(row_id, _digest(sealed, plain)) for row_id, sealed, plain in rows]
-
-    def request(self, request_id: str) -> DataSubjectRequest | None:
-        """The request ``request_id`` (None if it is gone)."""
-        return self.session.get(DataSubjectRequest, request_id)
-
 
 def _record(
     kind: IdentityKind,
@@ -495,15 +474,6 @@ def _recorded_among(
     )
 
 
-def _digest(sealed: bytes | None, plain: Any) -> str:
-    """A digest of a request's stored identities, sealed or (unencrypted store) plain."""
-    if isinstance(plain, str | bytes):
-        # As a driver gives JSON without SQLAlchemy's type: the same digest either way.
-        plain = json.loads(plain)
-    content = sealed if sealed is not None else json.dumps(plain, sort_keys=True).encode()
-    return hashlib.sha256(content).hexdigest()
-
-
 class LedgerLookup:
     """One person's ledger rows for a decision, read through the database driver.
 
@@ -511,16 +481,11 @@ class LedgerLookup:
     SQLAlchemy's result handling cost ten times what the statement does (0.3 ms against
     0.03 ms on the embedded store): this takes a pooled connection, runs the statement
     and gives the connection back. On SQLite the statement reads one snapshot without a
-    transaction; on PostgreSQL the engine given is an autocommit one. Opening an erasure's
-    sealed identities (rare: once per erasure and process) needs a session: see
-    :meth:`opened`.
+    transaction; on PostgreSQL the engine given is an autocommit one.
     """
 
-    def __init__(
-        self, engine: sa.Engine, sessions: Callable[[], AbstractContextManager[Session]]
-    ) -> None:
+    def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        self._sessions = sessions
         self._timestamp = _timestamps(engine.dialect)
         #: Whether the store is a file this process reads itself (SQLite), not a server.
         self.in_process = engine.dialect.name == "sqlite"
@@ -544,9 +509,3 @@ class LedgerLookup:
             # Back to the pool, which ends any transaction the driver began.
             connection.close()
         return _subject_rows(IdentityKind(identity_kind), rows, self._timestamp)
-
-    @contextmanager
-    def opened(self) -> Iterator[ConsentLedger]:
-        """A ledger on a session of its own, to open a request's sealed identities."""
-        with self._sessions() as session:
-            yield ConsentLedger(session)

@@ -313,6 +313,27 @@ class SubjectFlag(Base):
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class RequestIdentityHash(Base):
+    """The keyed hash of one identity of an open request, to find its requests by identity.
+
+    A marketing decision must know whether an erasure of the person is under way, and a
+    request's identities are sealed: this is the lookup that needs no unsealing, one
+    indexed row per identity. Written when the request is filed, deleted when it closes
+    (or goes, by the foreign key): hashes of people are kept no longer than that.
+    """
+
+    __tablename__ = "request_identity_hashes"
+    __table_args__ = (
+        sa.Index("ix_request_identity_hashes_lookup", "identity_kind", "identity_hash"),
+    )
+
+    request_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("data_subject_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    identity_kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    identity_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+
+
 class TableLayout(Base):
     """The layout of a connected system's tables, under the fingerprint of their schema.
 

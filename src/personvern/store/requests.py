@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -30,6 +30,7 @@ from personvern.store.models import (
     DataSubjectRequest,
     RequestArtifact,
     RequestEvent,
+    RequestIdentityHash,
     RequestStep,
     RequestTask,
     SubjectFlag,
@@ -57,6 +58,7 @@ class RequestRepository:
         *,
         type: RequestType,
         identities: Sequence[dict[str, str]],
+        identity_hashes: Sequence[tuple[str, str]],
         subject_key: str,
         language: str,
         channel: str,
@@ -67,7 +69,11 @@ class RequestRepository:
         linked_request_id: str | None = None,
         requested_language: str | None = None,
     ) -> DataSubjectRequest:
-        """Insert a request in state ``received`` with its first event, and return it."""
+        """Insert a request in state ``received`` with its first event, and return it.
+
+        ``identity_hashes``: (kind, keyed hash) of each of ``identities``, kept while the
+        request is open (see RequestIdentityHash).
+        """
         received_at = received_at or utcnow()
         request = DataSubjectRequest(
             id=new_request_id(),
@@ -88,6 +94,7 @@ class RequestRepository:
         )
         self.session.add(request)
         self.session.flush()
+        self.add_identity_hashes(request.id, identity_hashes)
         self._event(
             request,
             f"received through {channel}",
@@ -253,6 +260,7 @@ class RequestRepository:
             request.rejection_reason = RejectionReason(rejection_reason).value
         if not target.is_open:
             request.completed_at = at
+            self.drop_identity_hashes(request.id)
         request.updated_at = at
         self._event(
             request,
@@ -440,6 +448,32 @@ class RequestRepository:
             .order_by(RequestArtifact.name)
         )
         return self.session.scalars(query).all()
+
+    def add_identity_hashes(self, request_id: str, hashes: Iterable[tuple[str, str]]) -> None:
+        """Index an open request by the keyed hashes of its identities, as (kind, hash)."""
+        rows = [
+            {"request_id": request_id, "identity_kind": kind, "identity_hash": hashed}
+            for kind, hashed in dict.fromkeys(hashes)
+        ]
+        if rows:
+            self.session.execute(sa.insert(RequestIdentityHash), rows)
+
+    def drop_identity_hashes(self, request_id: str) -> None:
+        """Forget a closed request's identity hashes: it is found by identity no more."""
+        self.session.execute(
+            sa.delete(RequestIdentityHash).where(RequestIdentityHash.request_id == request_id)
+        )
+
+    def open_without_identity_hashes(self) -> builtins.list[DataSubjectRequest]:
+        """Open requests filed before their identities were indexed (migration 0023)."""
+        indexed = sa.select(RequestIdentityHash.request_id).where(
+            RequestIdentityHash.request_id == DataSubjectRequest.id
+        )
+        query = sa.select(DataSubjectRequest).where(
+            DataSubjectRequest.state.in_([s for s in RequestState if s.is_open]),
+            ~indexed.exists(),
+        )
+        return builtins.list(self.session.scalars(query).all())
 
     def add_flag(
         self,

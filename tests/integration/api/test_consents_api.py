@@ -426,7 +426,7 @@ def _answer(body: dict[str, Any]) -> tuple[str, str]:
     return body["decision"], body["reason"]
 
 
-def test_an_erasure_whose_subject_key_is_destroyed_is_skipped_not_an_error(
+def test_an_erasure_whose_subject_key_is_destroyed_still_stops_marketing_until_it_closes(
     client: TestClient, app: FastAPI, dpo: dict[str, str], marketing: dict[str, str]
 ) -> None:
     email = "tore@example.com"
@@ -449,8 +449,9 @@ def test_an_erasure_whose_subject_key_is_destroyed_is_skipped_not_an_error(
         assert vault is not None
         subject = uow.requests.get(filed.json()["id"]).subject_key
         assert vault.shred(subject) == 1
-    # Its identities cannot be read any more; the decision goes on without it.
-    assert ("allow", "consent_given") == _answer(decide(client, marketing, email))
+    # Its identities cannot be read any more; the decision needs no more than the keyed
+    # hash kept while the request is open, and the person still asked to be erased.
+    assert ("deny", "erasure_in_progress") == _answer(decide(client, marketing, email))
 
 
 def test_a_processing_decision_for_a_category_the_map_does_not_declare_is_denied(

@@ -44,6 +44,7 @@ def _file(engine: RequestEngine, email: str, requested_language: str | None) -> 
         request = repo.add(
             type=RequestType.ACCESS,
             identities=[{"kind": "email", "value": email}],
+            identity_hashes=(),
             subject_key="0" * 64,
             language=requested_language or "nb",
             requested_language=requested_language,

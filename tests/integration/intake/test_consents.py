@@ -6,6 +6,7 @@ statement, whose column typing differs between the three databases.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,10 +21,11 @@ from personvern.domain.decisions.rules import DecisionReason
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.intake import Channel, FiledRequest, file_request
 from personvern.intake import consents as service
+from personvern.intake.request_index import index_open_requests
 from personvern.settings import Settings
 from personvern.store.consents import ConsentLedger, LedgerLookup
-from personvern.store.db import make_session_factory, read_only_engine
-from personvern.store.encryption.fields import VAULT
+from personvern.store.db import read_only_engine
+from personvern.store.models import RequestIdentityHash
 from personvern.store.requests import RequestRepository
 from tests.support.servers import fresh_database
 
@@ -82,7 +84,6 @@ def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: o
     session.commit()
     # As the app builds it: on the engine for reads (on SQLite they take no write lock).
     reader = read_only_engine(session.get_bind())
-    factory = make_session_factory(reader, session.info.get(VAULT))
     identity = extra.pop("identity", ("email", KARI))
     channel = extra.pop("channel", "email")
     try:
@@ -95,7 +96,7 @@ def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: o
                 channel=channel,  # type: ignore[arg-type]
                 **extra,  # type: ignore[arg-type]
             ).reason.value
-            for ledger in (ConsentLedger(session), LedgerLookup(reader, factory))
+            for ledger in (ConsentLedger(session), LedgerLookup(reader))
         }
     finally:
         if reader.pool is not session.get_bind().pool:
@@ -243,14 +244,13 @@ def test_bulk_decisions_ask_the_store_a_chunk_at_a_time(
     assert {DecisionReason.NO_CONSENT.value: CHUNK * 3, "consent_given": 1} == dict(outcome.counts)
 
 
-def test_erasures_under_way_are_unsealed_once_and_seen_as_soon_as_filed(
+def test_erasures_under_way_are_found_by_identity_hash_without_unsealing(
     session: Session, settings: Settings, datamap: DataMap
 ) -> None:
     import sqlalchemy as sa
 
     grant(session, settings, datamap)
     erase(session, settings, datamap, [("email", "ola@example.no")])
-    assert "consent_given" == marketing(session, settings, datamap)
     statements: list[str] = []
     engine = session.get_bind()
 
@@ -260,12 +260,45 @@ def test_erasures_under_way_are_unsealed_once_and_seen_as_soon_as_filed(
     sa.event.listen(engine, "before_cursor_execute", listen)
     try:
         assert "consent_given" == marketing(session, settings, datamap)
+        filed = erase(session, settings, datamap, [("email", KARI)])
+        assert "erasure_in_progress" == marketing(session, settings, datamap)
     finally:
         sa.event.remove(engine, "before_cursor_execute", listen)
-    requests = [s for s in statements if "data_subject_requests" in s]
-    # Only the list of erasures under way: Ola's request was opened by the first decision.
-    assert 1 == len(requests), requests
-    assert "identities_sealed" in requests[0]
-    assert "verification_note" not in requests[0]
-    erase(session, settings, datamap, [("email", KARI)])
+    decisions = [s for s in statements if "consent_records" in s]
+    assert decisions
+    # Neither the sealed identities nor the plain column of a bare store is read.
+    assert not [s for s in decisions if re.search(r"\bidentities(_sealed)?\b", s)]
+    # Closed, the request is found by identity no more, and its hashes are gone.
+    repository = RequestRepository(session)
+    repository.transition(repository.get(filed.request.id), RequestState.REJECTED, "test", "test")
+    session.commit()
+    assert "consent_given" == marketing(session, settings, datamap)
+    hashes = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RequestIdentityHash)
+        .where(RequestIdentityHash.request_id == filed.request.id)
+    )
+    assert 0 == hashes
+
+
+def test_open_requests_filed_before_the_index_are_indexed_on_start(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    import sqlalchemy as sa
+
+    grant(session, settings, datamap)
+    filed = erase(session, settings, datamap, [("email", KARI), ("phone_number", "91234567")])
+    # As a store migrated to 0023 with this erasure already under way.
+    session.execute(sa.delete(RequestIdentityHash))
+    session.commit()
+    assert "consent_given" == marketing(session, settings, datamap)
+    assert 1 == index_open_requests(session, settings)
+    session.commit()
     assert "erasure_in_progress" == marketing(session, settings, datamap)
+    kinds = session.scalars(
+        sa.select(RequestIdentityHash.identity_kind).where(
+            RequestIdentityHash.request_id == filed.request.id
+        )
+    ).all()
+    assert ["email", "phone_number"] == sorted(kinds)
+    assert 0 == index_open_requests(session, settings)

@@ -33,6 +33,7 @@ def add(
     return repository.add(
         type=request_type,
         identities=[{"kind": k, "value": v} for k, v in identities],
+        identity_hashes=(),
         subject_key=subject_key(SECRET, identities),
         language="nb",
         channel="public",

@@ -56,6 +56,7 @@ def verified_erasure(session_factory: SessionFactory, email: str) -> str:
         request = repo.add(
             type=RequestType.ERASURE,
             identities=[{"kind": "email", "value": email}],
+            identity_hashes=(),
             subject_key=hashlib.sha256(email.encode()).hexdigest(),
             language="nb",
             channel="staff",

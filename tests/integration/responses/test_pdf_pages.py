@@ -158,6 +158,7 @@ def _engine_pdf(company: Company, settings: Settings, email: str) -> tuple[bytes
         request = repo.add(
             type=RequestType.ACCESS,
             identities=[{"kind": "email", "value": email}],
+            identity_hashes=(),
             subject_key="0" * 64,
             language="nb",
             channel="staff",

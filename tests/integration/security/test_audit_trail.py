@@ -43,6 +43,7 @@ def _record_six(session: Session) -> str:
     request = repository.add(  # 3
         type=RequestType.ACCESS,
         identities=[{"kind": "email", "value": "kari@example.no"}],
+        identity_hashes=(),
         subject_key="a" * 64,
         language="nb",
         channel="api",

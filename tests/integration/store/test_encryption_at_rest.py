@@ -123,6 +123,7 @@ def _file(uow_factory: UnitOfWorkFactory, identities: list[tuple[str, str]], not
         request = uow.requests.add(
             type=RequestType.ACCESS,
             identities=[{"kind": k, "value": v} for k, v in identities],
+            identity_hashes=(),
             subject_key=subject_key(SECRET, identities),
             language="nb",
             channel="staff",
@@ -402,6 +403,7 @@ def _file_with_details(units: UnitOfWorkFactory) -> str:
         request = uow.requests.add(
             type=RequestType.RECTIFICATION,
             identities=[{"kind": k, "value": v} for k, v in KARI],
+            identity_hashes=(),
             subject_key=subject_key(SECRET, KARI),
             language="nb",
             channel="staff",

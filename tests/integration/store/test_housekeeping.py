@@ -55,6 +55,7 @@ def add_request(
     request = repository.add(
         type=RequestType.ACCESS,
         identities=[{"kind": "email", "value": "kari@example.no"}],
+        identity_hashes=(),
         subject_key="0" * 64,
         language="nb",
         channel="public",

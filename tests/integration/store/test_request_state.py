@@ -26,6 +26,7 @@ def _filed(session: Session) -> DataSubjectRequest:
     return RequestRepository(session).add(
         type=RequestType.ACCESS,
         identities=[{"kind": "email", "value": "kari@example.no"}],
+        identity_hashes=(),
         subject_key="0" * 64,
         language="nb",
         channel="staff",

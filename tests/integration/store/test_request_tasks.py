@@ -29,6 +29,7 @@ def _finished_with_tasks(engine: Engine, *keys: str) -> tuple[str, list[int]]:
         request = repo.add(
             type=RequestType.ERASURE,
             identities=[{"kind": "email", "value": "kari@example.no"}],
+            identity_hashes=(),
             subject_key="0" * 64,
             language="nb",
             channel="staff",
