@@ -250,10 +250,10 @@ def erasing_hashes(session: Session, kind: str, candidates: Collection[str]) -> 
     return ConsentLedger(session).erasing(kind) & set(candidates)
 
 
-def marketing_purposes_for(datamap: DataMap, purpose: str | None) -> list[Purpose]:
+def marketing_purposes_for(datamap: DataMap, purpose: str | None) -> Sequence[Purpose]:
     """The purposes a marketing decision weighs: the one named (a marketing one), else all."""
     if purpose is None:
-        found = marketing_purposes(datamap)
+        found = _every_marketing_purpose(datamap)
         if not found:
             raise ConsentError(
                 "the data map declares no marketing purpose",
@@ -267,7 +267,22 @@ def marketing_purposes_for(datamap: DataMap, purpose: str | None) -> list[Purpos
             f"'{declared.key}' is not a marketing purpose (its data use is {declared.data_use})",
             hint="ask GET /api/v1/decisions/processing for other purposes",
         )
-    return [declared]
+    return (declared,)
+
+
+#: The last data map asked about and its marketing purposes: a server has one data map,
+#: and a decision asks for them before every message (a tuple, replaced whole).
+_LAST_MARKETING: tuple[DataMap, tuple[Purpose, ...]] | None = None
+
+
+def _every_marketing_purpose(datamap: DataMap) -> tuple[Purpose, ...]:
+    global _LAST_MARKETING  # noqa: PLW0603  (one slot, replaced whole: no lock needed)
+    last = _LAST_MARKETING
+    if last is not None and last[0] is datamap:
+        return last[1]
+    found = tuple(marketing_purposes(datamap))
+    _LAST_MARKETING = (datamap, found)
+    return found
 
 
 def channel_identity(channel: ConsentChannel | str) -> tuple[ConsentChannel, IdentityKind]:

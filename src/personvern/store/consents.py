@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -137,12 +137,22 @@ def _one_subject_query(
         )
     # IN () matches nothing on every database, but some refuse to parse it.
     wanted = sorted(purposes) or [""]
-    states = [state.value for state in ERASING_STATES]
-    sql = _ONE_SUBJECT.format(
-        m=mark, states=", ".join([mark] * len(states)), purposes=", ".join([mark] * len(wanted))
-    )
     subject = (identity_hash, identity_kind)
-    return sql, (*subject, RequestType.ERASURE.value, *states, *subject, *wanted, *subject)
+    return (
+        _one_subject_sql(mark, len(wanted)),
+        (*subject, RequestType.ERASURE.value, *_STATES, *subject, *wanted, *subject),
+    )
+
+
+_STATES = tuple(state.value for state in ERASING_STATES)
+
+
+@lru_cache(maxsize=64)
+def _one_subject_sql(mark: str, purposes: int) -> str:
+    """_ONE_SUBJECT with ``mark`` placeholders for ``purposes`` purposes (asked per decision)."""
+    return _ONE_SUBJECT.format(
+        m=mark, states=", ".join([mark] * len(_STATES)), purposes=", ".join([mark] * purposes)
+    )
 
 
 def _subject_rows(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from personvern.domain.datamap import IdentityKind
 from personvern.domain.identities import keys, phone
+from personvern.domain.identities.email import plain_canonical_email
 from personvern.domain.identities.errors import InvalidIdentityError
 from personvern.domain.identities.kinds import SPELLED, scheme
 from personvern.domain.text_input import refuse_control_characters
@@ -81,8 +82,17 @@ def phone_forms(e164: str, country: str = "NO") -> list[str]:
     return sorted(phone.stored_spellings(e164, country))
 
 
+_EMAIL = IdentityKind.EMAIL.value
+
+
 def parse_identity(kind: str, raw: str, *, country: str = "NO") -> SubjectIdentity:
     """Check and normalise one identity; ``country`` is the default region for phone numbers."""
+    if kind == _EMAIL:
+        # Most identities asked about are plain ASCII addresses (a marketing decision
+        # per message sent): canonical once lower-cased, as the full path would make them.
+        plain = plain_canonical_email(raw)
+        if plain is not None:
+            return SubjectIdentity(IdentityKind.EMAIL, plain)
     refuse_control_characters(kind, "the identity type")
     try:
         identity_kind = IdentityKind(kind.strip().lower())

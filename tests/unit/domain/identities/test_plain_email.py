@@ -11,6 +11,8 @@ from personvern.domain.identities.email import (
     plain_canonical_email,
 )
 from personvern.domain.identities.errors import InvalidIdentityError
+from personvern.domain.requests.identity import parse_identity
+from personvern.errors import PersonvernError
 from personvern.security.subject_hash import identity_hash, identity_hashes
 
 
@@ -53,3 +55,19 @@ def test_the_common_spellings_take_the_fast_path() -> None:
 def test_bulk_hashes_equal_one_by_one_hashes(values: list[str], kind: str) -> None:
     secret = "s" * 40
     assert [identity_hash(secret, kind, v) for v in values] == identity_hashes(secret, kind, values)
+
+
+def _parsed(kind: str, value: str) -> str:
+    try:
+        return parse_identity(kind, value).value
+    except PersonvernError as exc:
+        return f"{type(exc).__name__}: {exc.message}"
+
+
+@given(st.one_of(st.from_regex(_PLAIN_ADDRESS, fullmatch=True), st.text(max_size=300)))
+@example(" Kari@Example.com ")
+@example("kari@example.com\u200b")
+@example("KARI@EXAMPLE.NO")
+def test_parse_identity_takes_the_fast_path_with_the_full_paths_answer(value: str) -> None:
+    # "EMAIL" is the same kind spelled otherwise: it skips the fast path.
+    assert _parsed("EMAIL", value) == _parsed("email", value)
