@@ -106,6 +106,18 @@ def _dbs(text: str) -> list[str]:
     return dbs
 
 
+def _add_decision_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=10, help="decisions: load per endpoint")
+    parser.add_argument("--threads", type=int, default=16, help="decisions: concurrent clients")
+    parser.add_argument("--bulk", type=int, default=1_000_000, help="decisions: bulk addresses")
+    parser.add_argument(
+        "--http",
+        choices=("auto", "h11"),
+        default="auto",
+        help="decisions: uvicorn as served (httptools, uvloop) or pure Python (h11, asyncio)",
+    )
+
+
 def _add_retention_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rows", type=int, default=5_000_000, help="retention: web events (a fifth past the rule)"
@@ -184,9 +196,7 @@ def main() -> None:
     )
     parser.add_argument("--filings", type=int, default=200, help="intake: filings in all")
     parser.add_argument("--clients", type=int, default=50, help="intake: concurrent clients")
-    parser.add_argument("--seconds", type=float, default=10, help="decisions: load per endpoint")
-    parser.add_argument("--threads", type=int, default=16, help="decisions: concurrent clients")
-    parser.add_argument("--bulk", type=int, default=1_000_000, help="decisions: bulk addresses")
+    _add_decision_arguments(parser)
     _add_retention_arguments(parser)
     parser.add_argument("--json", type=Path, help="also write the request samples here")
     parser.add_argument(
@@ -219,7 +229,11 @@ def main() -> None:
         from bench import decisions
 
         decisions.run(
-            seconds=args.seconds, threads=args.threads, bulk=args.bulk, pg_url=args.pg_url
+            seconds=args.seconds,
+            threads=args.threads,
+            bulk=args.bulk,
+            pg_url=args.pg_url,
+            http=args.http,
         )
     if "retention" in only:
         from bench import retention_sweep

@@ -20,7 +20,9 @@ Two parts (issue 11's benchmark):
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import re
 import shutil
 import socket
@@ -120,7 +122,9 @@ def _prepare(home: Path, ledger: int, store_url: str | None = None) -> tuple[str
 
 
 @contextmanager
-def _server(home: Path, store_url: str | None) -> Iterator[str]:
+def _server(
+    home: Path, store_url: str | None, http: str = "auto"
+) -> Iterator[tuple[str, list[int]]]:
     """Two uvicorn worker processes on one port, the kernel sharing connections out.
 
     ``uvicorn --workers 2`` shares one listening socket, and the worker that accepts
@@ -133,6 +137,8 @@ def _server(home: Path, store_url: str | None) -> Iterator[str]:
     log = (home.parent / "server.log").open("w")
     sockets = [_reuse_port_socket(port) for _ in range(2)]
     command = [sys.executable, "-m", "uvicorn", "bench.decisions_app:app", "--factory"]
+    if http == "h11":
+        command += ["--http", "h11", "--loop", "asyncio"]
     processes = [
         subprocess.Popen(
             [*command, "--fd", str(sock.fileno()), "--log-level", "warning"],
@@ -151,7 +157,7 @@ def _server(home: Path, store_url: str | None) -> Iterator[str]:
         # Both must serve before the load begins: a connection the kernel hands to a
         # process still starting waits for it.
         time.sleep(1.0)
-        yield base
+        yield base, [process.pid for process in processes]
     finally:
         for process in processes:
             process.terminate()
@@ -176,29 +182,42 @@ def _reuse_port_socket(port: int) -> socket.socket:
 
 
 def _load(
-    base: str, path: str, headers: dict[str, str], seconds: float, threads: int
+    base: str, path: str | list[str], headers: dict[str, str], seconds: float, threads: int
 ) -> dict[str, Any]:
-    """Call ``path`` from ``threads`` keep-alive clients for ``seconds``; figures.
+    """Call ``path`` (or each of a list in turn) from ``threads`` keep-alive clients; figures.
 
     With wrk installed (`apt-get install wrk`), wrk makes the calls: a Python client on
     the same two cores takes CPU from the server and adds its own tail latency (the
     empty route's p99 was 30 ms through it).
     """
+    paths = [path] if isinstance(path, str) else path
     if shutil.which("wrk"):
-        return _wrk(base, path, headers, seconds, threads)
-    return _python_load(base, path, headers, seconds, threads)
+        return _wrk(base, paths, headers, seconds, threads)
+    return _python_load(base, paths, headers, seconds, threads)
 
 
 def _wrk(
-    base: str, path: str, headers: dict[str, str], seconds: float, connections: int
+    base: str, paths: list[str], headers: dict[str, str], seconds: float, connections: int
 ) -> dict[str, Any]:
-    """Figures of one wrk run: 1 thread (the server needs the cores), ``connections``."""
+    """Figures of one wrk run: 1 thread (the server needs the cores), ``connections``.
+
+    More than one path: a Lua script asks for each in turn (a different person per call).
+    """
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(
-        [*command, base + path], capture_output=True, text=True, check=True, timeout=seconds + 60
-    ).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        if len(paths) > 1:
+            script = Path(folder) / "paths.lua"
+            script.write_text(_rotating_script(paths))
+            command += ["-s", str(script)]
+        output = subprocess.run(
+            [*command, base + paths[0]],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
     percentiles = {
         share: _milliseconds(value, unit)
         for share, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
@@ -218,14 +237,70 @@ def _wrk(
     }
 
 
+def _measured(pids: list[int], load: Any, *args: Any) -> dict[str, Any]:
+    """``load(*args)``'s figures, with the server processes' processor time per request.
+
+    Beside the throughput, which the load generator on the same cores shares: what each
+    request cost the server itself (user and system time of both workers, from /proc).
+    """
+    before = _processor_seconds(pids)
+    figures: dict[str, Any] = load(*args)
+    spent = _processor_seconds(pids) - before
+    requests = figures["rps"] * args[-2]
+    figures["server_cpu_ms"] = spent / requests * 1000 if requests else float("nan")
+    return figures
+
+
+def _processor_seconds(pids: list[int]) -> float:
+    """User and system time of ``pids`` so far, in seconds (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime and stime: fields 14 and 15 of stat, 12 and 13 after the name.
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _decision_paths(addresses: list[str]) -> list[str]:
+    """A decision per person in turn: the ledger's (given or withdrawn), strangers, erasures.
+
+    As a marketing system asks, one recipient after another, never the same person twice
+    in a row; some addresses spelled with capitals, as lists hold them.
+    """
+    people = [
+        *addresses,
+        *(f"ukjent{n}@example.no" for n in range(len(addresses))),
+        *(f"sletting{n}@example.no" for n in range(ERASURES_UNDER_WAY)),
+    ]
+    random.Random(11).shuffle(people)
+    return [
+        f"/api/v1/decisions/marketing?email={p.upper() if n % 5 == 0 else p}&channel=email"
+        for n, p in enumerate(people)
+    ]
+
+
+def _rotating_script(paths: list[str]) -> str:
+    """A wrk script that asks for ``paths`` in turn, with the headers given by -H."""
+    quoted = ",\n".join(f"  [[{path}]]" for path in paths)
+    return (
+        f"local paths = {{\n{quoted}\n}}\n"
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n % #paths + 1\n"
+        '  return wrk.format("GET", paths[n])\n'
+        "end\n"
+    )
+
+
 def _milliseconds(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def _python_load(
-    base: str, path: str, headers: dict[str, str], seconds: float, threads: int
+    base: str, paths: list[str], headers: dict[str, str], seconds: float, threads: int
 ) -> dict[str, Any]:
-    """Call ``path`` from ``threads`` Python keep-alive clients for ``seconds``; figures."""
+    """Call ``paths`` in turn from ``threads`` Python keep-alive clients for ``seconds``."""
     latencies: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -234,10 +309,11 @@ def _python_load(
     def client() -> None:
         mine: list[float] = []
         bad: list[int] = []
+        turn = itertools.cycle(paths)
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
             while time.monotonic() < stop:
                 start = time.perf_counter()
-                status = http.get(path).status_code
+                status = http.get(next(turn)).status_code
                 mine.append((time.perf_counter() - start) * 1000)
                 if status != 200:
                     bad.append(status)
@@ -289,9 +365,14 @@ def run(
     ledger: int = 1000,
     bulk: int = 1_000_000,
     pg_url: str | None = None,
+    http: str = "auto",
 ) -> None:
-    """Print the throughput ratio (embedded store, and on PostgreSQL if given) and the bulk time."""
-    _throughput("embedded SQLite store", None, seconds, threads, ledger, bulk)
+    """Print the throughput ratio (embedded store, and on PostgreSQL if given) and the bulk time.
+
+    ``http``: ``auto`` serves as `personvern serve` does (httptools and uvloop, installed
+    with uvicorn[standard]); ``h11`` on uvicorn's pure-Python parser and asyncio's loop.
+    """
+    _throughput("embedded SQLite store", None, seconds, threads, ledger, bulk, http)
     if pg_url:
         import sqlalchemy as sa
 
@@ -299,7 +380,7 @@ def run(
 
         try:
             with store_database(pg_url) as url:
-                _throughput("PostgreSQL store", url, seconds, threads, ledger, 0)
+                _throughput("PostgreSQL store", url, seconds, threads, ledger, 0, http)
         except sa.exc.OperationalError as exc:
             print(f"decisions on a PostgreSQL store skipped: the server did not answer ({exc})")
 
@@ -369,27 +450,39 @@ def _in_process(token: str, addresses: list[str], calls: int = 3000) -> dict[str
 
 
 def _throughput(
-    label: str, store_url: str | None, seconds: float, threads: int, ledger: int, bulk: int
+    label: str,
+    store_url: str | None,
+    seconds: float,
+    threads: int,
+    ledger: int,
+    bulk: int,
+    http: str,
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder) / "home"
         token, addresses = _prepare(home, ledger, store_url)
         headers = {"Authorization": f"Bearer {token}"}
-        with _server(home, store_url) as base:
-            static = _load(base, STATIC, {}, seconds, threads)
-            empty = _load(base, EMPTY, {}, seconds, threads)
-            decision = _load(
+        with _server(home, store_url, http) as (base, pids):
+            static = _measured(pids, _load, base, STATIC, {}, seconds, threads)
+            empty = _measured(pids, _load, base, EMPTY, {}, seconds, threads)
+            decision = _measured(
+                pids,
+                _load,
                 base,
-                f"/api/v1/decisions/marketing?email={addresses[1]}&channel=email",
+                _decision_paths(addresses),
                 headers,
                 seconds,
                 threads,
             )
         print(
-            f"decisions, {label}, 2 uvicorn workers, {threads} clients ({empty['client']}), "
+            f"decisions, {label}, 2 uvicorn workers ({http}), {threads} clients "
+            f"({empty['client']}), "
             f"{seconds:g} s each:"
         )
-        print(f"{'endpoint':<34}{'req/s':>10}{'median ms':>12}{'p99 ms':>10}{'failed':>8}")
+        print(
+            f"{'endpoint':<34}{'req/s':>10}{'median ms':>12}{'p99 ms':>10}{'failed':>8}"
+            f"{'server cpu ms/req':>19}"
+        )
         rows = (
             (f"GET {STATIC} (static)", static),
             (f"GET {EMPTY} (empty)", empty),
@@ -398,7 +491,7 @@ def _throughput(
         for name, row in rows:
             print(
                 f"{name:<34}{row['rps']:>10.0f}{row['median_ms']:>12.2f}"
-                f"{row['p99_ms']:>10.2f}{row['failures']:>8}"
+                f"{row['p99_ms']:>10.2f}{row['failures']:>8}{row['server_cpu_ms']:>19.3f}"
             )
         print(
             f"decision/empty throughput ratio: {decision['rps'] / empty['rps']:.2f} "

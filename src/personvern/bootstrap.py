@@ -229,6 +229,7 @@ class Application:
         if pdf_worker is not None:
             pdf_worker.close()
         self.connectors.close()
+        self.ledger_lookup.close()
         self.store.dispose()
         if self.reader is not None:
             self.reader.dispose()

@@ -84,6 +84,7 @@ def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: o
     session.commit()
     # As the app builds it: on the engine for reads (on SQLite they take no write lock).
     reader = read_only_engine(session.get_bind())
+    lookup = LedgerLookup(reader)
     identity = extra.pop("identity", ("email", KARI))
     channel = extra.pop("channel", "email")
     try:
@@ -96,9 +97,10 @@ def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: o
                 channel=channel,  # type: ignore[arg-type]
                 **extra,  # type: ignore[arg-type]
             ).reason.value
-            for ledger in (ConsentLedger(session), LedgerLookup(reader))
+            for ledger in (ConsentLedger(session), lookup)
         }
     finally:
+        lookup.close()
         if reader.pool is not session.get_bind().pool:
             reader.dispose()  # PostgreSQL's autocommit engine is one of its own
     assert len(reasons) == 1, f"the session and the driver disagree: {reasons}"
@@ -302,3 +304,31 @@ def test_open_requests_filed_before_the_index_are_indexed_on_start(
     ).all()
     assert ["email", "phone_number"] == sorted(kinds)
     assert 0 == index_open_requests(session, settings)
+
+
+def test_a_lookup_kept_between_decisions_sees_every_commit(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    session.commit()
+    reader = read_only_engine(session.get_bind())
+    lookup = LedgerLookup(reader)
+
+    def reason() -> str:
+        decision = service.marketing_decision(
+            lookup, settings, datamap, identity=("email", KARI), channel="email"
+        )
+        return decision.reason.value
+
+    try:
+        assert "no_consent" == reason()
+        grant(session, settings, datamap)
+        assert "consent_given" == reason()
+        erase(session, settings, datamap, [("email", KARI)])
+        assert "erasure_in_progress" == reason()
+        lookup.close()
+        # Closed, it opens what it needs again.
+        assert "erasure_in_progress" == reason()
+    finally:
+        lookup.close()
+        if reader.pool is not session.get_bind().pool:
+            reader.dispose()

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from personvern.domain.datamap import IdentityKind, Purpose
 from personvern.domain.errors import DomainError
@@ -137,6 +138,8 @@ class ConsentState:
         return self.latest is not None and self.latest.action is ConsentAction.WITHDRAWN
 
 
+# Cached: a decision weighs the versions of the data map's few texts on every call.
+@lru_cache(maxsize=1024)
 def text_version(text: str) -> str:
     """The version of a consent text: SHA-256 (hex) of its exact UTF-8 bytes."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
