@@ -134,7 +134,13 @@ def read_only_engine(engine: Engine) -> Engine:
         # Each statement on its own: no BEGIN and COMMIT round trips around a few reads.
         # An engine of its own, set once per connection: switching a pooled connection
         # to autocommit and back asks the server each time.
-        reader = sa.create_engine(engine.url, hide_parameters=True, isolation_level="AUTOCOMMIT")
+        # Nothing to roll back when a connection returns: no transaction is ever open.
+        reader = sa.create_engine(
+            engine.url,
+            hide_parameters=True,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
+        )
         ping_when_idle(reader, "the store")
         return reader
     return engine.execution_options(**{READ_ONLY: True})
