@@ -245,11 +245,6 @@ def facts_of(
     )
 
 
-def erasing_hashes(session: Session, kind: str, candidates: Collection[str]) -> set[str]:
-    """Which of ``candidates`` (hashed identities of ``kind``) an erasure under way names."""
-    return ConsentLedger(session).erasing(kind) & set(candidates)
-
-
 def marketing_purposes_for(datamap: DataMap, purpose: str | None) -> Sequence[Purpose]:
     """The purposes a marketing decision weighs: the one named (a marketing one), else all."""
     if purpose is None:
@@ -403,7 +398,8 @@ def bulk_marketing(
     ledger = ConsentLedger(session)
     records = ledger.records_of(kind.value, order, {p.key for p in purposes})
     flags = ledger.flags_of(kind.value, order)
-    erasing = erasing_hashes(session, kind.value, order)
+    # Of the (few) identities erasures under way name: membership is all this needs.
+    erasing = ledger.erasing(kind.value)
     # Most people have no record, flag or erasure: their answer depends on nothing but
     # whether they are customers, so it is decided once for each of the two.
     plain_answers = {
