@@ -2,20 +2,22 @@
 
 Two parts (issue 11's benchmark):
 
-- **throughput**: `GET /api/v1/decisions/marketing` against the same app's cheapest
-  route, `GET /staff/static/console.css` (a constant answer from memory), on one server
-  with 2 uvicorn workers on loopback, the embedded SQLite store holding a ledger of
-  ``--ledger`` consents and 10 erasures under way. A Python load generator (threads
-  with keep-alive connections) calls each endpoint for ``--seconds``; printed: requests
-  per second, median and p99 latency, and the decision's throughput as a ratio of the
-  empty endpoint's (target: at least 0.7, p99 under 20 ms).
+- **throughput**: `GET /api/v1/decisions/marketing` against the same app's empty
+  endpoint, `GET /livez` (and a static file for reference), on one server with 2
+  uvicorn workers on loopback (as `personvern serve` runs, on httptools and uvloop;
+  `--http h11` for uvicorn's pure-Python stack), the store holding a ledger of
+  ``--ledger`` consents and 10 erasures under way. wrk (or, without it, Python
+  threads) calls each endpoint for ``--seconds``, the decisions for a different
+  person each call; printed: requests per second, median and p99 latency, the
+  server's processor time per request, and the decision's throughput as a ratio of
+  the empty endpoint's (target: at least 0.7, p99 under 20 ms).
 - **in process**: processor time per call of the empty route and of a decision, through
   the app in the bench's own process (no server, no network): the app's own cost, steady
   on a busy machine.
 - **bulk**: `bulk_marketing` (what `POST /api/v1/decisions/marketing/bulk` runs) on
   ``--bulk`` generated addresses against the same ledger (target: 1 million under 5 s).
 
-    python -m bench --only decisions [--seconds 10] [--threads 16] [--bulk 1000000]
+    python -m bench --only decisions [--seconds 10] [--threads 16] [--bulk 1000000] [--http h11]
 """
 
 from __future__ import annotations
