@@ -304,4 +304,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             housekeeper.stop()
         if context.identity_provider is not None:
             context.identity_provider.close()
+        # The decisions' asynchronous connection belongs to this loop: closed on it.
+        await context.application.ledger_lookup.aclose()
         context.application.close()

@@ -15,7 +15,7 @@ decisions hash every address, then ask the store a chunk of hashes per query.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -238,11 +238,7 @@ def facts_of(
     """
     if rows is None:
         rows = ledger.one_subject(subject.kind, subject.hash, ())
-    return SubjectFacts(
-        flags=tuple(Flag(kind, purpose) for kind, purpose in rows.flags),
-        erasure_in_progress=bool(rows.erasures),
-        existing_customer=existing_customer,
-    )
+    return _facts(rows, existing_customer)
 
 
 def marketing_purposes_for(datamap: DataMap, purpose: str | None) -> Sequence[Purpose]:
@@ -292,6 +288,57 @@ def channel_identity(channel: ConsentChannel | str) -> tuple[ConsentChannel, Ide
     return parsed, kind
 
 
+@dataclass(frozen=True)
+class DecisionQuestion:
+    """What a decision asks of the ledger, and how it answers from the rows read.
+
+    A decision is split so its one read can be made wherever suits the store (in this
+    thread, in a worker thread, or awaited on the event loop; see the decisions API):
+    the question normalises and hashes the identity, the answer applies the rules.
+    """
+
+    subject: HashedIdentity
+    #: The purposes whose records the answer weighs.
+    purposes: frozenset[str]
+    answer: Callable[[SubjectRows], Decision]
+    #: The answer when no read is needed (a category the purpose does not process).
+    settled: Decision | None = None
+
+
+def decided(ledger: SubjectLedger, question: DecisionQuestion) -> Decision:
+    """The answer to ``question``, reading ``ledger`` here if it needs a read."""
+    if question.settled is not None:
+        return question.settled
+    subject = question.subject
+    return question.answer(ledger.one_subject(subject.kind, subject.hash, question.purposes))
+
+
+def marketing_question(
+    settings: Settings,
+    datamap: DataMap,
+    *,
+    identity: tuple[str, str],
+    channel: ConsentChannel | str,
+    purpose: str | None = None,
+    existing_customer: bool = False,
+) -> DecisionQuestion:
+    """The question of a marketing decision (see marketing_decision)."""
+    parsed, kind = channel_identity(channel)
+    if identity[0] != kind.value:
+        raise ConsentError(
+            f"the {parsed.value} channel reaches people by {kind.value}, not {identity[0]}",
+            hint="email=... for channel=email, phone=... for sms and phone",
+        )
+    purposes = marketing_purposes_for(datamap, purpose)
+    subject = hashed(settings, datamap, *identity)
+
+    def answer(rows: SubjectRows) -> Decision:
+        facts = _facts(rows, existing_customer)
+        return _marketing(purposes, rows.records, facts, parsed)
+
+    return DecisionQuestion(subject, frozenset(p.key for p in purposes), answer)
+
+
 def marketing_decision(
     ledger: SubjectLedger,
     settings: Settings,
@@ -303,17 +350,46 @@ def marketing_decision(
     existing_customer: bool = False,
 ) -> Decision:
     """May the company send marketing to this person on ``channel``, and why (not)."""
-    parsed, kind = channel_identity(channel)
-    if identity[0] != kind.value:
-        raise ConsentError(
-            f"the {parsed.value} channel reaches people by {kind.value}, not {identity[0]}",
-            hint="email=... for channel=email, phone=... for sms and phone",
-        )
-    purposes = marketing_purposes_for(datamap, purpose)
+    return decided(
+        ledger,
+        marketing_question(
+            settings,
+            datamap,
+            identity=identity,
+            channel=channel,
+            purpose=purpose,
+            existing_customer=existing_customer,
+        ),
+    )
+
+
+def processing_question(
+    settings: Settings,
+    datamap: DataMap,
+    *,
+    identity: tuple[str, str],
+    purpose: str,
+    category: str | None = None,
+) -> DecisionQuestion:
+    """The question of a processing decision (see processing_decision)."""
+    declared = declared_purpose(datamap, purpose)
     subject = hashed(settings, datamap, *identity)
-    rows = ledger.one_subject(subject.kind, subject.hash, {p.key for p in purposes})
-    facts = facts_of(ledger, subject, existing_customer=existing_customer, rows=rows)
-    return _marketing(purposes, rows.records, facts, parsed)
+    settled: Decision | None = None
+    if category is not None:
+        taxonomy = effective_taxonomy(datamap, fides_taxonomy())
+        if not taxonomy.knows(TaxonomyKind.DATA_CATEGORY, category):
+            close = taxonomy.suggest(TaxonomyKind.DATA_CATEGORY, category)
+            raise ConsentError(
+                f"'{category}' is not a data category of the taxonomy or the data map",
+                hint=f"did you mean '{close[0]}'?" if close else "e.g. user.contact.email",
+            )
+        if not declares(datamap, taxonomy, declared.key, category):
+            settled = Decision(declared.key, False, DecisionReason.NOT_DECLARED)
+
+    def answer(rows: SubjectRows) -> Decision:
+        return decide(declared, current_state(rows.records, declared), _facts(rows, False))
+
+    return DecisionQuestion(subject, frozenset({declared.key}), answer, settled)
 
 
 def processing_decision(
@@ -330,21 +406,20 @@ def processing_decision(
     With a data category, the data map must say that category is processed for the
     purpose, or the answer is deny (``not_declared``) whatever the person said.
     """
-    declared = declared_purpose(datamap, purpose)
-    if category is not None:
-        taxonomy = effective_taxonomy(datamap, fides_taxonomy())
-        if not taxonomy.knows(TaxonomyKind.DATA_CATEGORY, category):
-            close = taxonomy.suggest(TaxonomyKind.DATA_CATEGORY, category)
-            raise ConsentError(
-                f"'{category}' is not a data category of the taxonomy or the data map",
-                hint=f"did you mean '{close[0]}'?" if close else "e.g. user.contact.email",
-            )
-        if not declares(datamap, taxonomy, declared.key, category):
-            return Decision(declared.key, False, DecisionReason.NOT_DECLARED)
-    subject = hashed(settings, datamap, *identity)
-    rows = ledger.one_subject(subject.kind, subject.hash, {declared.key})
-    facts = facts_of(ledger, subject, rows=rows)
-    return decide(declared, current_state(rows.records, declared), facts)
+    return decided(
+        ledger,
+        processing_question(
+            settings, datamap, identity=identity, purpose=purpose, category=category
+        ),
+    )
+
+
+def _facts(rows: SubjectRows, existing_customer: bool) -> SubjectFacts:
+    return SubjectFacts(
+        flags=tuple(Flag(kind, purpose) for kind, purpose in rows.flags),
+        erasure_in_progress=bool(rows.erasures),
+        existing_customer=existing_customer,
+    )
 
 
 def bulk_marketing(

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import pytest
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from personvern.api.app import create_app
+from personvern.api.context import AppContext
 from personvern.api.deps import ContextDep, require
 from personvern.api.direct_route import DirectRoute
 from personvern.api.routers import decisions
 from personvern.domain.roles import Permission, Role
+from personvern.security.tokens import issue_token
+from personvern.settings import Settings
+from personvern.store.consents import DECISIONS_APPLICATION
 from tests.integration.api.conftest import TokenFactory, bearer
+from tests.support.servers import fresh_database
 
 MARKETING = "/api/v1/decisions/marketing"
 
@@ -102,3 +110,75 @@ def test_a_direct_route_without_a_permission_is_refused_when_built() -> None:
     router = APIRouter()
     with pytest.raises(TypeError, match="declare its permission with require"):
         router.add_api_route("/x", _fine, route_class_override=DirectRoute)
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        # Awaited on the event loop through psycopg's asynchronous side.
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        # Read in a worker thread (PyMySQL has no asynchronous side).
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+def test_decisions_on_a_server_store_read_it_and_leave_no_connection_open(
+    server: str, tmp_path: Path, example_datamap_path: Path
+) -> None:
+    with fresh_database(server) as url:
+        settings = Settings(
+            home=tmp_path / "home", database_url=url, datamap=None, auto_migrate=True
+        )
+        app = create_app(settings, example_datamap_path)
+        with TestClient(app) as client:
+            context: AppContext = app.state.context
+            with context.application.unit_of_work() as uow:
+                dpo = bearer(issue_token(uow.session, name="dpo", role=Role.PRIVACY_OFFICER).token)
+                marketing = bearer(
+                    issue_token(uow.session, name="m", role=Role.MARKETING_SYSTEM).token
+                )
+            query = {"email": "Kari@Example.com", "channel": "email"}
+
+            def reason() -> str:
+                response = client.get(MARKETING, params=query, headers=marketing)
+                assert 200 == response.status_code, response.text
+                return str(response.json()["reason"])
+
+            assert "no_consent" == reason()
+            given = client.post(
+                "/api/v1/consents",
+                json={
+                    "identity": {"kind": "email", "value": "kari@example.com"},
+                    "purpose": "marketing_newsletter",
+                    "action": "granted",
+                },
+                headers=dpo,
+            )
+            assert 201 == given.status_code, given.text
+            assert "consent_given" == reason()
+            filed = client.post(
+                "/api/v1/requests",
+                json={
+                    "type": "erasure",
+                    "identities": [{"kind": "email", "value": "kari@example.com"}],
+                    "verification_method": "staff_in_person",
+                    "verification_note": "passport checked",
+                },
+                headers=dpo,
+            )
+            assert 201 == filed.status_code, filed.text
+            assert "erasure_in_progress" == reason()
+        if server == "postgresql":
+            # The app stopped: the decisions' connection went with it.
+            engine = sa.create_engine(url)
+            try:
+                with engine.connect() as connection:
+                    left = connection.execute(
+                        sa.text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND application_name = :name"
+                        ),
+                        {"name": DECISIONS_APPLICATION},
+                    ).scalar_one()
+            finally:
+                engine.dispose()
+            assert 0 == left

@@ -6,10 +6,13 @@ statement, whose column typing differs between the three databases.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.orm import Session
@@ -17,13 +20,13 @@ from sqlalchemy.orm import Session
 from personvern.domain.audit.event import AuditActor
 from personvern.domain.consent.ledger import ConsentError, ConsentTextChangedError
 from personvern.domain.datamap import DataMap
-from personvern.domain.decisions.rules import DecisionReason
+from personvern.domain.decisions.rules import Decision, DecisionReason
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.intake import Channel, FiledRequest, file_request
 from personvern.intake import consents as service
 from personvern.intake.request_index import index_open_requests
 from personvern.settings import Settings
-from personvern.store.consents import ConsentLedger, LedgerLookup
+from personvern.store.consents import DECISIONS_APPLICATION, ConsentLedger, LedgerLookup
 from personvern.store.db import read_only_engine
 from personvern.store.models import RequestIdentityHash
 from personvern.store.requests import RequestRepository
@@ -45,6 +48,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with fresh_database(request.param) as url:
         yield url
 
+
+T = TypeVar("T")
 
 ACTOR = AuditActor("api-token:1", "privacy_officer", "api_token")
 NEWS = "marketing_newsletter"
@@ -99,12 +104,41 @@ def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: o
             ).reason.value
             for ledger in (ConsentLedger(session), lookup)
         }
+        if lookup.asynchronous:
+            # As the API on PostgreSQL: the read awaited on an event loop.
+            question = service.marketing_question(
+                settings,
+                datamap,
+                identity=identity,  # type: ignore[arg-type]
+                channel=channel,  # type: ignore[arg-type]
+                **extra,  # type: ignore[arg-type]
+            )
+            reasons.add(on_a_loop_of_its_own(lambda: _awaited(lookup, question)).reason.value)
     finally:
         lookup.close()
         if reader.pool is not session.get_bind().pool:
             reader.dispose()  # PostgreSQL's autocommit engine is one of its own
     assert len(reasons) == 1, f"the session and the driver disagree: {reasons}"
     return reasons.pop()
+
+
+async def _awaited(lookup: LedgerLookup, question: service.DecisionQuestion) -> Decision:
+    """``question`` answered from a read awaited on this loop, its connection closed after."""
+    subject = question.subject
+    try:
+        rows = await lookup.one_subject_async(subject.kind, subject.hash, question.purposes)
+    finally:
+        await lookup.aclose()
+    return question.answer(rows)
+
+
+def on_a_loop_of_its_own(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``scenario`` on a new event loop in a thread of its own.
+
+    Not on this thread: a browser test's Playwright leaves an event loop running on it.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result(timeout=30)
 
 
 def erase(
@@ -332,3 +366,47 @@ def test_a_lookup_kept_between_decisions_sees_every_commit(
         lookup.close()
         if reader.pool is not session.get_bind().pool:
             reader.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_an_awaited_read_opens_a_new_connection_when_the_server_dropped_its_own(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    import sqlalchemy as sa
+
+    grant(session, settings, datamap)
+    reader = read_only_engine(session.get_bind())
+    lookup = LedgerLookup(reader)
+    question = service.marketing_question(
+        settings, datamap, identity=("email", KARI), channel="email"
+    )
+    subject = question.subject
+
+    async def scenario() -> list[str]:
+        answers = []
+        try:
+            for _ in range(2):
+                rows = await lookup.one_subject_async(subject.kind, subject.hash, question.purposes)
+                answers.append(question.answer(rows).reason.value)
+                # The server ends the decisions' connection (as a restart would).
+                with reader.connect() as other:
+                    ended = other.execute(
+                        sa.text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND application_name = :name"
+                        ),
+                        {"name": DECISIONS_APPLICATION},
+                    ).all()
+                    answers.append(f"ended {len(ended)}")
+        finally:
+            await lookup.aclose()
+        return answers
+
+    try:
+        # Each read after the first found its connection ended, and opened a new one.
+        expected = ["consent_given", "ended 1", "consent_given", "ended 1"]
+        assert expected == on_a_loop_of_its_own(scenario)
+    finally:
+        lookup.close()
+        reader.dispose()

@@ -14,7 +14,6 @@ import io
 import json
 import weakref
 from collections.abc import Callable
-from functools import partial
 from typing import Annotated, Any, Literal
 
 from anyio import CapacityLimiter, to_thread
@@ -154,10 +153,9 @@ async def marketing_decision(
     identity = _one_identity(query.email, query.phone)
     decision = await _deciding(
         context,
-        partial(
-            consents.marketing_decision,
-            settings=context.settings,
-            datamap=loaded_datamap(context),
+        consents.marketing_question(
+            context.settings,
+            loaded_datamap(context),
             identity=identity,
             channel=query.channel,
             purpose=query.purpose,
@@ -308,10 +306,9 @@ async def processing_decision(
     """May the company process this person's data (of a category) for a purpose? And why."""
     decision = await _deciding(
         context,
-        partial(
-            consents.processing_decision,
-            settings=context.settings,
-            datamap=loaded_datamap(context),
+        consents.processing_question(
+            context.settings,
+            loaded_datamap(context),
             identity=(query.kind.value, query.identity),
             purpose=query.purpose,
             category=query.category,
@@ -320,29 +317,37 @@ async def processing_decision(
     return DecisionOut.of(decision)
 
 
-async def _deciding(
-    context: AppContext, decide: Callable[[consents.SubjectLedger], Decision]
-) -> Decision:
-    """``decide`` on the ledger read through the driver (see LedgerLookup).
+async def _deciding(context: AppContext, question: consents.DecisionQuestion) -> Decision:
+    """The answer to ``question``, its one read made where it costs least.
 
-    On the embedded store right here on the event loop: its one statement reads a file
-    in this process in tens of microseconds, and a hop to the thread pool and back cost
-    more than the whole decision (0.74 against 0.49 ms of processor time per decision,
-    in process). A server store's round trip would stall the loop: there one hop for
-    the whole decision, on one reader thread per process.
+    The question (normalising and hashing the identity) is already asked, here on the
+    event loop. On the embedded store the read runs right here too: it reads a file in
+    this process in tens of microseconds, less than a hop to the thread pool and back.
+    On PostgreSQL it is awaited through the driver's asynchronous side, so the loop
+    serves others while the statement travels (no thread: 81 against 189 us of
+    processor time per read). A server store without an asynchronous driver (MariaDB)
+    is read in a thread, one reader per process.
     """
     lookup = context.application.ledger_lookup
+    if question.settled is not None:
+        return question.settled
+    subject = question.subject
+    read = (subject.kind, subject.hash, question.purposes)
     if lookup.in_process:
-        return decide(lookup)
-    return await to_thread.run_sync(decide, lookup, limiter=_readers())
+        rows = lookup.one_subject(*read)
+    elif lookup.asynchronous:
+        rows = await lookup.one_subject_async(*read)
+    else:
+        rows = await to_thread.run_sync(lookup.one_subject, *read, limiter=_readers())
+    return question.answer(rows)
 
 
-#: Decisions of one process reading a server store at once: one. The others wait on
-#: the event loop, not in threads: threads deciding side by side take the interpreter
-#: lock from each other and from the loop, and answers wait for it. On PostgreSQL under
-#: 16 clients (bench/decisions.py): 4 threads 1,644 decisions/s with p99 513 ms, 2
-#: threads 1,734/s p99 67 ms, 1 thread 1,758/s p99 21 ms. Reading on the loop through
-#: the driver's asynchronous side measured worse (1,063-1,639/s, p99 95-143 ms).
+#: Decisions of one process reading a server store in threads at once (MariaDB): one.
+#: The others wait on the event loop, not in threads: threads deciding side by side
+#: take the interpreter lock from each other and from the loop, and answers wait for it.
+#: On PostgreSQL under 16 clients, when it read in threads too (bench/decisions.py): 4
+#: threads 1,644 decisions/s with p99 513 ms, 2 threads 1,734/s p99 67 ms, 1 thread
+#: 1,758/s p99 21 ms.
 _SERVER_READERS = 1
 _LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
     weakref.WeakKeyDictionary()
