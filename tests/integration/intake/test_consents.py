@@ -6,13 +6,10 @@ statement, whose column typing differs between the three databases.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.orm import Session
@@ -30,6 +27,7 @@ from personvern.store.consents import DECISIONS_APPLICATION, ConsentLedger, Ledg
 from personvern.store.db import read_only_engine
 from personvern.store.models import RequestIdentityHash
 from personvern.store.requests import RequestRepository
+from tests.support.event_loops import on_a_loop_of_its_own
 from tests.support.servers import fresh_database
 
 
@@ -48,8 +46,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with fresh_database(request.param) as url:
         yield url
 
-
-T = TypeVar("T")
 
 ACTOR = AuditActor("api-token:1", "privacy_officer", "api_token")
 NEWS = "marketing_newsletter"
@@ -130,15 +126,6 @@ async def _awaited(lookup: LedgerLookup, question: service.DecisionQuestion) -> 
     finally:
         await lookup.aclose()
     return question.answer(rows)
-
-
-def on_a_loop_of_its_own(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``scenario`` on a new event loop in a thread of its own.
-
-    Not on this thread: a browser test's Playwright leaves an event loop running on it.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(scenario())).result(timeout=30)
 
 
 def erase(

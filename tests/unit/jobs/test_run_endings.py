@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from personvern.jobs.run_endings import RunEndings
-
-T = TypeVar("T")
-
-
-def on_a_loop_of_its_own(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``scenario`` on a new event loop in a thread of its own.
-
-    Not on this thread: a browser test's Playwright leaves an event loop running on it.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(scenario())).result(timeout=30)
+from tests.support.event_loops import on_a_loop_of_its_own
 
 
 def test_a_run_ending_on_another_thread_wakes_its_waiters_only() -> None:
