@@ -301,16 +301,18 @@ class DecisionQuestion:
     #: The purposes whose records the answer weighs.
     purposes: frozenset[str]
     answer: Callable[[SubjectRows], Decision]
-    #: The answer when no read is needed (a category the purpose does not process).
-    settled: Decision | None = None
+
+    @property
+    def read(self) -> tuple[str, str, frozenset[str]]:
+        """What to read: ``SubjectLedger.one_subject``'s arguments."""
+        return self.subject.kind, self.subject.hash, self.purposes
 
 
-def decided(ledger: SubjectLedger, question: DecisionQuestion) -> Decision:
-    """The answer to ``question``, reading ``ledger`` here if it needs a read."""
-    if question.settled is not None:
-        return question.settled
-    subject = question.subject
-    return question.answer(ledger.one_subject(subject.kind, subject.hash, question.purposes))
+def decided(ledger: SubjectLedger, question: DecisionQuestion | Decision) -> Decision:
+    """The answer to ``question`` (read from ``ledger`` here), or the decision already made."""
+    if isinstance(question, Decision):
+        return question
+    return question.answer(ledger.one_subject(*question.read))
 
 
 def marketing_question(
@@ -370,11 +372,12 @@ def processing_question(
     identity: tuple[str, str],
     purpose: str,
     category: str | None = None,
-) -> DecisionQuestion:
-    """The question of a processing decision (see processing_decision)."""
+) -> DecisionQuestion | Decision:
+    """The question of a processing decision (see processing_decision), or its answer.
+
+    The answer when no read is needed: the purpose does not process the category.
+    """
     declared = declared_purpose(datamap, purpose)
-    subject = hashed(settings, datamap, *identity)
-    settled: Decision | None = None
     if category is not None:
         taxonomy = effective_taxonomy(datamap, fides_taxonomy())
         if not taxonomy.knows(TaxonomyKind.DATA_CATEGORY, category):
@@ -384,12 +387,13 @@ def processing_question(
                 hint=f"did you mean '{close[0]}'?" if close else "e.g. user.contact.email",
             )
         if not declares(datamap, taxonomy, declared.key, category):
-            settled = Decision(declared.key, False, DecisionReason.NOT_DECLARED)
+            return Decision(declared.key, False, DecisionReason.NOT_DECLARED)
+    subject = hashed(settings, datamap, *identity)
 
     def answer(rows: SubjectRows) -> Decision:
         return decide(declared, current_state(rows.records, declared), _facts(rows, False))
 
-    return DecisionQuestion(subject, frozenset({declared.key}), answer, settled)
+    return DecisionQuestion(subject, frozenset({declared.key}), answer)
 
 
 def processing_decision(

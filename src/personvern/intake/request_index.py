@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from personvern.domain.envelope import SubjectKeyDestroyedError
-from personvern.security.subject_hash import identity_hash
+from personvern.security.subject_hash import identity_hash_pairs
 from personvern.settings import Settings
 from personvern.store.requests import RequestRepository
 
@@ -27,8 +27,7 @@ def index_open_requests(session: Session, settings: Settings) -> int:
             # Shredded: nothing left to find it by.
             continue
         repository.add_identity_hashes(
-            request.id,
-            [(i["kind"], identity_hash(secret, i["kind"], i["value"])) for i in identities],
+            request.id, identity_hash_pairs(secret, [(i["kind"], i["value"]) for i in identities])
         )
         indexed += 1
     return indexed

@@ -57,7 +57,12 @@ from personvern.intake.errors import (
     VerificationUnavailableError,
 )
 from personvern.mail import MailDeliveryError, Mailer, mailer_from_settings
-from personvern.security.subject_hash import identity_hash, keyed_hash, subject_key
+from personvern.security.subject_hash import (
+    identity_hash,
+    identity_hash_pairs,
+    keyed_hash,
+    subject_key,
+)
 from personvern.settings import Settings
 from personvern.store.base import utcnow
 from personvern.store.errors import RecordNotFoundError
@@ -159,9 +164,7 @@ def file_request(
     request = repository.add(
         type=request_type,
         identities=[{"kind": i.kind.value, "value": i.value} for i in parsed],
-        identity_hashes=[
-            (i.kind.value, identity_hash(secret, i.kind.value, i.value)) for i in parsed
-        ],
+        identity_hashes=identity_hash_pairs(secret, parsed),
         subject_key=key,
         language=lang,
         requested_language=lang if (language or "").strip() else None,

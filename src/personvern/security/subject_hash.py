@@ -61,6 +61,14 @@ def identity_hashes(secret: str, kind: str, values: Iterable[str]) -> list[str]:
     return hashes
 
 
+def identity_hash_pairs(
+    secret: str, identities: Iterable[KindAndValue | tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """(kind, identity_hash) of each identity: how an open request is found by identity."""
+    pairs = [_kind_and_value(identity) for identity in identities]
+    return [(kind, identity_hash(secret, kind, value)) for kind, value in pairs]
+
+
 @lru_cache(maxsize=64)
 def _keyed_prefix(secret: str, kind: str) -> hmac.HMAC:
     """The HMAC state after the key and an identity's shared prefix; never updated itself.
@@ -74,11 +82,15 @@ def _keyed_prefix(secret: str, kind: str) -> hmac.HMAC:
 
 def subject_key(secret: str, identities: Iterable[KindAndValue | tuple[str, str]]) -> str:
     """The keyed hash of a set of normalised identities, independent of their order."""
-    pairs = sorted(
-        {(i[0], i[1]) if isinstance(i, tuple) else (str(i.kind), i.value) for i in identities}
-    )
+    pairs = sorted({_kind_and_value(identity) for identity in identities})
     text = _IDENTITY_SEPARATOR.join(f"{kind}{_KIND_SEPARATOR}{value}" for kind, value in pairs)
     return _digest(secret, "subject", text)
+
+
+def _kind_and_value(identity: KindAndValue | tuple[str, str]) -> tuple[str, str]:
+    if isinstance(identity, tuple):
+        return identity[0], identity[1]
+    return str(identity.kind), identity.value
 
 
 def keyed_hash(secret: str, purpose: str, text: str) -> str:

@@ -317,7 +317,9 @@ async def processing_decision(
     return DecisionOut.of(decision)
 
 
-async def _deciding(context: AppContext, question: consents.DecisionQuestion) -> Decision:
+async def _deciding(
+    context: AppContext, question: consents.DecisionQuestion | Decision
+) -> Decision:
     """The answer to ``question``, its one read made where it costs least.
 
     The question (normalising and hashing the identity) is already asked, here on the
@@ -329,16 +331,12 @@ async def _deciding(context: AppContext, question: consents.DecisionQuestion) ->
     is read in a thread, one reader per process.
     """
     lookup = context.application.ledger_lookup
-    if question.settled is not None:
-        return question.settled
-    subject = question.subject
-    read = (subject.kind, subject.hash, question.purposes)
-    if lookup.in_process:
-        rows = lookup.one_subject(*read)
-    elif lookup.asynchronous:
-        rows = await lookup.one_subject_async(*read)
+    if isinstance(question, Decision) or lookup.in_process:
+        return consents.decided(lookup, question)
+    if lookup.asynchronous:
+        rows = await lookup.one_subject_async(*question.read)
     else:
-        rows = await to_thread.run_sync(lookup.one_subject, *read, limiter=_readers())
+        rows = await to_thread.run_sync(lookup.one_subject, *question.read, limiter=_readers())
     return question.answer(rows)
 
 

@@ -2,7 +2,7 @@
 
 A marketing decision looks up whether an erasure of the person is under way by this
 index instead of unsealing every erasure under way. Requests open when this runs get
-their rows when the app next starts (personvern.intake.identity_hashes needs the
+their rows when the app next starts (personvern.intake.request_index needs the
 secret key, which a migration does not have).
 
 Revision ID: 0023
