@@ -139,7 +139,7 @@ async def authenticated(request: Request, context: AppContext, credential: str |
 def _verified_lately(context: AppContext, credential: str | None) -> Principal | None:
     if credential is None:
         return None
-    return VERIFIED_TOKENS.principal(str(context.application.store.url), credential, utcnow())
+    return VERIFIED_TOKENS.principal(context.store_key, credential, utcnow())
 
 
 def _authenticate_in_store(

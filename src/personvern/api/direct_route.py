@@ -21,17 +21,18 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, cast, get_args, get_origin, get_type_hints
+from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ValidationError
 
 from personvern.api.context import AppContext
 from personvern.api.deps import (
     Requirement,
     authenticated,
-    bearer_scheme,
     declared_requirements,
     remember_principal,
 )
@@ -87,15 +88,12 @@ def direct_handler(
 
     async def handle(request: Request) -> Response:
         context = cast(AppContext, request.app.state.context)
-        credentials = await bearer_scheme(request)
-        principal = await authenticated(
-            request, context, credentials.credentials if credentials is not None else None
-        )
+        principal = await authenticated(request, context, bearer_token(request))
         remember_principal(request, principal)
         for permission in permissions:
             principal.require(permission)
         try:
-            query = model.model_validate(request.query_params)
+            query = model.model_validate(query_values(request))
         except ValidationError as exc:
             raise RequestValidationError(
                 [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
@@ -104,3 +102,20 @@ def direct_handler(
         return Response(answer.model_dump_json(), media_type=JSON)
 
     return handle
+
+
+def bearer_token(request: Request) -> str | None:
+    """The ``Authorization: Bearer`` credential, as FastAPI's HTTPBearer reads it; else None."""
+    scheme, credential = get_authorization_scheme_param(request.headers.get("authorization"))
+    if not credential or scheme.lower() != "bearer":
+        return None
+    return credential
+
+
+def query_values(request: Request) -> dict[str, str]:
+    """The query's parameters, the last of a repeated one winning (as Starlette's).
+
+    Read into a plain dict: Starlette's multi-dict of the same pairs cost twice as much,
+    and the model takes one value per name anyway.
+    """
+    return dict(parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True))

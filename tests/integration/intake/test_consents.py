@@ -6,10 +6,12 @@ statement, whose column typing differs between the three databases.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -23,9 +25,17 @@ from personvern.intake import Channel, FiledRequest, file_request
 from personvern.intake import consents as service
 from personvern.intake.request_index import index_open_requests
 from personvern.settings import Settings
-from personvern.store.consents import DECISIONS_APPLICATION, ConsentLedger, LedgerLookup
+from personvern.store.consents import (
+    DECISIONS_APPLICATION,
+    READS_PER_STATEMENT,
+    ConsentLedger,
+    LedgerLookup,
+    _LoopConnection,
+    _subjects_query,
+    _wanted,
+)
 from personvern.store.db import read_only_engine
-from personvern.store.models import RequestIdentityHash
+from personvern.store.models import RequestIdentityHash, SubjectFlag
 from personvern.store.requests import RequestRepository
 from tests.support.event_loops import on_a_loop_of_its_own
 from tests.support.servers import fresh_database
@@ -397,3 +407,67 @@ def test_an_awaited_read_opens_a_new_connection_when_the_server_dropped_its_own(
     finally:
         lookup.close()
         reader.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_awaited_reads_asked_together_share_statements_and_each_gets_its_own_answer(
+    session: Session, settings: Settings, datamap: DataMap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 40 people, more than one statement takes: granted, withdrawn, objecting, being
+    # erased, and strangers; Kari asked twice.
+    people = [f"person{n}@example.no" for n in range(39)] + [KARI, KARI]
+    for n, address in enumerate(people[:20]):
+        action = "withdrawn" if n % 4 == 1 else "granted"
+        grant(session, settings, datamap, identity=("email", address), action=action)
+    for address in people[20:24]:
+        hashed = service.hashed(settings, datamap, "email", address)
+        session.add(SubjectFlag(kind="objection", identity_kind="email", identity_hash=hashed.hash))
+    erase(session, settings, datamap, [("email", people[2]), ("email", people[25])])
+    questions = [
+        service.marketing_question(settings, datamap, identity=("email", a), channel="email")
+        for a in people
+    ]
+    reader = read_only_engine(session.get_bind())
+    lookup = LedgerLookup(reader)
+    statements: list[int] = []
+    fetch = _LoopConnection.fetch
+
+    async def counted(self: _LoopConnection, sql: str, values: Sequence[Any]) -> list[Any]:
+        statements.append(len(values))
+        return await fetch(self, sql, values)
+
+    async def together() -> list[str]:
+        try:
+            rows = await asyncio.gather(
+                *(lookup.one_subject_async(*question.read) for question in questions)
+            )
+        finally:
+            await lookup.aclose()
+        return [q.answer(r).reason.value for q, r in zip(questions, rows, strict=True)]
+
+    try:
+        one_at_a_time = [service.decided(lookup, q).reason.value for q in questions]
+        monkeypatch.setattr(_LoopConnection, "fetch", counted)
+        assert one_at_a_time == on_a_loop_of_its_own(together)
+    finally:
+        lookup.close()
+        reader.dispose()
+    assert {"consent_given", "consent_withdrawn", "objection", "erasure_in_progress"} <= set(
+        one_at_a_time
+    )
+    assert "no_consent" == one_at_a_time[30]
+    # Asked in one go: the first statement takes as many people as one may, the second
+    # the rest (Kari once), each person's hash bound in each of the three parts.
+    per_person = 3
+    fixed = len(values_without_hashes(questions[0]))
+    assert [READS_PER_STATEMENT, 40 - READS_PER_STATEMENT] == [
+        (n - fixed) // per_person for n in statements
+    ]
+
+
+def values_without_hashes(question: service.DecisionQuestion) -> tuple[str, ...]:
+    """The values a one-person statement binds besides the person's hash."""
+    kind, _, purposes = question.read
+    _, values = _subjects_query("%s", kind, (), _wanted(purposes))
+    return values

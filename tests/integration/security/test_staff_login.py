@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.requests import cookie_parser
 
 from personvern.api.access_log import RedactDownloadLinks
 from personvern.api.app import create_app
@@ -128,12 +129,21 @@ def test_signing_in_again_replaces_the_session(
     sign_out(oidc_client)
 
 
+def sent_cookie(client: TestClient, name: str) -> str:
+    """The cookie ``name`` as the server reads it back (unquoted).
+
+    The client's jar may keep a value quoted as Set-Cookie sent it (seen with httpx2
+    2.17.0); the browser sends it back so, and the server's parser unquotes it.
+    """
+    return cookie_parser(f"{name}={client.cookies[name]}")[name]
+
+
 def test_the_provider_rejects_a_wrong_code_verifier(
     oidc_client: TestClient, oidc_app: FastAPI, idp: FakeIdp
 ) -> None:
     secret = oidc_app.state.context.settings.secret()
     callback = start_login(oidc_client)
-    real = unseal(oidc_client.cookies[LOGIN_COOKIE], secret)
+    real = unseal(sent_cookie(oidc_client, LOGIN_COOKIE), secret)
     # Same state and nonce, another verifier: only PKCE can tell this browser is not the
     # one that began the sign-in.
     forged = PendingLogin(real.state, real.nonce, "x" * 64, real.redirect_uri)
@@ -153,7 +163,7 @@ def test_an_id_token_for_another_sign_in_is_refused(
 ) -> None:
     secret = oidc_app.state.context.settings.secret()
     callback = start_login(oidc_client)
-    real = unseal(oidc_client.cookies[LOGIN_COOKIE], secret)
+    real = unseal(sent_cookie(oidc_client, LOGIN_COOKIE), secret)
     forged = PendingLogin(real.state, "another-nonce", real.code_verifier, real.redirect_uri)
     replace_cookie(oidc_client, LOGIN_COOKIE, seal(forged, secret))
     response = oidc_client.get(callback)

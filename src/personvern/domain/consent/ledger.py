@@ -155,7 +155,7 @@ def current_texts(purpose: Purpose) -> dict[str, ConsentText]:
 
 def current_versions(purpose: Purpose) -> frozenset[str]:
     """The versions a consent to ``purpose`` may have been given to and still hold."""
-    return frozenset(text.version for text in current_texts(purpose).values())
+    return frozenset(text_version(text) for text in (purpose.consent or {}).values())
 
 
 def text_to_show(purpose: Purpose, language: str | None, shown_version: str | None) -> ConsentText:

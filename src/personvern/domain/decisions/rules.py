@@ -113,40 +113,39 @@ def _flag_reaches(flag: Flag, purpose: Purpose) -> bool:
     return True
 
 
-def decide(
+def decide(  # noqa: PLR0911 (one return per rule, in the module doc's order)
     purpose: Purpose,
     state: ConsentState,
     facts: SubjectFacts,
     channel: ConsentChannel | None = None,
 ) -> Decision:
     """Allow or deny ``purpose`` for the person, by the precedence in this module's doc."""
-    if purpose.legal_basis is LegalBasis.LEGAL_OBLIGATION and not is_marketing(purpose):
+    marketing = is_marketing(purpose)
+    if purpose.legal_basis is LegalBasis.LEGAL_OBLIGATION and not marketing:
         return Decision(purpose.key, True, DecisionReason.LEGAL_BASIS)
+    # In order of precedence, the first rule that holds deciding; tested in turn, as a
+    # marketing system asks before every message.
     kinds = {flag.kind for flag in facts.flags if _flag_reaches(flag, purpose)}
-    # In order of precedence: the first rule that holds decides.
-    rules: tuple[tuple[bool, bool, DecisionReason], ...] = (
-        (OBJECTION in kinds, False, DecisionReason.OBJECTION),
-        (facts.erasure_in_progress, False, DecisionReason.ERASURE_IN_PROGRESS),
-        (RESTRICTION in kinds, False, DecisionReason.RESTRICTION),
-        (CONSENT_WITHDRAWAL in kinds or state.withdrawn, False, DecisionReason.CONSENT_WITHDRAWN),
-        (state.granted, True, DecisionReason.CONSENT_GIVEN),
-        (
-            purpose.existing_customer_exception
-            and facts.existing_customer
-            and channel in EXISTING_CUSTOMER_CHANNELS,
-            True,
-            DecisionReason.EXISTING_CUSTOMER,
-        ),
-        (
-            not is_marketing(purpose) and purpose.legal_basis not in {LegalBasis.CONSENT, None},
-            True,
-            DecisionReason.LEGAL_BASIS,
-        ),
-        (state.stale, False, DecisionReason.STALE_CONSENT),
-    )
-    for holds, allowed, reason in rules:
-        if holds:
-            return Decision(purpose.key, allowed, reason)
+    if OBJECTION in kinds:
+        return Decision(purpose.key, False, DecisionReason.OBJECTION)
+    if facts.erasure_in_progress:
+        return Decision(purpose.key, False, DecisionReason.ERASURE_IN_PROGRESS)
+    if RESTRICTION in kinds:
+        return Decision(purpose.key, False, DecisionReason.RESTRICTION)
+    if CONSENT_WITHDRAWAL in kinds or state.withdrawn:
+        return Decision(purpose.key, False, DecisionReason.CONSENT_WITHDRAWN)
+    if state.granted:
+        return Decision(purpose.key, True, DecisionReason.CONSENT_GIVEN)
+    if (
+        purpose.existing_customer_exception
+        and facts.existing_customer
+        and channel in EXISTING_CUSTOMER_CHANNELS
+    ):
+        return Decision(purpose.key, True, DecisionReason.EXISTING_CUSTOMER)
+    if not marketing and purpose.legal_basis not in {LegalBasis.CONSENT, None}:
+        return Decision(purpose.key, True, DecisionReason.LEGAL_BASIS)
+    if state.stale:
+        return Decision(purpose.key, False, DecisionReason.STALE_CONSENT)
     return Decision(purpose.key, False, DecisionReason.NO_CONSENT)
 
 
