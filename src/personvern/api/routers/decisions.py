@@ -8,15 +8,12 @@ the ones that may be contacted out, with a count per reason.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-import weakref
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -320,45 +317,17 @@ async def processing_decision(
 async def _deciding(
     context: AppContext, question: consents.DecisionQuestion | Decision
 ) -> Decision:
-    """The answer to ``question``, its one read made where it costs least.
+    """The answer to ``question``, its one read made with the others asked at the time.
 
     The question (normalising and hashing the identity) is already asked, here on the
-    event loop. On the embedded store the read runs right here too: it reads a file in
-    this process in tens of microseconds, less than a hop to the thread pool and back.
-    On PostgreSQL it is awaited through the driver's asynchronous side, so the loop
-    serves others while the statement travels (no thread: 81 against 189 us of
-    processor time per read). A server store without an asynchronous driver (MariaDB)
-    is read in a thread, one reader per process.
+    event loop; the read goes in the loop's next statement for everyone waiting (see
+    LedgerLookup.one_subject_async).
     """
-    lookup = context.application.ledger_lookup
-    if isinstance(question, Decision) or lookup.in_process:
-        return consents.decided(lookup, question)
-    if lookup.asynchronous:
-        rows = await lookup.one_subject_async(*question.read)
-    else:
-        rows = await to_thread.run_sync(lookup.one_subject, *question.read, limiter=_readers())
-    return question.answer(rows)
-
-
-#: Decisions of one process reading a server store in threads at once (MariaDB): one.
-#: The others wait on the event loop, not in threads: threads deciding side by side
-#: take the interpreter lock from each other and from the loop, and answers wait for it.
-#: On PostgreSQL under 16 clients, when it read in threads too (bench/decisions.py): 4
-#: threads 1,644 decisions/s with p99 513 ms, 2 threads 1,734/s p99 67 ms, 1 thread
-#: 1,758/s p99 21 ms.
-_SERVER_READERS = 1
-_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _readers() -> CapacityLimiter:
-    # A limiter belongs to one event loop (a test may run several apps, each its own).
-    loop = asyncio.get_running_loop()
-    limiter = _LIMITERS.get(loop)
-    if limiter is None:
-        limiter = _LIMITERS[loop] = CapacityLimiter(_SERVER_READERS)
-    return limiter
+    if isinstance(question, Decision):
+        return question
+    return question.answer(
+        await context.application.ledger_lookup.one_subject_async(*question.read)
+    )
 
 
 def _one_identity(email: str | None, phone: str | None) -> tuple[str, str]:
