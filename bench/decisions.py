@@ -13,7 +13,8 @@ Two parts (issue 11's benchmark):
   the empty endpoint's (target: at least 0.7, p99 under 20 ms).
 - **in process**: processor time per call of the empty route and of a decision, through
   the app in the bench's own process (no server, no network): the app's own cost, steady
-  on a busy machine.
+  on a busy machine; one caller at a time, and 8 at once (as a worker under load, where
+  decisions' reads go together in one statement).
 - **bulk**: `bulk_marketing` (what `POST /api/v1/decisions/marketing/bulk` runs) on
   ``--bulk`` generated addresses against the same ledger (target: 1 million under 5 s).
 
@@ -52,6 +53,9 @@ EMPTY = "/livez"
 STATIC = "/staff/static/console.css"
 #: Verified erasures not yet run, in the store while the decisions are asked.
 ERASURES_UNDER_WAY = 10
+#: Callers at once in the in-process measurement's second part: about what each of the
+#: two workers serves under wrk's 16 connections, so decisions' reads go together.
+TOGETHER = 8
 
 
 def _environment(home: Path, store_url: str | None = None) -> dict[str, str]:
@@ -392,7 +396,8 @@ def _in_process(token: str, addresses: list[str], calls: int = 3000) -> dict[str
 
     No server and no network: what the app itself costs a call, and steady on a busy
     machine (processor time of the whole process, the thread pool included, not wall
-    time). The environment is the one _prepare set.
+    time). On uvloop, as the server runs (asyncio's own loop without it). The
+    environment is the one _prepare set.
     """
     import asyncio
 
@@ -429,23 +434,26 @@ def _in_process(token: str, addresses: list[str], calls: int = 3000) -> dict[str
         await app(scope, receive, send)
         return status[0]
 
-    async def cost(path: str, queries: list[str]) -> float:
+    async def caller(path: str, queries: list[str], first: int, step: int) -> None:
+        for n in range(first, calls, step):
+            await call(path, queries[n % len(queries)])
+
+    async def cost(path: str, queries: list[str], callers: int) -> float:
         for query in queries[:100]:
             if await call(path, query) != 200:
                 raise RuntimeError(f"{path} did not answer 200 in process")
         started = time.process_time()
-        for n in range(calls):
-            await call(path, queries[n % len(queries)])
+        await asyncio.gather(*(caller(path, queries, k, callers) for k in range(callers)))
         return (time.process_time() - started) / calls * 1000
 
     async def measure() -> dict[str, float]:
+        decisions = [f"email={address}&channel=email" for address in addresses]
         async with app.router.lifespan_context(app):
             return {
-                "empty": await cost(EMPTY, [""]),
-                "decision": await cost(
-                    "/api/v1/decisions/marketing",
-                    [f"email={address}&channel=email" for address in addresses],
-                ),
+                "empty": await cost(EMPTY, [""], 1),
+                "decision": await cost("/api/v1/decisions/marketing", decisions, 1),
+                "empty together": await cost(EMPTY, [""], TOGETHER),
+                "decision together": await cost("/api/v1/decisions/marketing", decisions, TOGETHER),
             }
 
     return asyncio.run(measure())
@@ -501,9 +509,11 @@ def _throughput(
             f"decision/static {decision['rps'] / static['rps']:.2f}"
         )
         cost = _in_process(token, addresses)
-        print(
-            f"in process, processor time per call: {EMPTY} {cost['empty']:.3f} ms, decision "
-            f"{cost['decision']:.3f} ms ({cost['decision'] / cost['empty']:.1f}x)"
-        )
+        for callers, suffix in (("one caller", ""), (f"{TOGETHER} callers at once", " together")):
+            empty_ms, decision_ms = cost[f"empty{suffix}"], cost[f"decision{suffix}"]
+            print(
+                f"in process, {callers}, processor time per call: {EMPTY} {empty_ms:.3f} ms, "
+                f"decision {decision_ms:.3f} ms ({decision_ms / empty_ms:.1f}x)"
+            )
         if bulk:
             _bulk(home, bulk)
