@@ -103,9 +103,12 @@ def test_beat_starts_a_scheduled_run_and_a_worker_executes_a_queued_one(
     )
     application = bootstrap(settings, environ={"SWEEPCO_SHOP_URL": shop})
     try:
-        started = application.retention_runs().start("shop", requested_by="api:test", confirm=True)
+        # A run beat started for a later minute may still hold the shop: it finishes on the
+        # worker, or its lease (30 s) runs out if a beat took it when it was stopped.
+        started = wait_for(lambda: _start(application), 60, "the shop to be free", workers.logs)
     finally:
         application.close()
+    assert isinstance(started, StartedRun)
     CeleryJobs(settings, queue=queue).submit_retention(started.run_id)
 
     def confirmed() -> str | None:
