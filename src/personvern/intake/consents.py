@@ -276,6 +276,30 @@ def _every_marketing_purpose(datamap: DataMap) -> tuple[Purpose, ...]:
     return found
 
 
+#: Answers for a person the ledger, the flags and the erasures do not name, by the
+#: purposes weighed (their identities, the purposes kept with them so no id is reused),
+#: channel and § 15 status: the rules then depend on the data map alone, and most
+#: people asked about have no record (as bulk_marketing's plain answers).
+_PLAIN: dict[tuple[tuple[int, ...], ConsentChannel, bool], tuple[Sequence[Purpose], Decision]] = {}
+#: Answers kept at most (a data map has a few marketing purposes; reloads make new ones).
+_PLAIN_KEPT = 64
+
+
+def _plain_answer(
+    purposes: Sequence[Purpose], channel: ConsentChannel, existing_customer: bool
+) -> Decision:
+    """The marketing answer for a person without records, flags or erasures."""
+    key = (tuple(map(id, purposes)), channel, existing_customer)
+    kept = _PLAIN.get(key)
+    if kept is not None:
+        return kept[1]
+    decision = _marketing(purposes, [], SubjectFacts(existing_customer=existing_customer), channel)
+    if len(_PLAIN) >= _PLAIN_KEPT:
+        _PLAIN.clear()
+    _PLAIN[key] = (purposes, decision)
+    return decision
+
+
 def channel_identity(channel: ConsentChannel | str) -> tuple[ConsentChannel, IdentityKind]:
     """The channel and the identity kind it reaches people by (e-mail, or phone for SMS)."""
     parsed = _enum(ConsentChannel, channel, "channel")
@@ -335,6 +359,8 @@ def marketing_question(
     subject = hashed(settings, datamap, *identity)
 
     def answer(rows: SubjectRows) -> Decision:
+        if not (rows.records or rows.flags or rows.erasures):
+            return _plain_answer(purposes, parsed, existing_customer)
         facts = _facts(rows, existing_customer)
         return _marketing(purposes, rows.records, facts, parsed)
 
@@ -482,8 +508,7 @@ def bulk_marketing(
     # Most people have no record, flag or erasure: their answer depends on nothing but
     # whether they are customers, so it is decided once for each of the two.
     plain_answers = {
-        customer: _marketing(purposes, [], SubjectFacts(existing_customer=customer), parsed_channel)
-        for customer in (False, True)
+        customer: _plain_answer(purposes, parsed_channel, customer) for customer in (False, True)
     }
     for key, (value, address) in zip(order, values.items(), strict=True):
         mine = records.get(key)

@@ -17,9 +17,15 @@ import pytest
 from sqlalchemy.orm import Session
 
 from personvern.domain.audit.event import AuditActor
-from personvern.domain.consent.ledger import ConsentError, ConsentTextChangedError
+from personvern.domain.consent.ledger import ConsentError, ConsentTextChangedError, current_state
 from personvern.domain.datamap import DataMap
-from personvern.domain.decisions.rules import Decision, DecisionReason
+from personvern.domain.decisions.rules import (
+    Decision,
+    DecisionReason,
+    SubjectFacts,
+    combined,
+    decide,
+)
 from personvern.domain.requests.lifecycle import RequestState
 from personvern.intake import Channel, FiledRequest, file_request
 from personvern.intake import consents as service
@@ -499,3 +505,52 @@ def test_a_read_that_fails_fails_every_read_of_its_statement_and_the_next_go_on(
         lookup.close()
         if reader.pool is not session.get_bind().pool:
             reader.dispose()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_stranger_gets_the_answer_the_rules_give_whatever_was_asked_before(
+    session: Session, settings: Settings, datamap: DataMap
+) -> None:
+    # The answer for someone the ledger does not name is reused (it depends on the data
+    # map alone): asked in every order, each must still be the one the rules give.
+    marketing_purposes = [p.key for p in datamap.purposes if p.data_use.startswith("marketing")]
+    asked = [
+        (channel, customer, purpose)
+        for channel in ("email", "sms")
+        for customer in (False, True)
+        for purpose in (None, *marketing_purposes)
+    ]
+    reader = read_only_engine(session.get_bind())
+    lookup = LedgerLookup(reader)
+    reasons: set[str] = set()
+    try:
+        for order in (asked, asked[::-1], asked[1::2] + asked[::2]):
+            for channel, customer, purpose in order:
+                identity = ("email", KARI) if channel == "email" else ("phone_number", "91234567")
+                reused = service.marketing_decision(
+                    lookup,
+                    settings,
+                    datamap,
+                    identity=identity,
+                    channel=channel,
+                    purpose=purpose,
+                    existing_customer=customer,
+                )
+                parsed, _ = service.channel_identity(channel)
+                ruled = combined(
+                    [
+                        decide(
+                            p,
+                            current_state([], p, parsed),
+                            SubjectFacts(existing_customer=customer),
+                            parsed,
+                        )
+                        for p in service.marketing_purposes_for(datamap, purpose)
+                    ]
+                )
+                assert ruled == reused, (channel, customer, purpose)
+                reasons.add(reused.reason.value)
+    finally:
+        lookup.close()
+    # Both kinds of answer were asked, or a reuse mixed up between them would pass.
+    assert {"no_consent", "existing_customer"} <= reasons

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -56,6 +57,13 @@ class DecisionOut(BaseModel):
             reason=decision.reason,
             purpose=decision.purpose,
         )
+
+
+# A data map's purposes and the reasons make a few dozen answers: each rendered once.
+@lru_cache(maxsize=256)
+def rendered(decision: Decision) -> bytes:
+    """The JSON of the answer for ``decision`` (a DecisionOut)."""
+    return DecisionOut.of(decision).model_dump_json().encode()
 
 
 class BulkIn(BaseModel):
@@ -145,7 +153,7 @@ def _direct(path: str) -> Callable[[DirectEndpoint], DirectEndpoint]:
 @_direct("/decisions/marketing")
 async def marketing_decision(
     context: ContextDep, query: Annotated[MarketingQuery, Query()]
-) -> DecisionOut:
+) -> bytes:
     """May the company send marketing to this address on this channel? Allow or deny, and why."""
     identity = _one_identity(query.email, query.phone)
     decision = await _deciding(
@@ -159,7 +167,7 @@ async def marketing_decision(
             existing_customer=query.existing_customer,
         ),
     )
-    return DecisionOut.of(decision)
+    return rendered(decision)
 
 
 @router.post(
@@ -299,7 +307,7 @@ class ProcessingQuery(BaseModel):
 @_direct("/decisions/processing")
 async def processing_decision(
     context: ContextDep, query: Annotated[ProcessingQuery, Query()]
-) -> DecisionOut:
+) -> bytes:
     """May the company process this person's data (of a category) for a purpose? And why."""
     decision = await _deciding(
         context,
@@ -311,7 +319,7 @@ async def processing_decision(
             category=query.category,
         ),
     )
-    return DecisionOut.of(decision)
+    return rendered(decision)
 
 
 async def _deciding(
