@@ -85,7 +85,7 @@ _UNDER_WAY = (
 
 
 #: The erasures under way, records for some purposes and flags in force of one person
-#: (or of a few, see _LoopConnection), in one statement (a decision needs all three;
+#: (or of a few, see _ReadsTogether), in one statement (a decision needs all three;
 #: asked apart, they cost a round trip each to a server store). The three row shapes
 #: share columns (``part`` says which a row is; column ``a`` holds the hash of a record
 #: or flag, ``b`` an erasure's), NULLs filling the rest. An erasure is found by the
@@ -661,7 +661,7 @@ def _conninfo(url: sa.URL) -> str:
 DECISIONS_APPLICATION = "personvern-decisions"
 
 
-#: People one statement reads for at most (see _LoopConnection.subject).
+#: People one statement reads for at most (see _ReadsTogether.subject).
 READS_PER_STATEMENT = 32
 
 #: Reads waiting for the next statement, by identity kind and purposes: (hash, answer).
@@ -767,17 +767,11 @@ def _failed(taken: list[tuple[str, asyncio.Future[list[Any]]]], exc: BaseExcepti
 
 
 class _ReadsHere(_ReadsTogether):
-    """Reads of a store this process reads itself (an SQLite file), right on the loop.
-
-    A read needs no wait here, so no task sends them: the first read asked schedules a
-    callback for the loop's next turn, which reads for everyone asked by then (a task
-    per statement cost 25 us of a decision's 145 in process).
-    """
+    """Reads of a store this process reads itself (an SQLite file), right on the loop."""
 
     def __init__(self, mark: str, read: Callable[[str, Sequence[Any]], list[Any]]) -> None:
         super().__init__(mark)
         self._read = read
-        self._scheduled = False
 
     async def fetch(self, sql: str, values: Sequence[Any]) -> list[Any]:
         """The statement's rows, read without leaving the loop."""
@@ -806,7 +800,6 @@ class _LoopConnection(_ReadsTogether):
         self._conninfo = conninfo
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._cursor: psycopg.AsyncCursor[Any] | None = None
-        self._opening = asyncio.Lock()
 
     async def fetch(self, sql: str, values: Sequence[Any]) -> list[Any]:
         """The statement's rows; a connection found broken is replaced once."""
@@ -821,17 +814,17 @@ class _LoopConnection(_ReadsTogether):
         return await _fetch_async(await self._open(), sql, values)
 
     async def _open(self) -> psycopg.AsyncCursor[Any]:
-        """The open connection's cursor, kept: a new one per statement cost 15 us of 100."""
+        """The open connection's cursor, kept: a new one per statement cost 15 us of 100.
+
+        Only the loop's one sender reads, a statement at a time: no two open at once.
+        """
         connection, cursor = self._connection, self._cursor
-        if connection is not None and not connection.closed and cursor is not None:
-            return cursor
-        async with self._opening:
-            if self._connection is None or self._connection.closed or self._cursor is None:
-                self._connection = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, application_name=DECISIONS_APPLICATION
-                )
-                self._cursor = self._connection.cursor()
-            return self._cursor
+        if connection is None or connection.closed or cursor is None:
+            connection = self._connection = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, application_name=DECISIONS_APPLICATION
+            )
+            cursor = self._cursor = connection.cursor()
+        return cursor
 
     async def close(self) -> None:
         """Stop reading, and close the connection if one was opened."""

@@ -116,16 +116,15 @@ def marketing(session: Session, settings: Settings, datamap: DataMap, **extra: o
             ).reason.value
             for ledger in (ConsentLedger(session), lookup)
         }
-        if lookup.asynchronous:
-            # As the API on PostgreSQL: the read awaited on an event loop.
-            question = service.marketing_question(
-                settings,
-                datamap,
-                identity=identity,  # type: ignore[arg-type]
-                channel=channel,  # type: ignore[arg-type]
-                **extra,  # type: ignore[arg-type]
-            )
-            reasons.add(on_a_loop_of_its_own(lambda: _awaited(lookup, question)).reason.value)
+        # As the API asks: the read awaited on an event loop, with any others asked then.
+        question = service.marketing_question(
+            settings,
+            datamap,
+            identity=identity,  # type: ignore[arg-type]
+            channel=channel,  # type: ignore[arg-type]
+            **extra,  # type: ignore[arg-type]
+        )
+        reasons.add(on_a_loop_of_its_own(lambda: _awaited(lookup, question)).reason.value)
     finally:
         lookup.close()
         if reader.pool is not session.get_bind().pool:
